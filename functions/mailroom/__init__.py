@@ -1,0 +1,3 @@
+"""mailroom: email in, documents out."""
+
+__version__ = "0.1.0"

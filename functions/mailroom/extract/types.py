@@ -1,0 +1,105 @@
+"""The extraction contract: what the engine reports, and where it writes decoded bytes.
+
+The engine streams: it announces each attachment (`Sink.open`) as soon as the part's headers are
+read, writes decoded chunks as they come, and commits with the final size and sha256. A sink
+decides where bytes go (S3, nowhere for `mailroom inspect`), so the engine never holds a whole
+attachment or message unless a sink chooses to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+OriginalSenderVia = Literal["attached-message", "inline-forward"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps so no message can exhaust the function; what a cap stops becomes a warning."""
+
+    max_depth: int = 32
+    max_parts: int = 2000
+    max_total_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    """An attachment as known from its headers, before its body is decoded."""
+
+    index: int  # 1-based, in order of appearance: the <nn> of the object key
+    filename: str  # decoded original name (generated when the part has none)
+    safe_name: str  # sanitised name for the key; unique within the message once prefixed by nn
+    content_type: str  # declared, lower-case, without parameters
+    part: str  # MIME path, "1.2.1" style
+    inline: bool = False  # Content-Disposition inline, or a Content-ID referenced part
+    content_id: str | None = None
+    # The From of the forwarded message this part came out of, if any. Neither kind is
+    # authenticated by SES: only the outer message's sender is.
+    original_sender: str | None = None
+    original_sender_name: str | None = None
+    original_sender_via: OriginalSenderVia | None = None
+    # How the bytes were found: a MIME leaf, a forwarded message kept whole as .eml, a file
+    # unpacked from winmail.dat, a uuencoded block in a text body.
+    origin: Literal["mime", "message", "tnef", "uuencode"] = "mime"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment(PartInfo):
+    """An attachment once all its bytes are decoded."""
+
+    size: int = 0
+    sha256: str = ""
+
+    @classmethod
+    def of(cls, part: PartInfo, size: int, sha256: str) -> Attachment:
+        fields = {name: getattr(part, name) for name in PartInfo.__dataclass_fields__}
+        return cls(**fields, size=size, sha256=sha256)
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What one message yielded."""
+
+    sender: str | None = None  # From address, lower-case
+    sender_name: str | None = None
+    subject: str | None = None
+    message_id: str | None = None  # the Message-ID header
+    date: str | None = None  # the Date header, as written
+    original_sender: str | None = None  # first forwarded-message From found, if any
+    original_sender_name: str | None = None
+    original_sender_via: OriginalSenderVia | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class AttachmentWriter(Protocol):
+    def write(self, chunk: bytes) -> None: ...
+
+    def commit(self, attachment: Attachment) -> None:
+        """All bytes written; `attachment` carries the final size and sha256."""
+
+    def abort(self) -> None:
+        """The part could not be completed; discard what was written."""
+
+
+class Sink(Protocol):
+    def open(self, part: PartInfo) -> AttachmentWriter: ...
+
+
+class _Discard:
+    def write(self, chunk: bytes) -> None:
+        pass
+
+    def commit(self, attachment: Attachment) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class DiscardSink:
+    """Keeps nothing: for `mailroom inspect` and the benchmark (the engine still hashes)."""
+
+    def open(self, part: PartInfo) -> AttachmentWriter:
+        return _Discard()

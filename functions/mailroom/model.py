@@ -1,0 +1,182 @@
+"""The DynamoDB data model: one table, item collections per message, five sparse indexes.
+
+    item          pk                 sk              index keys
+    message       MSG#<message-id>   MESSAGE         outcome_key
+    file          MSG#<message-id>   FILE#<file-id>  sender_key, day_key, sha256_key, case_key
+
+A file's id is its object key; its partition is derived from the key (`incoming/<group>/...`),
+so a file is fetched with GetItem and a message with all its files with one Query. Every index
+is sparse (only the item type it serves carries its key) and sorts on `sort_key`
+(`<received-at>#<id>`), so ranges by date are key conditions and "newest first" is a reverse
+Query. Nothing here needs a Scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from mailroom.policy import Outcome
+
+MESSAGE_SK = "MESSAGE"
+FILE_SK_PREFIX = "FILE#"
+PK_PREFIX = "MSG#"
+
+# Index name -> its partition key attribute; all sort on SORT_KEY.
+SORT_KEY = "sort_key"
+INDEXES: dict[str, str] = {
+    "by_sender": "sender_key",  # pattern 2: files from one sender, newest first
+    "by_day": "day_key",  # pattern 3: all files in a date range, one partition a day
+    "by_sha256": "sha256_key",  # pattern 5: the same document sent twice
+    "by_outcome": "outcome_key",  # pattern 6: messages that failed or were quarantined
+    "by_case": "case_key",  # pattern 7: files of one case (plus-addressing)
+}
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments: the single definition local mode provisions and infra/ must match."""
+    attributes = ["pk", "sk", SORT_KEY, *INDEXES.values()]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": hash_key, "KeyType": "HASH"},
+                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, hash_key in INDEXES.items()
+        ],
+    }
+
+
+def group_of(file_id: str, incoming_prefix: str = "incoming/") -> str:
+    """The message (or upload) a file belongs to: the folder right under `incoming/`."""
+    rest = file_id.removeprefix(incoming_prefix)
+    group, sep, _ = rest.partition("/")
+    return group if sep and group else rest
+
+
+def file_pk_sk(file_id: str, incoming_prefix: str = "incoming/") -> dict[str, str]:
+    return {"pk": PK_PREFIX + group_of(file_id, incoming_prefix), "sk": FILE_SK_PREFIX + file_id}
+
+
+def message_pk_sk(message_id: str) -> dict[str, str]:
+    return {"pk": PK_PREFIX + message_id, "sk": MESSAGE_SK}
+
+
+def day_of(timestamp: str) -> str:
+    return timestamp[:10]
+
+
+# Records keep items far below DynamoDB's 400 KB whatever the headers hold.
+MAX_SUBJECT = 512
+MAX_RECIPIENTS = 50
+MAX_WARNINGS = 50
+MAX_WARNING_CHARS = 300
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    message_id: str  # the SES message id, also the raw object's name
+    received_at: str  # ISO 8601 UTC, from SES
+    raw_key: str
+    outcome: Outcome
+    envelope_sender: str | None = None  # mail.source (the MAIL FROM)
+    from_address: str | None = None
+    from_name: str | None = None
+    recipients: list[str] = field(default_factory=list)  # receipt.recipients (envelope; has Bcc)
+    recipients_truncated: bool = False
+    case: str | None = None
+    subject: str | None = None
+    rfc_message_id: str | None = None
+    verdicts: dict[str, str] = field(default_factory=dict)
+    attachment_count: int = 0
+    file_ids: list[str] = field(default_factory=list)
+    original_sender: str | None = None
+    original_sender_via: str | None = None
+    reason: str | None = None  # why rejected, quarantined or failed
+    warnings: list[str] = field(default_factory=list)
+
+    def to_item(self) -> dict[str, Any]:
+        item = _compact(asdict(self))
+        item["outcome"] = str(self.outcome)
+        item["recipients"] = self.recipients[:MAX_RECIPIENTS]
+        item["warnings"] = [w[:MAX_WARNING_CHARS] for w in self.warnings[:MAX_WARNINGS]]
+        if not item["warnings"]:
+            del item["warnings"]
+        if self.subject is not None:
+            item["subject"] = self.subject[:MAX_SUBJECT]
+        item.update(message_pk_sk(self.message_id))
+        item["type"] = "message"
+        item["outcome_key"] = str(self.outcome)
+        item[SORT_KEY] = f"{self.received_at}#{self.message_id}"
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> MessageRecord:
+        values = _known(cls, item)
+        values["outcome"] = Outcome(values["outcome"])
+        values["attachment_count"] = int(values.get("attachment_count", 0))
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class FileRecord:
+    file_id: str  # the object key
+    filename: str  # the original name, decoded
+    safe_name: str
+    size: int
+    sha256: str
+    received_at: str
+    source: str  # "email" or "upload"
+    message_id: str  # the SES message id, or the upload's id
+    content_type: str | None = None  # as declared by the sender
+    detected_type: str | None = None  # as sniffed from the bytes
+    sender: str | None = None
+    sender_name: str | None = None
+    original_sender: str | None = None
+    original_sender_via: str | None = None
+    case: str | None = None
+    inline: bool = False
+    part: str | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    bucket: str | None = None
+
+    def to_item(self, incoming_prefix: str = "incoming/") -> dict[str, Any]:
+        item = _compact(asdict(self))
+        item.update(file_pk_sk(self.file_id, incoming_prefix))
+        item["type"] = "file"
+        item[SORT_KEY] = f"{self.received_at}#{self.file_id}"
+        item["day_key"] = day_of(self.received_at)
+        item["sha256_key"] = self.sha256
+        if self.sender:
+            item["sender_key"] = self.sender.lower()
+        if self.case:
+            item["case_key"] = self.case
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> FileRecord:
+        values = _known(cls, item)
+        values["size"] = int(values["size"])
+        return cls(**values)
+
+
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    # DynamoDB stores no empty strings in key attributes and we store no None at all.
+    return {k: v for k, v in values.items() if v is not None and v != "" and v != []}
+
+
+def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in item.items() if k in names}

@@ -1,0 +1,118 @@
+"""Provenance carried in S3 user metadata, from the extractor to record_metadata.
+
+S3 user metadata must be ASCII and at most 2 KB in total, so text is percent-encoded UTF-8 and
+each value is bounded; a bounded value is marked so the reader knows it was cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+MAX_METADATA_BYTES = 2048
+_TRUNCATED = "~"  # appended to a value that had to be cut (never produced by quote())
+
+# Field budgets in encoded characters; they sum well under 2 KB with the key names.
+_BUDGET = {
+    "source": 16,
+    "message-id": 100,
+    "sender": 256,
+    "sender-name": 128,
+    "original-sender": 256,
+    "original-sender-via": 24,
+    "filename": 512,
+    "content-type": 96,
+    "sha256": 64,
+    "received-at": 32,
+    "case": 80,
+    "part": 64,
+    "inline": 8,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    source: str  # "email" or "upload"
+    message_id: str
+    received_at: str
+    filename: str
+    sha256: str = ""
+    content_type: str = ""
+    sender: str | None = None
+    sender_name: str | None = None
+    original_sender: str | None = None
+    original_sender_via: str | None = None
+    case: str | None = None
+    part: str | None = None
+    inline: bool = False
+
+    def to_metadata(self) -> dict[str, str]:
+        values = {
+            "source": self.source,
+            "message-id": self.message_id,
+            "received-at": self.received_at,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "content-type": self.content_type,
+            "sender": self.sender,
+            "sender-name": self.sender_name,
+            "original-sender": self.original_sender,
+            "original-sender-via": self.original_sender_via,
+            "case": self.case,
+            "part": self.part,
+            "inline": "1" if self.inline else None,
+        }
+        meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
+        assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, str]) -> Provenance | None:
+        """Read provenance back; None when the object carries none (an upload by other means)."""
+        lowered = {k.lower(): v for k, v in meta.items()}
+        if "source" not in lowered or "message-id" not in lowered:
+            return None
+
+        def get(key: str) -> str | None:
+            value = lowered.get(key)
+            return _decode(value) if value else None
+
+        return cls(
+            source=get("source") or "email",
+            message_id=get("message-id") or "",
+            received_at=get("received-at") or "",
+            filename=get("filename") or "",
+            sha256=get("sha256") or "",
+            content_type=get("content-type") or "",
+            sender=get("sender"),
+            sender_name=get("sender-name"),
+            original_sender=get("original-sender"),
+            original_sender_via=get("original-sender-via"),
+            case=get("case"),
+            part=get("part"),
+            inline=lowered.get("inline") == "1",
+        )
+
+
+def _encode(value: str, budget: int) -> str:
+    encoded = quote(value, safe=" @.+-_:/()[],;'!")
+    if len(encoded) <= budget:
+        return encoded
+    cut = encoded[: budget - 1]
+    # Never cut inside a %XX escape.
+    tail = cut.rfind("%")
+    if tail >= len(cut) - 2:
+        cut = cut[:tail]
+    return cut + _TRUNCATED
+
+
+def _decode(value: str) -> str:
+    truncated = value.endswith(_TRUNCATED)
+    text = unquote(value[:-1] if truncated else value, errors="replace")
+    return text + "…" if truncated else text
+
+
+def metadata_size(meta: Mapping[str, str]) -> int:
+    """Bytes S3 counts against the 2 KB limit: keys (with x-amz-meta-) and values, UTF-8."""
+    return sum(len(f"x-amz-meta-{k}".encode()) + len(v.encode()) for k, v in meta.items())

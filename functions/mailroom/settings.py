@@ -1,0 +1,143 @@
+"""The one validated settings object, read once from the environment Terraform sets.
+
+Resource names have no defaults: a wiring mistake fails at cold start with a message that names
+every missing or malformed variable, instead of failing later on the first S3 or DynamoDB call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mailroom.extract.types import Limits
+
+# The environment contract shared with infra/lambda.tf and the local stack.
+ENV_BUCKET = "MAILROOM_BUCKET"
+ENV_TABLE = "MAILROOM_TABLE"
+ENV_RAW_PREFIX = "MAILROOM_RAW_PREFIX"
+ENV_INCOMING_PREFIX = "MAILROOM_INCOMING_PREFIX"
+ENV_QUARANTINE_PREFIX = "MAILROOM_QUARANTINE_PREFIX"
+ENV_ALLOWED_SENDER_DOMAINS = "MAILROOM_ALLOWED_SENDER_DOMAINS"
+ENV_MAX_DEPTH = "MAILROOM_MAX_DEPTH"
+ENV_MAX_PARTS = "MAILROOM_MAX_PARTS"
+ENV_MAX_TOTAL_BYTES = "MAILROOM_MAX_TOTAL_BYTES"
+
+REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
+ALL_ENV = (
+    ENV_BUCKET,
+    ENV_TABLE,
+    ENV_RAW_PREFIX,
+    ENV_INCOMING_PREFIX,
+    ENV_QUARANTINE_PREFIX,
+    ENV_ALLOWED_SENDER_DOMAINS,
+    ENV_MAX_DEPTH,
+    ENV_MAX_PARTS,
+    ENV_MAX_TOTAL_BYTES,
+)
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+/$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class SettingsError(ValueError):
+    """The function's environment is incomplete or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bucket: str
+    table: str
+    raw_prefix: str = "raw/"
+    incoming_prefix: str = "incoming/"
+    quarantine_prefix: str = "quarantine/"
+    allowed_sender_domains: frozenset[str] = field(default_factory=frozenset)
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build and validate settings; raise SettingsError naming every problem at once."""
+        problems: list[str] = []
+        missing = [name for name in REQUIRED_ENV if not env.get(name, "").strip()]
+        if missing:
+            problems.append(f"missing required environment variable(s): {', '.join(missing)}")
+
+        bucket = env.get(ENV_BUCKET, "").strip()
+        table = env.get(ENV_TABLE, "").strip()
+        if bucket and not _BUCKET_RE.match(bucket):
+            problems.append(f"{ENV_BUCKET}={bucket!r} is not a valid S3 bucket name")
+        if table and not _TABLE_RE.match(table):
+            problems.append(f"{ENV_TABLE}={table!r} is not a valid DynamoDB table name")
+
+        prefixes = {}
+        for name, default in (
+            (ENV_RAW_PREFIX, "raw/"),
+            (ENV_INCOMING_PREFIX, "incoming/"),
+            (ENV_QUARANTINE_PREFIX, "quarantine/"),
+        ):
+            value = env.get(name, "").strip() or default
+            if not _PREFIX_RE.match(value):
+                problems.append(f"{name}={value!r} must be one path segment ending in '/'")
+            prefixes[name] = value
+        if len(set(prefixes.values())) != len(prefixes):
+            # The recursion rule: no function may write under the prefix that triggers it.
+            problems.append("raw, incoming and quarantine prefixes must all differ")
+
+        domains = frozenset(
+            d.strip().lower()
+            for d in env.get(ENV_ALLOWED_SENDER_DOMAINS, "").split(",")
+            if d.strip()
+        )
+        problems.extend(
+            f"{ENV_ALLOWED_SENDER_DOMAINS}: {d!r} is not a domain name"
+            for d in sorted(domains)
+            if not _DOMAIN_RE.match(d)
+        )
+
+        defaults = Limits()
+        limit_values: dict[str, int] = {}
+        for name, attr in (
+            (ENV_MAX_DEPTH, "max_depth"),
+            (ENV_MAX_PARTS, "max_parts"),
+            (ENV_MAX_TOTAL_BYTES, "max_total_bytes"),
+        ):
+            raw = env.get(name, "").strip()
+            if not raw:
+                limit_values[attr] = getattr(defaults, attr)
+                continue
+            try:
+                value = int(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a whole number")
+                continue
+            if value < 1:
+                problems.append(f"{name}={raw!r} must be at least 1")
+            limit_values[attr] = value
+
+        if problems:
+            raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
+        return cls(
+            bucket=bucket,
+            table=table,
+            raw_prefix=prefixes[ENV_RAW_PREFIX],
+            incoming_prefix=prefixes[ENV_INCOMING_PREFIX],
+            quarantine_prefix=prefixes[ENV_QUARANTINE_PREFIX],
+            allowed_sender_domains=domains,
+            limits=Limits(**limit_values),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings (used by the local stack)."""
+        return {
+            ENV_BUCKET: self.bucket,
+            ENV_TABLE: self.table,
+            ENV_RAW_PREFIX: self.raw_prefix,
+            ENV_INCOMING_PREFIX: self.incoming_prefix,
+            ENV_QUARANTINE_PREFIX: self.quarantine_prefix,
+            ENV_ALLOWED_SENDER_DOMAINS: ",".join(sorted(self.allowed_sender_domains)),
+            ENV_MAX_DEPTH: str(self.limits.max_depth),
+            ENV_MAX_PARTS: str(self.limits.max_parts),
+            ENV_MAX_TOTAL_BYTES: str(self.limits.max_total_bytes),
+        }
