@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for path in (function_zip, layer_zip):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        print(f"package: {path.relative_to(ROOT)} {path.stat().st_size / 1e6:.1f} MB sha256:{digest}")
+        size = path.stat().st_size / 1e6
+        print(f"package: {path.relative_to(ROOT)} {size:.1f} MB sha256:{digest}")
     print(f"package: layer pins {', '.join(f'{n}=={v}' for n, v in sorted(pins.items()))}")
     return 0
 

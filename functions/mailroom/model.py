@@ -174,7 +174,7 @@ class FileRecord:
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
     # DynamoDB stores no empty strings in key attributes and we store no None at all.
-    return {k: v for k, v in values.items() if v is not None and v != "" and v != []}
+    return {k: v for k, v in values.items() if v is not None and v not in ("", [])}
 
 
 def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:

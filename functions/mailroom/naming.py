@@ -69,7 +69,7 @@ def safe_name(filename: str, fallback: str = "attachment", max_bytes: int = MAX_
 
 
 def attachment_key(prefix: str, message_id: str, index: int, name: str) -> str:
-    """`<prefix><message_id>/<nn>-<name>`, always under the message's folder and within 1024 bytes."""
+    """`<prefix><message_id>/<nn>-<name>`: under the message's folder, within 1024 bytes."""
     if not message_id or "/" in message_id or message_id in {".", ".."}:
         raise ValueError(f"not a usable message id for a key: {message_id!r}")
     head = f"{prefix}{message_id}/{index:02d}-"

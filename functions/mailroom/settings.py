@@ -103,18 +103,18 @@ class Settings:
             (ENV_MAX_PARTS, "max_parts"),
             (ENV_MAX_TOTAL_BYTES, "max_total_bytes"),
         ):
-            raw = env.get(name, "").strip()
-            if not raw:
+            text = env.get(name, "").strip()
+            if not text:
                 limit_values[attr] = getattr(defaults, attr)
                 continue
             try:
-                value = int(raw)
+                number = int(text)
             except ValueError:
-                problems.append(f"{name}={raw!r} is not a whole number")
+                problems.append(f"{name}={text!r} is not a whole number")
                 continue
-            if value < 1:
-                problems.append(f"{name}={raw!r} must be at least 1")
-            limit_values[attr] = value
+            if number < 1:
+                problems.append(f"{name}={text!r} must be at least 1")
+            limit_values[attr] = number
 
         if problems:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))

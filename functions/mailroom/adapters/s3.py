@@ -1,0 +1,175 @@
+"""S3: stream the raw message in, spool each attachment out, read object metadata.
+
+Memory stays bounded whatever the message size: the raw object is read as a stream, and each
+attachment is spooled (in memory while small, then on /tmp) while the extractor hashes it, then
+uploaded with the managed transfer, in parts when large. The sha256 has to be known before the
+upload starts because it travels in the object's metadata.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
+from mailroom.naming import attachment_key
+from mailroom.provenance import Provenance
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
+SPOOL_IN_MEMORY = 4 * 1024 * 1024
+# Parts of 8 MiB, two at a time: a 40 MB attachment uploads in 5 parts with ~16 MiB in flight.
+TRANSFER = TransferConfig(
+    multipart_threshold=16 * 1024 * 1024,
+    multipart_chunksize=8 * 1024 * 1024,
+    max_concurrency=2,
+)
+
+
+class ObjectNotFound(LookupError):
+    """The object (or the version asked for) does not exist (any more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHead:
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+    content_type: str | None
+    metadata: dict[str, str]
+    last_modified: str
+
+
+class S3Store:
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    def open_stream(self, key: str) -> BinaryIO:
+        """The object's body as a stream (botocore's StreamingBody reads it on demand)."""
+        body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        return cast(BinaryIO, body)
+
+    def head(self, key: str, version_id: str | None = None) -> ObjectHead:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            args["VersionId"] = version_id
+        try:
+            head = self._s3.head_object(**args)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                raise ObjectNotFound(key) from exc
+            raise
+        return ObjectHead(
+            key=key,
+            size=head["ContentLength"],
+            etag=head["ETag"].strip('"'),
+            version_id=head.get("VersionId"),
+            content_type=head.get("ContentType"),
+            metadata=dict(head.get("Metadata", {})),
+            last_modified=head["LastModified"].isoformat(),
+        )
+
+    def read_range(self, key: str, length: int, version_id: str | None = None) -> bytes:
+        """The first `length` bytes (enough to sniff a file type)."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Range": f"bytes=0-{length - 1}"}
+        if version_id:
+            args["VersionId"] = version_id
+        return self._s3.get_object(**args)["Body"].read()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        return [
+            obj["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start : start + 1000]]
+            self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def upload(
+        self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
+    ) -> None:
+        self._s3.upload_fileobj(
+            body,
+            self.bucket,
+            key,
+            ExtraArgs={"ContentType": content_type, "Metadata": metadata},
+            Config=TRANSFER,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """What every attachment of one message shares in its provenance."""
+
+    message_id: str
+    received_at: str
+    sender: str | None
+    sender_name: str | None
+    case: str | None
+
+
+class S3AttachmentSink:
+    """The extractor's sink: each attachment becomes `<prefix><message-id>/<nn>-<safe-name>`."""
+
+    def __init__(self, store: S3Store, prefix: str, context: MessageContext) -> None:
+        self._store = store
+        self._prefix = prefix
+        self._context = context
+        self.keys: list[str] = []
+
+    def open(self, part: PartInfo) -> AttachmentWriter:
+        key = attachment_key(self._prefix, self._context.message_id, part.index, part.safe_name)
+        return _SpooledUpload(self, key)
+
+    def _commit(self, key: str, spool: IO[bytes], attachment: Attachment) -> None:
+        ctx = self._context
+        provenance = Provenance(
+            source="email",
+            message_id=ctx.message_id,
+            received_at=ctx.received_at,
+            filename=attachment.filename,
+            sha256=attachment.sha256,
+            content_type=attachment.content_type,
+            sender=ctx.sender,
+            sender_name=ctx.sender_name,
+            original_sender=attachment.original_sender,
+            original_sender_via=attachment.original_sender_via,
+            case=ctx.case,
+            part=attachment.part,
+            inline=attachment.inline,
+        )
+        spool.seek(0)
+        content_type = attachment.content_type or "application/octet-stream"
+        self._store.upload(key, spool, content_type, provenance.to_metadata())
+        self.keys.append(key)
+
+
+class _SpooledUpload:
+    def __init__(self, sink: S3AttachmentSink, key: str) -> None:
+        self._sink = sink
+        self._key = key
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+
+    def write(self, chunk: bytes) -> None:
+        self._spool.write(chunk)
+
+    def commit(self, attachment: Attachment) -> None:
+        try:
+            self._sink._commit(self._key, self._spool, attachment)
+        finally:
+            self._spool.close()
+
+    def abort(self) -> None:
+        self._spool.close()

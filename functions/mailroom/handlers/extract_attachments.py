@@ -1,0 +1,52 @@
+"""SES receipt rule, Lambda action (invoked asynchronously): extract one message's attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SESEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mailroom.handlers.runtime import runtime
+from mailroom.intake import ReceivedMail, process_message
+from mailroom.model import MessageRecord
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+@event_source(data_class=SESEvent)
+def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
+    rt = runtime()
+    for record in event.records:
+        mail = ReceivedMail.from_ses(record.ses.mail.raw_event, record.ses.receipt.raw_event)
+        logger.append_keys(message_id=mail.message_id)
+        if mail.is_setup_notification:
+            logger.info("SES setup notification skipped")
+            continue
+        try:
+            result = process_message(mail, rt.settings, rt.store, rt.catalog)
+        except Exception:
+            metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
+            logger.exception("message extraction failed; recorded, raising for retry")
+            raise
+        _report(result)
+    return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
+
+
+def _report(result: MessageRecord) -> None:
+    logger.info(
+        "message processed",
+        extra={"outcome": str(result.outcome), "attachments": result.attachment_count},
+    )
+    metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="FilesExtracted", unit=MetricUnit.Count, value=len(result.file_ids))
+    outcome_metric = {"quarantined": "MessagesQuarantined", "rejected": "MessagesRejected"}
+    if str(result.outcome) in outcome_metric:
+        metrics.add_metric(name=outcome_metric[str(result.outcome)], unit=MetricUnit.Count, value=1)

@@ -1,0 +1,42 @@
+"""S3 ObjectCreated under `incoming/`: write each object's file record."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mailroom.handlers.runtime import runtime
+from mailroom.recording import ObjectCreated, record_object
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+@event_source(data_class=S3Event)
+def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    rt = runtime()
+    recorded = 0
+    for record in event.records:
+        # S3 URL-encodes keys in events ("+" for a space); the object has the decoded key.
+        key = unquote_plus(record.s3.get_object.key)
+        result = record_object(
+            ObjectCreated(key=key, event_time=record.event_time),
+            rt.settings.incoming_prefix,
+            rt.store,
+            rt.catalog,
+        )
+        if result is not None:
+            recorded += 1
+            logger.info("file recorded", extra={"file_id": key, "message_id": result.message_id})
+            metrics.add_metric(name="FilesRecorded", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="BytesRecorded", unit=MetricUnit.Bytes, value=result.size)
+    return {"recorded": recorded}

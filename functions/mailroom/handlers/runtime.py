@@ -1,0 +1,31 @@
+"""What a function builds once per cold start: validated settings and the adapters."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+import boto3
+
+from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.s3 import S3Store
+from mailroom.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    store: S3Store
+    catalog: Catalog
+
+
+@cache
+def runtime() -> Runtime:
+    """Settings are read once; a wiring mistake raises SettingsError naming every problem."""
+    settings = Settings.from_env(os.environ)
+    return Runtime(
+        settings=settings,
+        store=S3Store(boto3.client("s3"), settings.bucket),
+        catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
+    )
