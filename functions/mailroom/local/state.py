@@ -1,0 +1,86 @@
+"""Where a running `mailroom local` says how to reach it: a small JSON file.
+
+Light on purpose (json, os, dataclasses only): the CLI imports this on every run to find the
+local stack without loading moto, aiosmtpd or boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+STATE_DIR_ENV = "MAILROOM_STATE_DIR"
+STATE_FILE = "local.json"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalState:
+    endpoint_url: str
+    region: str
+    bucket: str
+    table: str
+    smtp_host: str
+    smtp_port: int
+    submission_address: str
+    pid: int
+
+
+def state_dir() -> Path:
+    """$MAILROOM_STATE_DIR, else $XDG_STATE_HOME/mailroom, else ~/.local/state/mailroom."""
+    explicit = os.environ.get(STATE_DIR_ENV, "").strip()
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_STATE_HOME", "").strip()
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "mailroom"
+
+
+def state_path() -> Path:
+    return state_dir() / STATE_FILE
+
+
+def write_state(state: LocalState) -> Path:
+    """Write atomically, so a reader never sees half a file."""
+    path = state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_state() -> LocalState | None:
+    """The running local stack, or None if there is none (no file, unreadable, or dead pid)."""
+    try:
+        data = json.loads(state_path().read_text(encoding="utf-8"))
+        names = {f.name for f in fields(LocalState)}
+        state = LocalState(**{k: v for k, v in data.items() if k in names})
+    except (OSError, ValueError, TypeError):
+        return None
+    return state if _alive(int(state.pid)) else None
+
+
+def clear_state(pid: int | None = None) -> None:
+    """Remove the state file; with `pid`, only if it is that process's (not a newer stack's)."""
+    path = state_path()
+    if pid is not None:
+        try:
+            if int(json.loads(path.read_text(encoding="utf-8")).get("pid", -1)) != pid:
+                return
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+    path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
