@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.utils import parseaddr
 from typing import Any
 
@@ -60,7 +61,7 @@ class ReceivedMail:
             recipients=tuple(receipt.get("recipients") or mail.get("destination") or ()),
             verdicts=Verdicts.from_receipt(receipt),
             from_header=tuple(common.get("from") or ()),
-            subject=common.get("subject"),
+            subject=_decode_words(common.get("subject")),
             rfc_message_id=common.get("messageId"),
         )
 
@@ -73,8 +74,18 @@ class ReceivedMail:
         for value in self.from_header:
             name, address = parseaddr(value)
             if address and "@" in address:
-                return address.lower(), name or None
+                return address.lower(), _decode_words(name) or None
         return (self.source.lower() if self.source else None), None
+
+
+def _decode_words(value: str | None) -> str | None:
+    """Decode RFC 2047 words (=?utf-8?q?...?=) when SES passes a header through encoded."""
+    if not value or "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError):  # a malformed word or an unknown charset: keep it as is
+        return value
 
 
 def _normalise_timestamp(value: str) -> str:

@@ -53,7 +53,7 @@ class Verdicts:
             spf=status("spfVerdict"),
             dkim=status("dkimVerdict"),
             dmarc=status("dmarcVerdict"),
-            dmarc_policy=str(policy).upper() if policy else None,
+            dmarc_policy=str(policy).lower() if policy else None,  # none|quarantine|reject
         )
 
     def as_dict(self) -> dict[str, str]:

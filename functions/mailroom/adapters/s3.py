@@ -77,6 +77,14 @@ class S3Store:
             last_modified=head["LastModified"].isoformat(),
         )
 
+    def has_identical(self, key: str, sha256: str) -> bool:
+        """True when `key` already holds these bytes (a redelivered event): skip the rewrite."""
+        try:
+            head = self.head(key)
+        except ObjectNotFound:
+            return False
+        return head.metadata.get("sha256") == sha256
+
     def read_range(self, key: str, length: int, version_id: str | None = None) -> bytes:
         """The first `length` bytes (enough to sniff a file type)."""
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Range": f"bytes=0-{length - 1}"}
@@ -150,10 +158,14 @@ class S3AttachmentSink:
             part=attachment.part,
             inline=attachment.inline,
         )
+        self.keys.append(key)
+        if self._store.has_identical(key, attachment.sha256):
+            # A retried or duplicated event: rewriting would add a version and a second
+            # ObjectCreated event for the same bytes.
+            return
         spool.seek(0)
         content_type = attachment.content_type or "application/octet-stream"
         self._store.upload(key, spool, content_type, provenance.to_metadata())
-        self.keys.append(key)
 
 
 class _SpooledUpload:

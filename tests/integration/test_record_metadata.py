@@ -1,0 +1,130 @@
+"""record_metadata, driven by S3 ObjectCreated events, against moto S3 and DynamoDB."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from datetime import date
+from typing import Any
+from urllib.parse import quote_plus
+
+from mailroom.handlers import extract_attachments, record_metadata
+from tests.conftest import SAMPLE_MAIL, load_event
+from tests.integration.conftest import BUCKET, Stack
+
+MESSAGE_ID = "f6m7k0q3cbjq1u2v8d1n4ha5ls2o7r9e0t4pd481"
+FIRST = f"incoming/{MESSAGE_ID}/01-Attestation de résidence – Dupont.pdf"
+
+
+def s3_event(*keys: str) -> dict[str, Any]:
+    """The sample event, one record per key, keys URL-encoded as S3 sends them."""
+    template = load_event("s3-object-created.json")
+    record = template["Records"][0]
+    records = []
+    for key in keys:
+        one = copy.deepcopy(record)
+        one["s3"]["object"]["key"] = quote_plus(key, safe="/")
+        records.append(one)
+    return {"Records": records}
+
+
+def extract_sample(stack: Stack, context: Any) -> list[str]:
+    stack.s3.put_object(
+        Bucket=BUCKET,
+        Key=f"raw/{MESSAGE_ID}",
+        Body=(SAMPLE_MAIL / "collaborator-two-pdfs.eml").read_bytes(),
+    )
+    extract_attachments.handler(load_event("ses-receipt.json"), context)
+    return stack.keys("incoming/")
+
+
+def test_sample_event_key_is_url_decoded(stack: Stack, context: Any) -> None:
+    extract_sample(stack, context)
+    event = load_event("s3-object-created.json")
+    assert "+" in event["Records"][0]["s3"]["object"]["key"]  # the sample needs decoding
+
+    assert record_metadata.handler(event, context) == {"recorded": 1}
+
+    record = stack.catalog.get_file(FIRST)
+    assert record is not None
+    assert record.filename == "Attestation de résidence – Dupont.pdf"
+
+
+def test_file_record_carries_metadata_and_sender(stack: Stack, context: Any) -> None:
+    keys = extract_sample(stack, context)
+
+    record_metadata.handler(s3_event(*keys), context)
+
+    record = stack.catalog.get_file(FIRST)
+    assert record is not None
+    body = stack.s3.get_object(Bucket=BUCKET, Key=FIRST)["Body"].read()
+    assert record.size == len(body)
+    assert record.sha256 == hashlib.sha256(body).hexdigest()
+    assert record.safe_name == "01-Attestation de résidence – Dupont.pdf"
+    assert record.content_type == "application/pdf"
+    assert record.detected_type == "application/pdf"
+    assert record.sender == "elodie.martin@partner-avocats.example"
+    assert record.sender_name == "Élodie Martin"
+    assert record.message_id == MESSAGE_ID
+    assert record.source == "email"
+    assert record.case == "case-42"
+    assert record.received_at == "2026-11-20T09:14:03.512Z"
+    assert record.etag and record.version_id
+    assert record.bucket == BUCKET
+
+
+def test_every_access_pattern_finds_the_files(stack: Stack, context: Any) -> None:
+    keys = extract_sample(stack, context)
+    record_metadata.handler(s3_event(*keys), context)
+    sha = stack.catalog.get_file(keys[1]).sha256  # type: ignore[union-attr]
+    day = date(2026, 11, 20)
+
+    message, files = stack.catalog.get_message(MESSAGE_ID)
+    by_sender = list(stack.catalog.files_by_sender("Elodie.Martin@partner-avocats.example"))
+    by_case = list(stack.catalog.files_by_case("case-42", since=day, until=day))
+    by_day = list(stack.catalog.files_between(day, day))
+    outside = list(stack.catalog.files_between(date(2026, 11, 21), date(2026, 11, 22)))
+
+    assert message is not None and message.outcome == "extracted"
+    assert sorted(f.file_id for f in files) == keys
+    assert {f.file_id for f in by_sender} == {f.file_id for f in by_case} == set(keys)
+    assert {f.file_id for f in by_day} == set(keys)
+    assert outside == []
+    assert [f.file_id for f in stack.catalog.files_by_sha256(sha)] == [keys[1]]
+    assert [m.message_id for m in stack.catalog.messages_by_outcome("extracted")] == [MESSAGE_ID]
+
+
+def test_duplicate_event_changes_nothing(stack: Stack, context: Any) -> None:
+    keys = extract_sample(stack, context)
+    record_metadata.handler(s3_event(*keys), context)
+    before = stack.items()
+
+    record_metadata.handler(s3_event(*keys, *keys), context)
+
+    assert stack.items() == before
+
+
+def test_upload_without_provenance_still_gets_a_record(stack: Stack, context: Any) -> None:
+    key = "incoming/up-20261120-manual/scan of contract.pdf"
+    body = (SAMPLE_MAIL / "collaborator-two-pdfs.eml").read_bytes()  # any bytes will do
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=body, ContentType="application/pdf")
+
+    record_metadata.handler(s3_event(key), context)
+
+    record = stack.catalog.get_file(key)
+    assert record is not None
+    assert record.source == "upload"
+    assert record.message_id == "up-20261120-manual"
+    assert record.filename == "scan of contract.pdf"
+    assert record.sha256 == hashlib.sha256(body).hexdigest()
+    assert record.sender is None
+    assert record.detected_type == "text/plain"  # the bytes are a text message, not a PDF
+
+
+def test_deleted_object_and_foreign_prefix_are_skipped(stack: Stack, context: Any) -> None:
+    stack.s3.put_object(Bucket=BUCKET, Key="raw/not-for-us", Body=b"x")
+
+    result = record_metadata.handler(s3_event("incoming/gone/file.pdf", "raw/not-for-us"), context)
+
+    assert result == {"recorded": 0}
+    assert stack.items() == []
