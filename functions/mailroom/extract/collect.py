@@ -1,0 +1,192 @@
+"""Turning found parts into attachments: numbering, names, hashing, caps, the sink.
+
+Both the MIME walker and the body scanners (uuencode, TNEF) hand their finds to one
+`Collector`, so numbering, unique names and the total-size cap are decided in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from typing import Literal
+
+from mailroom.extract.types import (
+    Attachment,
+    AttachmentWriter,
+    Extraction,
+    Limits,
+    OriginalSenderVia,
+    PartInfo,
+    Sink,
+)
+from mailroom.naming import safe_name
+
+Origin = Literal["mime", "message", "tnef", "uuencode"]
+
+# Extensions mimetypes gets wrong or does not know, for names we have to make up.
+_EXTENSIONS = {
+    "application/octet-stream": ".bin",
+    "application/pdf": ".pdf",
+    "application/ms-tnef": ".dat",
+    "application/vnd.ms-tnef": ".dat",
+    "application/pkcs7-signature": ".p7s",
+    "application/x-pkcs7-signature": ".p7s",
+    "application/pkcs7-mime": ".p7m",
+    "application/x-pkcs7-mime": ".p7m",
+    "application/pgp-signature": ".asc",
+    "application/pgp-encrypted": ".pgp",
+    "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "message/rfc822": ".eml",
+    "message/global": ".eml",
+    "message/delivery-status": ".txt",
+    "text/rfc822-headers": ".txt",
+}
+
+
+def extension_for(content_type: str) -> str:
+    ext = _EXTENSIONS.get(content_type)
+    if ext is None:
+        ext = mimetypes.guess_extension(content_type, strict=False) or ".bin"
+    return ext
+
+
+def generated_name(content_type: str, part: str) -> str:
+    """A name for a part that has none: its MIME path and an extension from its type."""
+    return f"part-{part.replace('.', '-') or '1'}{extension_for(content_type)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The From of the (forwarded) message a part belongs to, and how we learnt it."""
+
+    address: str | None
+    name: str | None
+    via: OriginalSenderVia | None
+
+
+NO_SENDER = Sender(None, None, None)
+
+
+class Stop(Exception):
+    """A cap was reached: extraction ends here, with a warning already recorded."""
+
+
+class Collector:
+    def __init__(self, sink: Sink, limits: Limits, result: Extraction) -> None:
+        self.sink = sink
+        self.limits = limits
+        self.result = result
+        self.total = 0
+        self.stopped = False
+        self._names: set[str] = set()
+        self._next_index = 1
+
+    def warn(self, text: str) -> None:
+        if text not in self.result.warnings:
+            self.result.warnings.append(text)
+
+    def unique(self, name: str) -> str:
+        """The sanitised name, made unique within the message (case-insensitively)."""
+        base = safe_name(name)
+        candidate, n = base, 1
+        while candidate.lower() in self._names:
+            n += 1
+            stem, dot, ext = base.rpartition(".")
+            if not dot or not stem:
+                stem, ext = base, ""
+            candidate = safe_name(f"{stem} ({n}){'.' + ext if ext else ''}")
+        self._names.add(candidate.lower())
+        return candidate
+
+    def open(
+        self,
+        *,
+        filename: str,
+        content_type: str,
+        part: str,
+        inline: bool = False,
+        content_id: str | None = None,
+        sender: Sender = NO_SENDER,
+        origin: Origin = "mime",
+    ) -> Writer:
+        if self.stopped:
+            raise Stop
+        info = PartInfo(
+            index=self._next_index,
+            filename=filename,
+            safe_name=self.unique(filename),
+            content_type=content_type,
+            part=part,
+            inline=inline,
+            content_id=content_id,
+            original_sender=sender.address,
+            original_sender_name=sender.name,
+            original_sender_via=sender.via,
+            origin=origin,
+        )
+        self._next_index += 1
+        return Writer(self, info, self.sink.open(info))
+
+    def committed(self, attachment: Attachment) -> None:
+        self.result.attachments.append(attachment)
+        # Keep the list in index order even when a forwarded .eml finishes after its contents.
+        if (
+            len(self.result.attachments) > 1
+            and attachment.index < self.result.attachments[-2].index
+        ):
+            self.result.attachments.sort(key=lambda a: a.index)
+
+    def count(self, n: int) -> None:
+        self.total += n
+        if self.total > self.limits.max_total_bytes:
+            self.stopped = True
+            self.warn(
+                f"total decoded size over the limit of {self.limits.max_total_bytes} bytes: "
+                "extraction stopped, the remaining parts were not extracted"
+            )
+            raise Stop
+
+
+class Writer:
+    """Counts, hashes and forwards one attachment's decoded bytes to the sink."""
+
+    def __init__(self, owner: Collector, info: PartInfo, out: AttachmentWriter) -> None:
+        self.owner = owner
+        self.info = info
+        self.out = out
+        self.size = 0
+        self.hash = hashlib.sha256()
+        self.done = False
+
+    def write(self, chunk: bytes) -> None:
+        if not chunk or self.done:
+            return
+        try:
+            self.owner.count(len(chunk))
+        except Stop:
+            self.abort()
+            raise
+        self.size += len(chunk)
+        self.hash.update(chunk)
+        self.out.write(chunk)
+
+    def commit(self) -> Attachment:
+        attachment = Attachment.of(self.info, self.size, self.hash.hexdigest())
+        if not self.done:
+            self.done = True
+            self.out.commit(attachment)
+            self.owner.committed(attachment)
+        return attachment
+
+    def abort(self) -> None:
+        if not self.done:
+            self.done = True
+            self.out.abort()

@@ -1,0 +1,198 @@
+"""Incremental Content-Transfer-Encoding decoders: feed raw body bytes, get decoded bytes.
+
+Each decoder keeps only an incomplete line or quad between calls, so a body of any size is
+decoded in bounded memory. Damage is repaired where the intent is clear and reported as a
+warning (the caller adds context), never raised.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_KEEP = _B64_ALPHABET + b"="
+# Everything that is neither a base64 digit nor padding: deleted before decoding.
+_B64_DELETE = bytes(b for b in range(256) if b not in _B64_KEEP)
+_B64_WHITESPACE_DELETE = b" \t\r\n\x0b\x0c"
+_PADS = re.compile(rb"=+")
+
+
+class Decoder:
+    """Identity (7bit, 8bit, binary, and unknown encodings, as the stdlib treats them)."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def feed(self, data: bytes) -> bytes:
+        return data
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class Base64Decoder(Decoder):
+    """Lenient base64: padding mid-stream starts a new run instead of ending the data.
+
+    The stdlib stops at the first padded quad (`binascii.a2b_base64`) and so silently drops the
+    rest of a body made of separately padded runs; here every run is decoded and a warning says
+    the input was irregular. Characters outside the alphabet are skipped, as RFC 2045 asks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rest = b""
+        self._junk = False
+        self._midpad = False
+        self._after_pad = False
+
+    def feed(self, data: bytes) -> bytes:
+        clean = data.translate(None, _B64_DELETE)
+        # Report only characters that are neither whitespace nor base64.
+        if (
+            not self._junk
+            and len(clean) != len(data)
+            and len(data.translate(None, _B64_WHITESPACE_DELETE)) != len(clean)
+        ):
+            self._junk = True
+        if self._rest:
+            clean = self._rest + clean
+        if b"=" not in clean:
+            if clean and self._after_pad:
+                self._midpad = True
+            cut = len(clean) - len(clean) % 4
+            self._rest = clean[cut:]
+            return binascii.a2b_base64(clean[:cut]) if cut else b""
+        return self._feed_padded(clean)
+
+    def _feed_padded(self, clean: bytes) -> bytes:
+        out: list[bytes] = []
+        runs = _PADS.split(clean)
+        # Every run but the last was closed by padding; the last may continue in the next chunk.
+        for run in runs[:-1]:
+            if run and self._after_pad:
+                self._midpad = True
+            out.append(self._decode_run(run))
+            self._after_pad = True
+        last = runs[-1]
+        if last and self._after_pad:
+            self._midpad = True
+        cut = len(last) - len(last) % 4
+        if cut:
+            out.append(binascii.a2b_base64(last[:cut]))
+        self._rest = last[cut:]
+        return b"".join(out)
+
+    def _decode_run(self, run: bytes) -> bytes:
+        cut = len(run) - len(run) % 4
+        head = binascii.a2b_base64(run[:cut]) if cut else b""
+        tail = run[cut:]
+        if len(tail) == 1:
+            self.warnings.append("base64: a stray character before padding was dropped")
+            return head
+        if tail:
+            return head + binascii.a2b_base64(tail + b"=" * (4 - len(tail)))
+        return head
+
+    def finish(self) -> bytes:
+        if self._junk:
+            self.warnings.append("base64: characters outside the alphabet were skipped")
+        if self._midpad:
+            self.warnings.append(
+                "base64: padding in mid-stream; decoded past it (the stdlib would truncate)"
+            )
+        rest, self._rest = self._rest, b""
+        if not rest:
+            return b""
+        if len(rest) == 1:
+            self.warnings.append("base64: a stray final character was dropped")
+            return b""
+        self.warnings.append("base64: missing final padding was assumed")
+        return binascii.a2b_base64(rest + b"=" * (4 - len(rest)))
+
+
+class QuotedPrintableDecoder(Decoder):
+    """Quoted-printable, decoded a block of whole lines at a time (soft breaks never split)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rest = b""
+
+    def feed(self, data: bytes) -> bytes:
+        data = self._rest + data if self._rest else data
+        cut = data.rfind(b"\n") + 1
+        self._rest = data[cut:]
+        return binascii.a2b_qp(data[:cut]) if cut else b""
+
+    def finish(self) -> bytes:
+        rest, self._rest = self._rest, b""
+        return binascii.a2b_qp(rest) if rest else b""
+
+
+class UudecodeDecoder(Decoder):
+    """Content-Transfer-Encoding x-uuencode: the body is one `begin ... end` block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rest = b""
+        self._state = "before"  # before the begin line, inside the block, after end
+
+    def feed(self, data: bytes) -> bytes:
+        data = self._rest + data if self._rest else data
+        cut = data.rfind(b"\n") + 1
+        self._rest = data[cut:]
+        return self._lines(data[:cut])
+
+    def _lines(self, block: bytes) -> bytes:
+        out: list[bytes] = []
+        for line in block.splitlines():
+            if self._state == "before":
+                if is_begin_line(line):
+                    self._state = "inside"
+            elif self._state == "inside":
+                if line.strip(b" \t\r\n\f") == b"end":
+                    self._state = "after"
+                else:
+                    out.append(uudecode_line(line))
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        rest, self._rest = self._rest, b""
+        out = self._lines(rest) if rest else b""
+        if self._state == "before":
+            self.warnings.append("uuencode: no begin line; nothing decoded")
+        elif self._state == "inside":
+            self.warnings.append("uuencode: no end line; decoded to the end of the part")
+        return out
+
+
+def is_begin_line(line: bytes) -> bool:
+    """`begin <octal mode> <name>`, as the stdlib's uudecoder requires."""
+    if not line.startswith(b"begin "):
+        return False
+    mode = line[6:].partition(b" ")[0]
+    return bool(mode) and all(0x30 <= c <= 0x37 for c in mode)
+
+
+def uudecode_line(line: bytes) -> bytes:
+    """One uuencoded line; a line some encoders pad short is repaired as the stdlib does."""
+    line = line.rstrip(b"\r")
+    try:
+        return binascii.a2b_uu(line)
+    except binascii.Error:
+        # Some encoders drop trailing spaces: trust the length byte instead.
+        nbytes = (((line[0] - 32) & 63) * 4 + 5) // 3 if line else 0
+        try:
+            return binascii.a2b_uu(line[:nbytes])
+        except binascii.Error:
+            return b""
+
+
+def decoder_for(cte: str) -> Decoder:
+    if cte == "base64":
+        return Base64Decoder()
+    if cte == "quoted-printable":
+        return QuotedPrintableDecoder()
+    if cte in {"x-uuencode", "uuencode", "x-uue", "uue"}:
+        return UudecodeDecoder()
+    return Decoder()

@@ -1,0 +1,206 @@
+"""Reading one MIME entity's header block: type, names, disposition, sender.
+
+Headers are small, so each block is parsed with the stdlib in compat32 mode (the most lenient);
+bodies never go through the stdlib. Every function here tolerates garbage and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
+from email.policy import compat32
+from email.utils import collapse_rfc2231_value, getaddresses
+
+# Types that are bodies or machine reports, not documents, unless the sender named them.
+_BODY_TYPES = frozenset(
+    {
+        "message/delivery-status",
+        "message/disposition-notification",
+        "message/feedback-report",
+        "message/external-body",
+        "message/global-delivery-status",
+        "message/global-disposition-notification",
+        "message/global-headers",
+        "text/rfc822-headers",
+    }
+)
+FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
+TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def fix_8bit(text: str) -> str:
+    """Undo compat32's surrogate escapes: raw 8-bit header bytes are UTF-8 or else cp1252."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", "replace")
+    return text
+
+
+def _decode_word(word: str) -> str:
+    try:
+        parts = decode_header(word)
+        return str(make_header(parts))
+    except (ValueError, LookupError, UnicodeError, AssertionError, TypeError, IndexError):
+        return word
+
+
+def decode_words(value: object) -> str:
+    """A header value as text: RFC 2047 words decoded (even glued to quotes), 8-bit repaired."""
+    if value is None:
+        return ""
+    text = fix_8bit(str(value))
+    if "=?" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    last_was_word = False
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[pos : match.start()]
+        # RFC 2047: whitespace between two adjacent encoded words is not part of the text.
+        if between and not (last_was_word and not between.strip()):
+            out.append(between)
+        out.append(_decode_word(match.group()))
+        last_was_word = True
+        pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def parse_header_block(block: bytes) -> Message:
+    return message_from_bytes(block, policy=compat32)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What the engine needs from one entity's headers."""
+
+    content_type: str  # lower-case type/subtype, text/plain when absent or invalid
+    charset: str | None
+    boundary: str | None
+    filename: str | None  # decoded; None when the part has no name
+    disposition: str | None  # "attachment", "inline", or another token, lower-case
+    content_id: str | None
+    cte: str  # Content-Transfer-Encoding, lower-case, "7bit" when absent
+
+    @property
+    def maintype(self) -> str:
+        return self.content_type.partition("/")[0]
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.maintype == "multipart" and bool(self.boundary)
+
+    @property
+    def is_forward(self) -> bool:
+        return self.content_type in FORWARD_TYPES
+
+    @property
+    def is_tnef(self) -> bool:
+        name = (self.filename or "").lower()
+        return self.content_type in TNEF_TYPES or name == "winmail.dat"
+
+    @property
+    def is_body_text(self) -> bool:
+        """A body shown to the reader, not a document: unnamed text, not marked attachment."""
+        if self.filename or self.disposition == "attachment":
+            return False
+        return self.maintype == "text" or self.content_type in _BODY_TYPES
+
+    @property
+    def is_attachment(self) -> bool:
+        """A leaf that is a document: named, marked attachment, inline with an id, or non-text."""
+        if self.filename or self.disposition == "attachment":
+            return True
+        return not self.is_body_text
+
+
+def _param(msg: Message, name: str, header: str) -> str | None:
+    try:
+        value = msg.get_param(name, None, header)
+    except Exception:
+        return None
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        try:
+            text = collapse_rfc2231_value(value)
+        except Exception:
+            text = str(value[2])
+    else:
+        text = str(value)
+    return text
+
+
+def _filename(msg: Message) -> str | None:
+    name = _param(msg, "filename", "content-disposition")
+    if name is None:
+        name = _param(msg, "name", "content-type")
+    if name is None:
+        return None
+    name = decode_words(name.strip())
+    return name or None
+
+
+def _content_type(msg: Message) -> str:
+    raw = msg.get("content-type")
+    if raw is None:
+        return "text/plain"
+    value = fix_8bit(str(raw)).split(";", 1)[0].strip().lower()
+    # RFC 2045: an invalid type means text/plain, as the stdlib also decides.
+    return value if _TOKEN.match(value) else "text/plain"
+
+
+def read_head(msg: Message, default_type: str = "text/plain") -> Head:
+    ctype = _content_type(msg) if msg.get("content-type") is not None else default_type
+    disposition = msg.get("content-disposition")
+    disp = fix_8bit(str(disposition)).split(";", 1)[0].strip().lower() if disposition else None
+    cid = msg.get("content-id")
+    cte = msg.get("content-transfer-encoding")
+    charset = _param(msg, "charset", "content-type")
+    return Head(
+        content_type=ctype,
+        charset=charset.lower() if charset else None,
+        boundary=_param(msg, "boundary", "content-type")
+        if ctype.startswith("multipart/")
+        else None,
+        filename=_filename(msg),
+        disposition=disp or None,
+        content_id=fix_8bit(str(cid)).strip().strip("<>").strip() or None if cid else None,
+        cte=fix_8bit(str(cte)).strip().lower() if cte else "7bit",
+    )
+
+
+def parse_address(value: object) -> tuple[str | None, str | None]:
+    """(address lower-case, display name decoded) of the first mailbox in a From-like value."""
+    if value is None:
+        return None, None
+    text = fix_8bit(str(value))
+    try:
+        pairs = getaddresses([text])
+    except Exception:
+        pairs = []
+    for name, addr in pairs:
+        if addr and "@" in addr:
+            return addr.strip().lower(), decode_words(name).strip() or None
+    for name, addr in pairs:
+        if addr or name:
+            return (addr.strip().lower() or None), decode_words(name).strip() or None
+    return None, None
+
+
+def header_text(msg: Message, name: str) -> str | None:
+    value = msg.get(name)
+    if value is None:
+        return None
+    text = " ".join(decode_words(value).split())
+    return text or None
