@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in (function_zip, layer_zip):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         size = path.stat().st_size / 1e6
-        print(f"package: {path.relative_to(ROOT)} {size:.1f} MB sha256:{digest}")
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"package: {shown} {size:.1f} MB sha256:{digest}")
     print(f"package: layer pins {', '.join(f'{n}=={v}' for n, v in sorted(pins.items()))}")
     return 0
 

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from mailroom.extract.types import Limits
+from mailroom.settings import REQUIRED_ENV, Settings, SettingsError
+
+VALID = {"MAILROOM_BUCKET": "firm-mailroom-docs", "MAILROOM_TABLE": "firm-mailroom"}
+
+
+def test_minimal_environment_gives_defaults() -> None:
+    settings = Settings.from_env(VALID)
+
+    assert settings.bucket == "firm-mailroom-docs"
+    assert settings.table == "firm-mailroom"
+    assert (settings.raw_prefix, settings.incoming_prefix, settings.quarantine_prefix) == (
+        "raw/",
+        "incoming/",
+        "quarantine/",
+    )
+    assert settings.allowed_sender_domains == frozenset()
+    assert settings.limits == Limits()
+
+
+def test_every_problem_is_named_at_once() -> None:
+    env = {
+        "MAILROOM_TABLE": "",
+        "MAILROOM_INCOMING_PREFIX": "in coming",
+        "MAILROOM_ALLOWED_SENDER_DOMAINS": "firm.example, not a domain",
+        "MAILROOM_MAX_PARTS": "lots",
+        "MAILROOM_MAX_DEPTH": "0",
+    }
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+
+    message = str(caught.value)
+    for expected in (
+        "MAILROOM_BUCKET, MAILROOM_TABLE",
+        "MAILROOM_INCOMING_PREFIX='in coming'",
+        "'not a domain' is not a domain name",
+        "MAILROOM_MAX_PARTS='lots' is not a whole number",
+        "MAILROOM_MAX_DEPTH='0' must be at least 1",
+    ):
+        assert expected in message
+
+
+def test_prefixes_must_differ_so_no_function_triggers_itself() -> None:
+    with pytest.raises(SettingsError, match="must all differ"):
+        Settings.from_env({**VALID, "MAILROOM_QUARANTINE_PREFIX": "incoming/"})
+
+
+def test_round_trip_through_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            **VALID,
+            "MAILROOM_ALLOWED_SENDER_DOMAINS": "Firm.Example,clients.example",
+            "MAILROOM_MAX_TOTAL_BYTES": "1000000",
+        }
+    )
+
+    assert settings.allowed_sender_domains == {"firm.example", "clients.example"}
+    assert Settings.from_env(settings.to_env()) == settings
+    assert set(REQUIRED_ENV) <= set(settings.to_env())
