@@ -1,0 +1,255 @@
+"""`mailroom local` and `mailroom demo`: the offline stack from the command line.
+
+Imported by the CLI's main group only when the `local` extra (moto, aiosmtpd) is installed;
+the heavy modules load when a command runs, not when `mailroom --help` does.
+"""
+
+# Lazy imports on purpose: moto and aiosmtpd load only when a local command runs.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import signal
+import smtplib
+import sys
+import threading
+from email import message_from_bytes
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from mailroom.local import state as state_file
+
+if TYPE_CHECKING:
+    from mailroom.local.app import LocalMailroom, MessageOutcome
+    from mailroom.local.frontdoor import Received
+
+DEFAULT_ADDRESS = "submit@mailroom.test"
+DEFAULT_NAME = "mailroom-local"
+DEFAULT_REGION = "eu-west-1"
+
+
+def _setup_logging(verbose: bool) -> None:
+    # Local mode's own notes go to stderr; the functions' JSON logs go to their log file.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mailroom local: %(message)s"))
+    local_log = logging.getLogger("mailroom_local")
+    local_log.handlers[:] = [handler]
+    local_log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    local_log.propagate = False
+
+
+@click.command("local")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=2525,
+    show_default=True,
+    help="SMTP port on 127.0.0.1 (0: any free port).",
+)
+@click.option("--region", default=DEFAULT_REGION, show_default=True)
+@click.option("--bucket", default=DEFAULT_NAME, show_default=True)
+@click.option("--table", default=DEFAULT_NAME, show_default=True)
+@click.option(
+    "--address",
+    "addresses",
+    multiple=True,
+    metavar="ADDR",
+    help=f"Submission address the receipt rule accepts (repeatable) [{DEFAULT_ADDRESS}].",
+)
+@click.option(
+    "--attach",
+    "attach_url",
+    metavar="URL",
+    help="Use an emulator that is already provisioned (e.g. by terraform apply) "
+    "instead of starting and provisioning one.",
+)
+@click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
+def local(  # noqa: PLR0917 (click passes every option)
+    port: int,
+    region: str,
+    bucket: str,
+    table: str,
+    addresses: tuple[str, ...],
+    attach_url: str | None,
+    verbose: bool,
+) -> None:
+    """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it."""
+    from mailroom.local.app import LocalMailroom, LocalStackError
+    from mailroom.local.stack import StackConfig
+
+    _setup_logging(verbose)
+    running = state_file.read_state()
+    if running is not None and running.pid != os.getpid():
+        raise click.ClickException(
+            f"a local stack is already running (pid {running.pid}, SMTP "
+            f"{running.smtp_host}:{running.smtp_port}); stop it first"
+        )
+
+    def announce(received: Received) -> None:
+        click.echo(
+            f"received {received.message_id} from {received.envelope_from or '<>'} "
+            f"for {', '.join(received.recipients)} (virus {received.verdicts.virus})",
+            err=True,
+        )
+
+    config = StackConfig(
+        bucket=bucket,
+        table=table,
+        region=region,
+        submission_addresses=addresses or (DEFAULT_ADDRESS,),
+    )
+    stack = (
+        LocalMailroom.attach(
+            attach_url, region=region, smtp_port=port, verbose=verbose, on_received=announce
+        )
+        if attach_url
+        else LocalMailroom(config, smtp_port=port, verbose=verbose, on_received=announce)
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    try:
+        stack.start()
+    except (LocalStackError, OSError) as exc:
+        raise click.ClickException(f"could not start the local stack: {exc}") from exc
+    pid = os.getpid()
+    try:
+        path = state_file.write_state(stack.local_state(pid))
+        for name, value in stack.env().items():
+            click.echo(f"export {name}={shlex.quote(value)}")
+        assert stack.frontdoor is not None
+        click.echo(
+            f"# SMTP front door on {stack.frontdoor.host}:{stack.frontdoor.port}, accepting "
+            f"{', '.join(stack.config.submission_addresses)}\n"
+            f"# state: {path}   function logs: {stack.function_log.path}\n"
+            "# mailroom commands in this user's shells find this stack by itself; "
+            "Ctrl-C stops it",
+            err=True,
+        )
+        sys.stdout.flush()
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        click.echo("stopping", err=True)
+    finally:
+        state_file.clear_state(pid)
+        stack.stop()
+
+
+@click.command("demo")
+@click.option(
+    "--mail",
+    "mail_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of .eml files to send.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 600),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for every message and file to be recorded.",
+)
+@click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
+def demo(mail_dir: Path, timeout: float, verbose: bool) -> None:
+    """Start the stack on free ports, mail every .eml in DIR to it, show the result, stop."""
+    from mailroom.local.app import LocalMailroom, LocalStackError
+    from mailroom.local.stack import StackConfig
+
+    _setup_logging(verbose)
+    messages = sorted(mail_dir.glob("*.eml"))
+    if not messages:
+        raise click.ClickException(f"no .eml files in {mail_dir}")
+    config = StackConfig(submission_addresses=(DEFAULT_ADDRESS,))
+    stack = LocalMailroom(
+        config,
+        smtp_port=0,
+        state_dir=state_file.state_dir() / "demo",
+        verbose=verbose,
+    )
+    try:
+        stack.start()
+    except (LocalStackError, OSError) as exc:
+        raise click.ClickException(f"could not start the local stack: {exc}") from exc
+    try:
+        sent = [(path, _send(stack, path)) for path in messages]
+        click.echo(f"sent {len(sent)} message(s) over SMTP; waiting for the functions", err=True)
+        try:
+            outcomes = stack.wait_for_messages([m for _, m in sent], timeout=timeout)
+        except LocalStackError as exc:
+            raise click.ClickException(str(exc)) from exc
+        failed = _report(sent, outcomes)
+        click.echo(f"function logs and metrics: {stack.function_log.path}", err=True)
+    finally:
+        stack.stop()
+    if failed:
+        raise click.ClickException(f"{failed} message(s) failed; see the function logs")
+
+
+def _send(stack: LocalMailroom, path: Path) -> str:
+    """Send one file as is; return the SES message id from the 250 reply."""
+    from mailroom.local.frontdoor import first_rule
+
+    raw = path.read_bytes()
+    headers = message_from_bytes(raw)
+    rules = stack.frontdoor.rules() if stack.frontdoor else []
+    candidates = [a for _, a in getaddresses(headers.get_all("To", [])) if a]
+    recipient = next(
+        (a for a in candidates if first_rule(rules, a) is not None), stack.submission_address
+    )
+    sender = parseaddr(str(headers.get("From", "")))[1] or "demo@mailroom.test"
+    assert stack.frontdoor is not None
+    with smtplib.SMTP(stack.frontdoor.host, stack.frontdoor.port, timeout=30) as smtp:
+        smtp.ehlo("demo.mailroom.test")
+        smtp.mail(sender)
+        code, reply = smtp.rcpt(recipient)
+        if code != 250:
+            raise click.ClickException(f"{path.name}: {recipient} refused: {code} {reply!r}")
+        code, reply = smtp.data(raw)
+        if code != 250:
+            raise click.ClickException(f"{path.name}: refused: {code} {reply!r}")
+    return reply.decode("ascii", "replace").split()[-1]
+
+
+def _report(sent: list[tuple[Path, str]], outcomes: list[MessageOutcome]) -> int:
+    from mailroom.cli.main import show_files
+
+    files = sorted((f for o in outcomes for f in o.files), key=lambda f: (f.received_at, f.file_id))
+    show_files(files, as_json=False, empty="no files were recorded")
+    click.echo("")
+    failed = 0
+    width = max(len(path.name) for path, _ in sent)
+    for (path, _), outcome in zip(sent, outcomes, strict=True):
+        record = outcome.record
+        if outcome.dead_letters or record is None:
+            failed += 1
+            error = outcome.dead_letters[-1].error if outcome.dead_letters else "no record"
+            click.echo(f"{path.name:<{width}}  FAILED  {error}")
+            continue
+        if str(record.outcome) == "failed":
+            failed += 1
+        count = len(record.file_ids)
+        summary = f"{record.outcome}, {count} file{'s' if count != 1 else ''}"
+        summary += f", from {record.from_address or record.envelope_sender or '?'}"
+        if record.original_sender:
+            summary += f" (originally {record.original_sender})"
+        if record.reason:
+            summary += f"; {record.reason}"
+        click.echo(f"{path.name:<{width}}  {summary}  [{outcome.message_id}]")
+    return failed

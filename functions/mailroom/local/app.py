@@ -1,0 +1,284 @@
+"""LocalMailroom: the whole offline stack in one context manager.
+
+Two entry points:
+
+- `LocalMailroom(config)` starts an emulator (moto server on loopback), provisions what
+  Terraform provisions (`stack.provision`), and runs the stand-ins against it.
+- `LocalMailroom.attach(endpoint_url)` provisions nothing: it runs the stand-ins (SMTP front
+  door, Lambda runner, bucket-notification dispatcher) against an emulator that already holds
+  the resources, for example one that `terraform apply` has just configured. Bucket, table and
+  submission address are read from the active receipt rule set and the functions' environment.
+
+Either way: send mail to `smtp_host:smtp_port`, then `wait_for_messages(ids)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mailroom.adapters.catalog import Catalog
+from mailroom.local import state as state_file
+from mailroom.local.dispatch import Dispatcher
+from mailroom.local.emulator import Emulator, Endpoint
+from mailroom.local.frontdoor import DEFAULT_PORT, FrontDoor, Received, active_rules
+from mailroom.local.runner import DeadLetter, FunctionLog, Runner
+from mailroom.local.stack import StackConfig, provision
+from mailroom.model import FileRecord, MessageRecord
+from mailroom.settings import ENV_INCOMING_PREFIX, ENV_TABLE
+
+log = logging.getLogger("mailroom_local.app")
+
+FUNCTION_LOG = "functions.log"
+DEAD_LETTERS = "dead-letters.jsonl"
+
+
+class LocalStackError(RuntimeError):
+    """The local stack could not start, or work did not finish in time."""
+
+
+@dataclass(slots=True)
+class MessageOutcome:
+    """Where one received message ended up, once all its work is done."""
+
+    message_id: str
+    record: MessageRecord | None
+    files: list[FileRecord] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+class LocalMailroom:
+    def __init__(
+        self,
+        config: StackConfig | None = None,
+        *,
+        smtp_port: int = DEFAULT_PORT,
+        emulator_port: int = 0,
+        state_dir: Path | None = None,
+        verbose: bool = False,
+        endpoint_url: str | None = None,
+        on_received: Callable[[Received], None] | None = None,
+    ) -> None:
+        """With `endpoint_url`, attach to that emulator instead of starting and provisioning."""
+        self.config = config or StackConfig()
+        self.smtp_port = smtp_port
+        self.emulator_port = emulator_port
+        self.state_dir = state_dir or state_file.state_dir()
+        self.verbose = verbose
+        self._attach_url = endpoint_url
+        self._on_received = on_received
+        self._emulator: Emulator | None = None
+        self.endpoint: Endpoint | None = None
+        self.incoming_prefix = self.config.settings.incoming_prefix
+        self.function_log = FunctionLog(self.state_dir / FUNCTION_LOG, verbose=verbose)
+        self.runner: Runner | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.frontdoor: FrontDoor | None = None
+
+    @classmethod
+    def attach(
+        cls,
+        endpoint_url: str,
+        *,
+        region: str = "eu-west-1",
+        smtp_port: int = DEFAULT_PORT,
+        state_dir: Path | None = None,
+        verbose: bool = False,
+        on_received: Callable[[Received], None] | None = None,
+    ) -> LocalMailroom:
+        """Run the stand-ins against an already provisioned emulator (e.g. by Terraform)."""
+        return cls(
+            StackConfig(region=region),
+            smtp_port=smtp_port,
+            state_dir=state_dir,
+            verbose=verbose,
+            endpoint_url=endpoint_url,
+            on_received=on_received,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> LocalMailroom:
+        try:
+            if self._attach_url is None:
+                self._emulator = Emulator(self.emulator_port, self.config.region)
+                self.endpoint = self._emulator.start()
+                provision(self.endpoint, self.config)
+            else:
+                self.endpoint = Endpoint(self._attach_url, self.config.region)
+                self.config = self._discover(self.endpoint)
+            self.runner = Runner(self.endpoint, self.function_log, self.state_dir / DEAD_LETTERS)
+            self.runner.start()
+            self.dispatcher = Dispatcher(self.endpoint, self.config.bucket, self.runner)
+            self.dispatcher.start()
+            self.frontdoor = FrontDoor(
+                self.endpoint, self.runner, port=self.smtp_port, on_received=self._on_received
+            )
+            self.frontdoor.start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop in reverse order; safe to call more than once."""
+        if self.frontdoor is not None:
+            self.frontdoor.stop()
+            self.frontdoor = None
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+            self.dispatcher = None
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+        self.function_log.close()
+
+    def __enter__(self) -> LocalMailroom:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _discover(self, endpoint: Endpoint) -> StackConfig:
+        """Bucket, table and addresses of an emulator someone else provisioned."""
+        rules = active_rules(endpoint)
+        if not rules:
+            raise LocalStackError(f"{endpoint.url} has no active SES receipt rule set")
+        bucket = table = None
+        addresses: list[str] = []
+        for rule in rules:
+            addresses.extend(rule.recipients)
+            for action in rule.actions:
+                if "S3Action" in action and bucket is None:
+                    bucket = action["S3Action"]["BucketName"]
+                if "LambdaAction" in action and table is None:
+                    function = endpoint.client("lambda").get_function_configuration(
+                        FunctionName=action["LambdaAction"]["FunctionArn"]
+                    )
+                    variables = (function.get("Environment") or {}).get("Variables") or {}
+                    table = variables.get(ENV_TABLE)
+                    self.incoming_prefix = variables.get(ENV_INCOMING_PREFIX) or "incoming/"
+        if bucket is None or table is None:
+            raise LocalStackError(
+                "the active receipt rule needs an S3 action and a Lambda action whose function "
+                f"has {ENV_TABLE} in its environment"
+            )
+        return replace(
+            self.config,
+            bucket=bucket,
+            table=table,
+            submission_addresses=tuple(addresses) or self.config.submission_addresses,
+        )
+
+    # -- what callers need ---------------------------------------------------------------------
+
+    @property
+    def submission_address(self) -> str:
+        return self.config.submission_addresses[0]
+
+    def local_state(self, pid: int) -> state_file.LocalState:
+        endpoint, frontdoor = self._running()
+        return state_file.LocalState(
+            endpoint_url=endpoint.url,
+            region=endpoint.region,
+            bucket=self.config.bucket,
+            table=self.config.table,
+            smtp_host=frontdoor.host,
+            smtp_port=frontdoor.port,
+            submission_address=self.submission_address,
+            pid=pid,
+        )
+
+    def env(self) -> dict[str, str]:
+        """What another shell exports to use this stack with the CLI or any AWS tool."""
+        endpoint, _ = self._running()
+        return {
+            **endpoint.env(),
+            "MAILROOM_BUCKET": self.config.bucket,
+            "MAILROOM_TABLE": self.config.table,
+            "MAILROOM_SUBMISSION_ADDRESS": self.submission_address,
+        }
+
+    def catalog(self) -> Catalog:
+        endpoint, _ = self._running()
+        return Catalog(endpoint.client("dynamodb"), self.config.table, self.incoming_prefix)
+
+    def _running(self) -> tuple[Endpoint, FrontDoor]:
+        if self.endpoint is None or self.frontdoor is None:
+            raise LocalStackError("the local stack is not running")
+        return self.endpoint, self.frontdoor
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until nothing is queued or running and a fresh bucket poll finds nothing new."""
+        if self.runner is None or self.dispatcher is None:
+            raise LocalStackError("the local stack is not running")
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.runner.wait_idle(remaining):
+                raise LocalStackError(f"local work still running after {timeout:.0f} s")
+            if self.dispatcher.scan() == 0 and self.runner.idle:
+                return
+
+    def wait_for_messages(
+        self, message_ids: list[str], timeout: float = 60.0
+    ) -> list[MessageOutcome]:
+        """Until each message has its record and each file under `incoming/` its file record.
+
+        A message whose invocation was dead-lettered counts as done (its outcome says so).
+        """
+        deadline = time.monotonic() + timeout
+        catalog = self.catalog()
+        pending = list(message_ids)
+        outcomes: dict[str, MessageOutcome] = {}
+        while True:
+            self.wait_idle(max(0.1, deadline - time.monotonic()))
+            for message_id in list(pending):
+                outcome = self._outcome(catalog, message_id)
+                if outcome is not None:
+                    outcomes[message_id] = outcome
+                    pending.remove(message_id)
+            if not pending:
+                return [outcomes[m] for m in message_ids]
+            if time.monotonic() >= deadline:
+                raise LocalStackError(
+                    f"timed out after {timeout:.0f} s waiting for the records of "
+                    f"{len(pending)} message(s): {', '.join(pending)} "
+                    f"(function logs: {self.function_log.path})"
+                )
+            time.sleep(0.1)
+
+    def _outcome(self, catalog: Catalog, message_id: str) -> MessageOutcome | None:
+        letters = [d for d in self.dead_letters() if _mentions(d.event, message_id)]
+        record, files = catalog.get_message(message_id)
+        if letters:
+            return MessageOutcome(message_id, record, files, letters)
+        if record is None:
+            return None
+        recorded = {f.file_id for f in files}
+        expected = [k for k in record.file_ids if k.startswith(self.incoming_prefix)]
+        if any(k not in recorded for k in expected):
+            return None
+        return MessageOutcome(message_id, record, files)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return list(self.runner.dead_letters) if self.runner is not None else []
+
+
+def _mentions(event: Any, message_id: str) -> bool:
+    return message_id in str(event)

@@ -1,0 +1,95 @@
+"""The AWS emulator: moto's server, in-process, on loopback only, with fake credentials."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.s3 import notifications
+from moto.server import ThreadedMotoServer
+
+LOOPBACK = "127.0.0.1"
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# What another shell exports to reach the emulator (boto3 and the AWS CLI read these).
+FAKE_CREDENTIALS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+_CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """How to reach an emulator (ours or one somebody else started)."""
+
+    url: str
+    region: str = "eu-west-1"
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to this endpoint; never the real AWS, whatever the environment."""
+        if service not in self._clients:
+            self._clients[service] = boto3.session.Session().client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.url,
+                region_name=self.region,
+                config=_CLIENT_CONFIG,
+                **FAKE_CREDENTIALS,
+            )
+        return self._clients[service]
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **FAKE_CREDENTIALS_ENV,
+        }
+
+
+class Emulator:
+    """moto's ThreadedMotoServer bound to 127.0.0.1 (port 0 picks a free one)."""
+
+    def __init__(self, port: int = 0, region: str = "eu-west-1") -> None:
+        self._port = port
+        self._region = region
+        self._server: Any = None
+        self.endpoint: Endpoint | None = None
+
+    def start(self) -> Endpoint:
+        _quiet_moto()
+        _no_docker_lambda()
+        server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        self._server = server
+        self.endpoint = Endpoint(f"http://{host}:{port}", self._region)
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def _quiet_moto() -> None:
+    # Request lines and moto's own warnings would drown the demo; they go to the log file when
+    # the caller has configured one (see mailroom.local.runner.FunctionLog).
+    for name in ("werkzeug", "moto", "botocore.credentials"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _no_docker_lambda() -> None:
+    """Stop moto from running Lambda functions in Docker when S3 notifies them.
+
+    moto invokes a notification's function itself, synchronously inside the PutObject request,
+    and that needs Docker (where Docker exists it would pull an image and run an empty zip).
+    Our dispatcher delivers those events to the runner instead, which runs the real handlers.
+    """
+
+    def _skip(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        return None
+
+    if hasattr(notifications, "_invoke_awslambda"):
+        notifications._invoke_awslambda = _skip
