@@ -1,0 +1,1 @@
+"""The staff CLI (`mailroom`): click commands over the catalogue and the bucket."""
