@@ -79,6 +79,14 @@ class Stop(Exception):
     """A cap was reached: extraction ends here, with a warning already recorded."""
 
 
+class SinkFailure(Exception):
+    """The sink failed: its error must reach the caller unchanged, not become a warning."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Collector:
     def __init__(self, sink: Sink, limits: Limits, result: Extraction) -> None:
         self.sink = sink
@@ -88,6 +96,7 @@ class Collector:
         self.stopped = False
         self._names: set[str] = set()
         self._next_index = 1
+        self._open: dict[int, Writer] = {}
 
     def warn(self, text: str) -> None:
         if text not in self.result.warnings:
@@ -133,7 +142,25 @@ class Collector:
             origin=origin,
         )
         self._next_index += 1
-        return Writer(self, info, self.sink.open(info))
+        try:
+            out = self.sink.open(info)
+        except Exception as exc:
+            raise SinkFailure(exc) from exc
+        writer = Writer(self, info, out)
+        self._open[info.index] = writer
+        return writer
+
+    def closed(self, writer: Writer) -> None:
+        self._open.pop(writer.info.index, None)
+
+    def abort_open(self) -> None:
+        """Abort whatever is still open, innermost (latest) first."""
+        for index in sorted(self._open, reverse=True):
+            writer = self._open.pop(index)
+            try:
+                writer.abort()
+            except SinkFailure:
+                continue
 
     def committed(self, attachment: Attachment) -> None:
         self.result.attachments.append(attachment)
@@ -169,24 +196,31 @@ class Writer:
     def write(self, chunk: bytes) -> None:
         if not chunk or self.done:
             return
-        try:
-            self.owner.count(len(chunk))
-        except Stop:
-            self.abort()
-            raise
+        self.owner.count(len(chunk))
         self.size += len(chunk)
         self.hash.update(chunk)
-        self.out.write(chunk)
+        try:
+            self.out.write(chunk)
+        except Exception as exc:
+            raise SinkFailure(exc) from exc
 
     def commit(self) -> Attachment:
         attachment = Attachment.of(self.info, self.size, self.hash.hexdigest())
         if not self.done:
             self.done = True
-            self.out.commit(attachment)
+            self.owner.closed(self)
+            try:
+                self.out.commit(attachment)
+            except Exception as exc:
+                raise SinkFailure(exc) from exc
             self.owner.committed(attachment)
         return attachment
 
     def abort(self) -> None:
         if not self.done:
             self.done = True
-            self.out.abort()
+            self.owner.closed(self)
+            try:
+                self.out.abort()
+            except Exception as exc:
+                raise SinkFailure(exc) from exc

@@ -16,6 +16,8 @@ _B64_KEEP = _B64_ALPHABET + b"="
 _B64_DELETE = bytes(b for b in range(256) if b not in _B64_KEEP)
 _B64_WHITESPACE_DELETE = b" \t\r\n\x0b\x0c"
 _PADS = re.compile(rb"=+")
+# After padding, only base64 lines may follow for decoding to go on past it.
+_HOLD_ALLOWED = _B64_KEEP + b"\r\n"
 
 
 class Decoder:
@@ -32,21 +34,36 @@ class Decoder:
 
 
 class Base64Decoder(Decoder):
-    """Lenient base64: padding mid-stream starts a new run instead of ending the data.
+    """Lenient base64 that decodes past padding found mid-stream when more base64 follows.
 
-    The stdlib stops at the first padded quad (`binascii.a2b_base64`) and so silently drops the
-    rest of a body made of separately padded runs; here every run is decoded and a warning says
-    the input was irregular. Characters outside the alphabet are skipped, as RFC 2045 asks.
+    The stdlib stops at the first padded quad (`binascii.a2b_base64`), so it silently drops the
+    rest of a body that a broken encoder wrote as separately padded runs. After a padded quad,
+    this decoder holds what follows (up to `HOLD`): if it is clean base64 lines, decoding goes
+    on past the padding, with a warning; if it is text (a list footer, a mangled delimiter),
+    it is ignored, as the stdlib would, also with a warning. Characters outside the alphabet
+    before any padding are skipped, as RFC 2045 asks.
     """
+
+    HOLD = 64 * 1024
 
     def __init__(self) -> None:
         super().__init__()
-        self._rest = b""
+        self._rest = b""  # base64 digits not yet forming a whole quad
         self._junk = False
-        self._midpad = False
-        self._after_pad = False
+        self._state = "normal"  # normal, holding (after padding), past (decoding on), ignore
+        self._held: list[bytes] = []
+        self._held_size = 0
 
     def feed(self, data: bytes) -> bytes:
+        if self._state == "normal":
+            return self._normal(data)
+        if self._state == "holding":
+            return self._hold(data)
+        if self._state == "past":
+            return self._past(data)
+        return b""
+
+    def _clean(self, data: bytes) -> bytes:
         clean = data.translate(None, _B64_DELETE)
         # Report only characters that are neither whitespace nor base64.
         if (
@@ -55,60 +72,89 @@ class Base64Decoder(Decoder):
             and len(data.translate(None, _B64_WHITESPACE_DELETE)) != len(clean)
         ):
             self._junk = True
-        if self._rest:
-            clean = self._rest + clean
-        if b"=" not in clean:
-            if clean and self._after_pad:
-                self._midpad = True
+        return self._rest + clean if self._rest else clean
+
+    def _normal(self, data: bytes) -> bytes:
+        pad = data.find(b"=")
+        if pad < 0:
+            clean = self._clean(data)
             cut = len(clean) - len(clean) % 4
             self._rest = clean[cut:]
             return binascii.a2b_base64(clean[:cut]) if cut else b""
-        return self._feed_padded(clean)
+        end = pad
+        while end < len(data) and data[end] == 0x3D:
+            end += 1
+        out = self._run(self._clean(data[:pad]))
+        self._rest = b""
+        self._state = "holding"
+        return out + self._hold(data[end:])
 
-    def _feed_padded(self, clean: bytes) -> bytes:
-        out: list[bytes] = []
+    def _hold(self, data: bytes) -> bytes:
+        if not data.translate(None, _B64_WHITESPACE_DELETE + b"="):
+            return b""  # blank lines or padding: nothing to decide yet
+        if data.translate(None, _HOLD_ALLOWED):
+            self._state = "ignore"  # text after the padding: not part of the file
+            self._held, self._held_size = [], 0
+            self.warnings.append("base64: text after the final padding was ignored")
+            return b""
+        self._held.append(data)
+        self._held_size += len(data)
+        if self._held_size <= self.HOLD:
+            return b""
+        return self._go_past()
+
+    def _go_past(self) -> bytes:
+        held, self._held, self._held_size = b"".join(self._held), [], 0
+        if not held.translate(None, _B64_WHITESPACE_DELETE + b"="):
+            return b""  # only line breaks and padding so far
+        self._state = "past"
+        self.warnings.append(
+            "base64: padding in mid-stream; decoded past it (the stdlib would truncate)"
+        )
+        return self._past(held)
+
+    def _past(self, data: bytes) -> bytes:
+        clean = self._clean(data)
+        if b"=" not in clean:
+            cut = len(clean) - len(clean) % 4
+            self._rest = clean[cut:]
+            return binascii.a2b_base64(clean[:cut]) if cut else b""
         runs = _PADS.split(clean)
         # Every run but the last was closed by padding; the last may continue in the next chunk.
-        for run in runs[:-1]:
-            if run and self._after_pad:
-                self._midpad = True
-            out.append(self._decode_run(run))
-            self._after_pad = True
+        out = [self._run(run) for run in runs[:-1]]
         last = runs[-1]
-        if last and self._after_pad:
-            self._midpad = True
         cut = len(last) - len(last) % 4
         if cut:
             out.append(binascii.a2b_base64(last[:cut]))
         self._rest = last[cut:]
         return b"".join(out)
 
-    def _decode_run(self, run: bytes) -> bytes:
+    def _run(self, run: bytes) -> bytes:
+        """A run of digits that ends the data or meets padding: complete its last quad."""
         cut = len(run) - len(run) % 4
         head = binascii.a2b_base64(run[:cut]) if cut else b""
         tail = run[cut:]
         if len(tail) == 1:
-            self.warnings.append("base64: a stray character before padding was dropped")
+            self.warnings.append("base64: a stray character before the padding was dropped")
             return head
         if tail:
             return head + binascii.a2b_base64(tail + b"=" * (4 - len(tail)))
         return head
 
     def finish(self) -> bytes:
+        out = b""
+        if self._state == "holding":
+            out = self._go_past()
         if self._junk:
             self.warnings.append("base64: characters outside the alphabet were skipped")
-        if self._midpad:
-            self.warnings.append(
-                "base64: padding in mid-stream; decoded past it (the stdlib would truncate)"
-            )
         rest, self._rest = self._rest, b""
         if not rest:
-            return b""
+            return out
         if len(rest) == 1:
             self.warnings.append("base64: a stray final character was dropped")
-            return b""
+            return out
         self.warnings.append("base64: missing final padding was assumed")
-        return binascii.a2b_base64(rest + b"=" * (4 - len(rest)))
+        return out + binascii.a2b_base64(rest + b"=" * (4 - len(rest)))
 
 
 class QuotedPrintableDecoder(Decoder):

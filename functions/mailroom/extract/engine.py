@@ -1,158 +1,608 @@
-"""First extraction engine: the stdlib parses the tree, mailroom decides and decodes.
+"""The streaming extraction engine: one pass over the raw message, in bounded memory.
 
-Interim: it reads the whole message into memory. The streaming engine replaces it behind the
-same `extract()` signature.
+The source is read in large chunks. A push parser per message (the outer one, and one for each
+forwarded message/rfc822 inside it) keeps only the unparsed tail of the last chunk: it finds
+delimiter lines with `bytes.find(b"\\n--")` (base64 never contains a dash, so this is rare inside
+bodies), hands body bytes to an incremental decoder, and the decoder's output goes to the
+hasher and the sink. No copy of the whole message or of a whole attachment is ever held, with
+one exception: a winmail.dat is buffered to be unpacked, because TNEF is not streamable.
+
+Multipart nesting is an explicit stack, not recursion; forwarded messages nest one parser per
+level and are capped by `Limits.max_depth` like multiparts.
 """
 
 from __future__ import annotations
 
-import contextlib
-from email import message_from_bytes
-from email.generator import BytesGenerator
+import re
+from collections.abc import Callable
 from email.message import Message
-from email.policy import compat32
-from io import BytesIO
-from typing import BinaryIO
+from typing import BinaryIO, Literal, Protocol
 
 from mailroom.extract.bodies import FORWARD_SCAN_BYTES, UUScanner, find_inline_forward, unpack_tnef
-from mailroom.extract.collect import NO_SENDER, Collector, Sender, Stop, generated_name
-from mailroom.extract.decode import decoder_for
-from mailroom.extract.headers import Head, header_text, parse_address, read_head
+from mailroom.extract.collect import (
+    NO_SENDER,
+    Collector,
+    Sender,
+    SinkFailure,
+    Stop,
+    Writer,
+    generated_name,
+)
+from mailroom.extract.decode import Decoder, decoder_for
+from mailroom.extract.headers import (
+    Head,
+    header_text,
+    parse_address,
+    parse_header_block,
+    read_head,
+)
 from mailroom.extract.types import Extraction, Limits, Sink
 
-_CHUNK = 1 << 20
-
-
-def _raw_payload(msg: Message) -> bytes:
-    payload = msg.get_payload()
-    if isinstance(payload, list):
-        return b""
-    if isinstance(payload, bytes):
-        return payload
-    return str(payload).encode("utf-8", "surrogateescape")
-
-
-def _message_bytes(msg: Message) -> bytes:
-    out = BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=compat32).flatten(msg)
-    return out.getvalue()
-
-
 DEFAULT_LIMITS = Limits()
+CHUNK = 1 << 20  # read size: large enough that per-chunk Python overhead is negligible
+HEADER_CAP = 1 << 20  # one entity's header block; beyond this the rest is treated as body
+TNEF_CAP = 64 << 20  # a winmail.dat larger than this is kept whole but not unpacked
+_WHITESPACE_TAIL = 256  # transport padding allowed after a delimiter
+# What the stdlib's feedparser accepts as a header line (anything else starts the body).
+_HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")
+
+_HEADERS, _BODY, _DISCARD, _DONE = range(4)
+
+
+class _Consumer(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _Level:
+    """One open multipart: its delimiter and where its children go."""
+
+    __slots__ = ("boundary", "child_default", "children", "depth", "path")
+
+    def __init__(self, boundary: bytes, path: str, depth: int, child_default: str) -> None:
+        self.boundary = boundary  # b"--" + boundary
+        self.path = path
+        self.depth = depth
+        self.children = 0
+        self.child_default = child_default
+
+
+def _child(path: str, n: int) -> str:
+    return f"{path}.{n}" if path else str(n)
+
+
+class _Context:
+    """What all the parsers of one message share."""
+
+    def __init__(self, collector: Collector, limits: Limits) -> None:
+        self.collector = collector
+        self.limits = limits
+        self.result = collector.result
+        self.parts = 0
+
+    def warn(self, text: str) -> None:
+        self.collector.warn(text)
+
+
+class MessageParser:
+    """Push parser for one message: `feed()` raw bytes as they come, then `close()`."""
+
+    def __init__(
+        self,
+        ctx: _Context,
+        prefix: str,
+        depth: int,
+        sender: Sender,
+        on_headers: Callable[[Message], None],
+    ) -> None:
+        self.ctx = ctx
+        self.prefix = prefix
+        self.sender = sender
+        self.on_headers: Callable[[Message], None] | None = on_headers
+        self.buf = b""
+        self.pos = 0
+        self.eof = False
+        self.line_start = True  # self.pos sits at the start of a line
+        self.stack: list[_Level] = []
+        self.consumer: _Consumer | None = None
+        self.state = _HEADERS
+        self.lines: list[bytes] = []
+        self.header_bytes = 0
+        self.entity = (prefix, depth, "text/plain")  # path, depth, default content type
+
+    # -- driving -------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self.state == _DONE:
+            return
+        self.buf = self.buf[self.pos :] + data if self.pos < len(self.buf) else data
+        self.pos = 0
+        self._run()
+
+    def close(self) -> None:
+        if self.state == _DONE:
+            return
+        self.eof = True
+        self._run()
+
+    def _run(self) -> None:
+        while True:
+            if self.state == _HEADERS:
+                progressed = self._headers()
+            elif self.state == _BODY:
+                progressed = self._scan(emit=True)
+            elif self.state == _DISCARD:
+                progressed = self._scan(emit=False)
+            else:
+                self.buf, self.pos = b"", 0
+                return
+            if not progressed:
+                return
+
+    def _finish(self) -> None:
+        """End of input: close what is open and say what was left unterminated."""
+        if self.consumer is not None:
+            consumer, self.consumer = self.consumer, None
+            consumer.close()
+        if self.stack:
+            self.ctx.warn(
+                f"part {self.stack[-1].path or 'message'}: missing close boundary "
+                "(the message ends inside a multipart)"
+            )
+            self.stack.clear()
+        self.state = _DONE
+
+    # -- headers -------------------------------------------------------------------------
+
+    def _headers(self) -> bool:
+        buf, p = self.buf, self.pos
+        body_at: int | None = None
+        while body_at is None:
+            nl = buf.find(b"\n", p)
+            if nl < 0:
+                if not self.eof:
+                    if self.header_bytes + len(buf) - p <= HEADER_CAP:
+                        self.pos = p
+                        return False
+                    self.ctx.warn(f"part {self.entity[0] or 'message'}: header block too long")
+                    body_at = p
+                    break
+                line, end = buf[p:], len(buf)
+                if not line:
+                    body_at = p
+                    break
+            else:
+                line, end = buf[p : nl + 1], nl + 1
+            if line in (b"\r\n", b"\n"):
+                body_at = end
+                self.line_start = True
+                break
+            if line.startswith(b"--") and self.stack and isinstance(self._delimiter(p), tuple):
+                body_at = p  # a part with headers and no body: the delimiter follows at once
+                self.line_start = True
+                break
+            if not _HEADER_LINE.match(line):
+                body_at = p
+                self.line_start = True
+                break
+            self.lines.append(line)
+            self.header_bytes += len(line)
+            p = end
+            if self.header_bytes > HEADER_CAP:
+                self.ctx.warn(f"part {self.entity[0] or 'message'}: header block too long")
+                body_at = p
+                self.line_start = True
+            elif nl < 0:
+                body_at = p
+        self.pos = body_at
+        block, self.lines, self.header_bytes = b"".join(self.lines), [], 0
+        self._entity(block)
+        return True
+
+    def _entity(self, block: bytes) -> None:
+        path, depth, default = self.entity
+        ctx = self.ctx
+        ctx.parts += 1
+        if ctx.parts > ctx.limits.max_parts:
+            ctx.warn(
+                f"more than {ctx.limits.max_parts} MIME parts: extraction stopped there, "
+                "the remaining parts were not extracted"
+            )
+            raise Stop
+        msg = parse_header_block(block)
+        root = self.on_headers is not None
+        if self.on_headers is not None:
+            on_headers, self.on_headers = self.on_headers, None
+            on_headers(msg)
+        head = read_head(msg, default)
+        leaf_path = _child(path, 1) if root else path
+        self.state = _BODY
+        if depth > ctx.limits.max_depth:
+            ctx.warn(
+                f"part {leaf_path}: nested deeper than {ctx.limits.max_depth} levels; "
+                "its contents were not extracted"
+            )
+            return
+        if head.maintype == "multipart":
+            if not head.boundary:
+                ctx.warn(f"part {leaf_path}: multipart without a boundary; contents skipped")
+                return
+            child_default = "message/rfc822" if head.content_type == "multipart/digest" else ""
+            boundary = b"--" + head.boundary.encode("utf-8", "surrogateescape")
+            self.stack.append(_Level(boundary, path, depth, child_default or "text/plain"))
+            self.state = _DISCARD  # the preamble
+            return
+        self.consumer = self._consumer(head, leaf_path, depth)
+
+    def _consumer(self, head: Head, path: str, depth: int) -> _Consumer | None:
+        collector = self.ctx.collector
+        decoder = decoder_for(head.cte)
+        if head.is_forward:
+            return _Forward(self.ctx, head, path, depth=depth, sender=self.sender, decoder=decoder)
+        if head.is_body_text:
+            return _Text(self.ctx, head, path, self.sender, decoder)
+        writer = collector.open(
+            filename=head.filename or generated_name(head.content_type, path),
+            content_type=head.content_type,
+            part=path,
+            inline=head.disposition == "inline" or (not head.disposition and bool(head.content_id)),
+            content_id=head.content_id,
+            sender=self.sender,
+        )
+        return _File(self.ctx, head, path, sender=self.sender, decoder=decoder, writer=writer)
+
+    # -- bodies, preambles, epilogues ----------------------------------------------------
+
+    def _delimiter(self, p: int) -> tuple[int, bool, int] | Literal[True] | None:
+        """At a line start `p`: (level, is_close, end of line), None if no delimiter, True if
+        more input is needed to tell."""
+        buf = self.buf
+        if len(buf) - p < 2:
+            return None if self.eof else True
+        if buf[p] != 0x2D or buf[p + 1] != 0x2D:
+            return None
+        nl = buf.find(b"\n", p)
+        if nl < 0:
+            line = buf[p:]
+            if not self.eof:
+                bare = line.rstrip(b" \t\r-")
+                for level in self.stack:
+                    b = level.boundary
+                    if b.startswith(bare) or (bare.startswith(b) and len(line) - len(b) < 260):
+                        return True
+                return None
+            end = len(buf)
+        else:
+            line, end = buf[p:nl], nl + 1
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        for k in range(len(self.stack) - 1, -1, -1):
+            b = self.stack[k].boundary
+            if line.startswith(b):
+                rest = line[len(b) :]
+                # A close delimiter followed by junk ("--b-->") still closes, as in most mail
+                # readers; a separator must be followed by whitespace only, since a longer
+                # line may be the delimiter of a nested boundary that extends this one.
+                if rest[:2] == b"--":
+                    return k, True, end
+                if not rest.strip(b" \t") and len(rest) <= _WHITESPACE_TAIL:
+                    return k, False, end
+        return None
+
+    def _emit(self, start: int, end: int, emit: bool) -> None:
+        if emit and end > start and self.consumer is not None:
+            self.consumer.write(self.buf[start:end])
+        self.pos = end
+
+    def _scan(self, emit: bool) -> bool:
+        buf, start = self.buf, self.pos
+        if not self.stack:  # a top-level body, or the last epilogue: everything to the end
+            self._emit(start, len(buf), emit)
+            if self.eof:
+                self._finish()
+                return True
+            return False
+        if self.line_start:
+            found = self._delimiter(start)
+            if found is True:
+                return False
+            if found is not None:
+                self._at_delimiter(start, start, found, emit)
+                return True
+            self.line_start = False
+        search = start
+        while True:
+            i = buf.find(b"\n--", search)
+            if i < 0:
+                end = len(buf)
+                if self.eof:
+                    self._emit(start, end, emit)
+                    self._finish()
+                    return True
+                # Keep back what could begin a delimiter split across chunks: "\r", "\n", "\n-".
+                tail = buf.find(b"\n", max(start, end - 3))
+                if tail >= 0:
+                    end = tail
+                if end > start and buf[end - 1] == 0x0D:
+                    end -= 1
+                self._emit(start, end, emit)
+                return False
+            found = self._delimiter(i + 1)
+            if found is None:
+                search = i + 1
+                continue
+            end = i - 1 if i > start and buf[i - 1] == 0x0D else i
+            if found is True:
+                self._emit(start, end, emit)
+                return False
+            self._at_delimiter(start, end, found, emit)
+            return True
+
+    def _at_delimiter(self, start: int, end: int, found: tuple[int, bool, int], emit: bool) -> None:
+        level, close, line_end = found
+        self._emit(start, end, emit)
+        self.pos, self.line_start = line_end, True
+        if self.consumer is not None:
+            consumer, self.consumer = self.consumer, None
+            consumer.close()
+        while len(self.stack) - 1 > level:
+            inner = self.stack.pop()
+            self.ctx.warn(f"part {inner.path}: missing close boundary")
+        if close:
+            self.stack.pop()
+            self.state = _DISCARD if self.stack else _DONE
+            if self.state == _DONE:
+                self.buf, self.pos = b"", 0
+            return
+        parent = self.stack[level]
+        parent.children += 1
+        self.entity = (_child(parent.path, parent.children), parent.depth + 1, parent.child_default)
+        self.state = _HEADERS
+
+
+class _File:
+    """A leaf that is a document: decode, hash, write; unpack it too if it is a winmail.dat."""
+
+    def __init__(
+        self,
+        ctx: _Context,
+        head: Head,
+        path: str,
+        *,
+        sender: Sender,
+        decoder: Decoder,
+        writer: Writer,
+    ) -> None:
+        self.ctx = ctx
+        self.path = path
+        self.sender = sender
+        self.decoder = decoder
+        self.writer = writer
+        self.tnef: list[bytes] | None = [] if head.is_tnef else None
+        self.tnef_size = 0
+
+    def write(self, data: bytes) -> None:
+        out = self.decoder.feed(data)
+        if out:
+            self.writer.write(out)
+            if self.tnef is not None:
+                self._keep(out)
+
+    def _keep(self, out: bytes) -> None:
+        assert self.tnef is not None
+        self.tnef_size += len(out)
+        if self.tnef_size > TNEF_CAP:
+            self.ctx.warn(f"part {self.path}: winmail.dat too large to unpack; kept whole")
+            self.tnef = None
+        else:
+            self.tnef.append(out)
+
+    def close(self) -> None:
+        out = self.decoder.finish()
+        if out:
+            self.writer.write(out)
+            if self.tnef is not None:
+                self._keep(out)
+        for warning in self.decoder.warnings:
+            self.ctx.warn(f"part {self.path}: {warning}")
+        self.writer.commit()
+        if self.tnef is not None:
+            self._unpack(b"".join(self.tnef))
+
+    def _unpack(self, data: bytes) -> None:
+        self.tnef = None
+        files, error = unpack_tnef(data)
+        del data
+        if error:
+            self.ctx.warn(f"part {self.path}: winmail.dat could not be unpacked ({error})")
+        collector = self.ctx.collector
+        for n, (name, payload) in enumerate(files, 1):
+            path = f"{self.path}.tnef{n}"
+            writer = collector.open(
+                filename=name or generated_name("application/octet-stream", path),
+                content_type="application/octet-stream",
+                part=path,
+                sender=self.sender,
+                origin="tnef",
+            )
+            writer.write(payload)
+            writer.commit()
+
+
+class _Text:
+    """A body: scanned for an inline-forward marker and for uuencoded files, then dropped."""
+
+    def __init__(
+        self, ctx: _Context, head: Head, path: str, sender: Sender, decoder: Decoder
+    ) -> None:
+        self.ctx = ctx
+        self.head = head
+        self.path = path
+        self.decoder = decoder
+        wants_forward = ctx.result.original_sender is None and head.content_type in {
+            "text/plain",
+            "text/html",
+        }
+        self.sample: list[bytes] | None = [] if wants_forward else None
+        self.sample_size = 0
+        self.uu = UUScanner(ctx.collector, path, sender) if head.maintype == "text" else None
+
+    def write(self, data: bytes) -> None:
+        self._take(self.decoder.feed(data))
+
+    def _take(self, out: bytes) -> None:
+        if not out:
+            return
+        if self.sample is not None and self.sample_size < FORWARD_SCAN_BYTES:
+            self.sample.append(out[: FORWARD_SCAN_BYTES - self.sample_size])
+            self.sample_size += len(self.sample[-1])
+        if self.uu is not None:
+            self.uu.feed(out)
+
+    def close(self) -> None:
+        self._take(self.decoder.finish())
+        if self.uu is not None:
+            self.uu.finish()
+        result = self.ctx.result
+        if self.sample is not None and result.original_sender is None:
+            charset = self.head.charset or "utf-8"
+            raw = b"".join(self.sample)
+            try:
+                text = raw.decode(charset, "replace")
+            except LookupError:
+                text = raw.decode("utf-8", "replace")
+            found = find_inline_forward(text, self.head.content_type == "text/html")
+            if found is not None:
+                result.original_sender = found.address
+                result.original_sender_name = found.name
+                result.original_sender_via = found.via
+
+
+class _Forward:
+    """A forwarded message: kept whole as an .eml and parsed for its own attachments.
+
+    The .eml is announced once the inner headers are read (its name comes from the inner
+    Subject), so it is numbered before the files found inside it.
+    """
+
+    def __init__(
+        self,
+        ctx: _Context,
+        head: Head,
+        path: str,
+        *,
+        depth: int,
+        sender: Sender,
+        decoder: Decoder,
+    ) -> None:
+        self.ctx = ctx
+        self.head = head
+        self.path = path
+        self.outer_sender = sender
+        self.decoder = decoder
+        self.writer: Writer | None = None
+        self.pending: list[bytes] = []
+        self.inner = MessageParser(ctx, path, depth + 1, NO_SENDER, self._inner_headers)
+
+    def _inner_headers(self, msg: Message) -> None:
+        address, name = parse_address(msg.get("from"))
+        result = self.ctx.result
+        if address and result.original_sender is None:
+            result.original_sender, result.original_sender_name = address, name
+            result.original_sender_via = "attached-message"
+        self.inner.sender = Sender(address, name, "attached-message") if address else NO_SENDER
+        subject = header_text(msg, "subject")
+        head = self.head
+        filename = head.filename or (f"{subject}.eml" if subject else "forwarded-message.eml")
+        self.writer = self.ctx.collector.open(
+            filename=filename,
+            content_type=head.content_type,
+            part=self.path,
+            inline=head.disposition == "inline",
+            content_id=head.content_id,
+            sender=self.outer_sender,
+            origin="message",
+        )
+        pending, self.pending = self.pending, []
+        for data in pending:
+            self.writer.write(data)
+
+    def _pass(self, out: bytes) -> None:
+        if self.writer is None:
+            self.pending.append(out)
+            self.inner.feed(out)  # may announce the .eml, which then writes what is pending
+        else:
+            self.writer.write(out)
+            self.inner.feed(out)
+
+    def write(self, data: bytes) -> None:
+        out = self.decoder.feed(data)
+        if out:
+            self._pass(out)
+
+    def close(self) -> None:
+        out = self.decoder.finish()
+        if out:
+            self._pass(out)
+        for warning in self.decoder.warnings:
+            self.ctx.warn(f"part {self.path}: {warning}")
+        self.inner.close()
+        if self.writer is None:  # an empty forward: the inner headers were never announced
+            self.inner.on_headers = None
+            self._inner_headers(Message())
+        assert self.writer is not None
+        self.writer.commit()
 
 
 def extract(source: BinaryIO, sink: Sink, limits: Limits = DEFAULT_LIMITS) -> Extraction:
-    data = source.read()
+    """Extract every attachment of the message read from `source` into `sink`.
+
+    Never raises for what the message contains: damage and caps become warnings. Only errors
+    from reading `source` or from the sink propagate (open attachments are aborted first).
+    """
     result = Extraction()
-    root = message_from_bytes(data, policy=compat32)
-    result.sender, result.sender_name = parse_address(root.get("from"))
-    result.subject = header_text(root, "subject")
-    result.message_id = header_text(root, "message-id")
-    result.date = header_text(root, "date")
     collector = Collector(sink, limits, result)
-    if not root.keys():
-        collector.warn("no header found: this does not look like an email message")
-    with contextlib.suppress(Stop):
-        _walk(root, collector, limits)
+    ctx = _Context(collector, limits)
+
+    def outer_headers(msg: Message) -> None:
+        if not msg.keys():
+            ctx.warn("no header found: this does not look like an email message")
+        result.sender, result.sender_name = parse_address(msg.get("from"))
+        result.subject = header_text(msg, "subject")
+        result.message_id = header_text(msg, "message-id")
+        result.date = header_text(msg, "date")
+
+    parser = MessageParser(ctx, "", 0, NO_SENDER, outer_headers)
+    try:
+        while True:
+            chunk = source.read(CHUNK)
+            if not chunk:
+                break
+            if not _guarded(collector, parser.feed, chunk):
+                return result
+        _guarded(collector, parser.close, b"")
+    except BaseException:
+        collector.abort_open()
+        raise
     return result
 
 
-def _walk(root: Message, collector: Collector, limits: Limits) -> None:
-    result = collector.result
-    stack: list[tuple[Message, str, int, Sender, str]] = [(root, "", 0, NO_SENDER, "text/plain")]
-    parts = 0
-    while stack:
-        msg, path, depth, sender, default = stack.pop()
-        parts += 1
-        if parts > limits.max_parts:
-            collector.warn(f"more than {limits.max_parts} parts: the rest was not extracted")
-            return
-        if depth > limits.max_depth:
-            collector.warn(f"nesting deeper than {limits.max_depth}: deeper parts not extracted")
-            continue
-        head = read_head(msg, default)
-        payload = msg.get_payload()
-        if head.maintype == "multipart":
-            if isinstance(payload, list):
-                child_default = (
-                    "message/rfc822" if head.content_type == "multipart/digest" else "text/plain"
-                )
-                children = [
-                    (sub, f"{path}.{i}" if path else str(i), depth + 1, sender, child_default)
-                    for i, sub in enumerate(payload, 1)
-                ]
-                stack.extend(reversed(children))
-            continue
-        if head.is_forward and isinstance(payload, list) and payload:
-            inner = payload[0]
-            if not isinstance(inner, Message):
-                continue
-            addr, name = parse_address(inner.get("from"))
-            inner_sender = Sender(addr, name, "attached-message")
-            if addr and result.original_sender is None:
-                result.original_sender, result.original_sender_name = addr, name
-                result.original_sender_via = "attached-message"
-            subject = header_text(inner, "subject")
-            filename = head.filename or (f"{subject}.eml" if subject else "forwarded-message.eml")
-            writer = collector.open(
-                filename=filename,
-                content_type=head.content_type,
-                part=path or "1",
-                inline=head.disposition == "inline",
-                content_id=head.content_id,
-                sender=sender,
-                origin="message",
-            )
-            writer.write(_message_bytes(inner))
-            writer.commit()
-            inner_path = path or "1"
-            stack.append((inner, inner_path, depth + 1, inner_sender, "text/plain"))
-            continue
-        _leaf(msg, head, path or "1", sender, collector)
-
-
-def _leaf(msg: Message, head: Head, path: str, sender: Sender, collector: Collector) -> None:
-    result = collector.result
-    decoder = decoder_for(head.cte)
-    raw = _raw_payload(msg)
-    decoded = decoder.feed(raw) + decoder.finish()
-    for warning in decoder.warnings:
-        collector.warn(f"part {path}: {warning}")
-    if head.is_body_text:
-        if result.original_sender is None and head.content_type in {"text/plain", "text/html"}:
-            text = decoded[:FORWARD_SCAN_BYTES].decode(head.charset or "utf-8", "replace")
-            found = find_inline_forward(text, head.content_type == "text/html")
-            if found:
-                result.original_sender, result.original_sender_name = found.address, found.name
-                result.original_sender_via = found.via
-        if head.content_type == "text/plain":
-            scanner = UUScanner(collector, path, sender)
-            scanner.feed(decoded)
-            scanner.finish()
-        return
-    filename = head.filename or generated_name(head.content_type, path)
-    writer = collector.open(
-        filename=filename,
-        content_type=head.content_type,
-        part=path,
-        inline=head.disposition == "inline" or (head.disposition is None and bool(head.content_id)),
-        content_id=head.content_id,
-        sender=sender,
-    )
-    for i in range(0, len(decoded), _CHUNK):
-        writer.write(decoded[i : i + _CHUNK])
-    writer.commit()
-    if head.is_tnef:
-        files, error = unpack_tnef(decoded)
-        if error:
-            collector.warn(f"part {path}: winmail.dat could not be unpacked ({error})")
-        for n, (name, data) in enumerate(files, 1):
-            inner = collector.open(
-                filename=name or generated_name("application/octet-stream", f"{path}.{n}"),
-                content_type="application/octet-stream",
-                part=f"{path}.tnef{n}",
-                sender=sender,
-                origin="tnef",
-            )
-            inner.write(data)
-            inner.commit()
+def _guarded(collector: Collector, step: Callable[..., None], chunk: bytes) -> bool:
+    """Run one parser step; False once extraction has to stop (a cap, or our own bug)."""
+    try:
+        if chunk:
+            step(chunk)
+        else:
+            step()
+    except Stop:
+        collector.abort_open()
+        return False
+    except SinkFailure as failure:
+        collector.abort_open()
+        raise failure.error from None
+    except Exception as exc:
+        collector.abort_open()
+        collector.warn(f"extraction stopped by an internal error: {type(exc).__name__}: {exc}")
+        return False
+    return True

@@ -27,7 +27,9 @@ _BODY_TYPES = frozenset(
         "text/rfc822-headers",
     }
 )
-FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
+# Parsed as messages: kept whole as .eml and searched for their own attachments. A
+# message/partial fragment is searched too (the first fragment often holds whole files).
+FORWARD_TYPES = frozenset({"message/rfc822", "message/global", "message/news", "message/partial"})
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -76,8 +78,13 @@ def decode_words(value: object) -> str:
     return "".join(out)
 
 
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+
+
 def parse_header_block(block: bytes) -> Message:
-    return message_from_bytes(block, policy=compat32)
+    # Unfold first (RFC 5322 2.2.3): compat32 would leave the line break inside values such as
+    # a folded boundary parameter.
+    return message_from_bytes(_FOLD.sub(b"", block), policy=compat32)
 
 
 @dataclass(frozen=True, slots=True)
