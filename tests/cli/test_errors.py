@@ -1,0 +1,54 @@
+"""Errors: one line on stderr and a non-zero exit; the traceback only with --debug."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.conftest import Stack, run
+
+
+def test_an_aws_error_is_one_line_without_a_traceback(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILROOM_TABLE", "no-such-table")
+
+    result = run("list")
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert "ResourceNotFoundException" in result.stderr or "not found" in result.stderr
+    assert "run with --debug for details" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILROOM_TABLE", "no-such-table")
+
+    result = run("--debug", "list")
+
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "botocore" in result.stderr
+
+
+def test_an_unknown_profile_is_named(stack: Stack) -> None:
+    result = run("--profile", "does-not-exist", "list")
+
+    assert result.exit_code == 1
+    assert "does-not-exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("no-such-command").exit_code == 2
+    assert run("show").exit_code == 2
+    assert run("list", "--limit", "many").exit_code == 2
+
+
+def test_help_needs_no_configuration() -> None:
+    result = run("--help")
+
+    assert result.exit_code == 0
+    for command in ("list", "show", "message", "get", "url", "upload", "inspect", "config"):
+        assert command in result.stdout
