@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import signal
 import smtplib
@@ -177,12 +178,10 @@ def demo(mail_dir: Path, timeout: float, verbose: bool) -> None:
     if not messages:
         raise click.ClickException(f"no .eml files in {mail_dir}")
     config = StackConfig(submission_addresses=(DEFAULT_ADDRESS,))
-    stack = LocalMailroom(
-        config,
-        smtp_port=0,
-        state_dir=state_file.state_dir() / "demo",
-        verbose=verbose,
-    )
+    demo_dir = state_file.state_dir() / "demo"
+    for previous_run in ("functions.log", "dead-letters.jsonl"):
+        (demo_dir / previous_run).unlink(missing_ok=True)
+    stack = LocalMailroom(config, smtp_port=0, state_dir=demo_dir, verbose=verbose)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
@@ -203,10 +202,10 @@ def demo(mail_dir: Path, timeout: float, verbose: bool) -> None:
 
 
 def _send(stack: LocalMailroom, path: Path) -> str:
-    """Send one file as is; return the SES message id from the 250 reply."""
+    """Send one file as a mail program would; return the SES message id from the 250 reply."""
     from mailroom.local.frontdoor import first_rule
 
-    raw = path.read_bytes()
+    raw = re.sub(rb"\r?\n", b"\r\n", path.read_bytes())  # SMTP lines end in CRLF
     headers = message_from_bytes(raw)
     rules = stack.frontdoor.rules() if stack.frontdoor else []
     candidates = [a for _, a in getaddresses(headers.get_all("To", [])) if a]
@@ -246,6 +245,8 @@ def _report(sent: list[tuple[Path, str]], outcomes: list[MessageOutcome]) -> int
             failed += 1
         count = len(record.file_ids)
         summary = f"{record.outcome}, {count} file{'s' if count != 1 else ''}"
+        if str(record.outcome) == "quarantined":
+            summary += " held in quarantine/, none in incoming/"
         summary += f", from {record.from_address or record.envelope_sender or '?'}"
         if record.original_sender:
             summary += f" (originally {record.original_sender})"

@@ -322,6 +322,7 @@ class Received:
     recipients: tuple[str, ...]
     raw_keys: tuple[str, ...]
     verdicts: Verdicts
+    events: tuple[dict[str, Any], ...] = ()  # what each Lambda action was given
 
 
 @dataclass(slots=True)
@@ -419,6 +420,7 @@ class FrontDoor:
             if rule is not None:
                 by_rule.setdefault(rule.name, (rule, []))[1].append(address)
         raw_keys: list[str] = []
+        events: list[dict[str, Any]] = []
         verdicts = Verdicts()
         for rule, rule_recipients in by_rule.values():
             verdicts = scan(raw, rule.scan_enabled)
@@ -456,6 +458,7 @@ class FrontDoor:
                         received=received_at,
                         processing_ms=int((time.monotonic() - started) * 1000),
                     )
+                    events.append(event)
                     if invocation == "Event":
                         self.runner.invoke_async(target["FunctionArn"], event)
                     else:
@@ -470,6 +473,7 @@ class FrontDoor:
             recipients=tuple(recipients),
             raw_keys=tuple(raw_keys),
             verdicts=verdicts,
+            events=tuple(events),
         )
         with self._lock:
             self.received.append(record)

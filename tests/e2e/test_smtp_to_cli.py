@@ -1,0 +1,288 @@
+"""Mail in over SMTP, files out through `mailroom list --json`: the whole local pipeline."""
+
+from __future__ import annotations
+
+import copy
+import email
+import email.policy
+import hashlib
+import re
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import parseaddr
+
+import pytest
+
+from mailroom.local.app import LocalMailroom, MessageOutcome
+
+from .conftest import MAIL_DIR, SUBMIT, run_cli
+
+
+@dataclass(frozen=True)
+class Expected:
+    filename: str
+    sha256: str
+    original_sender: str | None  # the From of the forwarded message it was inside
+
+
+def expected_attachments(raw: bytes) -> list[Expected]:
+    """Every named leaf part, found with the stdlib alone (forwards opened recursively)."""
+    found: list[Expected] = []
+    stack: list[tuple[email.message.Message, str | None]] = [
+        (email.message_from_bytes(raw, policy=email.policy.default), None)
+    ]
+    while stack:
+        message, original = stack.pop()
+        for part in message.walk():
+            if part.get_content_type() == "message/rfc822" and part is not message:
+                inner = part.get_payload()[0]
+                stack.append((inner, parseaddr(str(inner["From"]))[1].lower()))
+                continue
+            if part.is_multipart():
+                continue
+            name = part.get_filename()
+            if name:
+                data = part.get_payload(decode=True)
+                found.append(Expected(name, hashlib.sha256(data).hexdigest(), original))
+    return found
+
+
+def send(stack: LocalMailroom, raw: bytes, recipient: str = SUBMIT, sender: str = "") -> str:
+    """One SMTP transaction; the SES message id from the 250 reply."""
+    assert stack.frontdoor is not None
+    sender = sender or parseaddr(str(email.message_from_bytes(raw)["From"]))[1]
+    with smtplib.SMTP(stack.frontdoor.host, stack.frontdoor.port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
+        smtp.mail(sender)
+        code, reply = smtp.rcpt(recipient)
+        assert code == 250, reply
+        code, reply = smtp.data(raw)
+        assert code == 250, reply
+    return reply.decode().split()[-1]
+
+
+@pytest.fixture(scope="module")
+def delivered(stack: LocalMailroom) -> dict[str, MessageOutcome]:
+    """Every sample sent once, and all work finished: sample file name -> outcome."""
+    samples = sorted(MAIL_DIR.glob("*.eml"))
+    assert len(samples) >= 4
+    ids = {path.name: send(stack, sample(path.name)) for path in samples}
+    outcomes = stack.wait_for_messages(list(ids.values()), timeout=60)
+    return {name: outcome for name, outcome in zip(ids, outcomes, strict=True)}
+
+
+def objects(stack: LocalMailroom, prefix: str) -> list[tuple[str, str]]:
+    assert stack.endpoint is not None
+    s3 = stack.endpoint.client("s3")
+    versions = s3.list_object_versions(Bucket=stack.config.bucket, Prefix=prefix)
+    return sorted((v["Key"], v["VersionId"]) for v in versions.get("Versions", []))
+
+
+def sample(name: str) -> bytes:
+    """A sample as a mail program puts it on the wire: CRLF line endings."""
+    return re.sub(rb"\r?\n", b"\r\n", (MAIL_DIR / name).read_bytes())
+
+
+def test_every_attachment_is_listed_byte_exact_with_its_sender(
+    stack: LocalMailroom, delivered: dict[str, MessageOutcome]
+) -> None:
+    listed = run_cli(stack, "list", "--limit", "500")
+    by_sha = {}
+    for record in listed:
+        by_sha.setdefault(record["sha256"], []).append(record)
+
+    checked = 0
+    for name in ("collaborator-two-pdfs.eml", "staff-forward.eml"):
+        raw = sample(name)
+        sender = parseaddr(str(email.message_from_bytes(raw)["From"]))[1].lower()
+        message_id = delivered[name].message_id
+        expected = expected_attachments(raw)
+        assert expected, name
+        for attachment in expected:
+            matches = [
+                r for r in by_sha.get(attachment.sha256, []) if r["message_id"] == message_id
+            ]
+            assert len(matches) == 1, (name, attachment.filename)
+            record = matches[0]
+            assert record["filename"] == attachment.filename
+            assert record["file_id"].startswith(f"incoming/{message_id}/")
+            assert record["sender"] == sender
+            assert record["source"] == "email"
+            if attachment.original_sender:
+                assert record["original_sender"] == attachment.original_sender
+            checked += 1
+    assert checked >= 4
+
+
+def test_the_non_ascii_filename_survives(
+    stack: LocalMailroom, delivered: dict[str, MessageOutcome]
+) -> None:
+    names = {a.filename for a in expected_attachments(sample("collaborator-two-pdfs.eml"))}
+    assert any(not n.isascii() for n in names)
+    listed = run_cli(stack, "list", "--sender", "elodie.martin@partner-avocats.example")
+    assert names <= {r["filename"] for r in listed}
+
+
+def test_the_forward_records_the_original_sender(
+    stack: LocalMailroom, delivered: dict[str, MessageOutcome]
+) -> None:
+    outcome = delivered["staff-forward.eml"]
+    shown = run_cli(stack, "message", outcome.message_id)
+    assert shown["message"]["outcome"] == "extracted"
+    assert shown["message"]["from_address"] == "paul.renard@firm.example"
+    assert shown["message"]["original_sender"] == "jane.client@client-mail.example"
+    pdfs = [f for f in shown["files"] if f["filename"] == "lease-signed.pdf"]
+    assert pdfs and pdfs[0]["original_sender"] == "jane.client@client-mail.example"
+
+
+def test_the_eicar_sample_is_quarantined_and_nothing_reaches_incoming(
+    stack: LocalMailroom, delivered: dict[str, MessageOutcome]
+) -> None:
+    message_id = delivered["virus-eicar.eml"].message_id
+    assert objects(stack, f"incoming/{message_id}/") == []
+    shown = run_cli(stack, "message", message_id)
+    assert shown["message"]["outcome"] == "quarantined"
+    assert shown["message"]["verdicts"]["virus"] == "FAIL"
+    assert shown["files"] == []
+    assert objects(stack, f"raw/{message_id}")  # the raw message is kept
+    assert all(message_id not in r["file_id"] for r in run_cli(stack, "list", "--limit", "500"))
+
+
+def test_mail_without_attachments_is_accounted_for(
+    stack: LocalMailroom, delivered: dict[str, MessageOutcome]
+) -> None:
+    message_id = delivered["no-attachment.eml"].message_id
+    shown = run_cli(stack, "message", message_id)
+    assert shown["message"]["outcome"] == "no_attachments"
+    assert shown["message"]["verdicts"] == {
+        "spam": "PASS",
+        "virus": "PASS",
+        "spf": "GRAY",
+        "dkim": "GRAY",
+        "dmarc": "GRAY",
+    }
+    assert objects(stack, f"incoming/{message_id}/") == []
+
+
+def test_plus_addressing_tags_the_case(stack: LocalMailroom) -> None:
+    message_id = send(
+        stack, sample("collaborator-two-pdfs.eml"), recipient="Submit+matter-7@MAILROOM.test"
+    )
+    stack.wait_for_messages([message_id], timeout=60)
+    listed = run_cli(stack, "list", "--case", "matter-7")
+    assert listed and {r["message_id"] for r in listed} == {message_id}
+
+
+def test_an_unknown_recipient_gets_550_and_nothing_is_stored(stack: LocalMailroom) -> None:
+    assert stack.frontdoor is not None
+    before = objects(stack, "raw/")
+    with smtplib.SMTP(stack.frontdoor.host, stack.frontdoor.port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
+        smtp.mail("someone@client.test")
+        code, _ = smtp.rcpt("nobody@mailroom.test")
+        assert code == 550
+        code, _ = smtp.rcpt("submit@elsewhere.test")
+        assert code == 550
+        with pytest.raises(smtplib.SMTPResponseException) as refused:
+            smtp.data(b"Subject: hi\r\n\r\nhello\r\n")
+        assert refused.value.smtp_code == 503  # no valid recipient: nothing to deliver
+    stack.wait_idle()
+    assert objects(stack, "raw/") == before
+
+
+def _big_message(size: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "big@client.test"
+    message["To"] = SUBMIT
+    message["Subject"] = "too big"
+    message.set_content("see attached")
+    message.add_attachment(
+        b"\0" * size, maintype="application", subtype="octet-stream", filename="big.bin"
+    )
+    return message.as_bytes(policy=email.policy.SMTP)  # CRLF, as on the wire
+
+
+def test_mail_over_40_mb_is_refused(stack: LocalMailroom) -> None:
+    assert stack.frontdoor is not None
+    raw = _big_message(31 * 1024 * 1024)  # base64 makes it ~41.5 MB on the wire
+    assert len(raw) > 40 * 1024 * 1024
+    before = objects(stack, "raw/")
+    with smtplib.SMTP(stack.frontdoor.host, stack.frontdoor.port, timeout=60) as smtp:
+        # A client that declares its size is refused at MAIL FROM ...
+        with pytest.raises(smtplib.SMTPSenderRefused) as declared:
+            smtp.sendmail("big@client.test", [SUBMIT], raw)
+        assert declared.value.smtp_code == 552
+        smtp.rset()
+        # ... and one that does not is refused after DATA.
+        smtp.mail("big@client.test")
+        assert smtp.rcpt(SUBMIT)[0] == 250
+        code, _ = smtp.data(raw)
+        assert code == 552
+    stack.wait_idle()
+    assert objects(stack, "raw/") == before
+
+
+def test_a_duplicate_ses_event_changes_nothing(
+    stack: LocalMailroom, delivered: dict[str, MessageOutcome]
+) -> None:
+    assert stack.frontdoor is not None and stack.runner is not None
+    message_id = delivered["collaborator-two-pdfs.eml"].message_id
+    received = next(r for r in stack.frontdoor.received if r.message_id == message_id)
+    (event,) = received.events
+    function_arn = event["Records"][0]["ses"]["receipt"]["action"]["functionArn"]
+    before_objects = objects(stack, f"incoming/{message_id}/")
+    before = run_cli(stack, "message", message_id)
+
+    stack.runner.invoke(function_arn, event)
+    stack.runner.invoke(function_arn, event)
+    stack.wait_idle()
+
+    assert objects(stack, f"incoming/{message_id}/") == before_objects
+    assert run_cli(stack, "message", message_id) == before
+
+
+@pytest.mark.parametrize(
+    "name", ["Relevé de compte (final) 2026.pdf", "notes + minutes 50%.txt", "日本語 ファイル.pdf"]
+)
+def test_an_object_with_an_awkward_key_is_dispatched_and_recorded(
+    stack: LocalMailroom, name: str
+) -> None:
+    assert stack.endpoint is not None
+    key = f"incoming/upload-e2e/{name}"
+    body = f"content of {name}".encode()
+    stack.endpoint.client("s3").put_object(Bucket=stack.config.bucket, Key=key, Body=body)
+    stack.wait_idle()
+
+    shown = run_cli(stack, "show", key)
+    assert shown["file_id"] == key
+    assert shown["source"] == "upload"
+    assert shown["sha256"] == hashlib.sha256(body).hexdigest()
+    assert shown["size"] == len(body)
+
+
+def test_a_failing_async_invocation_is_retried_then_dead_lettered(stack: LocalMailroom) -> None:
+    assert stack.frontdoor is not None and stack.runner is not None
+    received = stack.frontdoor.received[0]
+    event = received.events[0]
+    # The same event for a message whose raw object does not exist: extraction must fail.
+    missing = "0" * 40
+    broken = _with_message_id(event, missing)
+    function_arn = event["Records"][0]["ses"]["receipt"]["action"]["functionArn"]
+    letters_before = len(stack.dead_letters())
+
+    stack.runner.invoke_async(function_arn, broken)
+    stack.wait_idle()
+
+    letters = stack.dead_letters()[letters_before:]
+    assert len(letters) == 1
+    assert letters[0].attempts == 3  # the first try and Lambda's two retries
+    assert missing in (stack.state_dir / "dead-letters.jsonl").read_text()
+    shown = run_cli(stack, "message", missing)
+    assert shown["message"]["outcome"] == "failed"
+
+
+def _with_message_id(event: dict, message_id: str) -> dict:
+    changed = copy.deepcopy(event)
+    changed["Records"][0]["ses"]["mail"]["messageId"] = message_id
+    return changed
