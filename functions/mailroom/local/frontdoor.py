@@ -13,9 +13,11 @@ TLS is not offered: the door listens on loopback only.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import logging
+import quopri
 import re
 import secrets
 import socket
@@ -131,17 +133,29 @@ def contains_eicar(raw: bytes) -> bool:
     while stack:
         message = stack.pop()
         for part in message.walk():
+            encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+            if part.get_content_type() == "message/rfc822" and encoding in _ENCODED:
+                # The parser reads an encoded forward as if it were plain: decode it ourselves.
+                if len(stack) < 20:
+                    stack.append(email.message_from_bytes(_decoded_body(part, encoding)))
+                continue
             if part.is_multipart():
                 continue
             payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes):
-                continue
-            if EICAR in payload:
+            if isinstance(payload, bytes) and EICAR in payload:
                 return True
-            # A forward encoded as base64 or quoted-printable: look inside it too.
-            if part.get_content_type() == "message/rfc822" and len(stack) < 20:
-                stack.append(email.message_from_bytes(payload))
     return False
+
+
+_ENCODED = ("base64", "quoted-printable")
+
+
+def _decoded_body(part: Message, encoding: str) -> bytes:
+    text = part.as_bytes()
+    body = re.split(rb"\r?\n\r?\n", text, maxsplit=1)[-1]
+    if encoding == "base64":
+        return base64.b64decode(re.sub(rb"[^A-Za-z0-9+/=]", b"", body) + b"==", validate=False)
+    return quopri.decodestring(body)
 
 
 def ses_headers(

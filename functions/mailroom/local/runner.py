@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import boto3
 from aws_lambda_powertools import Logger
 
 from mailroom.handlers.runtime import runtime
@@ -191,7 +192,14 @@ class Runner:
         )
         payload = json.loads(json.dumps(event))  # the handler gets its own copy, as over the wire
         # Lambda reserves its runtime variables: the function's own cannot override them.
-        environment = {**variables, **runtime_env}
+        # A developer's profile or session token has no place in the sandbox either.
+        environment: dict[str, str | None] = {
+            **variables,
+            **runtime_env,
+            "AWS_PROFILE": None,
+            "AWS_DEFAULT_PROFILE": None,
+            "AWS_SESSION_TOKEN": None,
+        }
         with (
             self._invoke_lock,
             _environ(environment),
@@ -224,6 +232,7 @@ class Runner:
         key = tuple(sorted({**variables, **self.endpoint.env()}.items()))
         if key != self._cold_key:
             runtime.cache_clear()
+            boto3.setup_default_session()  # a fresh sandbox has no session from before
             self._cold_key = key
 
     # -- the async worker -------------------------------------------------------------------
@@ -306,9 +315,14 @@ def _route_powertools_logs(module: Any, stream: io.TextIOBase) -> None:
 
 
 @contextlib.contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
+def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) variables for the duration; restore them after."""
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
