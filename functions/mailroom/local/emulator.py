@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,29 +50,65 @@ class Endpoint:
         }
 
 
+class EmulatorBusy(RuntimeError):
+    """An emulator is already running in this process."""
+
+
 class Emulator:
-    """moto's ThreadedMotoServer bound to 127.0.0.1 (port 0 picks a free one)."""
+    """moto's ThreadedMotoServer bound to 127.0.0.1 (port 0 picks a free one).
+
+    moto keeps its resources per process, not per server: two emulators in one process would
+    share (and a reset would wipe) each other's buckets and tables. So there is one at a time,
+    and each starts empty.
+    """
+
+    _running = False
+    _guard = threading.Lock()
 
     def __init__(self, port: int = 0, region: str = "eu-west-1") -> None:
         self._port = port
         self._region = region
         self._server: Any = None
+        self._holds_slot = False
         self.endpoint: Endpoint | None = None
 
     def start(self) -> Endpoint:
-        _quiet_moto()
-        _no_docker_lambda()
-        server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        self._server = server
-        self.endpoint = Endpoint(f"http://{host}:{port}", self._region)
+        with Emulator._guard:
+            if Emulator._running:
+                raise EmulatorBusy(
+                    "an AWS emulator is already running in this process (moto keeps one state "
+                    "per process); stop it first"
+                )
+            Emulator._running = True
+        self._holds_slot = True
+        try:
+            _quiet_moto()
+            _no_docker_lambda()
+            server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
+            server.start()
+            self._server = server
+            host, port = server.get_host_and_port()
+            url = f"http://{host}:{port}"
+            # Start empty: whatever an earlier emulator or mock in this process left is gone.
+            reset = urllib.request.Request(  # noqa: S310 (our own loopback http URL)
+                f"{url}/moto-api/reset", method="POST"
+            )
+            with urllib.request.urlopen(reset, timeout=10):  # noqa: S310
+                pass
+        except BaseException:
+            self.stop()
+            raise
+        self.endpoint = Endpoint(url, self._region)
         return self.endpoint
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._holds_slot:
+            self._holds_slot = False
+            with Emulator._guard:
+                Emulator._running = False
 
 
 def _quiet_moto() -> None:
