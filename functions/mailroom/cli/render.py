@@ -9,7 +9,9 @@ when a table is actually built, so scripts that ask for --json never pay for it.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +49,7 @@ _TYPE_LABELS = {
     "image/tiff": "tiff",
     "image/heic": "heic",
 }
-_MAX_PLAIN = 40  # plain-text cells longer than this are cut (the id is never cut)
+_MAX_PLAIN = 64  # plain-text cells longer than this are cut (the id never is)
 
 
 def local_time(timestamp: str | None) -> str:
@@ -132,40 +134,75 @@ def message_row(record: MessageRecord) -> tuple[str, ...]:
     )
 
 
-def files_table(records: Sequence[FileRecord], title: str | None = None) -> Table:
-    """A rich table of files that stays readable at 100 columns (the id folds, never cuts)."""
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    columns: tuple[str, ...]  # the last one (an id) gets a line of its own
+    caps: tuple[int | None, ...]  # widest each other column may grow (None: its content)
+    right: frozenset[int]  # right-aligned columns
+    flex: tuple[int, ...]  # free-text columns that give way first on a narrow terminal
+
+
+_FILES = _Layout(FILE_COLUMNS, (16, 34, 34, None, 8, 14), frozenset({3}), (1, 2, 5))
+_MESSAGES = _Layout(MESSAGE_COLUMNS, (16, 30, 14, None, 30, 24), frozenset({3}), (1, 4, 5))
+_MIN_FLEX = 8
+
+
+def files_table(
+    records: Sequence[FileRecord], title: str | None = None, width: int | None = None
+) -> Table:
+    """Files for a terminal: one line of fields per file, its id whole on the line below.
+
+    An object key is ~70 characters, too long to share a 100-column line with the rest, and
+    it must stay whole so it can be copied into `mailroom get`.
+    """
+    return _two_line_table(_FILES, [file_row(r) for r in records], title, width)
+
+
+def messages_table(
+    records: Sequence[MessageRecord], title: str | None = None, width: int | None = None
+) -> Table:
+    return _two_line_table(_MESSAGES, [message_row(r) for r in records], title, width)
+
+
+def _two_line_table(
+    layout: _Layout, rows: Sequence[Sequence[str]], title: str | None, width: int | None
+) -> Table:
     from rich import box
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text  # cells as Text: a filename like "[red]x" is not markup
 
-    table = Table(box=box.SIMPLE_HEAD, title=title, pad_edge=False, expand=False)
-    table.add_column("received", no_wrap=True, min_width=16)
-    table.add_column("sender", overflow="fold", max_width=32)
-    table.add_column("filename", overflow="fold", max_width=32)
-    table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("type", no_wrap=True, max_width=8, overflow="ellipsis")
-    table.add_column("case", overflow="fold", max_width=12)
-    table.add_column("file id", overflow="fold", min_width=20, style="dim")
-    for record in records:
-        table.add_row(*(Text(cell) for cell in file_row(record)))
-    return table
+    header, caps, flex = layout.columns, layout.caps, layout.flex
+    # Every line is a grid with the same fixed widths, so columns align across records.
+    widths = [
+        min(max([len(header[i]), *(len(row[i]) for row in rows)]), cap or 10_000)
+        for i, cap in enumerate(caps)
+    ]
+    # Fit the terminal by narrowing the free-text columns, widest first; dates, sizes and
+    # types keep their width (rich alone would shave every column alike).
+    available = width or shutil.get_terminal_size((100, 24)).columns
+    while sum(widths) + 2 * (len(widths) - 1) > available:
+        widest = max(flex, key=lambda i: widths[i])
+        if widths[widest] <= _MIN_FLEX:
+            break
+        widths[widest] -= 1
 
+    def line(cells: Sequence[str]) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        for i, column_width in enumerate(widths):
+            grid.add_column(
+                width=column_width,
+                no_wrap=True,
+                overflow="ellipsis",
+                justify="right" if i in layout.right else "left",
+            )
+        grid.add_row(*(Text(cell) for cell in cells))
+        return grid
 
-def messages_table(records: Sequence[MessageRecord], title: str | None = None) -> Table:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=box.SIMPLE_HEAD, title=title, pad_edge=False)
-    table.add_column("received", no_wrap=True, min_width=16)
-    table.add_column("sender", overflow="fold", max_width=32)
-    table.add_column("outcome", no_wrap=True)
-    table.add_column("files", justify="right", no_wrap=True)
-    table.add_column("subject", overflow="ellipsis", max_width=30, no_wrap=True)
-    table.add_column("reason", overflow="fold", max_width=24)
-    table.add_column("message id", overflow="fold", min_width=20, style="dim")
-    for record in records:
-        table.add_row(*(Text(cell) for cell in message_row(record)))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title)
+    table.add_column(Group(line(header[:-1]), Text(f"  {header[-1]}")), overflow="fold")
+    for row in rows:
+        table.add_row(Group(line(row[:-1]), Text(f"  {row[-1]}", style="dim", overflow="fold")))
     return table
 
 
