@@ -18,6 +18,7 @@ _B64_WHITESPACE_DELETE = b" \t\r\n\x0b\x0c"
 _PADS = re.compile(rb"=+")
 # After padding, only base64 lines may follow for decoding to go on past it.
 _HOLD_ALLOWED = _B64_KEEP + b"\r\n"
+_TRAILING_BLANKS = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
 
 
 class Decoder:
@@ -33,6 +34,18 @@ class Decoder:
         return b""
 
 
+def _whole_lines(block: bytes | memoryview) -> bytes | None:
+    """`block` decoded if its digits make whole quads, else None (the slow path decides).
+
+    binascii skips line breaks and any other non-alphabet byte, and refuses a digit count that
+    is not a multiple of four, so a success here is exactly what the slow path would give.
+    """
+    try:
+        return binascii.a2b_base64(block)
+    except binascii.Error:
+        return None
+
+
 class Base64Decoder(Decoder):
     """Lenient base64 that decodes past padding found mid-stream when more base64 follows.
 
@@ -40,8 +53,7 @@ class Base64Decoder(Decoder):
     rest of a body that a broken encoder wrote as separately padded runs. After a padded quad,
     this decoder holds what follows (up to `HOLD`): if it is clean base64 lines, decoding goes
     on past the padding, with a warning; if it is text (a list footer, a mangled delimiter),
-    it is ignored, as the stdlib would, also with a warning. Characters outside the alphabet
-    before any padding are skipped, as RFC 2045 asks.
+    it is ignored, as the stdlib would, also with a warning.
     """
 
     HOLD = 64 * 1024
@@ -49,10 +61,10 @@ class Base64Decoder(Decoder):
     def __init__(self) -> None:
         super().__init__()
         self._rest = b""  # base64 digits not yet forming a whole quad
-        self._junk = False
         self._state = "normal"  # normal, holding (after padding), past (decoding on), ignore
         self._held: list[bytes] = []
         self._held_size = 0
+        self._line = b""  # an incomplete last line, carried by the fast path
 
     def feed(self, data: bytes) -> bytes:
         if self._state == "normal":
@@ -64,19 +76,23 @@ class Base64Decoder(Decoder):
         return b""
 
     def _clean(self, data: bytes) -> bytes:
+        # Bytes outside the alphabet are skipped silently, as RFC 2045 asks (and binascii does
+        # on the fast path, so the result never depends on where chunks were cut).
         clean = data.translate(None, _B64_DELETE)
-        # Report only characters that are neither whitespace nor base64.
-        if (
-            not self._junk
-            and len(clean) != len(data)
-            and len(data.translate(None, _B64_WHITESPACE_DELETE)) != len(clean)
-        ):
-            self._junk = True
         return self._rest + clean if self._rest else clean
 
     def _normal(self, data: bytes) -> bytes:
+        if self._line:
+            data, self._line = self._line + data, b""
         pad = data.find(b"=")
         if pad < 0:
+            if not self._rest:
+                # Fast path: whole lines straight into binascii, no copy, no clean-up pass.
+                cut = data.rfind(b"\n") + 1
+                out = _whole_lines(memoryview(data)[:cut]) if cut else None
+                if out is not None:
+                    self._line = data[cut:]
+                    return out
             clean = self._clean(data)
             cut = len(clean) - len(clean) % 4
             self._rest = clean[cut:]
@@ -90,9 +106,10 @@ class Base64Decoder(Decoder):
         return out + self._hold(data[end:])
 
     def _hold(self, data: bytes) -> bytes:
-        if not data.translate(None, _B64_WHITESPACE_DELETE + b"="):
-            return b""  # blank lines or padding: nothing to decide yet
-        if data.translate(None, _HOLD_ALLOWED):
+        # The decision looks at exactly the first HOLD bytes after the padding, however the
+        # input was cut into chunks.
+        room = self.HOLD - self._held_size
+        if room > 0 and _TRAILING_BLANKS.sub(b"", data[:room]).translate(None, _HOLD_ALLOWED):
             self._state = "ignore"  # text after the padding: not part of the file
             self._held, self._held_size = [], 0
             self.warnings.append("base64: text after the final padding was ignored")
@@ -143,10 +160,11 @@ class Base64Decoder(Decoder):
 
     def finish(self) -> bytes:
         out = b""
+        if self._line:
+            line, self._line = self._line, b""
+            out = self._normal(line + b"\n")  # the last line, without its line break
         if self._state == "holding":
-            out = self._go_past()
-        if self._junk:
-            self.warnings.append("base64: characters outside the alphabet were skipped")
+            out += self._go_past()
         rest, self._rest = self._rest, b""
         if not rest:
             return out
