@@ -16,6 +16,7 @@ from mailroom.cli.render import (
     messages_table,
     render_files,
     sender_label,
+    short_type,
 )
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Outcome
@@ -130,3 +131,15 @@ def test_local_time_and_sender_label() -> None:
     assert (
         sender_label(record(original_sender="STAFF@firm-example.com")) == "STAFF@firm-example.com"
     )
+
+
+def test_short_type_prefers_detected_unless_it_is_generic() -> None:
+    assert short_type(record()) == "pdf"
+    assert short_type(record(content_type="message/rfc822", detected_type="text/plain")) == "eml"
+    assert short_type(record(content_type="application/pdf", detected_type="image/png")) == "png"
+    assert short_type(record(content_type=None, detected_type=None)) == ""
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert short_type(record(detected_type=docx)) == "docx"
+    assert (
+        short_type(record(detected_type="application/x-7z-compressed")) == "7z-compresse"
+    )  # bounded to 12

@@ -75,8 +75,11 @@ def human_size(size: int) -> str:
 
 
 def short_type(record: FileRecord) -> str:
-    """What the bytes are (detected), else what the sender declared."""
-    mime = (record.detected_type or record.content_type or "").lower()
+    """What the bytes are (detected), unless the sniffer only says "some text" or "some bytes"."""
+    detected = (record.detected_type or "").lower()
+    declared = (record.content_type or "").lower()
+    generic = {"", "text/plain", "application/octet-stream"}
+    mime = declared if detected in generic and declared not in generic else detected or declared
     if not mime:
         return ""
     if mime in _TYPE_LABELS:
@@ -294,12 +297,16 @@ def _both(declared: str | None, detected: str | None) -> str:
     return declared or detected or ""
 
 
+_VIA = {"attached-message": "a forwarded attachment", "inline-forward": "an inline forward"}
+
+
 def _via(original: str | None, via: str | None) -> str:
+    """Only the outer sender is authenticated by SES; say so of a recovered one."""
     if not original:
         return ""
-    if via == "inline-forward":
-        return f"{original} (from an inline forward: not authenticated)"
-    return f"{original} (from {via}: not authenticated)" if via else original
+    if not via:
+        return original
+    return f"{original} (from {_VIA.get(via, via)}: not authenticated)"
 
 
 def fields_table(pairs: Sequence[tuple[str, str]]) -> Table:
