@@ -261,6 +261,27 @@ def test_an_object_with_an_awkward_key_is_dispatched_and_recorded(
     assert shown["size"] == len(body)
 
 
+def test_each_new_version_of_an_object_is_delivered_once(stack: LocalMailroom) -> None:
+    assert stack.endpoint is not None and stack.dispatcher is not None
+    s3 = stack.endpoint.client("s3")
+    key = "incoming/upload-versions/report.txt"
+    stack.wait_idle()
+    dispatched = stack.dispatcher.dispatched
+
+    s3.put_object(Bucket=stack.config.bucket, Key=key, Body=b"first draft")
+    stack.wait_idle()
+    first = run_cli(stack, "show", key)
+    s3.put_object(Bucket=stack.config.bucket, Key=key, Body=b"final version")
+    stack.wait_idle()
+    stack.wait_idle()  # a second quiet poll finds nothing more to deliver
+    second = run_cli(stack, "show", key)
+
+    assert stack.dispatcher.dispatched == dispatched + 2
+    assert first["sha256"] == hashlib.sha256(b"first draft").hexdigest()
+    assert second["sha256"] == hashlib.sha256(b"final version").hexdigest()
+    assert second["version_id"] != first["version_id"]
+
+
 def test_a_failing_async_invocation_is_retried_then_dead_lettered(stack: LocalMailroom) -> None:
     assert stack.frontdoor is not None and stack.runner is not None
     received = stack.frontdoor.received[0]

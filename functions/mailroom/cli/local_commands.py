@@ -121,7 +121,8 @@ def local(  # noqa: PLR0917 (click passes every option)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
-        raise click.ClickException(f"could not start the local stack: {exc}") from exc
+        hint = " (another program has the port? choose one with --port)" if port else ""
+        raise click.ClickException(f"could not start the local stack: {exc}{hint}") from exc
     pid = os.getpid()
     try:
         path = state_file.write_state(stack.local_state(pid))

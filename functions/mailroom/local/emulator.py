@@ -28,18 +28,26 @@ class Endpoint:
     url: str
     region: str = "eu-west-1"
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str) -> Any:
-        """A boto3 client bound to this endpoint; never the real AWS, whatever the environment."""
-        if service not in self._clients:
-            self._clients[service] = boto3.session.Session().client(
-                service,  # type: ignore[call-overload]
-                endpoint_url=self.url,
-                region_name=self.region,
-                config=_CLIENT_CONFIG,
-                **FAKE_CREDENTIALS,
-            )
-        return self._clients[service]
+        """A boto3 client bound to this endpoint; never the real AWS, whatever the environment.
+
+        Clients are thread-safe once built; building them (a shared session) is not: locked.
+        """
+        with self._lock:
+            if service not in self._clients:
+                if "_session" not in self._clients:
+                    self._clients["_session"] = boto3.session.Session()  # one model cache
+                session: boto3.session.Session = self._clients["_session"]
+                self._clients[service] = session.client(
+                    service,  # type: ignore[call-overload]
+                    endpoint_url=self.url,
+                    region_name=self.region,
+                    config=_CLIENT_CONFIG,
+                    **FAKE_CREDENTIALS,
+                )
+            return self._clients[service]
 
     def env(self) -> dict[str, str]:
         return {
