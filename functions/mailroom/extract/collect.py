@@ -125,6 +125,7 @@ class Collector:
         content_id: str | None = None,
         sender: Sender = NO_SENDER,
         origin: Origin = "mime",
+        signature: bool = False,
     ) -> Writer:
         if self.stopped:
             raise Stop
@@ -140,6 +141,7 @@ class Collector:
             original_sender_name=sender.name,
             original_sender_via=sender.via,
             origin=origin,
+            signature=signature,
         )
         self._next_index += 1
         try:

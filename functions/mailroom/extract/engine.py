@@ -30,6 +30,7 @@ from mailroom.extract.collect import (
 )
 from mailroom.extract.decode import Decoder, decoder_for
 from mailroom.extract.headers import (
+    SIGNATURE_TYPES,
     Head,
     header_text,
     parse_address,
@@ -252,6 +253,7 @@ class MessageParser:
             inline=head.disposition == "inline" or (not head.disposition and bool(head.content_id)),
             content_id=head.content_id,
             sender=self.sender,
+            signature=head.content_type in SIGNATURE_TYPES,
         )
         return _File(self.ctx, head, path, sender=self.sender, decoder=decoder, writer=writer)
 

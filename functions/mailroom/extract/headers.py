@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email import message_from_bytes
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import Message
 from email.policy import compat32
-from email.utils import collapse_rfc2231_value, getaddresses
+from email.utils import getaddresses
 
 # Types that are bodies or machine reports, not documents, unless the sender named them.
 _BODY_TYPES = frozenset(
@@ -30,6 +30,13 @@ _BODY_TYPES = frozenset(
 # Parsed as messages: kept whole as .eml and searched for their own attachments. A
 # message/partial fragment is searched too (the first fragment often holds whole files).
 FORWARD_TYPES = frozenset({"message/rfc822", "message/global", "message/news", "message/partial"})
+SIGNATURE_TYPES = frozenset(
+    {
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/pgp-signature",
+    }
+)
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -48,12 +55,30 @@ def fix_8bit(text: str) -> str:
     return text
 
 
+def decode_bytes(raw: bytes, charset: str | None) -> str:
+    """Text in its declared charset; if the label is wrong or unknown, UTF-8, else cp1252."""
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return raw.decode(candidate.strip().strip('"').lower())
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return raw.decode("cp1252", "replace")
+
+
 def _decode_word(word: str) -> str:
     try:
         parts = decode_header(word)
-        return str(make_header(parts))
     except (ValueError, LookupError, UnicodeError, AssertionError, TypeError, IndexError):
         return word
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            out.append(chunk)
+        else:
+            out.append(decode_bytes(chunk, charset))
+    return "".join(out)
 
 
 def decode_words(value: object) -> str:
@@ -139,8 +164,9 @@ def _param(msg: Message, name: str, header: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, tuple):
+        # RFC 2231 (charset, language, text): the text holds the raw bytes as latin-1.
         try:
-            text = collapse_rfc2231_value(value)
+            text = decode_bytes(bytes(value[2], "raw-unicode-escape"), value[0])
         except Exception:
             text = str(value[2])
     else:

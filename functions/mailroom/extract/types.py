@@ -42,6 +42,8 @@ class PartInfo:
     # How the bytes were found: a MIME leaf, a forwarded message kept whole as .eml, a file
     # unpacked from winmail.dat, a uuencoded block in a text body.
     origin: Literal["mime", "message", "tnef", "uuencode"] = "mime"
+    # A detached signature (smime.p7s, PGP) of a multipart/signed: kept, but not a document.
+    signature: bool = False
 
 
 @dataclass(frozen=True, slots=True)
