@@ -134,7 +134,7 @@ def test_mailroom_demo_prints_every_sample_attachment_with_its_sender(
         "jane.client@client-mail.example",
     ):
         assert expected in result.stdout
-    summary = dict(re.findall(r"^(\S+\.eml)\s+(\w+),", result.stdout, re.MULTILINE))
+    summary = dict(re.findall(r"^  (\S+\.eml)\s+(\w+)\s", result.stdout, re.MULTILINE))
     assert summary == {
         "collaborator-two-pdfs.eml": "extracted",
         "no-attachment.eml": "no_attachments",

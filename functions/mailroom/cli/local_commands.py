@@ -233,6 +233,7 @@ def _report(sent: list[tuple[Path, str]], outcomes: list[MessageOutcome]) -> int
     files = sorted((f for o in outcomes for f in o.files), key=lambda f: (f.received_at, f.file_id))
     show_files(files, as_json=False, empty="no files were recorded")
     click.echo("")
+    click.echo("what happened to each message:")
     failed = 0
     width = max(len(path.name) for path, _ in sent)
     for (path, _), outcome in zip(sent, outcomes, strict=True):
@@ -240,18 +241,19 @@ def _report(sent: list[tuple[Path, str]], outcomes: list[MessageOutcome]) -> int
         if outcome.dead_letters or record is None:
             failed += 1
             error = outcome.dead_letters[-1].error if outcome.dead_letters else "no record"
-            click.echo(f"{path.name:<{width}}  FAILED  {error}")
+            click.echo(f"  {path.name:<{width}}  {'failed':<14}  {error}")
             continue
         if str(record.outcome) == "failed":
             failed += 1
         count = len(record.file_ids)
-        summary = f"{record.outcome}, {count} file{'s' if count != 1 else ''}"
+        files_text = f"{count} file{'s' if count != 1 else ''}"
         if str(record.outcome) == "quarantined":
-            summary += " held in quarantine/, none in incoming/"
-        summary += f", from {record.from_address or record.envelope_sender or '?'}"
+            files_text += " held in quarantine/ (none in incoming/)"
+        sender = record.from_address or record.envelope_sender or "unknown sender"
         if record.original_sender:
-            summary += f" (originally {record.original_sender})"
-        if record.reason:
-            summary += f"; {record.reason}"
-        click.echo(f"{path.name:<{width}}  {summary}  [{outcome.message_id}]")
+            sender += f", forwarding {record.original_sender}"
+        reason = f"; {record.reason}" if record.reason else ""
+        click.echo(
+            f"  {path.name:<{width}}  {record.outcome!s:<14}  {files_text} from {sender}{reason}"
+        )
     return failed
