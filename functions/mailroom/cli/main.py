@@ -46,6 +46,7 @@ EXIT_USAGE = 2
 INCOMING_PREFIX = "incoming/"
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024  # below this a download is over before a bar helps
 MAX_URL_SECONDS = 7 * 86400  # SigV4's limit for a presigned URL
+DAY_QUERY_WORKERS = 8  # concurrent one-day Queries for an unfiltered `list`
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -302,8 +303,36 @@ def list_files(
     elif sender:
         records = catalog.files_by_sender(sender.strip(), since, until)
     else:
-        records = catalog.files_between(since, until, today=utc_today())
+        records = files_by_day(catalog, since, until, limit)
     show_files(first(records, limit), as_json, "no files found")
+
+
+def files_by_day(
+    catalog: Catalog, since: date | None, until: date | None, limit: int
+) -> Iterator[FileRecord]:
+    """Pattern 3 newest first, like Catalog.files_between, but several days at a time.
+
+    Without --since that is up to a year of one-day partitions: one Query after the other took
+    seconds when files are few, so windows of days (growing: recent days usually suffice) are
+    queried in parallel, in order, and never more than `limit` items read from any one day.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mailroom.adapters.catalog import DEFAULT_LOOKBACK_DAYS
+
+    last = until or utc_today()
+    first_day = since or last - timedelta(days=DEFAULT_LOOKBACK_DAYS)
+    days = [last - timedelta(days=n) for n in range((last - first_day).days + 1)]
+
+    def one_day(day: date) -> list[FileRecord]:
+        return first(catalog.files_between(day, day, today=last), limit)
+
+    with ThreadPoolExecutor(max_workers=DAY_QUERY_WORKERS) as pool:
+        start, window = 0, 1
+        while start < len(days):
+            for batch in pool.map(one_day, days[start : start + window]):
+                yield from batch
+            start, window = start + window, min(window * 4, DAY_QUERY_WORKERS * 4)
 
 
 @cli.command()
@@ -505,6 +534,8 @@ def get(app: App, file_id: str, output: str | None, force: bool) -> None:
         raise not_found_file(file_id)
 
     if output == "-":
+        if stdout_is_terminal():
+            raise CliError("refusing to write a file to the terminal: redirect it, or use --output")
         stream = sys.stdout.buffer
         writer = _HashingWriter(stream)
         _download(app, record, writer, progress=False)
