@@ -144,8 +144,9 @@ def test_mailroom_demo_prints_every_sample_attachment_with_its_sender(
     assert '"level"' not in result.output
 
 
+@pytest.mark.parametrize("active", [True, False], ids=["active-rule-set", "named-rule-set"])
 def test_attach_runs_the_stand_ins_against_an_emulator_provisioned_elsewhere(
-    tmp_path: Path,
+    tmp_path: Path, active: bool
 ) -> None:
     # GIVEN an emulator someone else provisioned (here by hand, as `terraform apply` would)
     emulator = Emulator()
@@ -160,8 +161,13 @@ def test_attach_runs_the_stand_ins_against_an_emulator_provisioned_elsewhere(
                 submission_addresses=("in@firm.test",),
             ),
         )
+        if not active:  # Terraform leaves activation to a variable: inactive by default
+            endpoint.client("ses").set_active_receipt_rule_set()
         # WHEN the stand-ins attach to it and mail arrives
-        with LocalMailroom.attach(endpoint.url, smtp_port=0, state_dir=tmp_path) as stack:
+        rule_set = None if active else "mailroom"
+        with LocalMailroom.attach(
+            endpoint.url, smtp_port=0, state_dir=tmp_path, rule_set=rule_set
+        ) as stack:
             assert stack.config.bucket == "mailroom-tf"
             assert stack.config.table == "mailroom-tf"
             assert stack.submission_address == "in@firm.test"

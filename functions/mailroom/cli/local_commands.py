@@ -71,6 +71,11 @@ def _setup_logging(verbose: bool) -> None:
     help="Use an emulator that is already provisioned (e.g. by terraform apply) "
     "instead of starting and provisioning one.",
 )
+@click.option(
+    "--rule-set",
+    metavar="NAME",
+    help="With --attach: act as this SES receipt rule set instead of the active one.",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
@@ -79,6 +84,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     table: str,
     addresses: tuple[str, ...],
     attach_url: str | None,
+    rule_set: str | None,
     verbose: bool,
 ) -> None:
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it."""
@@ -108,7 +114,12 @@ def local(  # noqa: PLR0917 (click passes every option)
     )
     stack = (
         LocalMailroom.attach(
-            attach_url, region=region, smtp_port=port, verbose=verbose, on_received=announce
+            attach_url,
+            region=region,
+            smtp_port=port,
+            verbose=verbose,
+            on_received=announce,
+            rule_set=rule_set,
         )
         if attach_url
         else LocalMailroom(config, smtp_port=port, verbose=verbose, on_received=announce)

@@ -4,10 +4,13 @@ Two entry points:
 
 - `LocalMailroom(config)` starts an emulator (moto server on loopback), provisions what
   Terraform provisions (`stack.provision`), and runs the stand-ins against it.
-- `LocalMailroom.attach(endpoint_url)` provisions nothing: it runs the stand-ins (SMTP front
-  door, Lambda runner, bucket-notification dispatcher) against an emulator that already holds
-  the resources, for example one that `terraform apply` has just configured. Bucket, table and
-  submission address are read from the active receipt rule set and the functions' environment.
+- `LocalMailroom.attach(endpoint_url, rule_set=None)` provisions nothing: it runs the stand-ins
+  (SMTP front door, Lambda runner, bucket-notification dispatcher) against an emulator that
+  already holds the resources, for example one that `terraform apply` has just configured.
+  Bucket, table and submission addresses are read from the receipt rule set (the active one,
+  or `rule_set` if Terraform left it inactive) and from the Lambda action's function
+  environment; the dispatcher reads that bucket's notification configuration. With an emulator
+  in another process, that process's moto still tries to run notified functions in Docker.
 
 Either way: send mail to `smtp_host:smtp_port`, then `wait_for_messages(ids)`.
 """
@@ -63,6 +66,7 @@ class LocalMailroom:
         verbose: bool = False,
         endpoint_url: str | None = None,
         on_received: Callable[[Received], None] | None = None,
+        rule_set: str | None = None,
     ) -> None:
         """With `endpoint_url`, attach to that emulator instead of starting and provisioning."""
         self.config = config or StackConfig()
@@ -72,6 +76,7 @@ class LocalMailroom:
         self.verbose = verbose
         self._attach_url = endpoint_url
         self._on_received = on_received
+        self.rule_set = rule_set
         self._emulator: Emulator | None = None
         self.endpoint: Endpoint | None = None
         self.incoming_prefix = self.config.settings.incoming_prefix
@@ -90,6 +95,7 @@ class LocalMailroom:
         state_dir: Path | None = None,
         verbose: bool = False,
         on_received: Callable[[Received], None] | None = None,
+        rule_set: str | None = None,
     ) -> LocalMailroom:
         """Run the stand-ins against an already provisioned emulator (e.g. by Terraform)."""
         return cls(
@@ -99,6 +105,7 @@ class LocalMailroom:
             verbose=verbose,
             endpoint_url=endpoint_url,
             on_received=on_received,
+            rule_set=rule_set,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -117,7 +124,11 @@ class LocalMailroom:
             self.dispatcher = Dispatcher(self.endpoint, self.config.bucket, self.runner)
             self.dispatcher.start()
             self.frontdoor = FrontDoor(
-                self.endpoint, self.runner, port=self.smtp_port, on_received=self._on_received
+                self.endpoint,
+                self.runner,
+                port=self.smtp_port,
+                on_received=self._on_received,
+                rule_set=self.rule_set,
             )
             self.frontdoor.start()
         except Exception:
@@ -154,9 +165,10 @@ class LocalMailroom:
 
     def _discover(self, endpoint: Endpoint) -> StackConfig:
         """Bucket, table and addresses of an emulator someone else provisioned."""
-        rules = active_rules(endpoint)
+        rules = active_rules(endpoint, self.rule_set)
         if not rules:
-            raise LocalStackError(f"{endpoint.url} has no active SES receipt rule set")
+            which = f"rule set {self.rule_set!r}" if self.rule_set else "active rule set"
+            raise LocalStackError(f"{endpoint.url}: the SES {which} has no enabled rule")
         bucket = table = None
         addresses: list[str] = []
         for rule in rules:

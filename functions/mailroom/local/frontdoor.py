@@ -93,9 +93,15 @@ def recipient_matches(address: str, entry: str) -> bool:
     return domain == entry
 
 
-def active_rules(endpoint: Endpoint) -> list[ReceiptRule]:
-    active = endpoint.client("ses").describe_active_receipt_rule_set()
-    return [ReceiptRule.from_api(r) for r in active.get("Rules", []) if r.get("Enabled", False)]
+def active_rules(endpoint: Endpoint, rule_set: str | None = None) -> list[ReceiptRule]:
+    """The enabled rules of the active rule set (or of `rule_set`, active or not), in order."""
+    ses = endpoint.client("ses")
+    found = (
+        ses.describe_receipt_rule_set(RuleSetName=rule_set)
+        if rule_set
+        else ses.describe_active_receipt_rule_set()
+    )
+    return [ReceiptRule.from_api(r) for r in found.get("Rules", []) if r.get("Enabled", False)]
 
 
 def first_rule(rules: Iterable[ReceiptRule], address: str) -> ReceiptRule | None:
@@ -385,11 +391,15 @@ class FrontDoor:
         self,
         endpoint: Endpoint,
         runner: Runner,
+        *,
         port: int = DEFAULT_PORT,
         max_bytes: int = MAX_MESSAGE_BYTES,
         on_received: Callable[[Received], None] | None = None,
+        rule_set: str | None = None,
     ) -> None:
+        """`rule_set` names the rule set to act as; by default the active one."""
         self.endpoint = endpoint
+        self.rule_set = rule_set
         self.runner = runner
         self.host = LOOPBACK
         self.port = port or free_port()
@@ -418,7 +428,7 @@ class FrontDoor:
             self._controller = None
 
     def rules(self) -> list[ReceiptRule]:
-        return active_rules(self.endpoint)
+        return active_rules(self.endpoint, self.rule_set)
 
     def deliver(
         self, raw: bytes, envelope_from: str, recipients: list[str], helo: str, peer: str
