@@ -433,6 +433,8 @@ class _File:
         del data
         if error:
             self.ctx.warn(f"part {self.path}: winmail.dat could not be unpacked ({error})")
+        elif not files:
+            self.ctx.warn(f"part {self.path}: winmail.dat holds no attached files")
         collector = self.ctx.collector
         for n, (name, payload) in enumerate(files, 1):
             path = f"{self.path}.tnef{n}"

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import message_from_bytes
 from email.header import decode_header
 from email.message import Message
+from email.parser import Parser
 from email.policy import compat32
 from email.utils import getaddresses
 
-# Types that are bodies or machine reports, not documents, unless the sender named them.
+# Types that are bodies or machine reports, not documents, unless the sender named them. Other
+# unnamed text (text/calendar, text/csv, text/x-vcard) is a file the reader would save.
 _BODY_TYPES = frozenset(
     {
+        "text/plain",
+        "text/html",
+        "text/enriched",
+        "text/richtext",
+        "text/watch-html",
+        "text/x-amp-html",
         "message/delivery-status",
         "message/disposition-notification",
         "message/feedback-report",
@@ -104,12 +111,29 @@ def decode_words(value: object) -> str:
 
 
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_PARSER = Parser(policy=compat32)
+
+
+def _header_text(block: bytes) -> str:
+    """Raw header bytes as text: 8-bit bytes are UTF-8, or else cp1252, line by line."""
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    for line in block.splitlines(keepends=True):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode("cp1252", "replace"))
+    return "".join(lines)
 
 
 def parse_header_block(block: bytes) -> Message:
     # Unfold first (RFC 5322 2.2.3): compat32 would leave the line break inside values such as
-    # a folded boundary parameter.
-    return message_from_bytes(_FOLD.sub(b"", block), policy=compat32)
+    # a folded boundary parameter. Decoding 8-bit bytes here, rather than letting compat32
+    # carry them as surrogates, keeps raw UTF-8 names intact (compat32 would turn them to "?").
+    return _PARSER.parsestr(_header_text(_FOLD.sub(b"", block)), headersonly=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +170,7 @@ class Head:
         """A body shown to the reader, not a document: unnamed text, not marked attachment."""
         if self.filename or self.disposition == "attachment":
             return False
-        return self.maintype == "text" or self.content_type in _BODY_TYPES
+        return self.content_type in _BODY_TYPES
 
     @property
     def is_attachment(self) -> bool:
