@@ -101,7 +101,7 @@ class App:
     def s3(self) -> S3Client:
         from mailroom.cli.config import s3_client
 
-        self.names()
+        self.names()  # no client before bucket and table are known: fail with the four ways
         return s3_client(self.config)
 
 
@@ -128,36 +128,27 @@ class MailroomGroup(click.Group):
 
 def describe(exc: BaseException) -> str:
     """One sentence a person can act on, for the errors AWS and the OS commonly raise."""
-    try:
-        from botocore import exceptions as boto
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        boto = None  # type: ignore[assignment]
-    if boto is not None:
-        if isinstance(exc, boto.NoCredentialsError):
-            return (
-                "no AWS credentials found: set AWS_PROFILE (or --profile), log in with "
-                "`aws sso login`, or run `mailroom local` to work offline"
-            )
-        if isinstance(exc, boto.NoRegionError):
-            return "no AWS region: pass --region or set AWS_REGION"
-        if isinstance(exc, boto.EndpointConnectionError):
-            return f"cannot reach {exc.kwargs.get('endpoint_url')}: is the stack (or network) up?"
-        if isinstance(exc, boto.ProfileNotFound):
-            return str(exc)
-        if isinstance(exc, boto.ClientError):
-            error = exc.response.get("Error", {})
-            code, message = error.get("Code", "?"), error.get("Message", "")
-            operation = exc.operation_name
-            if code == "ResourceNotFoundException":
-                return f"{operation}: {message or code} (is --table or the region right?)"
-            if code in {"NoSuchBucket", "AccessDenied", "ExpiredToken", "InvalidAccessKeyId"}:
-                return f"{operation}: {code}: {message}"
-            return f"{operation} failed: {code}: {message}".rstrip(": ")
-        if isinstance(exc, boto.BotoCoreError):
-            return str(exc)
+    from botocore import exceptions as boto
+
+    if isinstance(exc, boto.NoCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE (or --profile), log in with "
+            "`aws sso login`, or run `mailroom local` to work offline"
+        )
+    if isinstance(exc, boto.NoRegionError):
+        return "no AWS region: pass --region or set AWS_REGION"
+    if isinstance(exc, boto.EndpointConnectionError):
+        return f"cannot reach {exc.kwargs.get('endpoint_url')}: is the stack (or network) up?"
+    if isinstance(exc, boto.ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "?"), error.get("Message", "")
+        if code == "ResourceNotFoundException":
+            return f"{exc.operation_name}: {message or code} (are --table and the region right?)"
+        return f"{exc.operation_name} failed: {code}: {message}".rstrip(": ")
+    if isinstance(exc, boto.BotoCoreError):  # ProfileNotFound and the like say it well
+        return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror}{where}"
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return f"{type(exc).__name__}: {exc}"
 
 
