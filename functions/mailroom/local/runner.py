@@ -151,6 +151,14 @@ class Runner:
         if self._worker is not None:
             self._worker.join(timeout)
             self._worker = None
+        # The cached runtime holds clients for this emulator: do not leave them behind
+        # (unless an invocation is stuck, which then keeps them: never wait on it forever).
+        if self._invoke_lock.acquire(timeout=5):
+            try:
+                runtime.cache_clear()
+                self._cold_key = None
+            finally:
+                self._invoke_lock.release()
 
     # -- invoking ----------------------------------------------------------------------------
 
@@ -206,7 +214,7 @@ class Runner:
             contextlib.redirect_stdout(self.function_log),
         ):
             self._cold_start_if_changed(variables)
-            handler = _load(config["Handler"], self.function_log)
+            handler, routed = _load(config["Handler"], self.function_log)
             self.invocations += 1
             try:
                 return handler(payload, context)
@@ -225,6 +233,11 @@ class Runner:
                     + "\n"
                 )
                 raise InvocationError(f"{context.function_name}: {exc}") from exc
+            finally:
+                # Hand powertools' handlers back their streams: others in this process
+                # (tests calling a handler directly) expect the logs where they were.
+                for log_handler, previous in routed:
+                    log_handler.setStream(previous)
 
     def _cold_start_if_changed(self, variables: Mapping[str, str]) -> None:
         # The cached runtime (settings, clients) was built from the environment of the first
@@ -296,22 +309,36 @@ class Runner:
         )
 
 
-def _load(handler: str, stream: io.TextIOBase) -> Callable[[dict[str, Any], Any], Any]:
+_Routed = list[tuple["logging.StreamHandler[Any]", Any]]
+
+
+def _load(
+    handler: str, stream: io.TextIOBase
+) -> tuple[Callable[[dict[str, Any], Any], Any], _Routed]:
     """Import `package.module.function` under the function's environment, like a sandbox."""
     module_name, _, attr = handler.rpartition(".")
     module = importlib.import_module(module_name)
-    _route_powertools_logs(module, stream)
+    routed = _route_powertools_logs(module, stream)
     function: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
-    return function
+    return function, routed
 
 
-def _route_powertools_logs(module: Any, stream: io.TextIOBase) -> None:
-    # powertools' Logger binds sys.stdout when the module is imported; point it at our log.
+def _route_powertools_logs(module: Any, stream: io.TextIOBase) -> _Routed:
+    """Point the module's powertools Loggers at our log; return what they pointed at before.
+
+    powertools binds sys.stdout when the module is imported, so redirecting stdout is not
+    enough for the logs (it is for the EMF metrics, which are printed).
+    """
+    routed: _Routed = []
+    seen: set[int] = set()
     for value in vars(module).values():
         if isinstance(value, Logger):
             handler = value.registered_handler
-            if isinstance(handler, logging.StreamHandler):
+            if isinstance(handler, logging.StreamHandler) and id(handler) not in seen:
+                seen.add(id(handler))
+                routed.append((handler, handler.stream))
                 handler.setStream(stream)
+    return routed
 
 
 @contextlib.contextmanager
