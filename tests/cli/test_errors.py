@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.cli.conftest import Stack, run
@@ -52,3 +55,15 @@ def test_help_needs_no_configuration() -> None:
     assert result.exit_code == 0
     for command in ("list", "show", "message", "get", "url", "upload", "inspect", "config"):
         assert command in result.stdout
+
+
+def test_importing_the_cli_loads_neither_boto3_nor_rich() -> None:
+    # `mailroom --help` and `mailroom inspect` must start fast; heavy imports wait for use.
+    code = (
+        "import sys, mailroom.cli.main; "
+        "print(sorted(m for m in ('boto3', 'botocore', 'rich', 'moto') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -163,3 +163,22 @@ def test_messages_rejects_an_unknown_outcome(stack: Stack) -> None:
 
     assert result.exit_code == 2
     assert "'lost' is not one of" in result.stderr
+
+
+def test_duplicates_and_messages_as_text(stack: Stack) -> None:
+    same = b"twice"
+    a = stack.add_file("m1", "a.pdf", received_at=hours_ago(2), body=same)
+    b = stack.add_file("m2", "b.pdf", received_at=hours_ago(1), body=same)
+    stack.add_message(
+        "m-rej", received_at=hours_ago(1), outcome=Outcome.REJECTED, reason="domain not allowed"
+    )
+
+    dupes = run("duplicates", a.file_id)
+    rejected = run("messages", "--outcome", "rejected")
+    none = run("messages", "--outcome", "failed")
+
+    assert [line.split()[-1] for line in dupes.stdout.splitlines()[1:]] == [b.file_id, a.file_id]
+    assert "m-rej" in rejected.stdout
+    assert "domain not allowed" in rejected.stdout
+    assert none.stdout == ""
+    assert "no failed messages" in none.stderr
