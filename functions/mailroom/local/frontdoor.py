@@ -446,8 +446,11 @@ class FrontDoor:
         raw_keys: list[str] = []
         events: list[dict[str, Any]] = []
         verdicts = Verdicts()
+        scanned: Verdicts | None = None  # parsing 40 MB once is enough
         for rule, rule_recipients in by_rule.values():
-            verdicts = scan(raw, rule.scan_enabled)
+            if rule.scan_enabled:
+                scanned = scanned or scan(raw)
+            verdicts = scanned if rule.scan_enabled and scanned else scan(raw, enabled=False)
             stored = (
                 ses_headers(
                     envelope_from=envelope_from,
