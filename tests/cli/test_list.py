@@ -161,3 +161,15 @@ def test_list_walks_day_partitions_in_order_across_the_year(stack: Stack) -> Non
     old = stack.add_file("m-old", "too-old.pdf", received_at=_days_ago(400))
     assert old.file_id not in _ids(run("list", "--json").stdout)
     assert _ids(run("list", "--since", "400d", "--until", "399d", "--json").stdout) == [old.file_id]
+
+
+def test_list_says_on_stderr_when_the_limit_cut_the_list(stack: Stack) -> None:
+    for i in range(3):
+        stack.add_file(f"m{i}", f"f{i}.pdf", received_at=hours_ago(i + 1))
+
+    cut = run("list", "--limit", "2")
+    whole = run("list", "--limit", "3", "--json")
+
+    assert "the newest 2; --limit N shows more" in cut.stderr
+    assert len(cut.stdout.splitlines()) == 3  # header and two files
+    assert whole.stderr == ""

@@ -295,7 +295,10 @@ def list_files(
         records = catalog.files_by_sender(sender.strip(), since, until)
     else:
         records = files_by_day(catalog, since, until, limit)
-    show_files(first(records, limit), as_json, "no files found")
+    found = first(records, limit)
+    show_files(found, as_json, "no files found")
+    if len(found) == limit and not as_json:
+        click.echo(f"(the newest {limit}; --limit N shows more)", err=True)
 
 
 def files_by_day(
