@@ -40,13 +40,12 @@ def _truncate_utf8(text: str, max_bytes: int) -> str:
     return encoded[:max_bytes].decode("utf-8", errors="ignore")
 
 
-def safe_name(filename: str, fallback: str = "attachment", max_bytes: int = MAX_NAME_BYTES) -> str:
-    """Return a name with no path, no `..`, no control or bidi characters, bounded in bytes.
+def _is_reserved(name: str) -> bool:
+    return name.split(".", maxsplit=1)[0].strip().lower() in _WINDOWS_RESERVED
 
-    The extension is kept when the name has to be shortened, so the file still opens with the
-    right program once downloaded.
-    """
-    name = unicodedata.normalize("NFC", filename or "")
+
+def _sanitise(name: str, fallback: str, max_bytes: int) -> str:
+    name = unicodedata.normalize("NFC", name)
     # Keep only the last component whichever separator the sender's system used.
     name = name.replace("\\", "/")
     name = posixpath.basename(name.rstrip("/")) or name.strip("/")
@@ -58,14 +57,34 @@ def safe_name(filename: str, fallback: str = "attachment", max_bytes: int = MAX_
     if not name:
         name = fallback
     stem, dot, ext = name.rpartition(".")
-    if not dot:
+    # Only a short, space-free tail is an extension worth keeping whole.
+    if not dot or not stem or " " in ext or len(ext.encode("utf-8")) > min(32, max_bytes // 3):
         stem, ext = name, ""
-    if stem.split(".")[0].strip().lower() in _WINDOWS_RESERVED:
-        stem = "_" + stem
-    ext = _truncate_utf8(ext, 32) if ext else ""
     suffix = f".{ext}" if ext else ""
-    stem = _truncate_utf8(stem, max_bytes - len(suffix.encode("utf-8"))).rstrip(" .") or fallback
-    return stem + suffix
+    room = max_bytes - len(suffix.encode("utf-8"))
+    if _is_reserved(stem):
+        stem = "_" + stem
+    stem = _truncate_utf8(stem, room).rstrip(" .")
+    if not stem or _is_reserved(stem):
+        stem = _truncate_utf8("_" + (stem or fallback), room).rstrip(" .") or "_"
+    return unicodedata.normalize("NFC", stem + suffix)
+
+
+def safe_name(filename: str, fallback: str = "attachment", max_bytes: int = MAX_NAME_BYTES) -> str:
+    """Return a name with no path, no `..`, no control or bidi characters, bounded in bytes.
+
+    The extension is kept when the name has to be shortened, so the file still opens with the
+    right program once downloaded. Applying it again changes nothing.
+    """
+    name = filename or ""
+    # Removing characters can bring others together (a combining mark, two dots): repeat
+    # until nothing changes, so the result is a fixed point.
+    for _ in range(4):
+        cleaned = _sanitise(name, fallback, max_bytes)
+        if cleaned == name:
+            break
+        name = cleaned
+    return name
 
 
 def attachment_key(prefix: str, message_id: str, index: int, name: str) -> str:

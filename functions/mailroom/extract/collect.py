@@ -20,7 +20,7 @@ from mailroom.extract.types import (
     PartInfo,
     Sink,
 )
-from mailroom.naming import safe_name
+from mailroom.naming import MAX_NAME_BYTES, safe_name
 
 Origin = Literal["mime", "message", "tnef", "uuencode"]
 
@@ -111,7 +111,11 @@ class Collector:
             stem, dot, ext = base.rpartition(".")
             if not dot or not stem:
                 stem, ext = base, ""
-            candidate = safe_name(f"{stem} ({n}){'.' + ext if ext else ''}")
+            suffix = f" ({n}){'.' + ext if ext else ''}"
+            # Shorten the stem first so the counter survives the length bound.
+            room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+            stem = stem.encode("utf-8")[: max(room, 1)].decode("utf-8", "ignore")
+            candidate = safe_name(stem + suffix)
         self._names.add(candidate.lower())
         return candidate
 
