@@ -131,7 +131,7 @@ class LocalMailroom:
                 rule_set=self.rule_set,
             )
             self.frontdoor.start()
-        except Exception:
+        except BaseException:  # Ctrl-C while starting too: leave no server behind
             self.stop()
             raise
         return self
