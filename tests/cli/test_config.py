@@ -135,6 +135,20 @@ def test_local_stack_beats_terraform_and_brings_its_endpoint(
     assert not terraform.exists()  # not even run
 
 
+def test_the_local_stack_region_goes_with_its_endpoint(
+    local_stack: LocalState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A shell set up for real work has AWS_REGION; the emulator's table lives in its own region.
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
+
+    assert values(config_json(), "region")["region"] == ("us-east-1", "local stack")
+    # ... unless asked for explicitly
+    assert values(config_json("--region", "ap-southeast-2"), "region")["region"] == (
+        "ap-southeast-2",
+        "flag --region",
+    )
+
+
 def test_environment_beats_local_stack_and_then_its_endpoint_is_not_used(
     local_stack: LocalState, monkeypatch: pytest.MonkeyPatch
 ) -> None:

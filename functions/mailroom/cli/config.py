@@ -4,7 +4,8 @@ Layers, first wins: flags on the `mailroom` group, the environment (MAILROOM_BUC
 MAILROOM_TABLE and the standard AWS_* variables), a running local stack (its state file), then
 `terraform output -json` in the infra directory. A layer's region and endpoint only apply when
 that same layer named the bucket or the table: names from the environment must never be sent to
-the local emulator just because one happens to be running.
+the local emulator just because one happens to be running. Conversely, when the CLI talks to the
+local stack, the stack's region wins over AWS_REGION from the shell (only --region beats it).
 
 Kept free of boto3 so that importing the CLI stays fast; clients are built on first use.
 """
@@ -19,7 +20,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -136,7 +137,6 @@ class _Layer:
     table: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def resolve(
@@ -198,10 +198,14 @@ def resolve(
         if not table and layer.table:
             table, used = Setting(layer.table, layer.source), True
         # The layer's region and endpoint go with the names it supplied, never on their own.
-        if used and not region and layer.region:
-            region = Setting(layer.region, layer.source)
         if used and not endpoint and layer.endpoint_url:
             endpoint = Setting(layer.endpoint_url, layer.source)
+        # The emulator keeps its resources in its own region: when we talk to it, a region from
+        # the shell (AWS_REGION set for real work) would only make the table "not found".
+        talks_to_layer = endpoint is not None and endpoint.source == layer.source
+        region_overridable = not region or (talks_to_layer and region.source.startswith(ENV))
+        if used and layer.region and region_overridable:
+            region = Setting(layer.region, layer.source)
 
     return Config(
         bucket=bucket or Setting(None, UNSET),
