@@ -14,7 +14,7 @@ from email.utils import parseaddr
 
 import pytest
 
-from mailroom.local.app import LocalMailroom, MessageOutcome
+from mailroom.local.app import LocalMailroom, LocalStackError, MessageOutcome
 
 from .conftest import MAIL_DIR, SUBMIT, run_cli
 
@@ -307,3 +307,10 @@ def _with_message_id(event: dict, message_id: str) -> dict:
     changed = copy.deepcopy(event)
     changed["Records"][0]["ses"]["mail"]["messageId"] = message_id
     return changed
+
+
+def test_waiting_for_a_message_that_never_came_ends_with_a_clear_error(
+    stack: LocalMailroom,
+) -> None:
+    with pytest.raises(LocalStackError, match=r"1 message\(s\): never0sent"):
+        stack.wait_for_messages(["never0sent"], timeout=1)
