@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pytest
 import requests
 
 from mailroom.adapters.catalog import Catalog
@@ -192,3 +193,17 @@ def test_upload_validates_its_options(stack: Stack, tmp_path: Path) -> None:
     assert run("upload", str(tmp_path / "missing.pdf")).exit_code == 2
     assert run("upload", str(f), "--sender", "not-an-address").exit_code == 2
     assert run("upload", str(f), "--case", "no spaces please").exit_code == 2
+
+
+def test_get_with_a_progress_bar_writes_the_same_bytes(
+    stack: Stack, cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bar is drawn only for large files on a terminal; force it to exercise that path.
+    monkeypatch.setattr("mailroom.cli.main._wants_progress", lambda record: True)
+    big = BODY * 200  # 5 MB: several parts in the managed transfer
+    record = stack.add_file("m1", "big.bin", received_at=hours_ago(1), body=big)
+
+    result = run("get", record.file_id)
+
+    assert result.exit_code == 0, result.stderr
+    assert (cli_env / "big.bin").read_bytes() == big
