@@ -33,7 +33,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMailroom]:
 
 def run_cli(stack: LocalMailroom, *args: str) -> Any:
     """`mailroom ARGS --json` against the stack, as another shell would run it; parsed JSON."""
+    assert stack.runner is not None
     env = {**stack.env(), "MAILROOM_STATE_DIR": str(stack.state_dir), "AWS_PROFILE": None}
-    result = CliRunner().invoke(cli, [*args, "--json"], env=env, catch_exceptions=False)
+    # CliRunner sets os.environ for the call; the runner's invocations must not interleave.
+    with stack.runner.exclusive():
+        result = CliRunner().invoke(cli, [*args, "--json"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)

@@ -178,6 +178,17 @@ class Runner:
         with self._idle:
             return self._pending == 0
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold invocations back while the caller changes process-wide state (os.environ).
+
+        An invocation saves and restores the variables it sets; someone else changing them at
+        the same time (click's CliRunner in tests does) could otherwise have them restored
+        to a stale value.
+        """
+        with self._invoke_lock:
+            yield
+
     def invoke(self, function: str, event: Mapping[str, Any]) -> Any:
         """InvocationType RequestResponse: run now, return the result, raise what it raises."""
         config = self.endpoint.client("lambda").get_function_configuration(FunctionName=function)
