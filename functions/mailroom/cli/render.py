@@ -378,14 +378,15 @@ def inspection_table(report: dict[str, Any]) -> Table:
     from rich.text import Text
 
     pairs, rows, warnings = _inspection_parts(report)
+    path = printable(str(report.get("path") or ""))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column(Text(f"{len(rows)} attachment(s)"))
+    table.add_column(Text(f"{path}: {len(rows)} attachment(s)"))
     inner = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in INSPECT_COLUMNS:
         inner.add_column(name, overflow="fold", no_wrap=name in {"size", "sha256"})
     for row in rows:
         inner.add_row(*(Text(cell) for cell in row))
-    parts: list[Any] = [fields_table(pairs)]
+    parts: list[Any] = [fields_table([(k, v) for k, v in pairs if k != "path"])]
     if rows:
         parts.append(inner)
     parts.extend(Text(f"warning: {w}", style="yellow") for w in warnings)
