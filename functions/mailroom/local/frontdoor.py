@@ -24,6 +24,7 @@ import socket
 import string
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ log = logging.getLogger("mailroom_local.frontdoor")
 
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # SES receiving's limit, headers included
 DEFAULT_PORT = 2525
+RECEIVED_KEPT = 1000
 SERVER_NAME = "inbound-smtp.local.mailroom"
 # Split so that this source file is never itself mistaken for the test file by a scanner.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -404,7 +406,8 @@ class FrontDoor:
         self.host = LOOPBACK
         self.port = port or free_port()
         self.max_bytes = max_bytes
-        self.received: list[Received] = []
+        # The latest messages (a long `mailroom local` session must not grow without bound).
+        self.received: deque[Received] = deque(maxlen=RECEIVED_KEPT)
         self._on_received = on_received
         self._lock = threading.Lock()
         self._controller: Controller | None = None
