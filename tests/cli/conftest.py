@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,6 +135,3 @@ def stack(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         ddb = boto3.client("dynamodb", region_name=REGION)
         ddb.create_table(**table_definition(TABLE))
         yield Stack(s3=s3, ddb=ddb, catalog=Catalog(ddb, TABLE))
-
-
-Runner = Callable[..., Result]
