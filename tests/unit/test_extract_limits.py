@@ -240,3 +240,20 @@ def test_random_noise_megabytes() -> None:
     noise = random.Random(7).randbytes(3 * 1024 * 1024)
     result = extract(io.BytesIO(noise), DiscardSink())
     assert result.attachments == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Found by fuzzing: a charset label with a NUL byte, a broken base64 encoded word.
+        b'From: a@example.org\r\nContent-Type: text/plain; charset="utf\x00-8"\r\n\r\n'
+        b"---------- Forwarded message ---------\r\nFrom: b@example.org\r\n",
+        b"From: a@example.org\r\nSubject: =?utf-8?b?w6k=x?= =?utf-8?b?#?=\r\n\r\nbody\r\n",
+        b"From: =?x-unknown?q?a?= <a@example.org>\r\nContent-Type: application/pdf;"
+        b" name*=bogus''%FF%00.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBE\r\n",
+    ],
+)
+def test_hostile_header_values_are_survived(message: bytes) -> None:
+    result = extract(io.BytesIO(message), DiscardSink())
+    assert result.sender == "a@example.org"
+    assert not any("internal error" in w for w in result.warnings)

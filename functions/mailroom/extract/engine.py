@@ -489,7 +489,7 @@ class _Text:
             raw = b"".join(self.sample)
             try:
                 text = raw.decode(charset, "replace")
-            except LookupError:
+            except (LookupError, ValueError, TypeError):  # unknown or garbled charset label
                 text = raw.decode("utf-8", "replace")
             found = find_inline_forward(text, self.head.content_type == "text/html")
             if found is not None:

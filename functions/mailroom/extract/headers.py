@@ -77,7 +77,7 @@ def decode_bytes(raw: bytes, charset: str | None) -> str:
 def _decode_word(word: str) -> str:
     try:
         parts = decode_header(word)
-    except (ValueError, LookupError, UnicodeError, AssertionError, TypeError, IndexError):
+    except Exception:  # HeaderParseError and friends: keep the word as written
         return word
     out = []
     for chunk, charset in parts:
@@ -133,7 +133,10 @@ def parse_header_block(block: bytes) -> Message:
     # Unfold first (RFC 5322 2.2.3): compat32 would leave the line break inside values such as
     # a folded boundary parameter. Decoding 8-bit bytes here, rather than letting compat32
     # carry them as surrogates, keeps raw UTF-8 names intact (compat32 would turn them to "?").
-    return _PARSER.parsestr(_header_text(_FOLD.sub(b"", block)), headersonly=True)
+    try:
+        return _PARSER.parsestr(_header_text(_FOLD.sub(b"", block)), headersonly=True)
+    except Exception:  # the lenient parser should not fail; if it does, the part has no headers
+        return Message()
 
 
 @dataclass(frozen=True, slots=True)
