@@ -327,3 +327,44 @@ def test_result_does_not_depend_on_how_the_source_is_chunked(step: int) -> None:
         assert trickled.attachments == whole.attachments, path.name
         assert trickled.warnings == whole.warnings, path.name
         assert trickled.original_sender == whole.original_sender, path.name
+
+
+@pytest.mark.parametrize(
+    ("body", "is_html", "expected"),
+    [
+        (
+            "Hallo\n\n---------- Weitergeleitete Nachricht ---------\n"
+            "Von: Max Muster <max@muster.example>\nDate: Fr., 20. Nov. 2026\n",
+            False,
+            ("max@muster.example", "Max Muster"),
+        ),
+        (
+            "Voilà\n\nDe : Jean Dupont <jean@dupont.example>\nEnvoyé : lundi 23 novembre\n",
+            False,
+            ("jean@dupont.example", "Jean Dupont"),
+        ),
+        (
+            "> Begin forwarded message:\n>\n> From: Ada <ada@engine.example>\n",
+            False,
+            ("ada@engine.example", "Ada"),
+        ),
+        (
+            '<div>---------- Forwarded message ---------<br>From: <strong class="gmail_sendername"'
+            ' dir="auto">Jane Roe</strong> <span dir="auto">&lt;<a href="mailto:jane@roe.example">'
+            "jane@roe.example</a>&gt;</span><br>Date: x</div>",
+            True,
+            ("jane@roe.example", "Jane Roe"),
+        ),
+        ("Regards\n------------------------\nFrom the desk of me\n", False, None),
+        ("From: nobody\nno marker, no Sent line\n", False, None),
+    ],
+)
+def test_inline_forward_detection(
+    body: str, is_html: bool, expected: tuple[str, str] | None
+) -> None:
+    from mailroom.extract.bodies import find_inline_forward  # noqa: PLC0415
+
+    found = find_inline_forward(body, is_html)
+    assert (found.address, found.name) == expected if found else expected is None
+    if found:
+        assert found.via == "inline-forward"

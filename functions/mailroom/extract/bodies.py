@@ -5,24 +5,29 @@ from __future__ import annotations
 import html
 import re
 
-from mailroom.extract.collect import Collector, Sender, Writer
+from mailroom.extract.collect import Collector, Sender, Writer, type_from_name
 from mailroom.extract.decode import is_begin_line, uudecode_line
 from mailroom.extract.headers import parse_address
 
 FORWARD_SCAN_BYTES = 256 * 1024  # markers sit near the top of a body
 
 # A forward marker line, then a From: line shortly after it (Gmail, Outlook, Apple Mail, and
-# Outlook's header block without a marker: "From: ... / Sent: ...").
+# Outlook's header block without a marker: "From: ... / Sent: ..."), in a few languages.
 _MARKER = re.compile(
-    r"^[>\s]*(?:-{5,}\s*Forwarded message\s*-{5,}|-{3,}\s*Original Message\s*-{3,}"
-    r"|Begin forwarded message:|_{20,})\s*$",
+    r"^[>\s]*(?:-{5,}[ \t]*[^-\n]{3,60}?[ \t]*-{5,}"  # Gmail (any language), Outlook
+    r"|Begin forwarded message:|Anfang der weitergeleiteten Nachricht:"  # Apple Mail
+    r"|D\u00e9but du message r\u00e9exp\u00e9di\u00e9\s?:|Inicio del mensaje reenviado:"
+    r"|_{20,})\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_FROM = r"(?:From|Von|De|Da|Van|Fra|Od)"
 _FROM_LINE = re.compile(
-    r"^[>\s]*\**From:?\**:?[ \t]*(?P<value>\S.*)$", re.IGNORECASE | re.MULTILINE
+    rf"^[>\s]*\**{_FROM}\**[ \t]*:\**[ \t]*(?P<value>\S.*)$", re.IGNORECASE | re.MULTILINE
 )
 _OUTLOOK_BLOCK = re.compile(
-    r"^[>\s]*\**From:\**[ \t]*(?P<value>\S.*)\r?\n[>\s]*\**(?:Sent|Date):", re.MULTILINE
+    rf"^[>\s]*\**{_FROM}\**[ \t]*:\**[ \t]*(?P<value>\S.*)\r?\n[>\s]*\**"
+    r"(?:Sent|Date|Gesendet|Datum|Envoy\u00e9|Enviado|Inviato|Verzonden)\**[ \t]*:",
+    re.MULTILINE,
 )
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)
 _TAGS = re.compile(r"<(?:br|p|div|tr|li|blockquote)\b[^>]*>", re.IGNORECASE)
@@ -106,10 +111,9 @@ class UUScanner:
 
     def _begin(self, name: str) -> None:
         self._count += 1
-        ctype = "application/octet-stream"
         self._writer = self.collector.open(
             filename=name,
-            content_type=ctype,
+            content_type=type_from_name(name),
             part=f"{self.part}.uu{self._count}",
             sender=self.sender,
             origin="uuencode",

@@ -58,6 +58,12 @@ def extension_for(content_type: str) -> str:
     return ext
 
 
+def type_from_name(name: str) -> str:
+    """A content type guessed from a file name, for files that come without one."""
+    guessed, _ = mimetypes.guess_type(name, strict=False)
+    return guessed or "application/octet-stream"
+
+
 def generated_name(content_type: str, part: str) -> str:
     """A name for a part that has none: its MIME path and an extension from its type."""
     return f"part-{part.replace('.', '-') or '1'}{extension_for(content_type)}"

@@ -27,6 +27,7 @@ from mailroom.extract.collect import (
     Stop,
     Writer,
     generated_name,
+    type_from_name,
 )
 from mailroom.extract.decode import Decoder, decoder_for
 from mailroom.extract.headers import (
@@ -440,7 +441,7 @@ class _File:
             path = f"{self.path}.tnef{n}"
             writer = collector.open(
                 filename=name or generated_name("application/octet-stream", path),
-                content_type="application/octet-stream",
+                content_type=type_from_name(name) if name else "application/octet-stream",
                 part=path,
                 sender=self.sender,
                 origin="tnef",
