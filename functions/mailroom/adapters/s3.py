@@ -9,14 +9,16 @@ upload starts because it travels in the object's metadata.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from urllib.parse import quote
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
-from mailroom.naming import attachment_key
+from mailroom.naming import attachment_key, safe_name
 from mailroom.provenance import Provenance
 
 if TYPE_CHECKING:
@@ -92,6 +94,35 @@ class S3Store:
             args["VersionId"] = version_id
         return self._s3.get_object(**args)["Body"].read()
 
+    def download(
+        self,
+        key: str,
+        target: IO[bytes],
+        version_id: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Stream an object into `target` (ranged parts, in order when `target` cannot seek)."""
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            self._s3.download_fileobj(
+                self.bucket, key, target, ExtraArgs=extra, Callback=progress, Config=TRANSFER
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NoSuchVersion"}:
+                raise ObjectNotFound(key) from exc
+            raise
+
+    def presigned_get(
+        self, key: str, expires_in: int, version_id: str | None = None, filename: str | None = None
+    ) -> str:
+        """A GET link anyone holding it can use until it expires; saved under `filename`."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        if filename:
+            params["ResponseContentDisposition"] = content_disposition(filename)
+        return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
     def list_keys(self, prefix: str) -> list[str]:
         paginator = self._s3.get_paginator("list_objects_v2")
         return [
@@ -115,6 +146,14 @@ class S3Store:
             ExtraArgs={"ContentType": content_type, "Metadata": metadata},
             Config=TRANSFER,
         )
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback name, and the real one as RFC 5987 UTF-8, both made safe."""
+    name = safe_name(filename)
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    fallback = fallback.replace("\\", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,6 @@ EXIT_USAGE = 2
 INCOMING_PREFIX = "incoming/"
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024  # below this a download is over before a bar helps
 MAX_URL_SECONDS = 7 * 86400  # SigV4's limit for a presigned URL
-DAY_QUERY_WORKERS = 8  # concurrent one-day Queries for an unfiltered `list`
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -294,39 +293,11 @@ def list_files(
     elif sender:
         records = catalog.files_by_sender(sender.strip(), since, until)
     else:
-        records = files_by_day(catalog, since, until, limit)
+        records = catalog.files_between(since, until, today=utc_today(), limit=limit)
     found = first(records, limit)
     show_files(found, as_json, "no files found")
     if len(found) == limit and not as_json:
         click.echo(f"(the newest {limit}; --limit N shows more)", err=True)
-
-
-def files_by_day(
-    catalog: Catalog, since: date | None, until: date | None, limit: int
-) -> Iterator[FileRecord]:
-    """Pattern 3 newest first, like Catalog.files_between, but several days at a time.
-
-    Without --since that is up to a year of one-day partitions: one Query after the other took
-    seconds when files are few, so windows of days (growing: recent days usually suffice) are
-    queried in parallel, in order, and never more than `limit` items read from any one day.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from mailroom.adapters.catalog import DEFAULT_LOOKBACK_DAYS
-
-    last = until or utc_today()
-    first_day = since or last - timedelta(days=DEFAULT_LOOKBACK_DAYS)
-    days = [last - timedelta(days=n) for n in range((last - first_day).days + 1)]
-
-    def one_day(day: date) -> list[FileRecord]:
-        return first(catalog.files_between(day, day, today=last), limit)
-
-    with ThreadPoolExecutor(max_workers=DAY_QUERY_WORKERS) as pool:
-        start, window = 0, 1
-        while start < len(days):
-            for batch in pool.map(one_day, days[start : start + window]):
-                yield from batch
-            start, window = start + window, min(window * 4, DAY_QUERY_WORKERS * 4)
 
 
 @cli.command()
@@ -447,14 +418,13 @@ class _HashingWriter:
 def _download(
     app: App, record: FileRecord, target: IO[bytes] | _HashingWriter, progress: bool
 ) -> None:
-    from botocore.exceptions import ClientError
+    from mailroom.adapters.s3 import ObjectNotFound, S3Store
 
-    bucket = record.bucket or app.bucket
+    store = S3Store(app.s3, record.bucket or app.bucket)
     sink = cast(IO[bytes], target)  # _HashingWriter is file-like enough for the transfer
-    extra = {"VersionId": record.version_id} if record.version_id else {}
     try:
         if not progress:
-            app.s3.download_fileobj(bucket, record.file_id, sink, ExtraArgs=extra)
+            store.download(record.file_id, sink, record.version_id)
             return
         from rich.progress import (
             BarColumn,
@@ -473,19 +443,16 @@ def _download(
             transient=True,
         ) as bar:
             task = bar.add_task(render.printable(record.filename)[:40], total=record.size)
-            app.s3.download_fileobj(
-                bucket,
+            store.download(
                 record.file_id,
                 sink,
-                ExtraArgs=extra,
-                Callback=lambda n: bar.update(task, advance=n),
+                record.version_id,
+                progress=lambda n: bar.update(task, advance=n),
             )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NoSuchVersion"}:
-            raise NotFound(
-                f"the object of {record.file_id!r} is gone from s3://{bucket} (deleted?)"
-            ) from None
-        raise
+    except ObjectNotFound:
+        raise NotFound(
+            f"the object of {record.file_id!r} is gone from s3://{store.bucket} (deleted?)"
+        ) from None
 
 
 def _stderr_console() -> Any:
@@ -575,18 +542,6 @@ def _umask() -> int:
     return mask
 
 
-def content_disposition(filename: str) -> str:
-    """RFC 6266: an ASCII fallback name, and the real one as RFC 5987 UTF-8."""
-    from urllib.parse import quote
-
-    from mailroom.naming import safe_name
-
-    name = safe_name(filename)
-    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
-    fallback = fallback.replace("\\", "_").replace('"', "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @cli.command()
 @click.argument("file_id")
 @click.option(
@@ -606,14 +561,12 @@ def url(app: App, file_id: str, expires: int) -> None:
     record = app.catalog.get_file(file_id)
     if record is None:
         raise not_found_file(file_id)
-    params: dict[str, Any] = {
-        "Bucket": record.bucket or app.bucket,
-        "Key": record.file_id,
-        "ResponseContentDisposition": content_disposition(record.filename or record.safe_name),
-    }
-    if record.version_id:
-        params["VersionId"] = record.version_id
-    link = app.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+    from mailroom.adapters.s3 import S3Store
+
+    store = S3Store(app.s3, record.bucket or app.bucket)
+    link = store.presigned_get(
+        record.file_id, expires, record.version_id, record.filename or record.safe_name
+    )
     until = datetime.now().astimezone() + timedelta(seconds=expires)
     click.echo(link)
     click.echo(f"expires {until:%Y-%m-%d %H:%M %Z}", err=True)
