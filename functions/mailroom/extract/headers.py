@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from email.header import decode_header
 from email.message import Message
-from email.parser import Parser
-from email.policy import compat32
 from email.utils import getaddresses
 
 # Types that are bodies or machine reports, not documents, unless the sender named them. Other
@@ -111,7 +109,8 @@ def decode_words(value: object) -> str:
 
 
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
-_PARSER = Parser(policy=compat32)
+_LINES = re.compile(r"\r\n|\r|\n")
+_NAME = re.compile(r"[\041-\071\073-\176]+")
 
 
 def _header_text(block: bytes) -> str:
@@ -133,10 +132,16 @@ def parse_header_block(block: bytes) -> Message:
     # Unfold first (RFC 5322 2.2.3): compat32 would leave the line break inside values such as
     # a folded boundary parameter. Decoding 8-bit bytes here, rather than letting compat32
     # carry them as surrogates, keeps raw UTF-8 names intact (compat32 would turn them to "?").
-    try:
-        return _PARSER.parsestr(_header_text(_FOLD.sub(b"", block)), headersonly=True)
-    except Exception:  # the lenient parser should not fail; if it does, the part has no headers
-        return Message()
+    msg = Message()  # compat32
+    for line in _LINES.split(_header_text(_FOLD.sub(b"", block))):
+        # As compat32's parser: the name is everything before the first colon, the value the
+        # rest with leading blanks dropped. A leading "From " line is an mbox separator.
+        name, colon, value = line.partition(":")
+        if colon and name and _NAME.fullmatch(name):
+            msg[name] = value.lstrip(" \t")
+        elif line.startswith("From ") and not msg.keys():
+            msg.set_unixfrom(line)
+    return msg
 
 
 @dataclass(frozen=True, slots=True)
