@@ -60,15 +60,31 @@ def fix_8bit(text: str) -> str:
     return text
 
 
+def _mostly(raw: bytes, charset: str) -> str | None:
+    """`raw` in `charset` if only a few bytes are damaged (a name cut inside a character)."""
+    try:
+        text = raw.decode(charset, "replace")
+    except (LookupError, ValueError, TypeError):
+        return None
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    return text if good >= 2 * bad else None
+
+
 def decode_bytes(raw: bytes, charset: str | None) -> str:
     """Text in its declared charset; if the label is wrong or unknown, UTF-8, else cp1252."""
-    for candidate in (charset, "utf-8"):
+    label = (charset or "").strip().strip('"').lower()
+    for candidate in (label, "utf-8"):
         if not candidate:
             continue
         try:
-            return raw.decode(candidate.strip().strip('"').lower())
-        except (LookupError, UnicodeDecodeError, ValueError):
+            return raw.decode(candidate)
+        except (LookupError, UnicodeDecodeError, ValueError, TypeError):
             continue
+    for candidate in (label, "utf-8"):
+        text = _mostly(raw, candidate) if candidate else None
+        if text is not None:
+            return text
     return raw.decode("cp1252", "replace")
 
 
@@ -110,6 +126,7 @@ def decode_words(value: object) -> str:
 
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 _LINES = re.compile(r"\r\n|\r|\n")
+_RAW_LINES = re.compile(rb"\r\n|\r|\n")
 _NAME = re.compile(r"[\041-\071\073-\176]+")
 
 
@@ -119,13 +136,7 @@ def _header_text(block: bytes) -> str:
         return block.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    lines = []
-    for line in block.splitlines(keepends=True):
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            lines.append(line.decode("cp1252", "replace"))
-    return "".join(lines)
+    return "\n".join(decode_bytes(line, "utf-8") for line in _RAW_LINES.split(block))
 
 
 def parse_header_block(block: bytes) -> Message:
