@@ -368,3 +368,13 @@ def test_inline_forward_detection(
     assert (found.address, found.name) == expected if found else expected is None
     if found:
         assert found.via == "inline-forward"
+
+
+def test_raw_utf8_name_cut_inside_a_character_stays_utf8() -> None:
+    name = "Картинка с длинным именем".encode()[:-1]  # cut inside the last character
+    data = (
+        b'From: a@example.org\r\nContent-Type: image/png; name="' + name + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+    )
+    result = extract(io.BytesIO(data), MemorySink())
+    assert result.attachments[0].filename.startswith("Картинка с длинным имене")
