@@ -257,3 +257,20 @@ def test_hostile_header_values_are_survived(message: bytes) -> None:
     result = extract(io.BytesIO(message), DiscardSink())
     assert result.sender == "a@example.org"
     assert not any("internal error" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_8bit_boundary_matches_the_body_in_either_encoding(encoding: str) -> None:
+    b = "grenzwert-ö".encode(encoding)
+    data = (
+        b'From: a@example.org\r\nContent-Type: multipart/mixed; boundary="' + b + b'"\r\n\r\n'
+        b"--"
+        + b
+        + b"\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n--"
+        + b
+        + b"--\r\n"
+    )
+    sink = MemorySink()
+    result = extract(io.BytesIO(data), sink)
+    assert [(a.filename, a.size) for a in result.attachments] == [("a.pdf", 4)]
+    assert result.warnings == []

@@ -70,6 +70,15 @@ class _Level:
         self.child_default = child_default
 
 
+def _raw_boundary(boundary: str, block: bytes) -> bytes:
+    """The boundary as the bytes the body uses: a non-ASCII one may be UTF-8 or a legacy 8-bit."""
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        raw = boundary.encode(encoding, "replace")
+        if raw in block:
+            return raw
+    return boundary.encode("utf-8", "replace")
+
+
 def _child(path: str, n: int) -> str:
     return f"{path}.{n}" if path else str(n)
 
@@ -233,7 +242,7 @@ class MessageParser:
                 ctx.warn(f"part {leaf_path}: multipart without a boundary; contents skipped")
                 return
             child_default = "message/rfc822" if head.content_type == "multipart/digest" else ""
-            boundary = b"--" + head.boundary.encode("utf-8", "surrogateescape")
+            boundary = b"--" + _raw_boundary(head.boundary, block)
             self.stack.append(_Level(boundary, path, depth, child_default or "text/plain"))
             self._stack_changed()
             self.state = _DISCARD  # the preamble
