@@ -30,6 +30,10 @@ class Decoder:
     def feed(self, data: bytes) -> bytes:
         return data
 
+    def feed_range(self, buf: bytes, start: int, end: int) -> bytes:
+        """`feed(buf[start:end])`; decoders that can read `buf` in place avoid the copy."""
+        return self.feed(buf[start:end])
+
     def finish(self) -> bytes:
         return b""
 
@@ -80,6 +84,25 @@ class Base64Decoder(Decoder):
         # on the fast path, so the result never depends on where chunks were cut).
         clean = data.translate(None, _B64_DELETE)
         return self._rest + clean if self._rest else clean
+
+    def feed_range(self, buf: bytes, start: int, end: int) -> bytes:
+        if self._state != "normal" or self._rest or buf.find(b"=", start, end) >= 0:
+            return self.feed(buf[start:end])
+        head = b""
+        if self._line:  # finish the line the last chunk cut, then decode the rest in place
+            nl = buf.find(b"\n", start, end) + 1
+            if not nl:
+                return self.feed(buf[start:end])
+            head = self._normal(buf[start:nl])
+            start = nl
+            if self._rest or self._line:
+                return head + self.feed(buf[start:end])
+        cut = buf.rfind(b"\n", start, end) + 1
+        out = _whole_lines(memoryview(buf)[start:cut]) if cut > start else None
+        if out is None:
+            return head + self.feed(buf[start:end])
+        self._line = buf[cut:end]
+        return head + out if head else out
 
     def _normal(self, data: bytes) -> bytes:
         if self._line:

@@ -52,7 +52,9 @@ _HEADERS, _BODY, _DISCARD, _DONE = range(4)
 
 
 class _Consumer(Protocol):
-    def write(self, data: bytes) -> None: ...
+    def write_range(self, buf: bytes, start: int, end: int) -> None:
+        """Take `buf[start:end]` (passed by position so big bodies are not copied)."""
+
 
     def close(self) -> None: ...
 
@@ -317,7 +319,7 @@ class MessageParser:
 
     def _emit(self, start: int, end: int, emit: bool) -> None:
         if emit and end > start and self.consumer is not None:
-            self.consumer.write(self.buf[start:end])
+            self.consumer.write_range(self.buf, start, end)
         self.pos = end
 
     def _scan(self, emit: bool) -> bool:
@@ -409,8 +411,8 @@ class _File:
         self.tnef: list[bytes] | None = [] if head.is_tnef else None
         self.tnef_size = 0
 
-    def write(self, data: bytes) -> None:
-        out = self.decoder.feed(data)
+    def write_range(self, buf: bytes, start: int, end: int) -> None:
+        out = self.decoder.feed_range(buf, start, end)
         if out:
             self.writer.write(out)
             if self.tnef is not None:
@@ -477,8 +479,8 @@ class _Text:
         self.sample_size = 0
         self.uu = UUScanner(ctx.collector, path, sender) if head.maintype == "text" else None
 
-    def write(self, data: bytes) -> None:
-        self._take(self.decoder.feed(data))
+    def write_range(self, buf: bytes, start: int, end: int) -> None:
+        self._take(self.decoder.feed_range(buf, start, end))
 
     def _take(self, out: bytes) -> None:
         if not out:
@@ -565,8 +567,8 @@ class _Forward:
             self.writer.write(out)
             self.inner.feed(out)
 
-    def write(self, data: bytes) -> None:
-        out = self.decoder.feed(data)
+    def write_range(self, buf: bytes, start: int, end: int) -> None:
+        out = self.decoder.feed_range(buf, start, end)
         if out:
             self._pass(out)
 
