@@ -378,3 +378,24 @@ def test_raw_utf8_name_cut_inside_a_character_stays_utf8() -> None:
     )
     result = extract(io.BytesIO(data), MemorySink())
     assert result.attachments[0].filename.startswith("Картинка с длинным имене")
+
+
+@pytest.mark.parametrize("layout", ["one long line", "LF lines", "CRLF lines"])
+def test_large_base64_in_any_line_layout_is_byte_exact(layout: str) -> None:
+    import base64  # noqa: PLC0415
+
+    payload = bytes(range(256)) * 12_000 + b"tail"  # about 3 MB: spans several read chunks
+    body = {
+        "one long line": base64.b64encode(payload),
+        "LF lines": base64.encodebytes(payload),
+        "CRLF lines": base64.encodebytes(payload).replace(b"\n", b"\r\n"),
+    }[layout]
+    data = (
+        b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+        b"Content-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + body
+        + b"\r\n--zz--\r\n"
+    )
+    sink = MemorySink()
+    result = extract(io.BytesIO(data), sink)
+    assert sink.opened[0].data == payload and result.warnings == []
