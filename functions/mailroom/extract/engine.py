@@ -1,11 +1,12 @@
 """The streaming extraction engine: one pass over the raw message, in bounded memory.
 
 The source is read in large chunks. A push parser per message (the outer one, and one for each
-forwarded message/rfc822 inside it) keeps only the unparsed tail of the last chunk: it finds
-delimiter lines with `bytes.find(b"\\n--")` (base64 never contains a dash, so this is rare inside
-bodies), hands body bytes to an incremental decoder, and the decoder's output goes to the
-hasher and the sink. No copy of the whole message or of a whole attachment is ever held, with
-one exception: a winmail.dat is buffered to be unpacked, because TNEF is not streamable.
+forwarded message/rfc822 inside it) keeps only the unparsed tail of the last chunk. It finds
+delimiter lines with `bytes.find` of "\\n--" plus the prefix all open boundaries share (a long
+needle lets the search skip ahead, and base64 never contains a dash), hands body bytes by
+position to an incremental decoder, and the decoder's output goes to the hasher and the sink.
+No copy of the whole message or of a whole attachment is ever held, with one exception: a
+winmail.dat is buffered to be unpacked, because TNEF is not streamable (capped by TNEF_CAP).
 
 Multipart nesting is an explicit stack, not recursion; forwarded messages nest one parser per
 level and are capped by `Limits.max_depth` like multiparts.
@@ -54,7 +55,6 @@ _HEADERS, _BODY, _DISCARD, _DONE = range(4)
 class _Consumer(Protocol):
     def write_range(self, buf: bytes, start: int, end: int) -> None:
         """Take `buf[start:end]` (passed by position so big bodies are not copied)."""
-
 
     def close(self) -> None: ...
 
