@@ -1,0 +1,130 @@
+# One role and one policy document per function, each listing exactly what its handler calls.
+# No "*" action anywhere, and no "*" resource on S3, DynamoDB, SQS or KMS actions
+# (tests/infra/test_iam.py reads every policy document from the state and checks this).
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name               = "${each.value.name}-role"
+  description        = "Execution role of ${each.value.name}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+locals {
+  log_group_arns = { for k, g in aws_cloudwatch_log_group.function : k => g.arn }
+}
+
+# extract_attachments: reads raw/, writes incoming/ and quarantine/, puts message records.
+data "aws_iam_policy_document" "extract_attachments" {
+  statement {
+    sid       = "ReadRawMessages"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.raw_prefix}*"]
+  }
+
+  statement {
+    sid     = "WriteAttachments"
+    actions = ["s3:PutObject"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
+    ]
+  }
+
+  statement {
+    sid       = "WriteRecords"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+
+  statement {
+    sid       = "UseStackKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq["extract_attachments"].arn]
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.log_group_arns["extract_attachments"]}:*"]
+  }
+
+  # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+# record_metadata: reads incoming/ (head, body for the byte sniff and hash, by version), puts
+# and reads file records.
+data "aws_iam_policy_document" "record_metadata" {
+  statement {
+    sid       = "ReadIncoming"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  statement {
+    sid       = "WriteRecords"
+    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+
+  statement {
+    sid       = "UseStackKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq["record_metadata"].arn]
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.log_group_arns["record_metadata"]}:*"]
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+locals {
+  function_policies = {
+    extract_attachments = data.aws_iam_policy_document.extract_attachments.json
+    record_metadata     = data.aws_iam_policy_document.record_metadata.json
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "${each.value.name}-policy"
+  role   = aws_iam_role.function[each.key].id
+  policy = local.function_policies[each.key]
+}

@@ -1,0 +1,91 @@
+# One customer-managed key encrypts everything the stack stores: objects, table, queues, topic,
+# logs and the functions' environment. The key policy lets the account's IAM policies grant
+# use of it (the functions' roles do, per action) and lets the services that encrypt on the
+# stack's behalf use it, each only for this stack's resources.
+resource "aws_kms_key" "this" {
+  description             = "mailroom ${var.name_prefix}: documents, records, queues, logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms.json
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name_prefix}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+# In a key policy, Resource "*" means this key and nothing else.
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself; the account-root statement is AWS's default and keeps the key manageable
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; write access is to this key only
+  #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "LogsEncryptThisStacksLogGroups"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*"]
+    }
+  }
+
+  # SES writes raw/ objects into a bucket whose default encryption is this key.
+  statement {
+    sid       = "SesEncryptsReceivedMail"
+    actions   = ["kms:Encrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ses.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.rule_arn]
+    }
+  }
+
+  # CloudWatch alarms publish to the encrypted alarm topic.
+  statement {
+    sid       = "CloudWatchPublishesAlarms"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}

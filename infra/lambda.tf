@@ -1,0 +1,117 @@
+# Both functions run the one zip built by `make package`, each with its own handler string,
+# role, log group and dead-letter queue. Their runtime dependencies come from the project's own
+# layer (also built by `make package`), pinned to the versions the tests ran.
+
+resource "aws_lambda_layer_version" "deps" {
+  layer_name          = "${var.name_prefix}-deps"
+  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse), as tested"
+  filename            = local.layer_zip
+  source_code_hash    = filebase64sha256(local.layer_zip)
+  compatible_runtimes = ["python3.12"]
+  # Pure Python: the layer has no compiled code, so it serves either architecture.
+  compatible_architectures = ["arm64", "x86_64"]
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each = local.functions
+
+  name              = "/aws/lambda/${each.value.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+}
+
+# Failed asynchronous invocations (after the retries) land here with their original event, so an
+# operator can inspect and redrive them.
+resource "aws_sqs_queue" "dlq" {
+  for_each = local.functions
+
+  name                      = "${each.value.name}-dlq"
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum
+  kms_master_key_id         = aws_kms_key.this.arn
+}
+
+resource "aws_lambda_function" "this" {
+  for_each = local.functions
+  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (S3, DynamoDB, SQS, KMS, X-Ray); a VPC would add NAT or endpoints and protect nothing
+
+  function_name = each.value.name
+  description   = each.value.description
+  role          = aws_iam_role.function[each.key].arn
+
+  filename         = local.function_zip
+  source_code_hash = filebase64sha256(local.function_zip)
+  handler          = each.value.handler
+  runtime          = "python3.12"
+  architectures    = ["arm64"]
+  layers           = compact([aws_lambda_layer_version.deps.arn, var.powertools_layer_arn])
+
+  memory_size                    = each.value.memory
+  timeout                        = each.value.timeout
+  reserved_concurrent_executions = each.value.concurrency
+  code_signing_config_arn        = var.code_signing_config_arn
+
+  kms_key_arn = aws_kms_key.this.arn
+  environment {
+    # The contract of functions/mailroom/settings.py (Settings.from_env), plus Powertools.
+    variables = {
+      MAILROOM_BUCKET                 = aws_s3_bucket.documents.id
+      MAILROOM_TABLE                  = aws_dynamodb_table.documents.name
+      MAILROOM_RAW_PREFIX             = local.raw_prefix
+      MAILROOM_INCOMING_PREFIX        = local.incoming_prefix
+      MAILROOM_QUARANTINE_PREFIX      = local.quarantine_prefix
+      MAILROOM_ALLOWED_SENDER_DOMAINS = join(",", var.allowed_sender_domains)
+      MAILROOM_MAX_DEPTH              = tostring(var.extraction_limits.max_depth)
+      MAILROOM_MAX_PARTS              = tostring(var.extraction_limits.max_parts)
+      MAILROOM_MAX_TOTAL_BYTES        = tostring(var.extraction_limits.max_total_bytes)
+
+      POWERTOOLS_SERVICE_NAME      = "mailroom"
+      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+      POWERTOOLS_LOG_LEVEL         = var.log_level
+      LOG_LEVEL                    = var.log_level
+      # Traces must not carry message content: no handler responses in segment metadata.
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+    }
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dlq[each.key].arn
+  }
+
+  # Logs go to the group above (with retention and the key), never to one Lambda creates.
+  depends_on = [
+    aws_cloudwatch_log_group.function,
+    aws_iam_role_policy.function,
+  ]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = local.functions
+
+  function_name                = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts       = var.lambda_max_retry_attempts
+  maximum_event_age_in_seconds = 21600
+}
+
+# SES invokes extract_attachments, and only for this account's receipt rule.
+resource "aws_lambda_permission" "ses_invokes_extract_attachments" {
+  statement_id   = "AllowSesReceiptRule"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this["extract_attachments"].function_name
+  principal      = "ses.amazonaws.com"
+  source_account = local.account_id
+  source_arn     = local.rule_arn
+}
+
+# S3 invokes record_metadata, and only for the document bucket in this account.
+resource "aws_lambda_permission" "s3_invokes_record_metadata" {
+  statement_id   = "AllowDocumentBucket"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this["record_metadata"].function_name
+  principal      = "s3.amazonaws.com"
+  source_account = local.account_id
+  source_arn     = aws_s3_bucket.documents.arn
+}

@@ -1,0 +1,97 @@
+# The CLI reads bucket, table and region from `terraform output -json`; the rest is what an
+# operator needs to publish DNS, send a test message and find the functions.
+
+output "bucket" {
+  description = "Name of the document bucket (raw/, incoming/, quarantine/): MAILROOM_BUCKET."
+  value       = aws_s3_bucket.documents.id
+}
+
+output "table" {
+  description = "Name of the DynamoDB table holding message and file records: MAILROOM_TABLE."
+  value       = aws_dynamodb_table.documents.name
+}
+
+output "region" {
+  description = "AWS region of the stack (AWS_REGION for the CLI)."
+  value       = var.region
+}
+
+output "extract_function" {
+  description = "Name of the extract_attachments function (the receipt rule's Lambda action)."
+  value       = aws_lambda_function.this["extract_attachments"].function_name
+}
+
+output "record_function" {
+  description = "Name of the record_metadata function (the bucket notification's target)."
+  value       = aws_lambda_function.this["record_metadata"].function_name
+}
+
+output "rule_set" {
+  description = "Name of the SES receipt rule set."
+  value       = aws_ses_receipt_rule_set.this.rule_set_name
+}
+
+output "rule" {
+  description = "Name of the SES receipt rule (S3 action, then Lambda action)."
+  value       = aws_ses_receipt_rule.store_and_extract.name
+}
+
+output "rule_set_active" {
+  description = "Whether this stack activated its rule set (var.activate_rule_set)."
+  value       = var.activate_rule_set
+}
+
+output "submission_addresses" {
+  description = "Addresses that accept submissions (plus-addressing adds a case tag: submit+case-42@domain)."
+  value       = var.submission_addresses
+}
+
+output "mx_record" {
+  description = "Value of the MX record to publish for mail_domain (created for you when route53_zone_id is set)."
+  value       = local.mx_record
+}
+
+output "domain_verification_record" {
+  description = "TXT record that verifies mail_domain with SES (created for you when route53_zone_id is set)."
+  value = {
+    name  = "_amazonses.${var.mail_domain}"
+    type  = "TXT"
+    value = aws_ses_domain_identity.this.verification_token
+  }
+}
+
+output "dkim_records" {
+  description = "CNAME records that enable DKIM for mail_domain (created for you when route53_zone_id is set)."
+  value = [
+    for token in aws_ses_domain_dkim.this.dkim_tokens : {
+      name  = "${token}._domainkey.${var.mail_domain}"
+      type  = "CNAME"
+      value = "${token}.dkim.amazonses.com"
+    }
+  ]
+}
+
+output "kms_key_arn" {
+  description = "ARN of the customer-managed key that encrypts the bucket, table, queues, topic and logs."
+  value       = aws_kms_key.this.arn
+}
+
+output "dead_letter_queues" {
+  description = "URL of each function's dead-letter queue, by function."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.url }
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic that receives the alarms."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "log_groups" {
+  description = "Log group of each function, by function."
+  value       = { for k, g in aws_cloudwatch_log_group.function : k => g.name }
+}
+
+output "log_bucket" {
+  description = "Name of the bucket that receives the document bucket's S3 access logs."
+  value       = aws_s3_bucket.logs.id
+}

@@ -1,0 +1,298 @@
+################################################################################
+# Document bucket: raw/ (SES), incoming/ (the single intake point), quarantine/
+################################################################################
+
+resource "aws_s3_bucket" "documents" {
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-firm disaster-recovery choice; versioning and PITR cover accidental loss
+  bucket        = local.bucket_name
+  force_destroy = var.force_destroy
+  # No object lock: SES cannot write to a bucket with object lock enabled.
+  object_lock_enabled = false
+}
+
+resource "aws_s3_bucket_ownership_controls" "documents" {
+  bucket = aws_s3_bucket.documents.id
+
+  rule {
+    # ACLs disabled: the bucket policy is the only grant.
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "documents" {
+  bucket = aws_s3_bucket.documents.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "documents" {
+  bucket = aws_s3_bucket.documents.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "documents" {
+  bucket = aws_s3_bucket.documents.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+    # One data key per bucket instead of one KMS call per object.
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "documents" {
+  bucket = aws_s3_bucket.documents.id
+
+  # Raw messages are kept long enough to reprocess a failed one, then expire.
+  rule {
+    id     = "expire-raw-messages"
+    status = "Enabled"
+
+    filter {
+      prefix = local.raw_prefix
+    }
+
+    expiration {
+      days = var.raw_retention_days
+    }
+  }
+
+  rule {
+    id     = "tidy-versions-and-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_retention_days
+    }
+
+    expiration {
+      expired_object_delete_marker = true
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  # Lifecycle rules apply to versions, so versioning must exist first.
+  depends_on = [aws_s3_bucket_versioning.documents]
+}
+
+resource "aws_s3_bucket_logging" "documents" {
+  bucket        = aws_s3_bucket.documents.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = "s3/${local.bucket_name}/"
+
+  # S3 checks the log bucket's policy when logging is switched on.
+  depends_on = [aws_s3_bucket_policy.logs]
+}
+
+data "aws_iam_policy_document" "documents" {
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.documents.arn,
+      "${aws_s3_bucket.documents.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  # SES stores received mail under raw/ only, and only for this account's receipt rule.
+  statement {
+    sid       = "SesPutsRawMessages"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.raw_prefix}*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ses.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.rule_arn]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "documents" {
+  bucket = aws_s3_bucket.documents.id
+  policy = data.aws_iam_policy_document.documents.json
+
+  # A policy put before the public access block could be judged public and refused.
+  depends_on = [aws_s3_bucket_public_access_block.documents]
+}
+
+# record_metadata runs for every object created under incoming/: mail extracted by
+# extract_attachments and uploads alike. No function writes under the prefix that triggers it.
+resource "aws_s3_bucket_notification" "incoming" {
+  bucket = aws_s3_bucket.documents.id
+
+  lambda_function {
+    id                  = "incoming-to-record-metadata"
+    lambda_function_arn = aws_lambda_function.this["record_metadata"].arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = local.incoming_prefix
+  }
+
+  # S3 tests the invoke permission when the notification is put.
+  depends_on = [aws_lambda_permission.s3_invokes_record_metadata]
+}
+
+################################################################################
+# Access-log bucket
+################################################################################
+
+resource "aws_s3_bucket" "logs" {
+  #checkov:skip=CKV_AWS_144:Cross-region replication of access logs is a per-firm choice
+  #checkov:skip=CKV_AWS_145:S3 server access logs can only be delivered to a bucket encrypted with SSE-S3, not SSE-KMS
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to access logs, so there is no notification to send
+  bucket        = local.log_bucket_name
+  force_destroy = var.force_destroy
+}
+
+resource "aws_s3_bucket_ownership_controls" "logs" {
+  bucket = aws_s3_bucket.logs.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "logs" {
+  bucket = aws_s3_bucket.logs.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "logs" {
+  bucket = aws_s3_bucket.logs.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      # Server access log delivery supports SSE-S3 only.
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.access_log_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.logs]
+}
+
+data "aws_iam_policy_document" "logs" {
+  # With ACLs disabled, log delivery is granted here, for the document bucket only. (Kept
+  # first: the emulator stops reading the policy at a statement whose principal is "*".)
+  statement {
+    sid       = "S3ServerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/s3/${local.bucket_name}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:s3:::${local.bucket_name}"]
+    }
+  }
+
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.logs.arn,
+      "${aws_s3_bucket.logs.arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = data.aws_iam_policy_document.logs.json
+
+  depends_on = [aws_s3_bucket_public_access_block.logs]
+}

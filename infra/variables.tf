@@ -1,0 +1,325 @@
+################################################################################
+# Naming and placement
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (bucket, table, functions, rule set). Lower case, so it is valid in an S3 bucket name."
+  type        = string
+  default     = "mailroom"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to. It must be one where SES receives email (for example us-east-1, us-west-2, eu-west-1); the mx_record output points at that region's inbound endpoint."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource, on top of the default Project, Stack and ManagedBy tags."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Mail
+################################################################################
+
+variable "mail_domain" {
+  description = "Domain that receives the submissions (its MX record must point at SES). SES verifies it and signs for it with DKIM."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.mail_domain))
+    error_message = "mail_domain must be a lower-case domain name such as docs.example.com."
+  }
+}
+
+variable "submission_addresses" {
+  description = "Recipient addresses the receipt rule accepts, all in mail_domain. Plus-addressing works on top of them: submit+case-42@domain is delivered to submit@domain and tags the files with case-42."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.submission_addresses) > 0 && length(var.submission_addresses) <= 100
+    error_message = "submission_addresses must list between 1 and 100 addresses (the SES limit per rule)."
+  }
+
+  validation {
+    condition = alltrue([
+      for a in var.submission_addresses : can(regex("^[a-z0-9._%-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", a))
+    ])
+    error_message = "Each submission address must be a lower-case address without a +tag, such as submit@docs.example.com."
+  }
+}
+
+variable "activate_rule_set" {
+  description = "Make this stack's receipt rule set the active one. Only one rule set can be active per account and region, so this replaces any other active set: set it to false if the account already receives mail with another set, and add this stack's rule to that set by hand."
+  type        = bool
+  default     = true
+}
+
+variable "route53_zone_id" {
+  description = "Optional Route 53 hosted zone of mail_domain. When set, the MX record, the SES verification TXT record and the DKIM CNAME records are created in it; when null, publish them yourself (see the outputs)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.route53_zone_id == null || can(regex("^[A-Z0-9]{1,32}$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a hosted zone id (upper-case letters and digits) such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "allowed_sender_domains" {
+  description = "Sender domains whose mail is extracted; mail from any other domain is recorded as rejected (the raw message is kept). Empty means anyone may send."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for d in var.allowed_sender_domains : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", d))
+    ])
+    error_message = "Each allowed sender domain must be a lower-case domain name such as example.com."
+  }
+}
+
+variable "extraction_limits" {
+  description = "Caps on one message's MIME tree (nesting depth, number of parts, decoded bytes); what a cap stops becomes a warning on the message record."
+  type = object({
+    max_depth       = optional(number, 32)
+    max_parts       = optional(number, 2000)
+    max_total_bytes = optional(number, 268435456)
+  })
+  default = {}
+
+  validation {
+    condition     = var.extraction_limits.max_depth >= 1 && var.extraction_limits.max_parts >= 1 && var.extraction_limits.max_total_bytes >= 1
+    error_message = "Every extraction limit must be at least 1."
+  }
+}
+
+################################################################################
+# Storage
+################################################################################
+
+variable "raw_retention_days" {
+  description = "Days a raw message is kept under raw/ (it is what a failed message is reprocessed from)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.raw_retention_days >= 1 && floor(var.raw_retention_days) == var.raw_retention_days
+    error_message = "raw_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "noncurrent_version_retention_days" {
+  description = "Days an overwritten or deleted object version is kept before it expires (the bucket is versioned)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_retention_days >= 1 && floor(var.noncurrent_version_retention_days) == var.noncurrent_version_retention_days
+    error_message = "noncurrent_version_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "access_log_retention_days" {
+  description = "Days the S3 server access logs of the document bucket are kept."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_retention_days >= 1 && floor(var.access_log_retention_days) == var.access_log_retention_days
+    error_message = "access_log_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the buckets with their objects and the table despite its deletion protection. Keep false in production; tests against the emulator set it."
+  type        = bool
+  default     = false
+}
+
+variable "kms_deletion_window_days" {
+  description = "Days a scheduled deletion of the customer-managed key can still be cancelled."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+################################################################################
+# Functions
+################################################################################
+
+variable "function_zip" {
+  description = "Path of the function package built by `make package`. Null means build/lambda/function.zip of this repository."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.function_zip == null || endswith(coalesce(var.function_zip, "x.zip"), ".zip")
+    error_message = "function_zip must be the path of a .zip file."
+  }
+}
+
+variable "layer_zip" {
+  description = "Path of the dependency layer built by `make package`. Null means build/lambda/layer.zip of this repository."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.layer_zip == null || endswith(coalesce(var.layer_zip, "x.zip"), ".zip")
+    error_message = "layer_zip must be the path of a .zip file."
+  }
+}
+
+variable "powertools_layer_arn" {
+  description = "Optional ARN of the public Powertools for AWS Lambda (Python) layer, added after the project's own layer so its Powertools takes precedence. Null (the default) uses only the project's layer, which holds the versions the tests ran."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.powertools_layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.powertools_layer_arn))
+    error_message = "powertools_layer_arn must be a versioned layer ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of each function in MB. extract_attachments holds one message at a time (SES stores up to 40 MB), so it gets more."
+  type = object({
+    extract_attachments = optional(number, 1024)
+    record_metadata     = optional(number, 256)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for m in values(var.lambda_memory_mb) : m >= 128 && m <= 10240])
+    error_message = "Lambda memory must be between 128 and 10240 MB."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of each function in seconds."
+  type = object({
+    extract_attachments = optional(number, 300)
+    record_metadata     = optional(number, 60)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for t in values(var.lambda_timeout_seconds) : t >= 1 && t <= 900])
+    error_message = "Lambda timeouts must be between 1 and 900 seconds."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of each function: caps the load on the table and the bill. AWS refuses a reservation that leaves the account fewer than 10 unreserved executions, so an account whose concurrency quota is still 10 needs a quota increase, or -1 here (no reservation)."
+  type = object({
+    extract_attachments = optional(number, 5)
+    record_metadata     = optional(number, 10)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for c in values(var.lambda_reserved_concurrency) : (c == -1 || c >= 1) && floor(c) == c])
+    error_message = "Reserved concurrency must be a whole number, at least 1, or -1 for no reservation (0 would stop the function)."
+  }
+}
+
+variable "lambda_max_retry_attempts" {
+  description = "Retries of a failed asynchronous invocation before the event goes to the function's dead-letter queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.lambda_max_retry_attempts)
+    error_message = "lambda_max_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "code_signing_config_arn" {
+  description = "Optional Lambda code signing configuration to attach to both functions. Null (the default) deploys the zip built by `make package` unsigned; the emulator used in CI has no code signing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.code_signing_config_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]+$", var.code_signing_config_arn))
+    error_message = "code_signing_config_arn must be a Lambda code signing configuration ARN."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of both functions (Powertools Logger)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' metrics (messages, files, bytes, quarantined, rejected, failed)."
+  type        = string
+  default     = "mailroom"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and _ . / # : -."
+  }
+}
+
+################################################################################
+# Operations
+################################################################################
+
+variable "log_retention_days" {
+  description = "Retention of the functions' log groups, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "alarm_email" {
+  description = "Optional address subscribed to the alarm topic (the subscription must be confirmed from the mail AWS sends). Null means no subscription."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an email address."
+  }
+}
+
+################################################################################
+# Emulator
+################################################################################
+
+variable "aws_endpoint_url" {
+  description = "Send every AWS API call to this endpoint (an emulator such as moto server, e.g. http://127.0.0.1:5000) instead of AWS, and skip the checks that need a real account. Null (the default) deploys to AWS."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aws_endpoint_url == null || can(regex("^https?://[^/\\s]+/?$", var.aws_endpoint_url))
+    error_message = "aws_endpoint_url must be an http(s) URL with no path, such as http://127.0.0.1:5000."
+  }
+}

@@ -1,0 +1,248 @@
+"""The infra tier: infra/ checked statically, by checkov, and by applying it to the emulator.
+
+The stack is applied once per session (per xdist worker; see pytest_xdist_make_scheduler) into a
+temporary copy of infra/, so no state, plan or provider cache is ever left in the repository.
+The emulator is moto's server on a free loopback port; credentials are fake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.ses.responses import EmailResponse
+from xdist.scheduler import LoadGroupScheduling
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+BUILD = ROOT / "build"
+FUNCTION_ZIP = BUILD / "lambda" / "function.zip"
+LAYER_ZIP = BUILD / "lambda" / "layer.zip"
+
+sys.path.insert(0, str(ROOT / "tools"))
+import terraform as tf  # noqa: E402  (tools/terraform.py, the wrapper `make` and users run)
+
+REGION = "us-east-1"
+MAIL_DOMAIN = "docs.example.com"
+SUBMISSION = f"submit@{MAIL_DOMAIN}"
+NAME_PREFIX = "mrtest"
+
+# Apply tests share one stack: keep them on one xdist worker (see the hook below).
+APPLY_GROUP = "infra-apply"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist registers this marker only when it is active; --strict-markers needs it always.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
+@pytest.hookimpl(optionalhook=True)  # unknown when xdist is off (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist, keep `xdist_group` tests together so the stack is applied once.
+
+    Only takes effect when this conftest is loaded by the controller (pytest tests/infra, as
+    `make infra-check` runs it); for the whole suite `--dist loadgroup` does the same.
+    """
+    if config.getoption("dist", "no") != "load":
+        return None
+    return LoadGroupScheduling(config, log)
+
+
+def require_terraform() -> str:
+    binary = tf.terraform_binary()
+    if binary is None:
+        pytest.skip(
+            "terraform is not installed: the infra tier (fmt, validate, apply to the emulator) "
+            "needs it on PATH; see https://developer.hashicorp.com/terraform/install"
+        )
+    return binary
+
+
+def terraform(
+    args: list[str], cwd: Path, env: Mapping[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run terraform; on failure, fail the test with its output (not a bare exit code)."""
+    result = tf.run(
+        args,
+        cwd=cwd,
+        env=env,
+        check=False,
+        capture=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"terraform {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        )
+    return result
+
+
+def copy_module(dest: Path) -> Path:
+    """A working copy of infra/ (the .tf files only) so state and .terraform stay out of git."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in INFRA.glob("*.tf"):
+        shutil.copy2(path, dest / path.name)
+    return dest
+
+
+def fake_aws_env(endpoint: str | None) -> dict[str, str]:
+    """os.environ with credentials that reach nothing real, and the emulator as endpoint."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"  # drop profiles, keys, endpoints
+    }
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    return env
+
+
+@dataclass
+class Emulator:
+    endpoint: str
+    env: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@dataclass
+class Stack:
+    """infra/ applied to the emulator."""
+
+    emulator: Emulator
+    workdir: Path
+    env: dict[str, str]
+    outputs: dict[str, Any]
+    state: dict[str, Any]
+    apply_seconds: float
+    destroyed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def output(self, name: str) -> Any:
+        return self.outputs[name]["value"]
+
+    def resources(self) -> list[dict[str, Any]]:
+        """Every resource and data source in the state, child modules included."""
+        found: list[dict[str, Any]] = []
+        modules = [self.state.get("values", {}).get("root_module", {})]
+        while modules:
+            module = modules.pop()
+            found.extend(module.get("resources", []))
+            modules.extend(module.get("child_modules", []))
+        return found
+
+    def destroy(self) -> float:
+        """`terraform destroy`; returns how long it took."""
+        if self.destroyed:
+            return 0.0
+        self.destroyed = True
+        started = time.monotonic()
+        if not emulator_deletes_receipt_rules():
+            # moto has no DeleteReceiptRule (the provider would retry it until it times out):
+            # forget the rule, and deleting its rule set below removes it with the set.
+            terraform(["state", "rm", "-no-color", RECEIPT_RULE], self.workdir, self.env)
+        terraform(["destroy", "-auto-approve", "-input=false", "-no-color"], self.workdir, self.env)
+        return time.monotonic() - started
+
+
+RECEIPT_RULE = "aws_ses_receipt_rule.store_and_extract"
+
+
+def emulator_deletes_receipt_rules() -> bool:
+    return hasattr(EmailResponse, "delete_receipt_rule")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """moto server on a free loopback port, in its own process (see tests/infra/emulator.py)."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("emulator.py"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=fake_aws_env(None),
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        endpoint = f"http://127.0.0.1:{port}"
+        yield Emulator(endpoint=endpoint, env=fake_aws_env(endpoint))
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """infra/ applied once to the emulator; destroyed at the end unless a test already did."""
+    require_terraform()
+    for artefact in (FUNCTION_ZIP, LAYER_ZIP):
+        if not artefact.exists():
+            pytest.fail(f"{artefact.relative_to(ROOT)} is missing: run `make package` first")
+
+    workdir = copy_module(tmp_path_factory.mktemp("stack"))
+    # A hosted zone of the firm's, so the optional DNS records are applied too.
+    zone = emulator.client("route53").create_hosted_zone(
+        Name=MAIL_DOMAIN, CallerReference=f"mailroom-{time.time_ns()}"
+    )
+    variables = {
+        "aws_endpoint_url": emulator.endpoint,
+        "region": REGION,
+        "name_prefix": NAME_PREFIX,
+        "mail_domain": MAIL_DOMAIN,
+        "submission_addresses": [SUBMISSION],
+        "route53_zone_id": zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
+        "alarm_email": f"ops@{MAIL_DOMAIN}",
+        "force_destroy": True,
+        "kms_deletion_window_days": 7,
+        "function_zip": str(FUNCTION_ZIP),
+        "layer_zip": str(LAYER_ZIP),
+    }
+    (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
+    env = dict(emulator.env)
+    # Parallel requests speed the apply up; the emulator handles them in threads.
+    env.setdefault("TF_CLI_ARGS_apply", "-parallelism=20")
+    env.setdefault("TF_CLI_ARGS_destroy", "-parallelism=20")
+
+    terraform(["init", "-input=false", "-no-color"], workdir, env)
+    started = time.monotonic()
+    terraform(["apply", "-auto-approve", "-input=false", "-no-color"], workdir, env, timeout=900)
+    apply_seconds = time.monotonic() - started
+    outputs = json.loads(terraform(["output", "-json"], workdir, env).stdout)
+    state = json.loads(terraform(["show", "-json"], workdir, env).stdout)
+    applied = Stack(emulator, workdir, env, outputs, state, apply_seconds)
+    print(f"\ninfra/ applied to the emulator in {apply_seconds:.0f} s", file=sys.stderr)
+    try:
+        yield applied
+    finally:
+        applied.destroy()

@@ -1,0 +1,70 @@
+"""The emulator the infra tier applies infra/ to: moto server on a free loopback port, in a
+process of its own.
+
+moto keeps its resources per process, and other tests in a pytest process reset them (moto's
+mock_aws, the local stack's emulator), which would wipe the applied stack mid-session. So the
+stack lives here, and the tests reach it over HTTP only.
+
+Prints the port on its first line, then serves until its standard input closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.s3 import notifications
+from moto.server import ThreadedMotoServer
+
+
+def _no_docker_lambda() -> None:
+    # On PutObject moto would run the notified function itself, in Docker; the test's bucket
+    # dispatcher (mailroom.local) delivers the events to the real handlers instead.
+    def _skip(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        return None
+
+    if hasattr(notifications, "_invoke_awslambda"):
+        notifications._invoke_awslambda = _skip
+
+
+def _conditions_as_in_aws() -> None:
+    """A statement whose condition keys the request does not carry does not apply (AWS's rule
+    for a missing key). moto offers no condition values (no aws:SourceArn, no
+    aws:SecureTransport) and counts such a condition as met, so the bucket's TLS-only deny
+    would refuse every object request, TLS or not.
+    """
+    original = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(
+        self: IAMPolicyStatement,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> PermissionResult:
+        condition = self._statement.get("Condition") or {}
+        keys = {key for operator in condition.values() for key in operator}
+        if not keys <= set(incoming_condition_values or {}):
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _no_docker_lambda()
+    _conditions_as_in_aws()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    print(port, flush=True)
+    sys.stdin.read()  # until the test session closes the pipe (or ends)
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
