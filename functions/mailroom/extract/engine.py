@@ -45,7 +45,7 @@ DEFAULT_LIMITS = Limits()
 CHUNK = 1 << 20  # read size: large enough that per-chunk Python overhead is negligible
 HEADER_CAP = 1 << 20  # one entity's header block; beyond this the rest is treated as body
 TNEF_CAP = 64 << 20  # a winmail.dat larger than this is kept whole but not unpacked
-_WHITESPACE_TAIL = 256  # transport padding allowed after a delimiter
+_LINE_WINDOW = 260  # a delimiter line: "--" (close), transport padding, line break
 # What the stdlib's feedparser accepts as a header line (anything else starts the body).
 _HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")
 
@@ -119,6 +119,7 @@ class MessageParser:
         self.line_start = True  # self.pos sits at the start of a line
         self.stack: list[_Level] = []
         self.needle = b"\n--"  # "\n" + what every open delimiter starts with
+        self.by_length: list[tuple[int, dict[bytes, int]]] = []  # open boundaries by length
         self.consumer: _Consumer | None = None
         self.state = _HEADERS
         self.lines: list[bytes] = []
@@ -273,41 +274,58 @@ class MessageParser:
 
     def _delimiter(self, p: int) -> tuple[int, bool, int] | Literal[True] | None:
         """At a line start `p`: (level, is_close, end of line), None if no delimiter, True if
-        more input is needed to tell."""
+        more input is needed to tell. The innermost matching level wins."""
         buf = self.buf
-        if len(buf) - p < 2:
+        avail = len(buf) - p
+        if avail < 2:
             return None if self.eof else True
         if buf[p] != 0x2D or buf[p + 1] != 0x2D:
             return None
-        nl = buf.find(b"\n", p)
-        if nl < 0:
-            line = buf[p:]
-            if not self.eof:
-                bare = line.rstrip(b" \t\r-")
-                for level in self.stack:
-                    b = level.boundary
-                    if b.startswith(bare) or (bare.startswith(b) and len(line) - len(b) < 260):
-                        return True
-                return None
-            end = len(buf)
-        else:
-            line, end = buf[p:nl], nl + 1
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        for k in range(len(self.stack) - 1, -1, -1):
-            b = self.stack[k].boundary
-            if line.startswith(b):
-                rest = line[len(b) :]
-                # A close delimiter followed by junk ("--b-->") still closes, as in most mail
-                # readers; a separator must be followed by whitespace only, since a longer
-                # line may be the delimiter of a nested boundary that extends this one.
-                if rest[:2] == b"--":
-                    return k, True, end
-                if not rest.strip(b" \t") and len(rest) <= _WHITESPACE_TAIL:
-                    return k, False, end
-        return None
+        best: tuple[int, bool, int] | None = None
+        # One dictionary lookup per boundary length, not one comparison per open level: a
+        # hostile body of dash lines under a deep stack costs no more than a shallow one.
+        for length, table in self.by_length:
+            if avail < length:
+                if not self.eof and any(b.startswith(buf[p:]) for b in table):
+                    return True
+                continue
+            level = table.get(buf[p : p + length])
+            if level is None:
+                continue
+            start = p + length
+            nl = buf.find(b"\n", start, start + _LINE_WINDOW)
+            end: int | None
+            if nl >= 0:
+                rest, end = buf[start:nl], nl + 1
+            elif len(buf) - start < _LINE_WINDOW:  # the line may still end shortly
+                if not self.eof:
+                    return True
+                rest, end = buf[start:], len(buf)
+            else:  # a long line: only a close delimiter with junk after it can be one
+                rest, end = buf[start : start + 2], None
+            rest = rest.removesuffix(b"\r")
+            # A close delimiter followed by junk ("--b-->") still closes, as in most mail
+            # readers; a separator must be followed by whitespace only, since a longer line
+            # may be the delimiter of a nested boundary that extends this one.
+            if rest[:2] == b"--":
+                found = (level, True, end if end is not None else self._line_end(p))
+            elif end is not None and not rest.strip(b" \t"):
+                found = (level, False, end)
+            else:
+                continue
+            if best is None or level > best[0]:
+                best = found
+        return best
+
+    def _line_end(self, p: int) -> int:
+        nl = self.buf.find(b"\n", p)
+        return nl + 1 if nl >= 0 else len(self.buf)
 
     def _stack_changed(self) -> None:
+        tables: dict[int, dict[bytes, int]] = {}
+        for index, entry in enumerate(self.stack):
+            tables.setdefault(len(entry.boundary), {})[entry.boundary] = index
+        self.by_length = sorted(tables.items())
         # A longer needle lets bytes.find skip ahead much faster than a bare "\n--".
         prefix = b"--"
         if self.stack:
