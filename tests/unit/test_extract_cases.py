@@ -399,3 +399,15 @@ def test_large_base64_in_any_line_layout_is_byte_exact(layout: str) -> None:
     sink = MemorySink()
     result = extract(io.BytesIO(data), sink)
     assert sink.opened[0].data == payload and result.warnings == []
+
+
+@pytest.mark.parametrize("step", [1, 2, 4096])
+def test_byte_order_mark_and_obsolete_header_syntax(step: int) -> None:
+    data = (
+        b"\xef\xbb\xbfFrom : Old Timer <old@example.org>\r\nSubject  : relic\r\n"
+        b"Content-Type: application/pdf; name=old.pdf\r\n\r\n%PDF"
+    )
+    sink = MemorySink()
+    result = extract(Trickle(data, step), sink)  # type: ignore[arg-type]
+    assert (result.sender, result.subject) == ("old@example.org", "relic")
+    assert [k.data for k in sink.opened] == [b"%PDF"] and result.warnings == []

@@ -76,3 +76,11 @@ def test_unreadable_path_raises_oserror(tmp_path: Path) -> None:
         inspect_path(tmp_path / "missing.eml")
     with pytest.raises(OSError):
         inspect_path(tmp_path)
+
+
+def test_text_with_colons_is_not_taken_for_an_email(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"Todo: buy milk\nDone: nothing\n\nmore text\n")
+    report = inspect_path(notes)
+    assert report["attachments"] == []
+    assert any("does not look like an email" in w for w in report["warnings"])

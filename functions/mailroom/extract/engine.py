@@ -46,10 +46,30 @@ CHUNK = 1 << 20  # read size: large enough that per-chunk Python overhead is neg
 HEADER_CAP = 1 << 20  # one entity's header block; beyond this the rest is treated as body
 TNEF_CAP = 64 << 20  # a winmail.dat larger than this is kept whole but not unpacked
 _LINE_WINDOW = 260  # a delimiter line: "--" (close), transport padding, line break
-# What the stdlib's feedparser accepts as a header line (anything else starts the body).
-_HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")
+# A header line (anything else starts the body): as the stdlib's feedparser, plus RFC 5322's
+# obsolete blanks before the colon ("Subject : ...").
+_HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]+[ \t]*:|[\t ]")
 
 _HEADERS, _BODY, _DISCARD, _DONE = range(4)
+_BOM = b"\xef\xbb\xbf"  # some tools write a UTF-8 byte-order mark before a saved message
+# At least one of these makes the input an email (a text file with "key: value" lines is not).
+_MESSAGE_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "received",
+        "return-path",
+        "sender",
+        "reply-to",
+        "delivered-to",
+    }
+)
 
 
 class _Consumer(Protocol):
@@ -615,20 +635,26 @@ def extract(source: BinaryIO, sink: Sink, limits: Limits = DEFAULT_LIMITS) -> Ex
     ctx = _Context(collector, limits)
 
     def outer_headers(msg: Message) -> None:
-        if not msg.keys():
-            ctx.warn("no header found: this does not look like an email message")
+        if not {name.lower() for name in msg} & _MESSAGE_HEADERS:
+            ctx.warn("no message header found: this does not look like an email message")
         result.sender, result.sender_name = parse_address(msg.get("from"))
         result.subject = header_text(msg, "subject")
         result.message_id = header_text(msg, "message-id")
         result.date = header_text(msg, "date")
 
     parser = MessageParser(ctx, "", 0, NO_SENDER, outer_headers)
+    start: bytes | None = b""  # the first bytes, until we know if they are a byte-order mark
     try:
         while True:
             chunk = source.read(CHUNK)
             if not chunk:
                 break
-            if not _guarded(collector, parser.feed, chunk):
+            if start is not None:
+                start += chunk
+                if len(start) < len(_BOM) and _BOM.startswith(start):
+                    continue
+                chunk, start = start.removeprefix(_BOM), None
+            if chunk and not _guarded(collector, parser.feed, chunk):
                 return result
         _guarded(collector, parser.close, b"")
     except BaseException:

@@ -148,6 +148,7 @@ def parse_header_block(block: bytes) -> Message:
         # As compat32's parser: the name is everything before the first colon, the value the
         # rest with leading blanks dropped. A leading "From " line is an mbox separator.
         name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")  # obsolete syntax allows blanks before the colon
         if colon and name and _NAME.fullmatch(name):
             msg[name] = value.lstrip(" \t")
         elif line.startswith("From ") and not msg.keys():
