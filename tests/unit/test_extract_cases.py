@@ -411,3 +411,20 @@ def test_byte_order_mark_and_obsolete_header_syntax(step: int) -> None:
     result = extract(Trickle(data, step), sink)  # type: ignore[arg-type]
     assert (result.sender, result.subject) == ("old@example.org", "relic")
     assert [k.data for k in sink.opened] == [b"%PDF"] and result.warnings == []
+
+
+@pytest.mark.parametrize("step", [7777, 1 << 20])
+def test_quoted_printable_without_line_breaks_stays_bounded_and_exact(step: int) -> None:
+    import binascii  # noqa: PLC0415
+
+    payload = bytes(range(256)) * 2000
+    qp = binascii.b2a_qp(payload, quotetabs=True, istext=False)
+    qp = qp.replace(b"=\r\n", b"").replace(b"=\n", b"")  # one 1.4 MB line, no soft breaks
+    data = (
+        b"From: a@example.org\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp
+    )
+    sink = MemorySink()
+    extract(Trickle(data, step), sink)  # type: ignore[arg-type]
+    assert sink.opened[0].data == payload
+    assert max(len(c) for c in sink.opened[0].chunks) < 1 << 20  # decoded as it streamed

@@ -6,7 +6,7 @@ import html
 import re
 
 from mailroom.extract.collect import Collector, Sender, Writer, type_from_name
-from mailroom.extract.decode import is_begin_line, uudecode_line
+from mailroom.extract.decode import LONG_LINE, is_begin_line, uudecode_line
 from mailroom.extract.headers import parse_address
 
 FORWARD_SCAN_BYTES = 256 * 1024  # markers sit near the top of a body
@@ -80,8 +80,8 @@ class UUScanner:
         self._rest = data[cut:]
         if cut:
             self._lines(data[:cut])
-        if len(self._rest) > 1 << 20 and self._writer is None:
-            self._rest = self._rest[-64:]  # a megabyte without a newline is no uuencode
+        if len(self._rest) > LONG_LINE:  # no uuencoded or begin line is this long
+            self._rest = self._rest[-64:]
 
     def _lines(self, block: bytes) -> None:
         pos = 0

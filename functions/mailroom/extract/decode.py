@@ -16,6 +16,7 @@ _B64_KEEP = _B64_ALPHABET + b"="
 _B64_DELETE = bytes(b for b in range(256) if b not in _B64_KEEP)
 _B64_WHITESPACE_DELETE = b" \t\r\n\x0b\x0c"
 _PADS = re.compile(rb"=+")
+LONG_LINE = 64 * 1024  # longer than any sane encoded line: stop waiting for its end
 # After padding, only base64 lines may follow for decoding to go on past it.
 _HOLD_ALLOWED = _B64_KEEP + b"\r\n"
 _TRAILING_BLANKS = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
@@ -208,6 +209,10 @@ class QuotedPrintableDecoder(Decoder):
     def feed(self, data: bytes) -> bytes:
         data = self._rest + data if self._rest else data
         cut = data.rfind(b"\n") + 1
+        if not cut and len(data) > LONG_LINE:
+            # No line break for this long (a broken encoder): cut anywhere but inside "=XX".
+            tail = data.rfind(b"=", len(data) - 3)
+            cut = tail if tail >= 0 else len(data)
         self._rest = data[cut:]
         return binascii.a2b_qp(data[:cut]) if cut else b""
 
@@ -228,6 +233,8 @@ class UudecodeDecoder(Decoder):
         data = self._rest + data if self._rest else data
         cut = data.rfind(b"\n") + 1
         self._rest = data[cut:]
+        if len(self._rest) > LONG_LINE:  # no uuencoded line is this long: drop it
+            self._rest = b""
         return self._lines(data[:cut])
 
     def _lines(self, block: bytes) -> bytes:
