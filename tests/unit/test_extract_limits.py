@@ -274,3 +274,23 @@ def test_8bit_boundary_matches_the_body_in_either_encoding(encoding: str) -> Non
     result = extract(io.BytesIO(data), sink)
     assert [(a.filename, a.size) for a in result.attachments] == [("a.pdf", 4)]
     assert result.warnings == []
+
+
+def test_many_files_with_one_name_get_distinct_safe_names() -> None:
+    body = b"".join(
+        b"--p\r\nContent-Type: application/pdf; name=x.pdf\r\n\r\nx\r\n" for _ in range(1500)
+    )
+    data = b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=p\r\n\r\n" + body
+    result = extract(io.BytesIO(data + b"--p--\r\n"), DiscardSink())
+    safe = [a.safe_name for a in result.attachments]
+    assert len(safe) == 1500 and len({s.lower() for s in safe}) == 1500
+    assert safe[:3] == ["x.pdf", "x (2).pdf", "x (3).pdf"]
+
+
+def test_a_hostile_filename_length_is_bounded() -> None:
+    data = (
+        b'From: a@example.org\r\nContent-Type: application/pdf; name="' + b"n" * 100_000 + b'.pdf"'
+        b"\r\n\r\n%PDF"
+    )
+    [attachment] = extract(io.BytesIO(data), DiscardSink()).attachments
+    assert len(attachment.filename) == 1024 and len(attachment.safe_name.encode()) <= 255

@@ -23,6 +23,7 @@ from mailroom.extract.types import (
 from mailroom.naming import MAX_NAME_BYTES, safe_name
 
 Origin = Literal["mime", "message", "tnef", "uuencode"]
+MAX_FILENAME_CHARS = 1024  # an original name longer than this is hostile; keep its start
 
 # Extensions mimetypes gets wrong or does not know, for names we have to make up.
 _EXTENSIONS = {
@@ -101,6 +102,7 @@ class Collector:
         self.total = 0
         self.stopped = False
         self._names: set[str] = set()
+        self._seen: dict[str, int] = {}
         self._next_index = 1
         self._open: dict[int, Writer] = {}
 
@@ -111,7 +113,7 @@ class Collector:
     def unique(self, name: str) -> str:
         """The sanitised name, made unique within the message (case-insensitively)."""
         base = safe_name(name)
-        candidate, n = base, 1
+        candidate, n = base, self._seen.get(base.lower(), 1)
         while candidate.lower() in self._names:
             n += 1
             stem, dot, ext = base.rpartition(".")
@@ -123,6 +125,7 @@ class Collector:
             stem = stem.encode("utf-8")[: max(room, 1)].decode("utf-8", "ignore")
             candidate = safe_name(stem + suffix)
         self._names.add(candidate.lower())
+        self._seen[base.lower()] = n  # the next duplicate starts counting here, not at 1
         return candidate
 
     def open(
@@ -141,7 +144,7 @@ class Collector:
             raise Stop
         info = PartInfo(
             index=self._next_index,
-            filename=filename,
+            filename=filename[:MAX_FILENAME_CHARS],
             safe_name=self.unique(filename),
             content_type=content_type,
             part=part,
