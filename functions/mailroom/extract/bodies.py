@@ -138,6 +138,8 @@ def unpack_tnef(data: bytes) -> tuple[list[tuple[str, bytes]], str | None]:
         files: list[tuple[str, bytes]] = []
         for attachment in tnef.attachments:
             name = attachment.long_filename() or attachment.name
+            if isinstance(name, list):  # a multi-valued MAPI property
+                name = name[0] if name else ""
             if isinstance(name, bytes):
                 name = name.decode("utf-8", "replace")
             payload = attachment.data
