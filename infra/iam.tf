@@ -33,9 +33,10 @@ data "aws_iam_policy_document" "extract_attachments" {
     resources = ["${aws_s3_bucket.documents.arn}/${local.raw_prefix}*"]
   }
 
+  # Large attachments are uploaded in parts; an upload that fails is aborted, not left behind.
   statement {
     sid     = "WriteAttachments"
-    actions = ["s3:PutObject"]
+    actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [
       "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
       "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",

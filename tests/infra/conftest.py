@@ -1,6 +1,6 @@
 """The infra tier: infra/ checked statically, by checkov, and by applying it to the emulator.
 
-The stack is applied once per session (per xdist worker; see pytest_xdist_make_scheduler) into a
+The stack is applied once per session (per xdist worker; see pytest_configure) into a
 temporary copy of infra/, so no state, plan or provider cache is ever left in the repository.
 The emulator is moto's server on a free loopback port; credentials are fake.
 """
@@ -21,7 +21,6 @@ from typing import Any
 import boto3
 import pytest
 from moto.ses.responses import EmailResponse
-from xdist.scheduler import LoadGroupScheduling
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -37,25 +36,15 @@ MAIL_DOMAIN = "docs.example.com"
 SUBMISSION = f"submit@{MAIL_DOMAIN}"
 NAME_PREFIX = "mrtest"
 
-# Apply tests share one stack: keep them on one xdist worker (see the hook below).
-APPLY_GROUP = "infra-apply"
-
 
 def pytest_configure(config: pytest.Config) -> None:
-    # xdist registers this marker only when it is active; --strict-markers needs it always.
-    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
-
-
-@pytest.hookimpl(optionalhook=True)  # unknown when xdist is off (-p no:xdist)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under xdist, keep `xdist_group` tests together so the stack is applied once.
-
-    Only takes effect when this conftest is loaded by the controller (pytest tests/infra, as
-    `make infra-check` runs it); for the whole suite `--dist loadgroup` does the same.
-    """
-    if config.getoption("dist", "no") != "load":
-        return None
-    return LoadGroupScheduling(config, log)
+    # Under xdist, run each test file on one worker: the tests that share the applied stack all
+    # live in test_stack.py, so the stack is applied once while the other files run beside it.
+    # This takes effect when the controller loads this file (`pytest -n 2 tests/infra`, as
+    # `make infra-check` runs it); for the whole suite, `--dist loadfile` does the same.
+    # (xdist's `loadgroup` does not group under pytest 9: it relabels node ids pytest ignores.)
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadfile"
 
 
 def require_terraform() -> str:

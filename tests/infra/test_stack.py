@@ -19,11 +19,12 @@ import pytest
 from mailroom.local.app import LocalMailroom
 from mailroom.model import table_definition
 from mailroom.settings import ALL_ENV, ENV_BUCKET, ENV_TABLE, Settings
-from tests.infra.conftest import APPLY_GROUP, NAME_PREFIX, REGION, ROOT, SUBMISSION, Stack
+from tests.infra.conftest import NAME_PREFIX, REGION, ROOT, SUBMISSION, Stack
+from tests.infra.iam_rules import as_list, problems, state_documents
 
 MAIL_DIR = ROOT / "events" / "mail"
 
-pytestmark = [pytest.mark.slow, pytest.mark.infra, pytest.mark.xdist_group(APPLY_GROUP)]
+pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
 HANDLERS = {
     "extract_function": "mailroom.handlers.extract_attachments.handler",
@@ -327,6 +328,62 @@ def test_mail_through_the_smtp_front_door_becomes_file_records(
         head = s3.head_object(Bucket=stack.output("bucket"), Key=record.file_id)
         assert head["ServerSideEncryption"] == "aws:kms"
         assert head["SSEKMSKeyId"] == stack_key_arn(stack)
+
+
+def test_no_policy_document_in_the_state_is_too_broad(stack: Stack) -> None:
+    documents = state_documents(stack)
+    # Function roles, trust policies, bucket and key policies at least.
+    assert len(documents) >= 8, [where for where, _ in documents]
+    found = [f"{where}: {p}" for where, doc in documents for p in problems(doc)]
+    assert not found, "\n".join(found)
+
+
+def role_grants(stack: Stack, function: str) -> dict[str, set[str]]:
+    """action -> resources of the function's one inline role policy, from the state."""
+    [policy] = [
+        r["values"]["policy"]
+        for r in stack.resources()
+        if r["type"] == "aws_iam_role_policy" and r["index"] == function
+    ]
+    grants: dict[str, set[str]] = {}
+    for statement in as_list(json.loads(policy)["Statement"]):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            grants.setdefault(action, set()).update(as_list(statement["Resource"]))
+    return grants
+
+
+def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) -> None:
+    bucket_arn = f"arn:aws:s3:::{stack.output('bucket')}"
+    table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{stack.output('table')}"
+    key = {stack.output("kms_key_arn")}
+
+    extract = role_grants(stack, "extract_attachments")
+    assert extract.pop("s3:GetObject") == {f"{bucket_arn}/raw/*"}
+    written = {f"{bucket_arn}/incoming/*", f"{bucket_arn}/quarantine/*"}
+    assert extract.pop("s3:PutObject") == written
+    assert extract.pop("s3:AbortMultipartUpload") == written
+    assert extract.pop("dynamodb:PutItem") == {table_arn}
+
+    record = role_grants(stack, "record_metadata")
+    assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
+    assert record.pop("s3:GetObjectVersion") == {f"{bucket_arn}/incoming/*"}
+    assert record.pop("dynamodb:PutItem") == {table_arn}
+    assert record.pop("dynamodb:GetItem") == {table_arn}
+
+    for output, grants in (("extract_function", extract), ("record_function", record)):
+        name = stack.output(output)
+        assert grants.pop("kms:Decrypt") == key
+        assert grants.pop("kms:GenerateDataKey") == key
+        [dlq] = grants.pop("sqs:SendMessage")
+        assert dlq.endswith(f":{name}-dlq")
+        [logs] = grants.pop("logs:CreateLogStream")
+        assert grants.pop("logs:PutLogEvents") == {logs}
+        assert logs.endswith(f":log-group:/aws/lambda/{name}:*")
+        # X-Ray has no resource-level permissions.
+        assert grants.pop("xray:PutTraceSegments") == {"*"}
+        assert grants.pop("xray:PutTelemetryRecords") == {"*"}
+        assert grants == {}, f"{name} may do more than its handler needs: {grants}"
 
 
 # Keep this last: it destroys the stack the tests above share.
