@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 MAX_METADATA_BYTES = 2048
-_TRUNCATED = "~"  # appended to a value that had to be cut (never produced by quote())
+_TRUNCATED = "~"  # appended to a value that had to be cut; _encode escapes every real "~"
 
 # Field budgets in encoded characters; they sum well under 2 KB with the key names.
 _BUDGET = {
@@ -96,7 +96,8 @@ class Provenance:
 
 
 def _encode(value: str, budget: int) -> str:
-    encoded = quote(value, safe=" @.+-_:/()[],;'!")
+    # quote() keeps "~" as is: escape it so a trailing "~" can only be the cut marker.
+    encoded = quote(value, safe=" @.+-_:/()[],;'!").replace("~", "%7E")
     if len(encoded) <= budget:
         return encoded
     cut = encoded[: budget - 1]

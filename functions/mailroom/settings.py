@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mailroom.extract.types import Limits
+from mailroom.limits import Limits
 
 # The environment contract shared with infra/lambda.tf and the local stack.
 ENV_BUCKET = "MAILROOM_BUCKET"

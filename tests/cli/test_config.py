@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from mailroom import settings
 from mailroom.cli import config as cli_config
 from mailroom.local.state import LocalState, write_state
 from tests.cli.conftest import run
@@ -78,11 +77,6 @@ def config_json(*flags: str) -> dict[str, Any]:
 
 def values(data: dict[str, Any], *names: str) -> dict[str, tuple[str | None, str]]:
     return {n: (data[n]["value"], data[n]["source"]) for n in names}
-
-
-def test_environment_names_match_the_functions_settings() -> None:
-    assert cli_config.ENV_BUCKET == settings.ENV_BUCKET
-    assert cli_config.ENV_TABLE == settings.ENV_TABLE
 
 
 def test_terraform_outputs_in_the_infra_dir(

@@ -10,7 +10,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailroom.extract.collect import Collector
-from mailroom.extract.types import DiscardSink, Extraction, Limits
+from mailroom.extract.types import DiscardSink, Extraction
+from mailroom.limits import Limits
 from mailroom.naming import MAX_KEY_BYTES, MAX_NAME_BYTES, attachment_key, safe_name
 
 RESERVED = (

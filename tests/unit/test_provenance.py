@@ -58,3 +58,12 @@ def test_metadata_always_fits_s3_limit_and_marks_cuts(
         assert decoded.filename == filename
     elif filename:
         assert decoded.filename == filename or decoded.filename.endswith("…")
+
+
+def test_a_value_ending_in_the_cut_marker_reads_back_whole() -> None:
+    meta = Provenance(
+        source="email", message_id="m", received_at="2026-11-20T09:14:03.512Z", filename="draft~"
+    ).to_metadata()
+
+    decoded = Provenance.from_metadata(meta)
+    assert decoded is not None and decoded.filename == "draft~"

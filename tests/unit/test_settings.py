@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailroom.extract.types import Limits
+from mailroom.limits import Limits
 from mailroom.settings import REQUIRED_ENV, Settings, SettingsError
 
 VALID = {"MAILROOM_BUCKET": "firm-mailroom-docs", "MAILROOM_TABLE": "firm-mailroom"}

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from mailroom.settings import ENV_BUCKET, ENV_TABLE
+
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,11 +34,6 @@ if TYPE_CHECKING:
 
     from mailroom.local.state import LocalState
 
-# The functions' environment contract (mailroom.settings), repeated rather than imported:
-# settings loads the whole extraction package, which the CLI's queries never need. A test
-# (tests/cli/test_config.py) keeps the two in step.
-ENV_BUCKET = "MAILROOM_BUCKET"
-ENV_TABLE = "MAILROOM_TABLE"
 ENV_INFRA_DIR = "MAILROOM_INFRA_DIR"
 DEFAULT_INFRA_DIR = Path("infra")
 TERRAFORM_TIMEOUT = 120  # seconds; `terraform output` reads state, remote backends can be slow

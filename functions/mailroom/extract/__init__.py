@@ -6,10 +6,10 @@ from mailroom.extract.types import (
     AttachmentWriter,
     DiscardSink,
     Extraction,
-    Limits,
     PartInfo,
     Sink,
 )
+from mailroom.limits import Limits
 
 __all__ = [
     "Attachment",

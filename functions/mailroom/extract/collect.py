@@ -15,11 +15,11 @@ from mailroom.extract.types import (
     Attachment,
     AttachmentWriter,
     Extraction,
-    Limits,
     OriginalSenderVia,
     PartInfo,
     Sink,
 )
+from mailroom.limits import Limits
 from mailroom.naming import MAX_NAME_BYTES, safe_name
 
 Origin = Literal["mime", "message", "tnef", "uuencode"]

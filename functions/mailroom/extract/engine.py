@@ -39,7 +39,8 @@ from mailroom.extract.headers import (
     parse_header_block,
     read_head,
 )
-from mailroom.extract.types import Extraction, Limits, Sink
+from mailroom.extract.types import Extraction, Sink
+from mailroom.limits import Limits
 
 DEFAULT_LIMITS = Limits()
 CHUNK = 1 << 20  # read size: large enough that per-chunk Python overhead is negligible

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from mailroom.extract.engine import DEFAULT_LIMITS, extract
-from mailroom.extract.types import DiscardSink, Extraction, Limits
+from mailroom.extract.types import DiscardSink, Extraction
+from mailroom.limits import Limits
 
 
 def to_report(path: str, result: Extraction, envelope_sender: str | None = None) -> dict[str, Any]:

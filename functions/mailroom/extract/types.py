@@ -15,15 +15,6 @@ OriginalSenderVia = Literal["attached-message", "inline-forward"]
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Caps so no message can exhaust the function; what a cap stops becomes a warning."""
-
-    max_depth: int = 32
-    max_parts: int = 2000
-    max_total_bytes: int = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
 class PartInfo:
     """An attachment as known from its headers, before its body is decoded."""
 
