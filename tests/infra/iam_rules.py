@@ -75,7 +75,7 @@ def problems(document: Document) -> list[str]:
 
 
 def state_documents(stack: Stack) -> list[tuple[str, Document]]:
-    documents = []
+    documents: list[tuple[str, Document]] = []
     for resource in stack.resources():
         documents.extend(policy_documents(resource.get("values", {}), resource["address"]))
     return documents

@@ -211,7 +211,7 @@ def test_failed_invocations_go_to_an_encrypted_dead_letter_queue(stack: Stack, o
     if dead_letter is None:
         pytest.skip(
             "the emulator does not implement Lambda DeadLetterConfig (it drops it); the queue, "
-            "its SendMessage grant (test_iam) and its alarm are checked instead"
+            "its SendMessage grant and its alarm are checked instead"
         )
     assert dead_letter["TargetArn"] == dlq["QueueArn"]
 
@@ -279,7 +279,9 @@ def attachments_of(raw: bytes) -> dict[str, str]:
     for part in message.walk():
         name = part.get_filename()
         if name and not part.is_multipart():
-            found[name] = hashlib.sha256(part.get_payload(decode=True)).hexdigest()
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            found[name] = hashlib.sha256(data).hexdigest()
     return found
 
 

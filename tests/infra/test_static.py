@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+import terraform as tf  # tools/terraform.py (conftest puts tools/ on sys.path)
 
-from tests.infra.conftest import INFRA, ROOT, copy_module, require_terraform, terraform, tf
+from tests.infra.conftest import INFRA, ROOT, copy_module, require_terraform, terraform
 
 pytestmark = pytest.mark.infra
 
