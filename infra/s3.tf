@@ -3,7 +3,7 @@
 ################################################################################
 
 resource "aws_s3_bucket" "documents" {
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-firm disaster-recovery choice; versioning and PITR cover accidental loss
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-firm disaster-recovery choice; versioning already covers overwrites and deletes
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
   # No object lock: SES cannot write to a bucket with object lock enabled.
