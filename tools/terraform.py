@@ -119,6 +119,7 @@ def run(
     check: bool = True,
     capture: bool = False,
     timeout: float | None = None,
+    input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run terraform with `args`; raise FileNotFoundError if terraform is not installed."""
     binary = terraform_binary(env)
@@ -134,6 +135,7 @@ def run(
         text=True,
         capture_output=capture,
         timeout=timeout,
+        input=input_text,
     )
 
 

@@ -30,12 +30,58 @@ def test_terraform_fmt_is_clean() -> None:
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}"
 
 
-def test_terraform_validate(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of infra/ after `terraform init` (providers from the mirror where there is one)."""
     require_terraform()
-    workdir = copy_module(tmp_path / "infra")
+    workdir = copy_module(tmp_path_factory.mktemp("infra"))
     terraform(["init", "-backend=false", "-input=false", "-no-color"], workdir, os.environ)
-    result = terraform(["validate", "-no-color"], workdir, os.environ)
+    return workdir
+
+
+def console(workdir: Path, expression: str, *args: str) -> tuple[int, str]:
+    result = tf.run(
+        ["console", "-no-color", *args],
+        cwd=workdir,
+        check=False,
+        capture=True,
+        input_text=expression + "\n",
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_terraform_validate(initialised: Path) -> None:
+    result = terraform(["validate", "-no-color"], initialised, os.environ)
     assert "The configuration is valid" in result.stdout
+
+
+def test_tfvars_example_passes_the_variable_validations(initialised: Path) -> None:
+    example = INFRA / "terraform.tfvars.example"
+    code, out = console(initialised, "local.mx_record", f"-var-file={example}")
+    assert code == 0 and "Error" not in out, out
+    assert '"10 inbound-smtp.eu-west-1.amazonaws.com"' in out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("mail_domain", "Not A Domain"),
+        ("submission_addresses", '["submit+tag@docs.example.com"]'),
+        ("route53_zone_id", "zone-1"),
+        ("log_retention_days", "42"),
+        ("aws_endpoint_url", "localhost:5000"),
+    ],
+)
+def test_free_form_variables_are_validated(initialised: Path, variable: str, value: str) -> None:
+    required = {
+        "mail_domain": "docs.example.com",
+        "submission_addresses": '["submit@docs.example.com"]',
+    }
+    values = {**required, variable: value}
+    # `terraform console` reports a failed validation but still exits 0.
+    _, out = console(initialised, "var.region", *[f"-var={k}={v}" for k, v in values.items()])
+    assert "Invalid value for variable" in out, out
+    assert f'variable "{variable}"' in out
 
 
 def test_every_variable_and_output_has_type_and_description() -> None:
