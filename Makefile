@@ -7,6 +7,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+# Tests sharing one applied stack live in one file: loadfile keeps them on one worker.
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+TERRAFORM := $(BIN)/python tools/terraform.py
+CHECKOV_VENV := build/checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
 .PHONY: help venv demo test test-fast lint format package bench infra-check clean
 
@@ -21,25 +26,31 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install mailroom with its CLI, local mode and dev tools
 
+# checkov pins an old boto3: a tool environment of its own, never the project's .venv.
+$(CHECKOV_STAMP): tools/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	@touch $@ $(CHECKOV_VENV)/.checkov-$$(sed -n 's/^checkov==//p' $<)
+
 demo: $(STAMP) ## run the whole pipeline locally on the sample mail and show the result
 	$(BIN)/mailroom demo --mail events/mail
 
-test: $(STAMP) package ## the whole suite: unit, integration, e2e, and the slow tier (infra, corpus)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
+test: $(STAMP) $(CHECKOV_STAMP) package ## everything: unit, integration, cli, e2e, and the slow tier
+	$(PYTEST) --durations=10
 
-test-fast: $(STAMP) ## everything but the slow tier, for the inner loop
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"
+test-fast: $(STAMP) ## everything but the slow tier (infra apply, corpus), for the inner loop
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP) ## ruff, mypy and terraform fmt
 	$(BIN)/ruff check functions tests tools bench
 	$(BIN)/ruff format --check functions tests tools bench
 	$(BIN)/mypy
-	terraform fmt -check -recursive infra
+	$(TERRAFORM) fmt -check -recursive infra
 
 format: $(STAMP) ## apply ruff and terraform formatting
 	$(BIN)/ruff check --fix functions tests tools bench
 	$(BIN)/ruff format functions tests tools bench
-	terraform fmt -recursive infra
+	$(TERRAFORM) fmt -recursive infra
 
 package: $(STAMP) ## build/lambda/function.zip and layer.zip, pinned to the tested versions
 	$(BIN)/python tools/package.py
@@ -47,8 +58,8 @@ package: $(STAMP) ## build/lambda/function.zip and layer.zip, pinned to the test
 bench: $(STAMP) ## extraction speed and peak memory against the stdlib, same run
 	$(BIN)/python bench/run.py
 
-infra-check: $(STAMP) package ## terraform fmt/validate, checkov, and apply to the emulator
-	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/infra
+infra-check: $(STAMP) $(CHECKOV_STAMP) package ## terraform fmt/validate, checkov, apply to the emulator
+	$(PYTEST) tests/infra
 
 clean: ## remove build output, caches and the virtual environment
 	rm -rf build .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

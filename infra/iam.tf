@@ -34,6 +34,24 @@ data "aws_iam_policy_document" "extract_attachments" {
   }
 
   # Large attachments are uploaded in parts; an upload that fails is aborted, not left behind.
+  # HeadObject before each write: a redelivered event finds the same bytes and skips the
+  # rewrite (no new version, no second ObjectCreated).
+  statement {
+    sid     = "CheckWrittenAttachments"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
+    ]
+  }
+
+  # Without it S3 answers 403, not 404, for a key that does not exist yet.
+  statement {
+    sid       = "TellMissingFromDenied"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.documents.arn]
+  }
+
   statement {
     sid     = "WriteAttachments"
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -80,13 +98,20 @@ data "aws_iam_policy_document" "extract_attachments" {
 data "aws_iam_policy_document" "record_metadata" {
   statement {
     sid       = "ReadIncoming"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  # An event for an object deleted since must read as 404 (skip), not 403 (retry, then DLQ).
+  statement {
+    sid       = "TellMissingFromDenied"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.documents.arn]
   }
 
   statement {
     sid       = "WriteRecords"
-    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+    actions   = ["dynamodb:PutItem"]
     resources = [aws_dynamodb_table.documents.arn]
   }
 

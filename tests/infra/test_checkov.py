@@ -1,7 +1,7 @@
 """checkov over infra/: zero failed checks, and every skip inline with its reason.
 
 checkov pins an old boto3, so it lives in a tool environment of its own (build/checkov-venv),
-created here from PyPI on first use and never in the project's .venv.
+created by `make test` (or here, on first use) from PyPI and never in the project's .venv.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ import pytest
 
 from tests.infra.conftest import BUILD, INFRA
 
-CHECKOV_VERSION = "3.3.30"
+# One pin for the Makefile (which builds the venv before the tests) and for this fallback.
+CHECKOV_REQUIREMENTS = INFRA.parent / "tools" / "checkov-requirements.txt"
+CHECKOV_VERSION = next(
+    line.split("==")[1].strip()
+    for line in CHECKOV_REQUIREMENTS.read_text().splitlines()
+    if line.startswith("checkov==")
+)
 CHECKOV_VENV = BUILD / "checkov-venv"
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]
