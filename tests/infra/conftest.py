@@ -129,6 +129,7 @@ class Stack:
     outputs: dict[str, Any]
     state: dict[str, Any]
     apply_seconds: float
+    plan: dict[str, Any] = field(default_factory=dict)  # `terraform show -json` of the plan
     destroyed: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -225,11 +226,15 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     terraform(["init", "-input=false", "-no-color"], workdir, env)
     started = time.monotonic()
-    terraform(["apply", "-auto-approve", "-input=false", "-no-color"], workdir, env, timeout=900)
+    # Applied from a saved plan, whose configuration says what Terraform meant to set even
+    # where the emulator drops a setting (and refreshed state would not show it).
+    terraform(["plan", "-out=tfplan", "-input=false", "-no-color"], workdir, env, timeout=300)
+    terraform(["apply", "-input=false", "-no-color", "tfplan"], workdir, env, timeout=900)
     apply_seconds = time.monotonic() - started
+    plan = json.loads(terraform(["show", "-json", "tfplan"], workdir, env).stdout)
     outputs = json.loads(terraform(["output", "-json"], workdir, env).stdout)
     state = json.loads(terraform(["show", "-json"], workdir, env).stdout)
-    applied = Stack(emulator, workdir, env, outputs, state, apply_seconds)
+    applied = Stack(emulator, workdir, env, outputs, state, apply_seconds, plan)
     print(f"\ninfra/ applied to the emulator in {apply_seconds:.0f} s", file=sys.stderr)
     try:
         yield applied
