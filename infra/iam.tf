@@ -25,15 +25,60 @@ locals {
   log_group_arns = { for k, g in aws_cloudwatch_log_group.function : k => g.arn }
 }
 
+# What both functions need, each for its own queue and log group.
+data "aws_iam_policy_document" "function_common" {
+  for_each = local.functions
+
+  # S3 answers 403, not 404, for a missing key unless the caller may list the bucket: a new key
+  # (extract) or an object deleted since its event (record) must read as missing, not denied.
+  statement {
+    sid       = "TellMissingFromDenied"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.documents.arn]
+  }
+
+  statement {
+    sid       = "WriteRecords"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+
+  statement {
+    sid       = "UseStackKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq[each.key].arn]
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.log_group_arns[each.key]}:*"]
+  }
+
+  # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
 # extract_attachments: reads raw/, writes incoming/ and quarantine/, puts message records.
 data "aws_iam_policy_document" "extract_attachments" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common["extract_attachments"].json]
+
   statement {
     sid       = "ReadRawMessages"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents.arn}/${local.raw_prefix}*"]
   }
 
-  # Large attachments are uploaded in parts; an upload that fails is aborted, not left behind.
   # HeadObject before each write: a redelivered event finds the same bytes and skips the
   # rewrite (no new version, no second ObjectCreated).
   statement {
@@ -45,13 +90,7 @@ data "aws_iam_policy_document" "extract_attachments" {
     ]
   }
 
-  # Without it S3 answers 403, not 404, for a key that does not exist yet.
-  statement {
-    sid       = "TellMissingFromDenied"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.documents.arn]
-  }
-
+  # Large attachments are uploaded in parts; an upload that fails is aborted, not left behind.
   statement {
     sid     = "WriteAttachments"
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -60,83 +99,17 @@ data "aws_iam_policy_document" "extract_attachments" {
       "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
     ]
   }
-
-  statement {
-    sid       = "WriteRecords"
-    actions   = ["dynamodb:PutItem"]
-    resources = [aws_dynamodb_table.documents.arn]
-  }
-
-  statement {
-    sid       = "UseStackKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-  }
-
-  statement {
-    sid       = "DeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq["extract_attachments"].arn]
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.log_group_arns["extract_attachments"]}:*"]
-  }
-
-  # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
 }
 
-# record_metadata: reads incoming/ (head, body for the byte sniff and hash, by version), puts
-# and reads file records.
+# record_metadata: reads incoming/ (head, the first bytes to sniff the type, the whole body to
+# hash an upload without provenance), puts file records.
 data "aws_iam_policy_document" "record_metadata" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common["record_metadata"].json]
+
   statement {
     sid       = "ReadIncoming"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
-  }
-
-  # An event for an object deleted since must read as 404 (skip), not 403 (retry, then DLQ).
-  statement {
-    sid       = "TellMissingFromDenied"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.documents.arn]
-  }
-
-  statement {
-    sid       = "WriteRecords"
-    actions   = ["dynamodb:PutItem"]
-    resources = [aws_dynamodb_table.documents.arn]
-  }
-
-  statement {
-    sid       = "UseStackKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
-  }
-
-  statement {
-    sid       = "DeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq["record_metadata"].arn]
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.log_group_arns["record_metadata"]}:*"]
-  }
-
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
   }
 }
 
