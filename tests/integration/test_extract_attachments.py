@@ -205,3 +205,19 @@ def test_missing_configuration_fails_at_cold_start_naming_it(
 
     with pytest.raises(SettingsError, match="MAILROOM_BUCKET, MAILROOM_TABLE"):
         extract_attachments.handler(load_event("ses-receipt.json"), context)
+
+
+def test_a_cap_becomes_a_warning_on_the_record_and_the_raw_message_stays(
+    stack: Stack, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILROOM_MAX_PARTS", "2")  # the sample has four MIME parts
+    runtime.cache_clear()
+
+    deliver(stack, "ses-receipt.json", "collaborator-two-pdfs.eml", context)
+
+    message, _ = stack.catalog.get_message(MESSAGE_ID)
+    assert message is not None
+    assert message.outcome in {"extracted", "no_attachments"}  # what came before the cap
+    assert any("more than 2 MIME parts" in w for w in message.warnings)
+    assert message.attachment_count == len(stack.keys("incoming/")) < 2
+    assert stack.keys("raw/") == [f"raw/{MESSAGE_ID}"]
