@@ -27,7 +27,6 @@ SNIFF_BYTES = 8192  # enough for filetype to tell a .docx from a plain zip
 @dataclass(frozen=True, slots=True)
 class ObjectCreated:
     key: str  # already URL-decoded
-    size: int | None = None
     event_time: str | None = None
 
 
@@ -57,14 +56,13 @@ def record_object(
         logger.warning("object outside the intake prefix skipped", extra={"key": event.key})
         return None
     try:
-        head = store.head(event.key)
+        head, sniff = store.peek(event.key, SNIFF_BYTES)
     except ObjectNotFound as exc:
         # Deleted (or overwritten and deleted) since the event: nothing to record.
         logger.warning("object no longer exists", extra={"key": event.key, "error": str(exc)})
         return None
 
     provenance = Provenance.from_metadata(head.metadata)
-    sniff = store.read_range(event.key, SNIFF_BYTES) if head.size else b""
     name = event.key.rsplit("/", 1)[-1]
     if provenance is None:
         # An upload by other means: no provenance, so hash it ourselves and name it by its key.

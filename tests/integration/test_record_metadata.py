@@ -128,3 +128,30 @@ def test_deleted_object_and_foreign_prefix_are_skipped(stack: Stack, context: An
 
     assert result == {"recorded": 0}
     assert stack.items() == []
+
+
+def test_a_zero_byte_object_is_recorded(stack: Stack, context: Any) -> None:
+    """A ranged GET of an empty object is refused (416): its record comes from a HEAD."""
+    key = "incoming/up-20261120-empty/blank.txt"
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=b"")
+
+    assert record_metadata.handler(s3_event(key), context) == {"recorded": 1}
+
+    record = stack.catalog.get_file(key)
+    assert record is not None
+    assert record.size == 0
+    assert record.sha256 == hashlib.sha256(b"").hexdigest()
+    assert record.detected_type is None
+
+
+def test_size_is_the_whole_object_not_the_sniffed_range(stack: Stack, context: Any) -> None:
+    key = "incoming/up-20261120-big/data.bin"
+    body = bytes(range(256)) * 1000  # 256 KB, far more than the 8 KB sniff
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    record_metadata.handler(s3_event(key), context)
+
+    record = stack.catalog.get_file(key)
+    assert record is not None
+    assert record.size == len(body)
+    assert record.sha256 == hashlib.sha256(body).hexdigest()

@@ -9,7 +9,7 @@ upload starts because it travels in the object's metadata.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import quote
@@ -23,7 +23,6 @@ from mailroom.provenance import Provenance
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 SPOOL_IN_MEMORY = 4 * 1024 * 1024
 # Parts of 8 MiB, two at a time: a 40 MB attachment uploads in 5 parts with ~16 MiB in flight.
@@ -49,6 +48,27 @@ class ObjectHead:
     last_modified: str
 
 
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _missing(exc: ClientError) -> bool:
+    """A missing key or version (404 needs s3:ListBucket; without it S3 says 403)."""
+    return _error_code(exc) in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+
+
+def _object_head(key: str, response: Mapping[str, Any], size: int) -> ObjectHead:
+    return ObjectHead(
+        key=key,
+        size=size,
+        etag=response["ETag"].strip('"'),
+        version_id=response.get("VersionId"),
+        content_type=response.get("ContentType"),
+        metadata=dict(response.get("Metadata", {})),
+        last_modified=response["LastModified"].isoformat(),
+    )
+
+
 class S3Store:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
@@ -59,25 +79,31 @@ class S3Store:
         body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
         return cast(BinaryIO, body)
 
-    def head(self, key: str, version_id: str | None = None) -> ObjectHead:
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if version_id:
-            args["VersionId"] = version_id
+    def head(self, key: str) -> ObjectHead:
         try:
-            head = self._s3.head_object(**args)
+            response = self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _missing(exc):
                 raise ObjectNotFound(key) from exc
             raise
-        return ObjectHead(
-            key=key,
-            size=head["ContentLength"],
-            etag=head["ETag"].strip('"'),
-            version_id=head.get("VersionId"),
-            content_type=head.get("ContentType"),
-            metadata=dict(head.get("Metadata", {})),
-            last_modified=head["LastModified"].isoformat(),
-        )
+        return _object_head(key, response, response["ContentLength"])
+
+    def peek(self, key: str, length: int) -> tuple[ObjectHead, bytes]:
+        """What HEAD says and the first `length` bytes, in one ranged GET."""
+        try:
+            response = self._s3.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "InvalidRange":  # an empty object has no first byte
+                return self.head(key), b""
+            if _missing(exc):
+                raise ObjectNotFound(key) from exc
+            raise
+        # "bytes 0-8191/123456": the object's size is after the slash.
+        total = response.get("ContentRange", "").rpartition("/")[2]
+        size = int(total) if total.isdigit() else response["ContentLength"]
+        return _object_head(key, response, size), response["Body"].read()
 
     def has_identical(self, key: str, sha256: str) -> bool:
         """True when `key` already holds these bytes (a redelivered event): skip the rewrite."""
@@ -86,13 +112,6 @@ class S3Store:
         except ObjectNotFound:
             return False
         return head.metadata.get("sha256") == sha256
-
-    def read_range(self, key: str, length: int, version_id: str | None = None) -> bytes:
-        """The first `length` bytes (enough to sniff a file type)."""
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Range": f"bytes=0-{length - 1}"}
-        if version_id:
-            args["VersionId"] = version_id
-        return self._s3.get_object(**args)["Body"].read()
 
     def download(
         self,
@@ -108,7 +127,7 @@ class S3Store:
                 self.bucket, key, target, ExtraArgs=extra, Callback=progress, Config=TRANSFER
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NoSuchVersion"}:
+            if _missing(exc):
                 raise ObjectNotFound(key) from exc
             raise
 
@@ -130,11 +149,6 @@ class S3Store:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
             for obj in page.get("Contents", [])
         ]
-
-    def delete_keys(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start : start + 1000]]
-            self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
     def upload(
         self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
