@@ -8,9 +8,8 @@ the end, the dead-letter queue keeps the event for a redrive).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.utils import parseaddr
 from typing import Any
@@ -30,8 +29,6 @@ from mailroom.policy import (
 )
 from mailroom.settings import Settings
 
-logger = logging.getLogger(__name__)
-
 # SES writes this object when a receipt rule's S3 action is created; it is not mail.
 SETUP_NOTIFICATION_ID = "AMAZON_SES_SETUP_NOTIFICATION"
 
@@ -48,7 +45,6 @@ class ReceivedMail:
     from_header: Sequence[str] = ()  # commonHeaders.from, decoded by SES
     subject: str | None = None
     rfc_message_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -119,7 +115,6 @@ def process_message(
         verdicts=mail.verdicts.as_dict(),
         reason=decision.reason,
     )
-    record.recipients_truncated = len(record.recipients) > 50
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
         catalog.put_message(record)

@@ -94,7 +94,7 @@ class MessageRecord:
     from_address: str | None = None
     from_name: str | None = None
     recipients: list[str] = field(default_factory=list)  # receipt.recipients (envelope; has Bcc)
-    recipients_truncated: bool = False
+    recipients_truncated: bool = False  # set when the item keeps only the first MAX_RECIPIENTS
     case: str | None = None
     subject: str | None = None
     rfc_message_id: str | None = None
@@ -110,6 +110,8 @@ class MessageRecord:
         item = _compact(asdict(self))
         item["outcome"] = str(self.outcome)
         item["recipients"] = self.recipients[:MAX_RECIPIENTS]
+        if len(self.recipients) > MAX_RECIPIENTS:
+            item["recipients_truncated"] = True
         item["warnings"] = [w[:MAX_WARNING_CHARS] for w in self.warnings[:MAX_WARNINGS]]
         if not item["warnings"]:
             del item["warnings"]

@@ -69,9 +69,22 @@ def test_message_item_stays_small_whatever_the_headers_hold() -> None:
         recipients=[f"r{i}@x.example" for i in range(10_000)],
         warnings=["w" * 10_000] * 1_000,
     )
-    size = len(json.dumps(record.to_item()).encode())
+    item = record.to_item()
+    size = len(json.dumps(item).encode())
 
     assert size < 40_000  # far below DynamoDB's 400 KB
+    assert len(item["recipients"]) == 50
+    assert item["recipients_truncated"] is True
+    assert (
+        "recipients_truncated"
+        not in MessageRecord(
+            message_id="m",
+            received_at="2026-11-20T09:14:03.512Z",
+            raw_key="raw/m",
+            outcome=Outcome.EXTRACTED,
+            recipients=["a@x.example"],
+        ).to_item()
+    )
 
 
 def test_file_partition_is_derived_from_the_key() -> None:
