@@ -110,8 +110,7 @@ class MessageRecord:
         item = _compact(asdict(self))
         item["outcome"] = str(self.outcome)
         item["recipients"] = self.recipients[:MAX_RECIPIENTS]
-        if len(self.recipients) > MAX_RECIPIENTS:
-            item["recipients_truncated"] = True
+        item["recipients_truncated"] = len(self.recipients) > MAX_RECIPIENTS
         item["warnings"] = [w[:MAX_WARNING_CHARS] for w in self.warnings[:MAX_WARNINGS]]
         if not item["warnings"]:
             del item["warnings"]
