@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -101,7 +101,6 @@ class Catalog:
         since: date | None = None,
         until: date | None = None,
         *,
-        today: date | None = None,
         limit: int | None = None,
     ) -> Iterator[FileRecord]:
         """Pattern 3: all files, newest first, one day partition after the other.
@@ -109,7 +108,8 @@ class Catalog:
         Days are queried in parallel in windows that grow (recent days usually suffice) and are
         yielded in order; with `limit`, no day is read past what the caller will take.
         """
-        last = until or today or date.today()
+        # Day partitions are UTC days, so "today" is the UTC one.
+        last = until or datetime.now(UTC).date()
         first = since or last - timedelta(days=DEFAULT_LOOKBACK_DAYS)
         days = [last - timedelta(days=n) for n in range((last - first).days + 1)]
 

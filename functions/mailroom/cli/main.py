@@ -263,12 +263,23 @@ def cli(
 # -- queries --
 
 
+def range_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--since, --until and --limit, the same for every newest-first listing."""
+    for option in reversed(
+        [
+            click.option("--since", type=DATE, help="From this UTC day (YYYY-MM-DD, today, 7d)."),
+            click.option("--until", type=DATE, help="Up to and including this UTC day."),
+            click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command("list")
 @click.option("--sender", metavar="ADDR", help="Only files from this sender.")
 @click.option("--case", metavar="TAG", help="Only files of this case (submit+TAG@...).")
-@click.option("--since", type=DATE, help="From this day (YYYY-MM-DD, today, yesterday, 7d).")
-@click.option("--until", type=DATE, help="Up to and including this day (UTC days).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@range_options
 @json_option
 @pass_app
 def list_files(
@@ -293,7 +304,7 @@ def list_files(
     elif sender:
         records = catalog.files_by_sender(sender.strip(), since, until)
     else:
-        records = catalog.files_between(since, until, today=utc_today(), limit=limit)
+        records = catalog.files_between(since, until, limit=limit)
     found = first(records, limit)
     show_files(found, as_json, "no files found")
     if len(found) == limit and not as_json:
@@ -369,9 +380,7 @@ def duplicates(app: App, file_id: str | None, digest: str | None, as_json: bool)
     type=click.Choice([o.value for o in Outcome]),
     help="What happened to the message.",
 )
-@click.option("--since", type=DATE, help="From this day (YYYY-MM-DD, today, yesterday, 7d).")
-@click.option("--until", type=DATE, help="Up to and including this day (UTC days).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@range_options
 @json_option
 @pass_app
 def messages(
