@@ -10,19 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import run
+from tests.unit.test_extract_report import ATTACHMENT_KEYS
+from tests.unit.test_extract_report import KEYS as CONTRACT_KEYS
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
-CONTRACT_KEYS = {
-    "path",
-    "sender",
-    "sender_name",
-    "original_sender",
-    "subject",
-    "message_id",
-    "attachments",
-    "warnings",
-}
-ATTACHMENT_KEYS = {"filename", "safe_name", "content_type", "size", "sha256", "inline", "part"}
 
 
 def eml(subject: str = "Statements", sender: str = "Alice Client <alice@client.example>") -> bytes:

@@ -192,13 +192,6 @@ class Head:
             return False
         return self.content_type in _BODY_TYPES
 
-    @property
-    def is_attachment(self) -> bool:
-        """A leaf that is a document: named, marked attachment, inline with an id, or non-text."""
-        if self.filename or self.disposition == "attachment":
-            return True
-        return not self.is_body_text
-
 
 def _param(msg: Message, name: str, header: str) -> str | None:
     try:

@@ -125,7 +125,6 @@ class Runner:
         self.dead_letter_path = dead_letter_path
         self.retry_delays = retry_delays
         self.dead_letters: list[DeadLetter] = []
-        self.invocations = 0
         self._invoke_lock = threading.Lock()
         self._cold_key: tuple[tuple[str, str], ...] | None = None
         self._queue: queue.Queue[_Task | None] = queue.Queue()
@@ -226,7 +225,6 @@ class Runner:
         ):
             self._cold_start_if_changed(variables)
             handler, routed = _load(config["Handler"], self.function_log)
-            self.invocations += 1
             try:
                 return handler(payload, context)
             except Exception as exc:

@@ -61,19 +61,6 @@ class StackConfig:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Stack:
-    """What was provisioned: the names and ARNs the stand-ins need."""
-
-    bucket: str
-    table: str
-    extract_function_arn: str
-    record_function_arn: str
-    rule_set: str
-    raw_prefix: str
-    incoming_prefix: str
-
-
 def _placeholder_zip() -> bytes:
     # moto only stores the code; the runner imports the handlers from this installation.
     buf = io.BytesIO()
@@ -84,7 +71,7 @@ def _placeholder_zip() -> bytes:
     return buf.getvalue()
 
 
-def provision(endpoint: Endpoint, config: StackConfig) -> Stack:
+def provision(endpoint: Endpoint, config: StackConfig) -> None:
     """Create bucket, table, role, functions, receipt rule (active) and bucket notification."""
     settings = config.settings
     s3 = endpoint.client("s3")
@@ -169,13 +156,4 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Stack:
                 }
             ]
         },
-    )
-    return Stack(
-        bucket=config.bucket,
-        table=config.table,
-        extract_function_arn=arns["extract-attachments"],
-        record_function_arn=arns["record-metadata"],
-        rule_set=RULE_SET,
-        raw_prefix=settings.raw_prefix,
-        incoming_prefix=settings.incoming_prefix,
     )
