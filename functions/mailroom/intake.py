@@ -263,9 +263,15 @@ def _write_final(catalog: Catalog, record: MessageRecord, sleep: Callable[[float
 
 
 class _Deadline:
+    """Stop once less than the margin is left; the margin is at most a quarter of the time the
+    invocation started with, so a function configured with a short timeout still makes progress.
+    """
+
     def __init__(self, remaining_ms: Callable[[], int] | None, margin_ms: int) -> None:
         self._remaining_ms = remaining_ms
         self._margin_ms = margin_ms
+        if remaining_ms is not None:
+            self._margin_ms = min(margin_ms, max(0, remaining_ms()) // 4)
 
     def check(self) -> None:
         if self._remaining_ms is not None and self._remaining_ms() < self._margin_ms:

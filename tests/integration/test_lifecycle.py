@@ -16,7 +16,7 @@ import pytest
 from mailroom.handlers import extract_attachments, record_metadata
 from mailroom.handlers.runtime import runtime
 from tests.conftest import SAMPLE_MAIL, load_event
-from tests.integration.conftest import BUCKET, TABLE, Stack
+from tests.integration.conftest import BUCKET, TABLE, LambdaContext, Stack
 from tests.integration.faults import Notifications
 
 MESSAGE_ID = "f6m7k0q3cbjq1u2v8d1n4ha5ls2o7r9e0t4pd481"  # the sample event's
@@ -65,6 +65,20 @@ def test_the_record_says_processing_while_the_work_is_under_way(stack: Stack, co
     assert "file_ids" not in during
     after, _ = stack.catalog.get_message(MESSAGE_ID)
     assert after is not None and after.outcome == "extracted" and after.file_count == 2
+
+
+class ShortTimeout(LambdaContext):
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 3_000  # a function configured with a 3 s timeout, at its start
+
+
+def test_a_short_configured_timeout_still_makes_progress(stack: Stack) -> None:
+    """The deadline margin shrinks to a quarter of the time there is, not the whole of it."""
+    deliver_sample(stack, ShortTimeout())
+
+    message, _ = stack.catalog.get_message(MESSAGE_ID)
+    assert message is not None and message.outcome == "extracted"
 
 
 def test_a_forged_from_is_rejected_and_the_raw_message_kept(
