@@ -39,19 +39,19 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 remaining_ms=context.get_remaining_time_in_millis,
             )
         except Exception as exc:
-            # Recorded `failed` (deadline, S3, an engine bug), or left `processing` if even
-            # that write failed; raised so Lambda retries, then dead-letters the event.
-            metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
-            logger.exception(
-                "message extraction failed; raising for retry",
-                extra={
-                    "error_type": type(exc).__name__,
-                    "deadline": isinstance(exc, DeadlineReached),
-                },
-            )
-            raise
+            _failed(exc)
+            raise  # so Lambda retries, then dead-letters the event
         _report(result)
     return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
+
+
+def _failed(exc: Exception) -> None:
+    # Recorded `failed` (deadline, S3, an engine bug), or left `processing` if even that failed.
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
+    logger.exception(
+        "message extraction failed; raising for retry",
+        extra={"error_type": type(exc).__name__, "deadline": isinstance(exc, DeadlineReached)},
+    )
 
 
 def _report(result: MessageRecord) -> None:
