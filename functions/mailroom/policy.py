@@ -205,13 +205,15 @@ def dkim_signing_domains(headers: Iterable[Mapping[str, Any]]) -> list[str]:
     for header in headers:
         if str(header.get("name", "")).lower() != "dkim-signature":
             continue
-        domain = ""
-        for tag in str(header.get("value", "")).split(";"):
-            name, _, value = tag.partition("=")
-            if name.strip().lower() == "d":
-                domain = "".join(value.split()).lower()  # FWS may fold a tag value
-                break
-        found.append(domain)
+        domains = [
+            "".join(value.split()).lower()  # folding whitespace may split a tag value
+            for name, _, value in (
+                t.partition("=") for t in str(header.get("value", "")).split(";")
+            )
+            if name.strip().lower() == "d"
+        ]
+        # A repeated tag makes the signature invalid (RFC 6376 3.2): then the domain is unknown.
+        found.append(domains[0] if len(domains) == 1 else "")
     return found
 
 

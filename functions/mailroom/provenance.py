@@ -18,7 +18,7 @@ _BUDGET = {
     "source": 16,
     "message-id": 100,
     "sender": 256,
-    "sender-name": 128,
+    "sender-name": 112,
     "original-sender": 256,
     "original-sender-via": 24,
     "filename": 512,
@@ -29,7 +29,7 @@ _BUDGET = {
     "part": 64,
     "inline": 8,
     "authenticated": 1,
-    "auth-reason": 80,
+    "auth-reason": 64,
     "spam": 1,
 }
 

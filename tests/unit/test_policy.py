@@ -202,9 +202,10 @@ def test_dkim_signing_domains_are_read_from_each_signature_header() -> None:
         {"name": "DKIM-Signature", "value": "v=1; a=rsa-sha256; d=Firm.Example; s=sel; b=abc"},
         {"name": "dkim-signature", "value": "v=1; d=\r\n  mailer.example; s=x"},
         {"name": "DKIM-Signature", "value": "v=1; s=no-domain"},
+        {"name": "DKIM-Signature", "value": "v=1; d=evil.example; d=firm.example; s=x"},
     ]
 
-    assert dkim_signing_domains(headers) == ["firm.example", "mailer.example", ""]
+    assert dkim_signing_domains(headers) == ["firm.example", "mailer.example", "", ""]
 
 
 @pytest.mark.parametrize(
