@@ -15,11 +15,12 @@ import pytest
 
 from mailroom.handlers import extract_attachments, record_metadata
 from mailroom.handlers.runtime import runtime
-from tests.conftest import SAMPLE_MAIL, load_event
+from tests.conftest import ROOT, SAMPLE_MAIL, load_event
 from tests.integration.conftest import BUCKET, TABLE, LambdaContext, Stack
 from tests.integration.faults import Notifications
 
 MESSAGE_ID = "f6m7k0q3cbjq1u2v8d1n4ha5ls2o7r9e0t4pd481"  # the sample event's
+FIXTURES = ROOT / "tests" / "fixtures" / "mail"
 
 
 def deliver_sample(
@@ -65,6 +66,22 @@ def test_the_record_says_processing_while_the_work_is_under_way(stack: Stack, co
     assert "file_ids" not in during
     after, _ = stack.catalog.get_message(MESSAGE_ID)
     assert after is not None and after.outcome == "extracted" and after.file_count == 2
+
+
+@pytest.mark.parametrize("fixture", ["base64-damaged.eml", "missing-close-boundary.eml"])
+def test_malformed_input_is_a_warning_not_a_failure(
+    stack: Stack, context: Any, fixture: str
+) -> None:
+    event = load_event("ses-receipt.json")
+    stack.s3.put_object(
+        Bucket=BUCKET, Key=f"raw/{MESSAGE_ID}", Body=(FIXTURES / fixture).read_bytes()
+    )
+
+    extract_attachments.handler(event, context)  # does not raise
+
+    message, _ = stack.catalog.get_message(MESSAGE_ID)
+    assert message is not None and message.outcome == "extracted"
+    assert message.warnings and message.reason is None
 
 
 class ShortTimeout(LambdaContext):
