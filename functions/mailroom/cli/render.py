@@ -121,7 +121,7 @@ class Column:
 FILE_COLUMNS = (
     Column("received", cap=22),
     Column("sender", cap=40, wrap=True),
-    Column("filename", cap=40),
+    Column("name", cap=40),
     Column("size", right=True),
     Column("type", cap=8),
     Column("case", cap=20),
@@ -220,7 +220,7 @@ def _fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -
     floors = {
         i: min(widths[i], max([_MIN_WIDTH, *(len(w) for r in rows for w in r[i].split())]))
         if c.wrap
-        else min(widths[i], _MIN_WIDTH)
+        else min(widths[i], max(_MIN_WIDTH, len(c.name)))
         for i, c in enumerate(columns)
         if c.cap and c.name not in {"received", "type"}
     }
