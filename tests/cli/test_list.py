@@ -127,9 +127,7 @@ def test_list_table_shows_forwarded_sender_size_type_and_id(stack: Stack) -> Non
 
     assert result.exit_code == 0, result.stderr
     header, row = result.stdout.splitlines()
-    assert header.split() == [
-        *("RECEIVED", "SENDER", "NAME", "SIZE", "TYPE", "CASE", "FILE", "ID")
-    ]
+    assert header.split() == [*("RECEIVED", "SENDER", "NAME", "SIZE", "TYPE", "CASE", "FILE", "ID")]
     assert "client@example.com via staff@firm.com" in row
     assert "Relevé de compte.pdf" in row
     assert "2.5 kB" in row
