@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mailroom.adapters.catalog import _to_ddb
+from mailroom.cli import config as cli_config
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Outcome
 from mailroom.usecases import files
@@ -22,8 +23,6 @@ from tests.cli.conftest import TABLE, Stack, hours_ago, iso, run
 @pytest.fixture
 def count_requests(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The DynamoDB operations the CLI sends, counted at the botocore boundary."""
-    from mailroom.cli import config as cli_config
-
     calls: list[str] = []
     real = cli_config.dynamodb_client
 
