@@ -127,9 +127,10 @@ def test_every_number_option_has_a_range() -> None:
     loose = []
     for name, command in cli.commands.items():
         for param in command.params:
-            if isinstance(param.type, click.types.IntParamType | click.types.FloatParamType):
-                if not isinstance(param.type, click.types._NumberRangeBase):
-                    loose.append(f"{name} {param.name}")
+            numeric = click.types.IntParamType | click.types.FloatParamType
+            ranged = click.types._NumberRangeBase
+            if isinstance(param.type, numeric) and not isinstance(param.type, ranged):
+                loose.append(f"{name} {param.name}")
     assert loose == []
 
 
