@@ -53,6 +53,11 @@ def format_option(formats: Sequence[str] = FORMATS, default: str = "table") -> C
     return decorate
 
 
+def json_option(func: F) -> F:
+    """--json alone (`as_json`), for commands whose only other output is for people."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
 def wide_option(func: F) -> F:
     return click.option(
         "--wide",
