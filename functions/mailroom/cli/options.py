@@ -26,7 +26,7 @@ def range_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 type=click.IntRange(1, MAX_LIMIT),
                 default=50,
                 show_default=True,
-                help=f"Show at most this many, newest first (1 to {MAX_LIMIT}).",
+                help="Show at most this many, newest first.",
             ),
         ]
     ):

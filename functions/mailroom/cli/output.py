@@ -22,6 +22,7 @@ import click
 from mailroom.cli import render
 from mailroom.cli.app import current_app
 from mailroom.model import FileRecord, MessageRecord
+from mailroom.usecases.files import FileMatch
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "csv")
@@ -118,10 +119,7 @@ def echo_lines(lines: Sequence[tuple[str, str]]) -> None:
 
 
 def file_dict(record: FileRecord, matched: str | None = None) -> dict[str, Any]:
-    values = asdict(record)
-    if matched is not None:
-        values["matched"] = matched
-    return values
+    return FileMatch(record, matched).to_dict()
 
 
 def show_files(

@@ -11,9 +11,10 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from itertools import islice
+from typing import Any
 
 from mailroom.model import Bounds, FileRecord
 from mailroom.ports import FileCatalog
@@ -38,6 +39,13 @@ class FileQuery:
 class FileMatch:
     record: FileRecord
     matched: str | None = None  # with a sender filter: "sender" or "original_sender"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's fields, plus `matched` when a sender filter chose it (CLI and API)."""
+        values = asdict(self.record)
+        if self.matched is not None:
+            values["matched"] = self.matched
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +91,13 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     taken = list(islice(ordered, query.limit + 1))
     files = taken[: query.limit]
     more = len(taken) > query.limit
-    return FilePage(files, _Cursor.after(files).encode() if more and files else None)
+    if not (more and files):
+        return FilePage(files, None)
+    after = _Cursor.after(files)
+    if position is not None and after.group == position.group:
+        # Still inside the message the previous page stopped in: count what it showed too.
+        after = _Cursor(after.group, after.shown + position.shown)
+    return FilePage(files, after.encode())
 
 
 def _match(record: FileRecord, sender: str | None) -> FileMatch | None:

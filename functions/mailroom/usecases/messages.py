@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
-from mailroom.model import Bounds, FileRecord, MessageRecord
+from mailroom.model import Bounds, FileRecord, MessageRecord, message_sort_key
 from mailroom.policy import Outcome
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
@@ -47,6 +47,13 @@ class MessageQuery:
     until: date | None = None
     older_than: int | None = None  # seconds: only records received before now minus this
     limit: int = 50
+    cursor: str | None = None  # `MessagePage.next` of the previous page
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    messages: list[MessageRecord]
+    next: str | None  # a cursor for the following page, None at the end
 
 
 def iso_z(moment: datetime) -> str:
@@ -58,16 +65,29 @@ def iso_z(moment: datetime) -> str:
 def list_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> list[MessageRecord]:
+    return page_messages(catalog, query, now=now).messages
+
+
+def page_messages(
+    catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
+) -> MessagePage:
+    """Messages newest first, one page; the cursor is the sort key of the last one shown."""
     check_range(query.since, query.until)
     check_limit(query.limit)
     if query.outcome is not None and query.outcome not in OUTCOMES:
         raise InvalidInput("outcome", f"{query.outcome!r} is not one of {', '.join(OUTCOMES)}")
-    before = None
+    before = query.cursor
+    if before is not None and "#" not in before:
+        raise InvalidInput("cursor", "the cursor is not one this listing returned")
     if query.older_than is not None:
-        before = iso_z((now or datetime.now(UTC)) - timedelta(seconds=query.older_than))
+        cut = iso_z((now or datetime.now(UTC)) - timedelta(seconds=query.older_than))
+        before = cut if before is None else min(before, cut)
     bounds = Bounds.of(query.since, query.until, before)
     if query.outcome is not None:
         records = catalog.messages_with(query.outcome, bounds, page_size=query.limit)
     else:
         records = catalog.messages_newest_first(OUTCOMES, bounds, page_size=query.limit)
-    return list(islice(records, query.limit))
+    taken = list(islice(records, query.limit + 1))
+    shown = taken[: query.limit]
+    more = len(taken) > query.limit and shown
+    return MessagePage(shown, message_sort_key(shown[-1]) if more else None)
