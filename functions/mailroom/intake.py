@@ -1,33 +1,52 @@
 """The extract_attachments use case: one SES-received message in, its files and record out.
 
 Pure orchestration over the adapters it is given: the handler parses the event, this decides
-and extracts, the adapters do the I/O. A message always ends with a record saying what happened
-to it, including when extraction fails (then the error is re-raised so Lambda retries and, in
-the end, the dead-letter queue keeps the event for a redrive).
+and extracts, the adapters do the I/O. The lifecycle of a message record:
+
+1. Decide from the receipt alone (verdicts, authenticated sender, allow-list). A rejection is
+   final at once: nothing is extracted.
+2. Otherwise write the record as `processing` (verdicts, sender, raw key) before any work, so a
+   Lambda timeout or an out-of-memory kill leaves a record that says the message is stuck.
+3. Extract, watching the invocation's remaining time. With less than a safe margin left it
+   stops, records `failed` with reason `deadline` and raises, so Lambda retries; the retry
+   skips the attachments already written (identical bytes) and carries on.
+4. Any error (S3, an engine bug) is recorded `failed` with its type and re-raised. Malformed
+   input is not an error: it becomes warnings on an otherwise normal record.
+5. The final write is retried with backoff; if it still fails the record stays `processing`
+   (never silently dropped) and the error is raised for Lambda's retry and the DLQ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.header import decode_header, make_header
-from email.utils import parseaddr
-from typing import Any
+from email.utils import getaddresses, parseaddr
+from typing import Any, BinaryIO, cast
 
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import MessageContext, S3AttachmentSink, S3Store
 from mailroom.extract import extract
+from mailroom.extract.types import AttachmentWriter, PartInfo
 from mailroom.model import MAX_SUBJECT, MessageRecord
 from mailroom.policy import (
+    Authentication,
     Disposition,
     Outcome,
     Verdicts,
+    authenticate,
     bounded,
     case_tag,
     decide,
+    dkim_signing_domains,
     outcome_for,
 )
 from mailroom.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # SES writes this object when a receipt rule's S3 action is created; it is not mail.
 SETUP_NOTIFICATION_ID = "AMAZON_SES_SETUP_NOTIFICATION"
@@ -45,6 +64,8 @@ class ReceivedMail:
     from_header: Sequence[str] = ()  # commonHeaders.from, decoded by SES
     subject: str | None = None
     rfc_message_id: str | None = None
+    # The d= of each DKIM-Signature in SES's header list; None when SES truncated the headers.
+    dkim_domains: Sequence[str] | None = None
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -59,6 +80,11 @@ class ReceivedMail:
             from_header=tuple(common.get("from") or ()),
             subject=_decode_words(common.get("subject")),
             rfc_message_id=common.get("messageId"),
+            dkim_domains=(
+                None
+                if mail.get("headersTruncated")
+                else dkim_signing_domains(mail.get("headers") or ())
+            ),
         )
 
     @property
@@ -72,6 +98,13 @@ class ReceivedMail:
             if address and "@" in address:
                 return address.lower(), _decode_words(name) or None
         return (self.source.lower() if self.source else None), None
+
+    def from_addresses(self) -> list[str]:
+        """Every address in the From header (SES lists them one per entry, or comma-joined)."""
+        return [a.lower() for _, a in getaddresses(list(self.from_header)) if "@" in a]
+
+    def authentication(self) -> Authentication:
+        return authenticate(self.verdicts, self.from_addresses(), self.source, self.dkim_domains)
 
 
 def _decode_words(value: str | None) -> str | None:
@@ -93,18 +126,49 @@ def _normalise_timestamp(value: str) -> str:
     return value
 
 
+class DeadlineReached(Exception):
+    """Too little of the invocation's time is left to go on safely; a retry resumes the work."""
+
+
+# Stop with this much time left: enough to finish one attachment's upload already under way
+# (40 MB in 8 MiB parts, two at a time) and the final write with its retries.
+DEADLINE_MARGIN_MS = 20_000
+# Final write: attempts and the first backoff delay (doubled each time, with jitter).
+FINAL_WRITE_ATTEMPTS = 4
+FINAL_WRITE_BACKOFF_S = 0.2
+
+
 def process_message(
-    mail: ReceivedMail, settings: Settings, store: S3Store, catalog: Catalog
+    mail: ReceivedMail,
+    settings: Settings,
+    store: S3Store,
+    catalog: Catalog,
+    *,
+    remaining_ms: Callable[[], int] | None = None,
+    margin_ms: int = DEADLINE_MARGIN_MS,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> MessageRecord:
-    """Extract one message's attachments by policy and write its message record."""
+    """Extract one message's attachments by policy; its record goes `processing` -> final.
+
+    `remaining_ms` is the Lambda context's `get_remaining_time_in_millis` (None: no deadline).
+    Raises after recording `failed` (deadline, S3 error, engine bug) so Lambda retries.
+    """
     sender, sender_name = mail.sender()
     case = case_tag(mail.recipients)
-    decision = decide(mail.verdicts, sender, settings.allowed_sender_domains)
+    auth = mail.authentication()
+    decision = decide(
+        mail.verdicts,
+        sender,
+        settings.allowed_sender_domains,
+        authentication=auth,
+        virus_policy=settings.virus_policy,
+        spam_policy=settings.spam_policy,
+    )
     record = MessageRecord(
         message_id=mail.message_id,
         received_at=mail.timestamp,
         raw_key=settings.raw_prefix + mail.message_id,
-        outcome=Outcome.FAILED,
+        outcome=Outcome.PROCESSING,
         envelope_sender=mail.source,
         from_address=sender,
         from_name=sender_name,
@@ -114,38 +178,125 @@ def process_message(
         rfc_message_id=mail.rfc_message_id,
         verdicts=mail.verdicts.as_dict(),
         reason=decision.reason,
+        authenticated=auth.authenticated,
+        auth_reason=auth.reason,
+        suspected_spam=decision.suspected_spam,
     )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
-        catalog.put_message(record)
+        _write_final(catalog, record, sleep)
         return record
+
+    # Written before any work: a timeout or an out-of-memory kill leaves this for the doctor.
+    catalog.put_message(record)
 
     prefix = (
         settings.quarantine_prefix
         if decision.disposition is Disposition.QUARANTINE
         else settings.incoming_prefix
     )
-    context = MessageContext(mail.message_id, mail.timestamp, sender, sender_name, case)
+    context = MessageContext(
+        mail.message_id,
+        mail.timestamp,
+        sender,
+        sender_name,
+        case,
+        authenticated=auth.authenticated,
+        auth_reason=auth.reason,
+        suspected_spam=decision.suspected_spam,
+    )
     sink = S3AttachmentSink(store, prefix, context)
+    watch = _Deadline(remaining_ms, margin_ms)
     try:
         with store.open_stream(record.raw_key) as raw:
-            extraction = extract(raw, sink, settings.limits)
+            source = cast(BinaryIO, _WatchedStream(raw, watch))  # extract() only calls read()
+            extraction = extract(source, _WatchedSink(sink, watch), settings.limits)
     except Exception as exc:
         record.outcome = Outcome.FAILED
-        record.reason = f"{type(exc).__name__}: {exc}"[:300]
-        record.file_ids = sink.keys
-        catalog.put_message(record)
+        record.reason = "deadline" if isinstance(exc, DeadlineReached) else _describe(exc)
+        record.file_ids = list(sink.keys)
+        record.file_count = len(sink.keys)
+        _write_final(catalog, record, sleep)
         raise
 
     record.outcome = outcome_for(decision.disposition, len(extraction.attachments))
     record.attachment_count = len(extraction.attachments)
-    record.file_ids = sink.keys
+    record.file_ids = list(sink.keys)
+    record.file_count = len(sink.keys)
     record.warnings = extraction.warnings
     record.original_sender = extraction.original_sender
     record.original_sender_via = extraction.original_sender_via
     if record.from_address is None and extraction.sender:
+        # From the MIME headers, which SES did not vouch for: never authenticated.
         record.from_address, record.from_name = extraction.sender, extraction.sender_name
     if record.subject is None:
         record.subject = bounded(extraction.subject, MAX_SUBJECT)
-    catalog.put_message(record)
+    _write_final(catalog, record, sleep)
     return record
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _write_final(catalog: Catalog, record: MessageRecord, sleep: Callable[[float], None]) -> None:
+    """Write the final record, retrying with exponential backoff and jitter.
+
+    botocore already retries throttling and 5xx inside each call; this covers what outlasts
+    those retries. If every attempt fails the error propagates: the record written before the
+    work still says `processing`, and Lambda retries the event, then dead-letters it.
+    """
+    delay = FINAL_WRITE_BACKOFF_S
+    for attempt in range(1, FINAL_WRITE_ATTEMPTS + 1):
+        try:
+            catalog.put_message(record)
+            return
+        except Exception as exc:
+            if attempt == FINAL_WRITE_ATTEMPTS:
+                raise
+            logger.warning(
+                "final message record write failed; retrying",
+                extra={"attempt": attempt, "error": _describe(exc)},
+            )
+            sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not security
+            delay *= 2
+
+
+class _Deadline:
+    """Stop once less than the margin is left; the margin is at most a quarter of the time the
+    invocation started with, so a function configured with a short timeout still makes progress.
+    """
+
+    def __init__(self, remaining_ms: Callable[[], int] | None, margin_ms: int) -> None:
+        self._remaining_ms = remaining_ms
+        self._margin_ms = margin_ms
+        if remaining_ms is not None:
+            self._margin_ms = min(margin_ms, max(0, remaining_ms()) // 4)
+
+    def check(self) -> None:
+        if self._remaining_ms is not None and self._remaining_ms() < self._margin_ms:
+            raise DeadlineReached(f"less than {self._margin_ms} ms left")
+
+
+class _WatchedStream:
+    """The raw message, checking the deadline before each read (the engine reads 1 MiB)."""
+
+    def __init__(self, raw: BinaryIO, deadline: _Deadline) -> None:
+        self._raw = raw
+        self._deadline = deadline
+
+    def read(self, size: int = -1) -> bytes:
+        self._deadline.check()
+        return self._raw.read(size)
+
+
+class _WatchedSink:
+    """The S3 sink, checking the deadline before each attachment starts."""
+
+    def __init__(self, sink: S3AttachmentSink, deadline: _Deadline) -> None:
+        self._sink = sink
+        self._deadline = deadline
+
+    def open(self, part: PartInfo) -> AttachmentWriter:
+        self._deadline.check()
+        return self._sink.open(part)

@@ -133,11 +133,19 @@ def message_sort_key(record: MessageRecord) -> str:
     return f"{record.received_at}#{record.message_id}"
 
 
-# Records keep items far below DynamoDB's 400 KB whatever the headers hold.
+# Records keep items far below DynamoDB's 400 KB whatever the message holds: every list is cut
+# (with a flag, and a count where the length matters) and every free-text value is bounded.
+# Worst case, all in 4-byte UTF-8: file ids 100 x 1 KB (S3 keys are at most 1024 bytes),
+# recipients 50 x 1.3 KB, warnings 50 x 1.2 KB, subject 2 KB, a dozen other strings at 4 KB:
+# about 280 KB. `test_model` builds that item and measures it.
 MAX_SUBJECT = 512
 MAX_RECIPIENTS = 50
+MAX_RECIPIENT_CHARS = 320  # an SMTP path is at most 256 octets (RFC 5321 4.5.3.1.3)
 MAX_WARNINGS = 50
 MAX_WARNING_CHARS = 300
+MAX_FILE_IDS = 100  # the files themselves are one Query away (pattern 4), never cut
+MAX_TEXT_CHARS = 1000  # any other free-text value (addresses, names, reasons, ids)
+MAX_VERDICT_CHARS = 32
 
 
 @dataclass(slots=True)
@@ -161,17 +169,38 @@ class MessageRecord:
     original_sender_via: str | None = None
     reason: str | None = None  # why rejected, quarantined or failed
     warnings: list[str] = field(default_factory=list)
+    warnings_truncated: bool = False  # set when the item keeps only the first MAX_WARNINGS
+    file_count: int = 0  # files written (len of file_ids before the cut)
+    file_ids_truncated: bool = False  # set when the item keeps only the first MAX_FILE_IDS
+    authenticated: bool | None = None  # the From domain is vouched for by SES's verdicts
+    auth_reason: str | None = None  # which verdict vouched for it, or why none did
+    suspected_spam: bool = False  # spam FAIL under spam_policy `tag` (or `quarantine`)
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
+        for name, value in item.items():
+            if isinstance(value, str):
+                item[name] = _cut(value, MAX_TEXT_CHARS)
         item["outcome"] = str(self.outcome)
-        item["recipients"] = self.recipients[:MAX_RECIPIENTS]
+        item["recipients"] = [
+            _cut(r, MAX_RECIPIENT_CHARS) for r in self.recipients[:MAX_RECIPIENTS]
+        ]
         item["recipients_truncated"] = len(self.recipients) > MAX_RECIPIENTS
-        item["warnings"] = [w[:MAX_WARNING_CHARS] for w in self.warnings[:MAX_WARNINGS]]
+        item["warnings"] = [_cut(w, MAX_WARNING_CHARS) for w in self.warnings[:MAX_WARNINGS]]
+        item["warnings_truncated"] = self.warnings_truncated or len(self.warnings) > MAX_WARNINGS
         if not item["warnings"]:
             del item["warnings"]
+        item["file_count"] = max(self.file_count, len(self.file_ids))
+        item["file_ids"] = self.file_ids[:MAX_FILE_IDS]
+        item["file_ids_truncated"] = self.file_ids_truncated or len(self.file_ids) > MAX_FILE_IDS
+        if not item["file_ids"]:
+            del item["file_ids"]
+        item["verdicts"] = {
+            _cut(k, MAX_VERDICT_CHARS): _cut(str(v), MAX_VERDICT_CHARS)
+            for k, v in list(self.verdicts.items())[:8]
+        }
         if self.subject is not None:
-            item["subject"] = self.subject[:MAX_SUBJECT]
+            item["subject"] = _cut(self.subject, MAX_SUBJECT)
         item.update(message_pk_sk(self.message_id))
         item["type"] = "message"
         item["outcome_key"] = str(self.outcome)
@@ -183,6 +212,7 @@ class MessageRecord:
         values = _known(cls, item)
         values["outcome"] = Outcome(values["outcome"])
         values["attachment_count"] = int(values.get("attachment_count", 0))
+        values["file_count"] = int(values.get("file_count", len(values.get("file_ids", []))))
         return cls(**values)
 
 
@@ -208,6 +238,9 @@ class FileRecord:
     etag: str | None = None
     version_id: str | None = None
     bucket: str | None = None
+    authenticated: bool | None = None  # from the message: the sender is vouched for by SES
+    auth_reason: str | None = None
+    suspected_spam: bool = False
 
     def to_item(self, incoming_prefix: str = "incoming/") -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -235,6 +268,10 @@ class FileRecord:
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
     # DynamoDB stores no empty strings in key attributes and we store no None at all.
     return {k: v for k, v in values.items() if v is not None and v not in ("", [])}
+
+
+def _cut(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,25 @@
 """What happens to a received message, decided from the SES receipt alone (no AWS, no I/O).
 
-SES scans every message and reports five verdicts. A virus FAIL is never delivered to
-`incoming/`: its files go to `quarantine/` where staff cannot fetch them by accident. An
-optional allow-list of sender domains rejects everything else; the raw message is kept either
-way, so nothing is lost and an operator can reprocess it.
+SES scans every message and reports five verdicts, and takes no action on them itself: acting on
+them is ours. The virus policy decides what reaches `incoming/` (`strict`: only a virus PASS;
+`fail_only`: anything but a FAIL); the rest goes to `quarantine/`, where staff cannot fetch it by
+accident. The spam policy records, tags or quarantines a spam FAIL. An optional allow-list of
+sender domains admits only an *authenticated* sender (see `authenticate`); everything else is
+rejected. The raw message is kept in every case, so nothing is lost and an operator can
+reprocess it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 
 class Outcome(StrEnum):
+    PROCESSING = "processing"  # written before any work; final outcomes replace it
     EXTRACTED = "extracted"
     NO_ATTACHMENTS = "no_attachments"
     QUARANTINED = "quarantined"
@@ -29,6 +33,17 @@ class Disposition(StrEnum):
     DELIVER = "deliver"  # to incoming/
     QUARANTINE = "quarantine"  # to quarantine/, never incoming/
     REJECT = "reject"  # nothing extracted
+
+
+class VirusPolicy(StrEnum):
+    STRICT = "strict"  # anything but a virus PASS is quarantined (GRAY, PROCESSING_FAILED, ...)
+    FAIL_ONLY = "fail_only"  # only a virus FAIL is quarantined
+
+
+class SpamPolicy(StrEnum):
+    RECORD = "record"  # the verdict is on the record, nothing else
+    TAG = "tag"  # a spam FAIL delivers, with `suspected_spam` on the message and file records
+    QUARANTINE = "quarantine"  # a spam FAIL is quarantined
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +88,133 @@ class Verdicts:
 class Decision:
     disposition: Disposition
     reason: str | None = None
+    suspected_spam: bool = False  # spam FAIL under the `tag` (or `quarantine`) policy
 
 
-def decide(verdicts: Verdicts, sender: str | None, allowed_domains: frozenset[str]) -> Decision:
-    """Quarantine on a virus FAIL; reject senders outside a non-empty allow-list."""
+def decide(
+    verdicts: Verdicts,
+    sender: str | None,
+    allowed_domains: frozenset[str],
+    *,
+    authentication: Authentication | None = None,
+    virus_policy: VirusPolicy = VirusPolicy.STRICT,
+    spam_policy: SpamPolicy = SpamPolicy.TAG,
+) -> Decision:
+    """Quarantine by the virus policy; reject unauthenticated or unlisted senders under a
+    non-empty allow-list; then apply the spam policy.
+
+    Without `authentication` the sender counts as unauthenticated, so a non-empty allow-list
+    rejects it: the bare From header is never trusted.
+    """
+    spam = verdicts.spam == "FAIL" and spam_policy is not SpamPolicy.RECORD
     if verdicts.virus == "FAIL":
-        return Decision(Disposition.QUARANTINE, "virus verdict FAIL")
+        return Decision(Disposition.QUARANTINE, "virus verdict FAIL", spam)
+    if virus_policy is VirusPolicy.STRICT and verdicts.virus != "PASS":
+        return Decision(Disposition.QUARANTINE, f"virus verdict {verdicts.virus} (strict)", spam)
     if allowed_domains:
         domain = domain_of(sender)
         if domain is None or not _domain_allowed(domain, allowed_domains):
-            return Decision(Disposition.REJECT, f"sender domain {domain or '(none)'} not allowed")
-    return Decision(Disposition.DELIVER)
+            return Decision(
+                Disposition.REJECT, f"sender domain {domain or '(none)'} not allowed", spam
+            )
+        if authentication is None or not authentication.authenticated:
+            why = authentication.reason if authentication else "not checked"
+            return Decision(Disposition.REJECT, f"sender not authenticated: {why}", spam)
+    if spam and spam_policy is SpamPolicy.QUARANTINE:
+        return Decision(Disposition.QUARANTINE, "spam verdict FAIL", spam)
+    return Decision(Disposition.DELIVER, None, spam)
+
+
+# -- sender authentication --------------------------------------------------------------------
+#
+# How the SES receipt is read (Amazon SES Developer Guide, "Contents of notifications for Amazon
+# SES email receiving", https://docs.aws.amazon.com/ses/latest/dg/receiving-email-notifications-contents.html):
+# - `receipt.dmarcVerdict.status` is SES's DMARC evaluation. DMARC is by definition evaluated for
+#   the RFC 5322 From domain and requires SPF or DKIM to pass *aligned* with it (RFC 7489 3.1,
+#   relaxed alignment computed with the Public Suffix List). A PASS is therefore enough on its
+#   own, provided the From header names one domain only (which domain SES evaluated for a
+#   multi-domain From is not documented, so such mail is never admitted on DMARC).
+# - `receipt.spfVerdict.status` is the SPF result for the envelope MAIL FROM, which SES gives as
+#   `mail.source`. We check alignment ourselves: the MAIL FROM domain must equal the From domain
+#   or be a parent of it (mail.firm.example sent with MAIL FROM bounce@firm.example).
+# - `receipt.dkimVerdict.status` says whether DKIM passed but not for which signing domain (d=).
+#   The event's `mail.headers` carry the DKIM-Signature headers; when there is exactly one, the
+#   verdict is that signature's, so its d= domain is the authenticated one and can be aligned
+#   like SPF. With several signatures, or headers SES truncated (`headersTruncated`), the signing
+#   domain is unknown and DKIM alone does not admit.
+# - Not checked (SES's DMARC verdict covers them, with the Public Suffix List we do not ship):
+#   relaxed alignment between sibling subdomains (a.firm.example vs b.firm.example) and an
+#   authenticated domain that is a *child* of the From domain. Both fail closed here. The
+#   Authentication-Results header is not read: its layout is not documented by SES and a sender
+#   can add one of its own.
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    authenticated: bool
+    reason: str
+
+
+def authenticate(
+    verdicts: Verdicts,
+    from_addresses: Sequence[str],
+    mail_from: str | None,
+    dkim_domains: Sequence[str] | None,
+) -> Authentication:
+    """Is the From header's domain vouched for by SES's verdicts? (pure; see the notes above)
+
+    `from_addresses` are the addresses of the From header (as SES lists them), `mail_from` the
+    envelope sender, `dkim_domains` the d= of every DKIM-Signature header, None when unknown.
+    """
+    domains = {d for d in (domain_of(a) for a in from_addresses) if d}
+    if not domains:
+        return Authentication(False, "no From address")
+    if len(domains) > 1:
+        return Authentication(False, "From names several domains")
+    (from_domain,) = domains
+    if verdicts.dmarc == "PASS":
+        return Authentication(True, f"dmarc=PASS for {from_domain}")
+    spf_domain = domain_of(mail_from)
+    if verdicts.spf == "PASS" and spf_domain and _aligned(spf_domain, from_domain):
+        return Authentication(True, f"spf=PASS aligned ({spf_domain})")
+    # One signature: the DKIM verdict is that signature's, so its d= is the authenticated domain.
+    one_signer = dkim_domains is not None and len(dkim_domains) == 1
+    dkim_domain = dkim_domains[0].lower() if one_signer and dkim_domains else None
+    if verdicts.dkim == "PASS" and dkim_domain and _aligned(dkim_domain, from_domain):
+        return Authentication(True, f"dkim=PASS aligned (d={dkim_domain})")
+
+    spf = verdicts.spf
+    if spf == "PASS":
+        spf += f" for {spf_domain or '(no MAIL FROM)'}, not aligned"
+    dkim = verdicts.dkim
+    if dkim == "PASS":
+        dkim += f" for d={dkim_domain}, not aligned" if dkim_domain else ", signing domain unknown"
+    return Authentication(False, f"dmarc={verdicts.dmarc} spf={spf} dkim={dkim}")
+
+
+def _aligned(authenticated_domain: str, from_domain: str) -> bool:
+    """The authenticated domain is the From domain or a parent of it (never a bare TLD)."""
+    if "." not in authenticated_domain:
+        return False
+    return from_domain == authenticated_domain or from_domain.endswith("." + authenticated_domain)
+
+
+def dkim_signing_domains(headers: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The d= tag of every DKIM-Signature header in SES's `mail.headers` (one pass per value)."""
+    found = []
+    for header in headers:
+        if str(header.get("name", "")).lower() != "dkim-signature":
+            continue
+        domains = [
+            "".join(value.split()).lower()  # folding whitespace may split a tag value
+            for name, _, value in (
+                t.partition("=") for t in str(header.get("value", "")).split(";")
+            )
+            if name.strip().lower() == "d"
+        ]
+        # A repeated tag makes the signature invalid (RFC 6376 3.2): then the domain is unknown.
+        found.append(domains[0] if len(domains) == 1 else "")
+    return found
 
 
 def domain_of(address: str | None) -> str | None:

@@ -18,7 +18,7 @@ _BUDGET = {
     "source": 16,
     "message-id": 100,
     "sender": 256,
-    "sender-name": 128,
+    "sender-name": 112,
     "original-sender": 256,
     "original-sender-via": 24,
     "filename": 512,
@@ -28,6 +28,9 @@ _BUDGET = {
     "case": 80,
     "part": 64,
     "inline": 8,
+    "authenticated": 1,
+    "auth-reason": 64,
+    "spam": 1,
 }
 
 
@@ -46,6 +49,9 @@ class Provenance:
     case: str | None = None
     part: str | None = None
     inline: bool = False
+    authenticated: bool | None = None  # None: not email, or not evaluated
+    auth_reason: str | None = None
+    suspected_spam: bool = False
 
     def to_metadata(self) -> dict[str, str]:
         values = {
@@ -62,6 +68,9 @@ class Provenance:
             "case": self.case,
             "part": self.part,
             "inline": "1" if self.inline else None,
+            "authenticated": None if self.authenticated is None else str(int(self.authenticated)),
+            "auth-reason": self.auth_reason,
+            "spam": "1" if self.suspected_spam else None,
         }
         meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
         assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
@@ -92,6 +101,9 @@ class Provenance:
             case=get("case"),
             part=get("part"),
             inline=lowered.get("inline") == "1",
+            authenticated={"1": True, "0": False}.get(lowered.get("authenticated", "")),
+            auth_reason=get("auth-reason"),
+            suspected_spam=lowered.get("spam") == "1",
         )
 
 

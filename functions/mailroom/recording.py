@@ -96,6 +96,9 @@ def record_object(
         etag=head.etag,
         version_id=head.version_id,
         bucket=store.bucket,
+        authenticated=provenance.authenticated,
+        auth_reason=provenance.auth_reason,
+        suspected_spam=provenance.suspected_spam,
     )
     catalog.put_file(record)
     return record

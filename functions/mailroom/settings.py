@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mailroom.limits import Limits
+from mailroom.policy import SpamPolicy, VirusPolicy
 
 # The environment contract shared with infra/lambda.tf and the local stack.
 ENV_BUCKET = "MAILROOM_BUCKET"
@@ -22,6 +23,8 @@ ENV_ALLOWED_SENDER_DOMAINS = "MAILROOM_ALLOWED_SENDER_DOMAINS"
 ENV_MAX_DEPTH = "MAILROOM_MAX_DEPTH"
 ENV_MAX_PARTS = "MAILROOM_MAX_PARTS"
 ENV_MAX_TOTAL_BYTES = "MAILROOM_MAX_TOTAL_BYTES"
+ENV_VIRUS_POLICY = "MAILROOM_VIRUS_POLICY"
+ENV_SPAM_POLICY = "MAILROOM_SPAM_POLICY"
 
 REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
 ALL_ENV = (
@@ -34,6 +37,8 @@ ALL_ENV = (
     ENV_MAX_DEPTH,
     ENV_MAX_PARTS,
     ENV_MAX_TOTAL_BYTES,
+    ENV_VIRUS_POLICY,
+    ENV_SPAM_POLICY,
 )
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -55,6 +60,8 @@ class Settings:
     quarantine_prefix: str = "quarantine/"
     allowed_sender_domains: frozenset[str] = field(default_factory=frozenset)
     limits: Limits = field(default_factory=Limits)
+    virus_policy: VirusPolicy = VirusPolicy.STRICT
+    spam_policy: SpamPolicy = SpamPolicy.TAG
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -116,6 +123,15 @@ class Settings:
                 problems.append(f"{name}={text!r} must be at least 1")
             limit_values[attr] = number
 
+        virus_text = env.get(ENV_VIRUS_POLICY, "").strip().lower() or VirusPolicy.STRICT
+        spam_text = env.get(ENV_SPAM_POLICY, "").strip().lower() or SpamPolicy.TAG
+        if virus_text not in {p.value for p in VirusPolicy}:
+            choices = " or ".join(p.value for p in VirusPolicy)
+            problems.append(f"{ENV_VIRUS_POLICY}={virus_text!r} must be {choices}")
+        if spam_text not in {p.value for p in SpamPolicy}:
+            choices = ", ".join(p.value for p in SpamPolicy)
+            problems.append(f"{ENV_SPAM_POLICY}={spam_text!r} must be one of {choices}")
+
         if problems:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
         return cls(
@@ -126,6 +142,8 @@ class Settings:
             quarantine_prefix=prefixes[ENV_QUARANTINE_PREFIX],
             allowed_sender_domains=domains,
             limits=Limits(**limit_values),
+            virus_policy=VirusPolicy(virus_text),
+            spam_policy=SpamPolicy(spam_text),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -140,4 +158,6 @@ class Settings:
             ENV_MAX_DEPTH: str(self.limits.max_depth),
             ENV_MAX_PARTS: str(self.limits.max_parts),
             ENV_MAX_TOTAL_BYTES: str(self.limits.max_total_bytes),
+            ENV_VIRUS_POLICY: str(self.virus_policy),
+            ENV_SPAM_POLICY: str(self.spam_policy),
         }

@@ -50,3 +50,44 @@ def test_sender_falls_back_to_the_envelope_and_survives_bad_words() -> None:
     assert no_from.sender() == ("bounce@x.example", None)
     assert broken.sender() == ("a@b.example", "=?x-unknown?q?Bad?=")
     assert broken.subject == "=?bad"
+
+
+def test_the_sample_sender_is_authenticated_by_dmarc() -> None:
+    mail = ses("ses-receipt.json")
+
+    assert mail.from_addresses() == ["elodie.martin@partner-avocats.example"]
+    auth = mail.authentication()
+    assert auth.authenticated is True
+    assert auth.reason == "dmarc=PASS for partner-avocats.example"
+
+
+def test_dkim_domains_come_from_the_event_headers_unless_truncated() -> None:
+    record = load_event("ses-receipt.json")["Records"][0]["ses"]
+    mail, receipt = record["mail"], record["receipt"]
+    receipt["dmarcVerdict"] = {"status": "GRAY"}
+    receipt["spfVerdict"] = {"status": "GRAY"}
+    mail["headers"].append(
+        {"name": "DKIM-Signature", "value": "v=1; d=partner-avocats.example; s=s1; b=x"}
+    )
+
+    signed = ReceivedMail.from_ses(mail, receipt)
+    truncated = ReceivedMail.from_ses({**mail, "headersTruncated": True}, receipt)
+
+    assert list(signed.dkim_domains or ()) == ["partner-avocats.example"]
+    assert signed.authentication().reason == "dkim=PASS aligned (d=partner-avocats.example)"
+    assert truncated.dkim_domains is None
+    assert truncated.authentication().authenticated is False
+
+
+def test_a_forged_from_is_not_authenticated() -> None:
+    """SPF passes, but for the attacker's own MAIL FROM domain; DMARC fails for the From."""
+    record = load_event("ses-receipt.json")["Records"][0]["ses"]
+    mail, receipt = record["mail"], record["receipt"]
+    mail["source"] = "bounce@attacker.example"
+    receipt["dmarcVerdict"] = {"status": "FAIL"}
+    receipt["dkimVerdict"] = {"status": "GRAY"}
+
+    auth = ReceivedMail.from_ses(mail, receipt).authentication()
+
+    assert auth.authenticated is False
+    assert auth.reason == "dmarc=FAIL spf=PASS for attacker.example, not aligned dkim=GRAY"

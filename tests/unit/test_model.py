@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from mailroom.model import (
     INDEXES,
@@ -103,6 +104,87 @@ def test_table_definition_declares_every_index() -> None:
     assert names == set(INDEXES)
     assert set(INDEXES.values()) <= declared
     assert definition["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def ddb_size(value: object) -> int:
+    """DynamoDB's item size accounting ("Item sizes and formats", DynamoDB developer guide):
+    strings in UTF-8 bytes, numbers up to 21 bytes, booleans 1, lists and maps 3 bytes plus 1
+    per element plus their contents (and a map's keys). Rounded up where the guide is vague."""
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int):
+        return 21
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, list):
+        return 3 + sum(1 + ddb_size(v) for v in value)
+    if isinstance(value, dict):
+        return 3 + sum(1 + ddb_size(k) + ddb_size(v) for k, v in value.items())
+    raise TypeError(type(value))
+
+
+def test_worst_case_message_item_stays_under_400_kb() -> None:
+    """Every list and string at its worst, in 4-byte UTF-8, still makes an item DynamoDB takes."""
+    wide = "𝔁"  # 4 bytes in UTF-8
+    huge = wide * 1_000_000
+    key = "incoming/" + "m" * 40 + "/" + wide * ((1024 - 50) // 4)  # an S3 key is <= 1024 bytes
+    record = MessageRecord(
+        message_id="m" * 40,
+        received_at="2026-11-20T09:14:03.512Z",
+        raw_key="raw/" + "m" * 40,
+        outcome=Outcome.EXTRACTED,
+        envelope_sender=huge,
+        from_address=huge,
+        from_name=huge,
+        recipients=[huge] * 10_000,
+        case=huge,
+        subject=huge,
+        rfc_message_id=huge,
+        verdicts={huge: huge, **{f"k{i}": huge for i in range(100)}},
+        attachment_count=10_000,
+        file_ids=[key] * 10_000,
+        original_sender=huge,
+        original_sender_via=huge,
+        reason=huge,
+        warnings=[huge] * 10_000,
+        auth_reason=huge,
+        authenticated=False,
+    )
+    item = record.to_item()
+    size = sum(ddb_size(k) + ddb_size(v) for k, v in item.items())
+
+    assert size < 300_000  # DynamoDB's limit is 400 KB
+    assert (item["file_count"], item["file_ids_truncated"], len(item["file_ids"])) == (
+        10_000,
+        True,
+        100,
+    )
+    assert item["warnings_truncated"] is True and len(item["warnings"]) == 50
+    assert all(len(r) <= 320 for r in item["recipients"])
+    assert item["from_address"].endswith("…")
+    back = MessageRecord.from_item(item)
+    assert back.file_count == 10_000 and back.file_ids_truncated
+
+
+def test_a_small_message_item_says_nothing_was_cut() -> None:
+    record = MessageRecord(
+        message_id="m",
+        received_at="2026-11-20T09:14:03.512Z",
+        raw_key="raw/m",
+        outcome=Outcome.PROCESSING,
+        file_ids=["incoming/m/01-a.pdf"],
+        authenticated=True,
+        auth_reason="dmarc=PASS for firm.example",
+    )
+    item = record.to_item()
+
+    assert item["outcome_key"] == "processing"
+    assert (item["file_count"], item["file_ids_truncated"], item["warnings_truncated"]) == (
+        1,
+        False,
+        False,
+    )
+    assert MessageRecord.from_item(item) == replace(record, file_count=1)
 
 
 def test_a_forwarded_file_is_indexed_under_both_senders_once_each() -> None:

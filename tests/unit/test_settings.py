@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from mailroom.limits import Limits
-from mailroom.settings import REQUIRED_ENV, Settings, SettingsError
+from mailroom.policy import SpamPolicy, VirusPolicy
+from mailroom.settings import ALL_ENV, REQUIRED_ENV, Settings, SettingsError
 
 VALID = {"MAILROOM_BUCKET": "firm-mailroom-docs", "MAILROOM_TABLE": "firm-mailroom"}
 
@@ -20,6 +21,8 @@ def test_minimal_environment_gives_defaults() -> None:
     )
     assert settings.allowed_sender_domains == frozenset()
     assert settings.limits == Limits()
+    assert settings.virus_policy is VirusPolicy.STRICT  # anything but a virus PASS: quarantine
+    assert settings.spam_policy is SpamPolicy.TAG
 
 
 def test_every_problem_is_named_at_once() -> None:
@@ -29,6 +32,8 @@ def test_every_problem_is_named_at_once() -> None:
         "MAILROOM_ALLOWED_SENDER_DOMAINS": "firm.example, not a domain",
         "MAILROOM_MAX_PARTS": "lots",
         "MAILROOM_MAX_DEPTH": "0",
+        "MAILROOM_VIRUS_POLICY": "lenient",
+        "MAILROOM_SPAM_POLICY": "drop",
     }
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
@@ -40,6 +45,8 @@ def test_every_problem_is_named_at_once() -> None:
         "'not a domain' is not a domain name",
         "MAILROOM_MAX_PARTS='lots' is not a whole number",
         "MAILROOM_MAX_DEPTH='0' must be at least 1",
+        "MAILROOM_VIRUS_POLICY='lenient' must be strict or fail_only",
+        "MAILROOM_SPAM_POLICY='drop' must be one of record, tag, quarantine",
     ):
         assert expected in message
 
@@ -55,9 +62,15 @@ def test_round_trip_through_the_environment() -> None:
             **VALID,
             "MAILROOM_ALLOWED_SENDER_DOMAINS": "Firm.Example,clients.example",
             "MAILROOM_MAX_TOTAL_BYTES": "1000000",
+            "MAILROOM_VIRUS_POLICY": " FAIL_ONLY ",
+            "MAILROOM_SPAM_POLICY": "quarantine",
         }
     )
 
     assert settings.allowed_sender_domains == {"firm.example", "clients.example"}
     assert Settings.from_env(settings.to_env()) == settings
-    assert set(REQUIRED_ENV) <= set(settings.to_env())
+    assert set(REQUIRED_ENV) <= set(settings.to_env()) == set(ALL_ENV)
+    assert (settings.virus_policy, settings.spam_policy) == (
+        VirusPolicy.FAIL_ONLY,
+        SpamPolicy.QUARANTINE,
+    )

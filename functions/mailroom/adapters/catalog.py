@@ -50,6 +50,7 @@ def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
 class Catalog:
     def __init__(self, client: DynamoDBClient, table: str, incoming_prefix: str = "incoming/"):
         self._ddb = client
+        self.client = client  # public for fault injection in tests (botocore event hooks)
         self.table = table
         self._incoming_prefix = incoming_prefix
 

@@ -72,6 +72,7 @@ def _object_head(key: str, response: Mapping[str, Any], size: int) -> ObjectHead
 class S3Store:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
+        self.client = client  # public for fault injection in tests (botocore event hooks)
         self.bucket = bucket
 
     def open_stream(self, key: str) -> BinaryIO:
@@ -179,6 +180,9 @@ class MessageContext:
     sender: str | None
     sender_name: str | None
     case: str | None
+    authenticated: bool | None = None
+    auth_reason: str | None = None
+    suspected_spam: bool = False
 
 
 class S3AttachmentSink:
@@ -210,15 +214,17 @@ class S3AttachmentSink:
             case=ctx.case,
             part=attachment.part,
             inline=attachment.inline,
+            authenticated=ctx.authenticated,
+            auth_reason=ctx.auth_reason,
+            suspected_spam=ctx.suspected_spam,
         )
-        self.keys.append(key)
-        if self._store.has_identical(key, attachment.sha256):
-            # A retried or duplicated event: rewriting would add a version and a second
-            # ObjectCreated event for the same bytes.
-            return
-        spool.seek(0)
-        content_type = attachment.content_type or "application/octet-stream"
-        self._store.upload(key, spool, content_type, provenance.to_metadata())
+        # A retried or duplicated event finds the same bytes there: rewriting would add a
+        # version and a second ObjectCreated event (a second file record write) for them.
+        if not self._store.has_identical(key, attachment.sha256):
+            spool.seek(0)
+            content_type = attachment.content_type or "application/octet-stream"
+            self._store.upload(key, spool, content_type, provenance.to_metadata())
+        self.keys.append(key)  # only once the object is there
 
 
 class _SpooledUpload:

@@ -665,7 +665,12 @@ def extract(source: BinaryIO, sink: Sink, limits: Limits = DEFAULT_LIMITS) -> Ex
 
 
 def _guarded(collector: Collector, step: Callable[..., None], chunk: bytes) -> bool:
-    """Run one parser step; False once extraction has to stop (a cap, or our own bug)."""
+    """Run one parser step; False once a cap stops extraction (already a warning).
+
+    Malformed input never raises (the parsers turn damage into warnings), so any other
+    exception is our own bug: it propagates, with open attachments aborted, and the caller
+    records the message `failed` and retries it, instead of calling a partial result complete.
+    """
     try:
         if chunk:
             step(chunk)
@@ -677,8 +682,7 @@ def _guarded(collector: Collector, step: Callable[..., None], chunk: bytes) -> b
     except SinkFailure as failure:
         collector.abort_open()
         raise failure.error from None
-    except Exception as exc:
+    except Exception:
         collector.abort_open()
-        collector.warn(f"extraction stopped by an internal error: {type(exc).__name__}: {exc}")
-        return False
+        raise
     return True

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import SESEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import runtime
-from mailroom.intake import ReceivedMail, process_message
+from mailroom.intake import DeadlineReached, ReceivedMail, process_message
 from mailroom.model import MessageRecord
 
 logger = Logger()
@@ -31,22 +31,40 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
             logger.info("SES setup notification skipped")
             continue
         try:
-            result = process_message(mail, rt.settings, rt.store, rt.catalog)
-        except Exception:
-            metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
-            logger.exception("message extraction failed; recorded, raising for retry")
-            raise
+            result = process_message(
+                mail,
+                rt.settings,
+                rt.store,
+                rt.catalog,
+                remaining_ms=context.get_remaining_time_in_millis,
+            )
+        except Exception as exc:
+            _failed(exc)
+            raise  # so Lambda retries, then dead-letters the event
         _report(result)
     return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
+
+
+def _failed(exc: Exception) -> None:
+    # Recorded `failed` (deadline, S3, an engine bug), or left `processing` if even that failed.
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=1)
+    logger.exception(
+        "message extraction failed; raising for retry",
+        extra={"error_type": type(exc).__name__, "deadline": isinstance(exc, DeadlineReached)},
+    )
 
 
 def _report(result: MessageRecord) -> None:
     logger.info(
         "message processed",
-        extra={"outcome": str(result.outcome), "attachments": result.attachment_count},
+        extra={
+            "outcome": str(result.outcome),
+            "attachments": result.attachment_count,
+            "authenticated": result.authenticated,
+        },
     )
     metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="FilesExtracted", unit=MetricUnit.Count, value=len(result.file_ids))
+    metrics.add_metric(name="FilesExtracted", unit=MetricUnit.Count, value=result.file_count)
     outcome_metric = {"quarantined": "MessagesQuarantined", "rejected": "MessagesRejected"}
     if str(result.outcome) in outcome_metric:
         metrics.add_metric(name=outcome_metric[str(result.outcome)], unit=MetricUnit.Count, value=1)
