@@ -12,9 +12,11 @@ from mailroom.cli.render import (
     FILE_ID,
     MESSAGE_COLUMNS,
     MESSAGE_ID,
+    file_fields,
     file_row,
     human_size,
     listing,
+    message_fields,
     message_row,
     sender_label,
     short_type,
@@ -175,3 +177,34 @@ def test_short_type_prefers_detected_unless_it_is_generic() -> None:
     docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert short_type(record(detected_type=docx)) == "docx"
     assert short_type(record(detected_type="application/x-7z-compressed")) == "7z-compresse"
+
+
+def test_tables_flag_a_sender_that_ses_did_not_vouch_for() -> None:
+    forged = record(original_sender=None, authenticated=False, auth_reason="dmarc FAIL")
+    vouched = record(original_sender=None, authenticated=True, auth_reason="dmarc PASS")
+    legacy = record(original_sender=None)  # written before the check existed: no claim either way
+
+    assert file_row(forged)[1] == "staff@firm-example.com (unverified)"
+    assert file_row(vouched)[1] == "staff@firm-example.com"
+    assert file_row(legacy)[1] == "staff@firm-example.com"
+
+
+def test_detail_views_say_whether_the_sender_is_authenticated_and_why() -> None:
+    fields = dict(file_fields(record(authenticated=False, auth_reason="dmarc FAIL")))
+    assert fields["authenticated"] == "no (dmarc FAIL)"
+    assert "authenticated" not in dict(file_fields(record()))
+
+    message = MessageRecord(
+        message_id="m1",
+        received_at="2026-11-22T04:06:40.123Z",
+        raw_key="raw/m1",
+        outcome=Outcome.EXTRACTED,
+        from_address="carol@client-example.com",
+        authenticated=True,
+        auth_reason="dmarc PASS",
+        suspected_spam=True,
+    )
+    shown = dict(message_fields(message))
+    assert shown["authenticated"] == "yes (dmarc PASS)"
+    assert shown["spam"].startswith("suspected")
+    assert message_row(message)[1] == "carol@client-example.com"

@@ -97,6 +97,26 @@ def sender_label(record: FileRecord | MessageRecord) -> str:
     return original or sender or ""
 
 
+UNVERIFIED = "(unverified)"
+
+
+def sender_cell(record: FileRecord | MessageRecord) -> str:
+    """The sender as a table shows it: flagged when SES's verdicts did not vouch for it.
+
+    `authenticated` is None on records written before the check existed: nothing is claimed.
+    """
+    label = sender_label(record)
+    return f"{label} {UNVERIFIED}" if label and record.authenticated is False else label
+
+
+def trust(record: FileRecord | MessageRecord) -> str:
+    """'yes (dmarc PASS)' / 'no (...)' for the key/value views; '' when never checked."""
+    if record.authenticated is None:
+        return ""
+    answer = "yes" if record.authenticated else "no"
+    return f"{answer} ({record.auth_reason})" if record.auth_reason else answer
+
+
 def printable(text: str) -> str:
     """Neutralise what a sender could use against a terminal: escapes, controls, bidi overrides."""
     if text.isprintable():
@@ -143,7 +163,7 @@ _GAP = "  "
 def file_row(record: FileRecord, local: bool = False) -> list[str]:
     return _clean(
         show_time(record.received_at, local),
-        sender_label(record),
+        sender_cell(record),
         record.filename,
         human_size(record.size),
         short_type(record),
@@ -154,7 +174,7 @@ def file_row(record: FileRecord, local: bool = False) -> list[str]:
 def message_row(record: MessageRecord, local: bool = False) -> list[str]:
     return _clean(
         show_time(record.received_at, local),
-        sender_label(record),
+        sender_cell(record),
         str(record.outcome),
         str(record.attachment_count),
         record.subject or "",
@@ -272,8 +292,10 @@ def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]
         ("sha256", record.sha256),
         ("received", show_time(record.received_at, local, seconds=True)),
         ("sender", sender),
+        ("authenticated", trust(record)),
         ("original sender", _via(record.original_sender, record.original_sender_via)),
         ("case", record.case or ""),
+        ("spam", "suspected (spam verdict FAIL)" if record.suspected_spam else ""),
         ("source", record.source),
         ("message id", record.message_id),
         ("part", f"{record.part or ''}{' (inline)' if record.inline else ''}"),
@@ -297,12 +319,14 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("outcome", str(record.outcome)),
         ("reason", record.reason or ""),
         ("from", sender),
+        ("authenticated", trust(record)),
         ("envelope sender", record.envelope_sender or ""),
         ("original sender", _via(record.original_sender, record.original_sender_via)),
         ("recipients", recipients),
         ("case", record.case or ""),
         ("subject", record.subject or ""),
         ("verdicts", verdicts),
+        ("spam", "suspected (spam verdict FAIL)" if record.suspected_spam else ""),
         ("attachments", str(record.attachment_count)),
         ("raw message", record.raw_key),
         ("warnings", "; ".join(record.warnings)),
