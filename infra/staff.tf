@@ -33,9 +33,10 @@ data "aws_iam_policy_document" "staff_reader" {
     resources = local.table_and_indexes
   }
 
+  # Records carry the object's version id, and `get` asks for that version.
   statement {
     sid       = "ReadIntake"
-    actions   = ["s3:GetObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
   }
 
