@@ -537,6 +537,16 @@ def plan_activation(stack: Stack, replace: bool) -> tuple[int, str]:
 def test_activation_refuses_to_replace_another_active_rule_set(stack: Stack) -> None:
     ses = stack.emulator.client("ses")
     ours = stack.output("receipt_rule_set_name")
+    # Activation waits for the rule (mail flows the moment a set is active) and for the check.
+    [activation] = [
+        r
+        for r in stack.plan["configuration"]["root_module"]["resources"]
+        if r["address"] == "aws_ses_active_receipt_rule_set.this"
+    ]
+    assert set(activation["depends_on"]) == {
+        "aws_ses_receipt_rule.store_and_extract",
+        "data.aws_ses_active_receipt_rule_set.current",
+    }
     # Our own set active: nothing to refuse.
     code, out = plan_activation(stack, replace=False)
     assert code == 0, out
@@ -715,6 +725,17 @@ def test_reader_policy_is_enough_for_list_show_message_and_get_and_refuses_raw(
     with pytest.raises(ClientError) as refused:
         s3.put_object(Bucket=bucket, Key="incoming/up-20260101-0000000000/x.txt", Body=b"x")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    # DynamoDB is enforced too (so the commands above passed on the policy, not by default).
+    table = stack.output("table")
+    ddb = cli_as.client("dynamodb")
+    for call in (
+        lambda: ddb.scan(TableName=table, Limit=1),
+        lambda: ddb.put_item(TableName=table, Item={"pk": {"S": "x"}, "sk": {"S": "x"}}),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        # moto answers 403 with a bare code; AWS says AccessDeniedException, also a 403.
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     set_request_auth(stack, on=False)
 
     # The same calls, judged from the policy document, KMS on the caller's behalf included.
