@@ -194,7 +194,7 @@ variable "access_log_retention_days" {
 }
 
 variable "force_destroy" {
-  description = "Let `terraform destroy` delete the buckets with their objects and the table despite its deletion protection. Keep false in production; tests against the emulator set it."
+  description = "Let `terraform destroy` delete the buckets with their objects and the table despite its deletion protection. Keep false in production. Teardown also needs the bucket, table and key's prevent_destroy lifted by an override file (docs/DEPLOY.md, Tear down); the emulator tests do both."
   type        = bool
   default     = false
 }
