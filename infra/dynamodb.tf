@@ -48,4 +48,9 @@ resource "aws_dynamodb_table" "documents" {
     enabled     = true
     kms_key_arn = aws_kms_key.this.arn
   }
+
+  # The records of every document: `destroy` must not reach it by accident (see DEPLOY.md).
+  lifecycle {
+    prevent_destroy = true
+  }
 }

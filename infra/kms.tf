@@ -7,6 +7,12 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
   policy                  = data.aws_iam_policy_document.kms.json
+
+  # Every stored document and record is encrypted under this key: deleting it loses them all.
+  # docs/DEPLOY.md ("Tear down") lifts this with an override file, deliberately.
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_kms_alias" "this" {
@@ -47,10 +53,16 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # SES writes raw/ objects into a bucket whose default encryption is this key.
+  # SES writes raw/ objects into a bucket whose default encryption is this key. Per the SES
+  # developer guide (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html,
+  # and receiving-email-action-s3.html: "if your bucket is encrypted with a customer managed
+  # key ... kms:Decrypt and kms:GenerateDataKey"), storing into such a bucket needs both: a
+  # multipart upload (messages over 16 MB) decrypts the data key for every part. Without
+  # Decrypt, large mail is retried for hours and then dropped (PublishExpired). The emulator
+  # checks no key policy: tests/infra/test_stack.py reads this statement from the plan.
   statement {
     sid       = "SesEncryptsReceivedMail"
-    actions   = ["kms:Encrypt", "kms:GenerateDataKey*"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = ["*"]
 
     principals {

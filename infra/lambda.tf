@@ -63,6 +63,8 @@ resource "aws_lambda_function" "this" {
       MAILROOM_MAX_DEPTH              = tostring(var.extraction_limits.max_depth)
       MAILROOM_MAX_PARTS              = tostring(var.extraction_limits.max_parts)
       MAILROOM_MAX_TOTAL_BYTES        = tostring(var.extraction_limits.max_total_bytes)
+      MAILROOM_VIRUS_POLICY           = var.virus_policy
+      MAILROOM_SPAM_POLICY            = var.spam_policy
 
       POWERTOOLS_SERVICE_NAME      = "mailroom"
       POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace

@@ -15,6 +15,9 @@ locals {
   raw_prefix        = "raw/"
   incoming_prefix   = "incoming/"
   quarantine_prefix = "quarantine/"
+  # `mailroom upload` writes incoming/<upload-id>/..., and upload ids start "up-"
+  # (functions/mailroom/cli/main.py, new_upload_id): the uploader policy's only write.
+  upload_prefix = "${local.incoming_prefix}up-"
 
   rule_set_name = "${var.name_prefix}-rules"
   rule_name     = "${var.name_prefix}-store-and-extract"

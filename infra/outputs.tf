@@ -1,5 +1,6 @@
-# The CLI reads bucket, table and region from `terraform output -json`; the rest is what an
-# operator needs to publish DNS, send a test message and find the functions.
+# The CLI reads bucket, table and region from `terraform output -json`, and its operations
+# commands the *_function_name, *_dlq_url, receipt_rule_* and alarm_topic_arn outputs; the rest
+# is what an operator needs to publish DNS, send a test message and grant staff access.
 
 output "bucket" {
   description = "Name of the document bucket (raw/, incoming/, quarantine/): MAILROOM_BUCKET."
@@ -94,4 +95,46 @@ output "log_groups" {
 output "log_bucket" {
   description = "Name of the bucket that receives the document bucket's S3 access logs."
   value       = aws_s3_bucket.logs.id
+}
+
+# Names the CLI's operations commands read (one plain string each, no maps to index).
+
+output "extract_function_name" {
+  description = "Name of the extract_attachments function (the receipt rule's Lambda action)."
+  value       = aws_lambda_function.this["extract_attachments"].function_name
+}
+
+output "record_function_name" {
+  description = "Name of the record_metadata function (the bucket notification's target)."
+  value       = aws_lambda_function.this["record_metadata"].function_name
+}
+
+output "extract_dlq_url" {
+  description = "URL of extract_attachments' dead-letter queue (failed SES events, to redrive)."
+  value       = aws_sqs_queue.dlq["extract_attachments"].url
+}
+
+output "record_dlq_url" {
+  description = "URL of record_metadata's dead-letter queue (failed S3 events, to redrive)."
+  value       = aws_sqs_queue.dlq["record_metadata"].url
+}
+
+output "receipt_rule_set_name" {
+  description = "Name of the SES receipt rule set this stack created."
+  value       = aws_ses_receipt_rule_set.this.rule_set_name
+}
+
+output "receipt_rule_name" {
+  description = "Name of the SES receipt rule (S3 action, then Lambda action)."
+  value       = aws_ses_receipt_rule.store_and_extract.name
+}
+
+output "reader_policy_arn" {
+  description = "ARN of the mailroom-reader managed policy: attach it to staff who query and download (list, show, message, get)."
+  value       = aws_iam_policy.staff_reader.arn
+}
+
+output "uploader_policy_arn" {
+  description = "ARN of the mailroom-uploader managed policy: the reader's permissions plus `mailroom upload`."
+  value       = aws_iam_policy.staff_uploader.arn
 }

@@ -1,33 +1,9 @@
-# One provider for every service. With `aws_endpoint_url` set, every endpoint points at an
-# emulator (moto server in CI) and the checks that need a real AWS account are switched off;
-# against AWS the variable stays null and the provider behaves as usual.
-locals {
-  emulated = var.aws_endpoint_url != null
-}
-
+# The production provider: credentials, region and endpoints as every AWS tool finds them.
+# Nothing here knows about the emulator: the infra tests add tests/infra/overrides/*_override.tf
+# to their working copy (path-style S3, no credential or region checks) and point the provider
+# at moto through AWS_ENDPOINT_URL, which the provider honours like the AWS SDKs do.
 provider "aws" {
   region = var.region
-
-  s3_use_path_style           = local.emulated
-  skip_credentials_validation = local.emulated
-  skip_metadata_api_check     = local.emulated
-  skip_region_validation      = local.emulated
-
-  # Null values leave the provider's default endpoints in place.
-  endpoints {
-    cloudwatch = var.aws_endpoint_url
-    dynamodb   = var.aws_endpoint_url
-    iam        = var.aws_endpoint_url
-    kms        = var.aws_endpoint_url
-    lambda     = var.aws_endpoint_url
-    logs       = var.aws_endpoint_url
-    route53    = var.aws_endpoint_url
-    s3         = var.aws_endpoint_url
-    ses        = var.aws_endpoint_url
-    sns        = var.aws_endpoint_url
-    sqs        = var.aws_endpoint_url
-    sts        = var.aws_endpoint_url
-  }
 
   default_tags {
     tags = merge(

@@ -8,6 +8,13 @@ resource "aws_s3_bucket" "documents" {
   force_destroy = var.force_destroy
   # No object lock: SES cannot write to a bucket with object lock enabled.
   object_lock_enabled = false
+
+  # Without this, `destroy` of a bucket holding documents removes its policy, public access
+  # block, encryption, lifecycle and versioning first, and only then stops on BucketNotEmpty.
+  # prevent_destroy stops the plan before anything is touched (two-step teardown: DEPLOY.md).
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "documents" {
@@ -52,17 +59,26 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "documents" {
 resource "aws_s3_bucket_lifecycle_configuration" "documents" {
   bucket = aws_s3_bucket.documents.id
 
-  # Raw messages are kept long enough to reprocess a failed one, then expire.
+  # Raw messages are what a failed message is reprocessed from: kept (by default), moved to a
+  # cheaper class that is still read without a restore, and expired only if a firm says so.
   rule {
-    id     = "expire-raw-messages"
+    id     = "raw-messages"
     status = "Enabled"
 
     filter {
       prefix = local.raw_prefix
     }
 
-    expiration {
-      days = var.raw_retention_days
+    transition {
+      days          = var.raw_transition_days
+      storage_class = var.raw_transition_storage_class
+    }
+
+    dynamic "expiration" {
+      for_each = var.raw_retention_days == null ? [] : [var.raw_retention_days]
+      content {
+        days = expiration.value
+      }
     }
   }
 

@@ -18,11 +18,32 @@ resource "aws_ses_receipt_rule_set" "this" {
   rule_set_name = local.rule_set_name
 }
 
-# Only one rule set can be active per account and region: activating ours is a choice.
+# Only one rule set can be active per account and region: activating ours is a choice, and
+# replacing another firm's set is a second, explicit one. The account's active set is read
+# first. (The provider fails to read when no set is active at all, so the first apply in such
+# an account sets replace_active_rule_set = true: there is nothing to replace.)
+data "aws_ses_active_receipt_rule_set" "current" {
+  count = var.activate_rule_set && !var.replace_active_rule_set ? 1 : 0
+
+  lifecycle {
+    postcondition {
+      condition     = self.rule_set_name == local.rule_set_name
+      error_message = "The receipt rule set \"${self.rule_set_name}\" is active in this account and region; activating ${local.rule_set_name} would stop it handling mail. Add this stack's rule to that set by hand and set activate_rule_set = false, or set replace_active_rule_set = true to replace it."
+    }
+  }
+}
+
 resource "aws_ses_active_receipt_rule_set" "this" {
   count = var.activate_rule_set ? 1 : 0
 
   rule_set_name = aws_ses_receipt_rule_set.this.rule_set_name
+
+  # Mail starts flowing to the set the moment it is active: only once its rule exists, and
+  # only after the active set was read and found to be ours (or replacing it was chosen).
+  depends_on = [
+    aws_ses_receipt_rule.store_and_extract,
+    data.aws_ses_active_receipt_rule_set.current,
+  ]
 }
 
 resource "aws_ses_receipt_rule" "store_and_extract" {

@@ -62,9 +62,15 @@ variable "submission_addresses" {
 }
 
 variable "activate_rule_set" {
-  description = "Make this stack's receipt rule set the active one. Only one rule set can be active per account and region, so this replaces any other active set: set it to false if the account already receives mail with another set, and add this stack's rule to that set by hand."
+  description = "Make this stack's receipt rule set the active one. Only one rule set can be active per account and region: when another set is active, the plan stops unless replace_active_rule_set = true. Set to false to leave activation alone (add this stack's rule to the account's active set by hand)."
   type        = bool
   default     = true
+}
+
+variable "replace_active_rule_set" {
+  description = "Allow activate_rule_set to replace a receipt rule set of another name that is active in the account (the mail it routes stops being handled by it). Also needed for the first apply in an account where no rule set is active at all: the provider cannot read an active set that does not exist. False (the default) reads the active set and refuses to replace a different one."
+  type        = bool
+  default     = false
 }
 
 variable "route53_zone_id" {
@@ -101,8 +107,30 @@ variable "extraction_limits" {
   default = {}
 
   validation {
-    condition     = var.extraction_limits.max_depth >= 1 && var.extraction_limits.max_parts >= 1 && var.extraction_limits.max_total_bytes >= 1
-    error_message = "Every extraction limit must be at least 1."
+    condition     = alltrue([for v in values(var.extraction_limits) : v >= 1 && floor(v) == v])
+    error_message = "Every extraction limit must be a whole number, at least 1."
+  }
+}
+
+variable "virus_policy" {
+  description = "What extract_attachments does with SES's virus verdict: strict (the default) quarantines every message whose verdict is not PASS (GRAY and PROCESSING_FAILED included); fail_only quarantines only a FAIL. Reaches the function as MAILROOM_VIRUS_POLICY."
+  type        = string
+  default     = "strict"
+
+  validation {
+    condition     = contains(["strict", "fail_only"], var.virus_policy)
+    error_message = "virus_policy must be strict or fail_only."
+  }
+}
+
+variable "spam_policy" {
+  description = "What extract_attachments does with a spam verdict of FAIL: record (keep it on the message record only), tag (the default: also flag the message and its files) or quarantine. Reaches the function as MAILROOM_SPAM_POLICY."
+  type        = string
+  default     = "tag"
+
+  validation {
+    condition     = contains(["record", "tag", "quarantine"], var.spam_policy)
+    error_message = "spam_policy must be record, tag or quarantine."
   }
 }
 
@@ -111,13 +139,35 @@ variable "extraction_limits" {
 ################################################################################
 
 variable "raw_retention_days" {
-  description = "Days a raw message is kept under raw/ (it is what a failed message is reprocessed from)."
+  description = "Days after which a raw message under raw/ expires. raw/ is what a failed message is reprocessed from and the evidence of what was received, so null (the default) keeps it; a number must exceed raw_transition_days. Overwritten versions still expire after noncurrent_version_retention_days."
   type        = number
-  default     = 90
+  default     = null
 
   validation {
-    condition     = var.raw_retention_days >= 1 && floor(var.raw_retention_days) == var.raw_retention_days
-    error_message = "raw_retention_days must be a whole number of days, at least 1."
+    condition     = var.raw_retention_days == null || try(var.raw_retention_days >= 1 && floor(var.raw_retention_days) == var.raw_retention_days && var.raw_retention_days > var.raw_transition_days, false)
+    error_message = "raw_retention_days must be null (keep) or a whole number of days greater than raw_transition_days."
+  }
+}
+
+variable "raw_transition_days" {
+  description = "Days after which a raw message moves to raw_transition_storage_class (S3 requires at least 30 for STANDARD_IA and ONEZONE_IA)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.raw_transition_days >= 1 && floor(var.raw_transition_days) == var.raw_transition_days
+    error_message = "raw_transition_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "raw_transition_storage_class" {
+  description = "Cheaper storage class raw messages move to after raw_transition_days. GLACIER_IR (the default) keeps them readable in milliseconds, so reprocessing works unchanged; GLACIER and DEEP_ARCHIVE would need a restore first and are not offered."
+  type        = string
+  default     = "GLACIER_IR"
+
+  validation {
+    condition     = contains(["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"], var.raw_transition_storage_class)
+    error_message = "raw_transition_storage_class must be STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR (classes read without a restore)."
   }
 }
 
@@ -144,7 +194,7 @@ variable "access_log_retention_days" {
 }
 
 variable "force_destroy" {
-  description = "Let `terraform destroy` delete the buckets with their objects and the table despite its deletion protection. Keep false in production; tests against the emulator set it."
+  description = "Let `terraform destroy` delete the buckets with their objects and the table despite its deletion protection. Keep false in production. Teardown also needs the bucket, table and key's prevent_destroy lifted by an override file (docs/DEPLOY.md, Tear down); the emulator tests do both."
   type        = bool
   default     = false
 }
@@ -155,8 +205,8 @@ variable "kms_deletion_window_days" {
   default     = 30
 
   validation {
-    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
-    error_message = "kms_deletion_window_days must be between 7 and 30."
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30 && floor(var.kms_deletion_window_days) == var.kms_deletion_window_days
+    error_message = "kms_deletion_window_days must be a whole number between 7 and 30."
   }
 }
 
@@ -206,8 +256,8 @@ variable "lambda_memory_mb" {
   default = {}
 
   validation {
-    condition     = alltrue([for m in values(var.lambda_memory_mb) : m >= 128 && m <= 10240])
-    error_message = "Lambda memory must be between 128 and 10240 MB."
+    condition     = alltrue([for m in values(var.lambda_memory_mb) : m >= 128 && m <= 10240 && floor(m) == m])
+    error_message = "Lambda memory must be a whole number of MB between 128 and 10240."
   }
 }
 
@@ -220,8 +270,8 @@ variable "lambda_timeout_seconds" {
   default = {}
 
   validation {
-    condition     = alltrue([for t in values(var.lambda_timeout_seconds) : t >= 1 && t <= 900])
-    error_message = "Lambda timeouts must be between 1 and 900 seconds."
+    condition     = alltrue([for t in values(var.lambda_timeout_seconds) : t >= 1 && t <= 900 && floor(t) == t])
+    error_message = "Lambda timeouts must be a whole number of seconds between 1 and 900."
   }
 }
 
@@ -299,7 +349,7 @@ variable "log_retention_days" {
 }
 
 variable "alarm_email" {
-  description = "Optional address subscribed to the alarm topic (the subscription must be confirmed from the mail AWS sends). Null means no subscription."
+  description = "Address subscribed to the alarm topic (confirm the subscription from the mail AWS sends). Required unless alarms_without_subscriber = true: an alarm nobody receives protects nothing."
   type        = string
   default     = null
 
@@ -307,19 +357,37 @@ variable "alarm_email" {
     condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
     error_message = "alarm_email must be an email address."
   }
-}
-
-################################################################################
-# Emulator
-################################################################################
-
-variable "aws_endpoint_url" {
-  description = "Send every AWS API call to this endpoint (an emulator such as moto server, e.g. http://127.0.0.1:5000) instead of AWS, and skip the checks that need a real account. Null (the default) deploys to AWS."
-  type        = string
-  default     = null
 
   validation {
-    condition     = var.aws_endpoint_url == null || can(regex("^https?://[^/\\s]+/?$", var.aws_endpoint_url))
-    error_message = "aws_endpoint_url must be an http(s) URL with no path, such as http://127.0.0.1:5000."
+    condition     = var.alarm_email != null || var.alarms_without_subscriber
+    error_message = "Set alarm_email so the alarms reach a person, or set alarms_without_subscriber = true if you subscribe to the alarm topic (alarm_topic_arn output) another way."
+  }
+}
+
+variable "alarms_without_subscriber" {
+  description = "Deploy without alarm_email on purpose (the alarm topic's subscribers are managed elsewhere, e.g. a chat or paging integration). False (the default) makes alarm_email required."
+  type        = bool
+  default     = false
+}
+
+variable "async_event_age_alarm_seconds" {
+  description = "Alarm when an asynchronous event waited this long before a function ran it (Lambda's AsyncEventAge, maximum over 5 minutes): retries or throttling are piling up. Must stay below the 6-hour maximum event age, after which events go to the dead-letter queue."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.async_event_age_alarm_seconds >= 60 && var.async_event_age_alarm_seconds < 21600 && floor(var.async_event_age_alarm_seconds) == var.async_event_age_alarm_seconds
+    error_message = "async_event_age_alarm_seconds must be a whole number of seconds from 60 to 21599."
+  }
+}
+
+variable "dlq_age_alarm_hours" {
+  description = "Alarm when the oldest event in a dead-letter queue is this many hours old: a failure is waiting for a redrive (the queues keep events 14 days)."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.dlq_age_alarm_hours >= 1 && var.dlq_age_alarm_hours <= 240 && floor(var.dlq_age_alarm_hours) == var.dlq_age_alarm_hours
+    error_message = "dlq_age_alarm_hours must be a whole number of hours from 1 to 240 (the queues keep events 336 hours)."
   }
 }

@@ -3,6 +3,11 @@
 The stack is applied once per session (per xdist worker; see pytest_configure) into a
 temporary copy of infra/, so no state, plan or provider cache is ever left in the repository.
 The emulator is moto's server on a free loopback port; credentials are fake.
+
+infra/ itself knows nothing of the emulator: the copy gets tests/infra/overrides/
+emulator_override.tf (no credential or region checks, path-style S3) and the provider finds
+the emulator through AWS_ENDPOINT_URL. Destroying adds teardown_override.tf, the first step
+of the documented teardown (the bucket, table and key are `prevent_destroy`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from moto.ses.responses import EmailResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
+OVERRIDES = Path(__file__).resolve().with_name("overrides")
+EMULATOR_OVERRIDE = OVERRIDES / "emulator_override.tf"
+TEARDOWN_OVERRIDE = OVERRIDES / "teardown_override.tf"
+LOCK_FILE = INFRA / ".terraform.lock.hcl"
 BUILD = ROOT / "build"
 FUNCTION_ZIP = BUILD / "lambda" / "function.zip"
 LAYER_ZIP = BUILD / "lambda" / "layer.zip"
@@ -77,10 +86,16 @@ def terraform(
     return result
 
 
-def copy_module(dest: Path) -> Path:
-    """A working copy of infra/ (the .tf files only) so state and .terraform stay out of git."""
+def copy_module(dest: Path, overrides: tuple[Path, ...] = ()) -> Path:
+    """A working copy of infra/ (the .tf files and the committed provider lock file, so `init`
+    checks the provider against it) plus test-only override files; state and .terraform stay
+    out of git. Overrides already in infra/ (an operator's teardown) are never copied."""
     dest.mkdir(parents=True, exist_ok=True)
     for path in INFRA.glob("*.tf"):
+        if not path.name.endswith("_override.tf"):
+            shutil.copy2(path, dest / path.name)
+    shutil.copy2(LOCK_FILE, dest / LOCK_FILE.name)
+    for path in overrides:
         shutil.copy2(path, dest / path.name)
     return dest
 
@@ -152,6 +167,8 @@ class Stack:
             return 0.0
         self.destroyed = True
         started = time.monotonic()
+        # Step 1 of the documented teardown: lift prevent_destroy with the override file.
+        shutil.copy2(TEARDOWN_OVERRIDE, self.workdir / TEARDOWN_OVERRIDE.name)
         if not emulator_deletes_receipt_rules():
             # moto has no DeleteReceiptRule (the provider would retry it until it times out):
             # forget the rule, and deleting its rule set below removes it with the set.
@@ -200,19 +217,21 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if not artefact.exists():
             pytest.fail(f"{artefact.relative_to(ROOT)} is missing: run `make package` first")
 
-    workdir = copy_module(tmp_path_factory.mktemp("stack"))
+    workdir = copy_module(tmp_path_factory.mktemp("stack"), (EMULATOR_OVERRIDE,))
     # A hosted zone of the firm's, so the optional DNS records are applied too.
     zone = emulator.client("route53").create_hosted_zone(
         Name=MAIL_DOMAIN, CallerReference=f"mailroom-{time.time_ns()}"
     )
     variables = {
-        "aws_endpoint_url": emulator.endpoint,
         "region": REGION,
         "name_prefix": NAME_PREFIX,
         "mail_domain": MAIL_DOMAIN,
         "submission_addresses": [SUBMISSION],
         "route53_zone_id": zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
         "alarm_email": f"ops@{MAIL_DOMAIN}",
+        # The emulator starts with no active rule set, which the provider cannot read: the
+        # first apply in such an account opts in (test_stack.py checks the refusal).
+        "replace_active_rule_set": True,
         "force_destroy": True,
         "kms_deletion_window_days": 7,
         "function_zip": str(FUNCTION_ZIP),

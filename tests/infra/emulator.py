@@ -14,6 +14,7 @@ import logging
 import sys
 from typing import Any
 
+from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3 import notifications
 from moto.server import ThreadedMotoServer
@@ -53,10 +54,31 @@ def _conditions_as_in_aws() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def _dynamodb_resources_as_in_aws() -> None:
+    """With request authentication on (POST /moto-api/reset-auth), moto checks DynamoDB calls
+    against the caller's IAM policies, but always for resource "*": a policy scoped to a
+    table, as every real one is, would never match. Name the table (or index) each call is for,
+    as AWS does (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html),
+    so tests/infra can run the CLI with nothing but the staff reader policy.
+    """
+
+    def _determine_resource(self: DynamoHandler) -> str:
+        body = getattr(self, "body", None) or {}
+        table = body.get("TableName") if isinstance(body, dict) else None
+        if not table:
+            return "*"
+        arn = f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}"
+        index = body.get("IndexName")
+        return f"{arn}/index/{index}" if index else arn
+
+    DynamoHandler._determine_resource = _determine_resource  # type: ignore[attr-defined]
+
+
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _no_docker_lambda()
     _conditions_as_in_aws()
+    _dynamodb_resources_as_in_aws()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.infra.iam_eval import Call, Decision, Request, evaluate, requests_for
+from tests.infra.iam_eval import Stack as IamStack
 from tests.infra.iam_rules import problems
 
 
@@ -37,3 +39,66 @@ def test_checker_accepts_scoped_statements() -> None:
         ]
     }
     assert problems(document) == []
+
+
+# The evaluator (tests/infra/iam_eval.py) that judges what the emulator cannot.
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
+READER = {
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/incoming/*"},
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": KEY,
+            "Condition": {"StringEquals": {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]}},
+        },
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/raw/*"},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("request_", "decision"),
+    [
+        (Request("s3:GetObject", "arn:aws:s3:::b/incoming/m/01-a.pdf"), Decision.ALLOWED),
+        (Request("S3:getobject", "arn:aws:s3:::b/incoming/x"), Decision.ALLOWED),  # any case
+        (Request("s3:GetObject", "arn:aws:s3:::b/raw/m"), Decision.EXPLICIT_DENY),
+        (Request("s3:PutObject", "arn:aws:s3:::b/incoming/x"), Decision.IMPLICIT_DENY),
+        (Request("s3:GetObject", "arn:aws:s3:::other/incoming/x"), Decision.IMPLICIT_DENY),
+        (
+            Request("kms:Decrypt", KEY, {"kms:ViaService": "s3.us-east-1.amazonaws.com"}),
+            Decision.ALLOWED,
+        ),
+        # Directly, or through another service, the key is not usable.
+        (Request("kms:Decrypt", KEY), Decision.IMPLICIT_DENY),
+        (
+            Request("kms:Decrypt", KEY, {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}),
+            Decision.IMPLICIT_DENY,
+        ),
+    ],
+)
+def test_evaluator_decides_as_iam_does(request_: Request, decision: Decision) -> None:
+    assert evaluate([READER], request_) == decision
+
+
+def test_explicit_deny_in_any_document_wins() -> None:
+    allow_all_s3 = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    raw = Request("s3:GetObject", "arn:aws:s3:::b/raw/m")
+    assert evaluate([allow_all_s3], raw) == Decision.ALLOWED
+    assert evaluate([allow_all_s3, READER], raw) == Decision.EXPLICIT_DENY
+
+
+def test_calls_map_to_the_actions_iam_checks() -> None:
+    stack = IamStack(region="us-east-1", account="123456789012", key_arn=KEY)
+    get_version = Call("s3", "GetObject", {"Bucket": "b", "Key": "incoming/x", "VersionId": "1"})
+    assert [r.action for r in requests_for(get_version, stack)] == [
+        "s3:GetObjectVersion",
+        "kms:Decrypt",
+    ]
+    query = Call("dynamodb", "Query", {"TableName": "t", "IndexName": "by_day"})
+    [on_index, decrypt] = requests_for(query, stack)
+    assert on_index.resource == "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/by_day"
+    assert decrypt.context == {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
+    with pytest.raises(KeyError, match="no IAM mapping"):
+        requests_for(Call("dynamodb", "Scan", {"TableName": "t"}), stack)

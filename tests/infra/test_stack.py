@@ -9,20 +9,41 @@ import email
 import email.policy
 import hashlib
 import json
+import re
 import smtplib
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+import terraform as tf  # tools/terraform.py (conftest puts tools/ on sys.path)
+from botocore.exceptions import ClientError
+from click.testing import CliRunner
 
+from mailroom.cli.main import cli
 from mailroom.local.app import LocalMailroom
 from mailroom.model import table_definition
 from mailroom.settings import ALL_ENV, ENV_BUCKET, ENV_TABLE, Settings
-from tests.infra.conftest import NAME_PREFIX, REGION, ROOT, SUBMISSION, Stack
+from tests.infra.conftest import (
+    NAME_PREFIX,
+    REGION,
+    ROOT,
+    SUBMISSION,
+    TEARDOWN_OVERRIDE,
+    Stack,
+)
+from tests.infra.iam_eval import Call, Decision, Request, evaluate, requests_for
+from tests.infra.iam_eval import Stack as IamStack
 from tests.infra.iam_rules import as_list, problems, state_documents
 
 MAIL_DIR = ROOT / "events" / "mail"
+DEPLOY_MD = ROOT / "docs" / "DEPLOY.md"
+ACCOUNT = "123456789012"  # moto's
 
 pytestmark = [pytest.mark.slow, pytest.mark.infra]
 
@@ -40,6 +61,10 @@ POWERTOOLS_ENV = (
 
 def stack_key_arn(stack: Stack) -> str:
     return str(stack.output("kms_key_arn"))
+
+
+def dead_letter_urls(stack: Stack) -> list[str]:
+    return [stack.output("extract_dlq_url"), stack.output("record_dlq_url")]
 
 
 def function_config(stack: Stack, output: str) -> dict[str, Any]:
@@ -93,11 +118,15 @@ def test_bucket_is_private_versioned_and_encrypted_with_the_stack_key(stack: Sta
     assert key["KeyRotationEnabled"] is True
 
     rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
-    raw = rules["expire-raw-messages"]
-    assert raw["Filter"] == {"Prefix": "raw/"} and raw["Expiration"]["Days"] == 90
-    assert rules["tidy-versions-and-uploads"]["AbortIncompleteMultipartUpload"] == {
-        "DaysAfterInitiation": 7
-    }
+    # raw/ is what a failed message is reprocessed from: kept by default, moved to a cheaper
+    # class that is read without a restore; overwritten versions still expire.
+    raw = rules["raw-messages"]
+    assert raw["Filter"] == {"Prefix": "raw/"}
+    assert raw["Transitions"] == [{"Days": 30, "StorageClass": "GLACIER_IR"}]
+    assert "Expiration" not in raw
+    tidy = rules["tidy-versions-and-uploads"]
+    assert tidy["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
     assert logging["TargetBucket"] == stack.output("log_bucket")
 
@@ -162,6 +191,8 @@ def test_function_environment_is_what_the_settings_object_requires(
     settings = Settings.from_env(env)  # raises SettingsError naming every problem
     assert (settings.bucket, settings.table) == (stack.output("bucket"), stack.output("table"))
     assert (settings.raw_prefix, settings.incoming_prefix) == ("raw/", "incoming/")
+    # The verdict policies, at their defaults (Settings validates them where it reads them).
+    assert (env["MAILROOM_VIRUS_POLICY"], env["MAILROOM_SPAM_POLICY"]) == ("strict", "tag")
 
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))
@@ -252,17 +283,65 @@ def test_each_role_has_exactly_one_policy_document(stack: Stack) -> None:
         assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
 
 
-def test_alarms_watch_errors_throttles_and_dead_letters(stack: Stack) -> None:
-    alarms = stack.emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix=NAME_PREFIX)
-    by_metric: dict[str, int] = {}
-    for alarm in alarms["MetricAlarms"]:
+def stack_alarms(stack: Stack) -> list[dict[str, Any]]:
+    alarms: list[dict[str, Any]] = stack.emulator.client("cloudwatch").describe_alarms(
+        AlarmNamePrefix=NAME_PREFIX
+    )["MetricAlarms"]
+    return alarms
+
+
+def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: Stack) -> None:
+    by_metric: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for alarm in stack_alarms(stack):
         assert alarm["AlarmActions"] == [stack.output("alarm_topic_arn")]
-        by_metric[alarm["MetricName"]] = by_metric.get(alarm["MetricName"], 0) + 1
-    assert by_metric == {"Errors": 2, "Throttles": 2, "ApproximateNumberOfMessagesVisible": 2}
-    topic = stack.emulator.client("sns").get_topic_attributes(
-        TopicArn=stack.output("alarm_topic_arn")
-    )
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(dimensions)
+    functions = [{"FunctionName": stack.output(o)} for o in sorted(HANDLERS)]
+    queues = [{"QueueName": url.rsplit("/", 1)[-1]} for url in sorted(dead_letter_urls(stack))]
+    sort = lambda found: sorted(found, key=json.dumps)  # noqa: E731
+    for metric in (
+        "Errors",
+        "Throttles",
+        "DeadLetterErrors",
+        "AsyncEventsDropped",
+        "AsyncEventAge",
+    ):
+        assert sort(by_metric.pop(("AWS/Lambda", metric))) == sort(functions), metric
+    for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
+        assert sort(by_metric.pop(("AWS/SQS", metric))) == sort(queues), metric
+    for metric in ("PublishFailure", "PublishExpired"):
+        assert by_metric.pop(("AWS/SES", metric)) == [{"RuleName": stack.output("rule")}]
+    assert by_metric == {}
+
+    topic_arn = stack.output("alarm_topic_arn")
+    topic = stack.emulator.client("sns").get_topic_attributes(TopicArn=topic_arn)
     assert topic["Attributes"]["KmsMasterKeyId"] == stack_key_arn(stack)
+    subscriptions = stack.emulator.client("sns").list_subscriptions_by_topic(TopicArn=topic_arn)
+    [subscription] = subscriptions["Subscriptions"]
+    variables = json.loads((stack.workdir / "terraform.tfvars.json").read_text())
+    assert (subscription["Protocol"], subscription["Endpoint"]) == (
+        "email",
+        variables["alarm_email"],
+    )
+
+
+def runbook_suffixes() -> list[str]:
+    """Alarm-name endings with a runbook line: the first column of DEPLOY.md's alarm table."""
+    text = DEPLOY_MD.read_text()
+    section = text.split("### Alarms", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `…(-[a-z-]+)` \|", section, re.M)
+
+
+def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
+    suffixes = runbook_suffixes()
+    names = [a["AlarmName"] for a in stack_alarms(stack)]
+    assert len(names) == 16  # 5 per function, 2 per queue, 2 for the rule
+    used = set()
+    for name in names:
+        matching = [s for s in suffixes if name.endswith(s)]
+        assert matching, f"alarm {name} has no runbook line in docs/DEPLOY.md"
+        used.add(max(matching, key=len))
+    assert used == set(suffixes), f"runbook lines for no alarm: {set(suffixes) - used}"
 
 
 def test_dns_records_are_published_in_the_zone(stack: Stack) -> None:
@@ -288,17 +367,27 @@ def attachments_of(raw: bytes) -> dict[str, str]:
     return found
 
 
-def test_mail_through_the_smtp_front_door_becomes_file_records(
-    stack: Stack, tmp_path: Path
-) -> None:
-    """GIVEN the applied stack, WHEN a collaborator mails two PDFs to a plus-address through the
-    local SMTP front door (acting as the active receipt rule), THEN the functions as configured
-    in the emulator's Lambda API record each file, byte-exact, with sender and case."""
+@dataclass
+class Delivered:
+    raw: bytes
+    sender: str
+    message_id: str
+    outcome: Any
+
+
+@pytest.fixture(scope="module")
+def delivered(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Delivered:
+    """A collaborator's mail with two PDFs, sent to a plus-address through the local SMTP front
+    door (acting as the active receipt rule) and processed by the functions as configured in
+    the emulator's Lambda API. Shared: the staff-policy test reads what it delivered."""
     raw = (MAIL_DIR / "collaborator-two-pdfs.eml").read_bytes()
     sender = parseaddr(str(email.message_from_bytes(raw)["From"]))[1].lower()
     user, domain = SUBMISSION.split("@")
     with LocalMailroom.attach(
-        stack.emulator.endpoint, region=REGION, smtp_port=0, state_dir=tmp_path
+        stack.emulator.endpoint,
+        region=REGION,
+        smtp_port=0,
+        state_dir=tmp_path_factory.mktemp("local"),
     ) as local:
         # The front door found the applied stack's names through the rule and the function.
         assert local.config.bucket == stack.output("bucket")
@@ -313,7 +402,20 @@ def test_mail_through_the_smtp_front_door_becomes_file_records(
             assert code == 250, reply
         message_id = reply.decode().split()[-1]
         [outcome] = local.wait_for_messages([message_id], timeout=90)
+    return Delivered(raw, sender, message_id, outcome)
 
+
+def test_mail_through_the_smtp_front_door_becomes_file_records(
+    stack: Stack, delivered: Delivered
+) -> None:
+    """GIVEN the applied stack, WHEN a collaborator mails two PDFs to a plus-address through the
+    local SMTP front door, THEN each file is recorded, byte-exact, with sender and case."""
+    raw, sender, message_id, outcome = (
+        delivered.raw,
+        delivered.sender,
+        delivered.message_id,
+        delivered.outcome,
+    )
     assert outcome.dead_letters == []
     assert outcome.record is not None
     assert str(outcome.record.outcome) == "extracted"
@@ -333,6 +435,359 @@ def test_mail_through_the_smtp_front_door_becomes_file_records(
         head = s3.head_object(Bucket=stack.output("bucket"), Key=record.file_id)
         assert head["ServerSideEncryption"] == "aws:kms"
         assert head["SSEKMSKeyId"] == stack_key_arn(stack)
+
+
+def planned_key_policy(stack: Stack) -> dict[str, Any]:
+    """The key policy as planned (what Terraform meant to set; the emulator checks no key
+    policy): aws_kms_key.this's planned `policy`, else the policy document read at plan time."""
+    for change in stack.plan["resource_changes"]:
+        if change["address"] == "aws_kms_key.this":
+            policy = (change["change"].get("after") or {}).get("policy")
+            if policy:
+                return dict(json.loads(policy))
+    for resource in stack.plan["prior_state"]["values"]["root_module"]["resources"]:
+        if resource["address"] == "data.aws_iam_policy_document.kms":
+            return dict(json.loads(resource["values"]["json"]))
+    raise AssertionError("the key policy is neither in the plan nor in its prior state")
+
+
+def test_ses_may_generate_and_decrypt_data_keys_for_our_rule_only(stack: Stack) -> None:
+    """SES stores mail in a bucket encrypted with our key: kms:GenerateDataKey, and kms:Decrypt
+    for multipart writes (messages over 16 MB), per the SES developer guide
+    (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html). Without
+    Decrypt, large mail is retried for four hours and then lost (PublishExpired)."""
+    statements = {s["Sid"]: s for s in as_list(planned_key_policy(stack)["Statement"])}
+    ses = statements["SesEncryptsReceivedMail"]
+    assert ses["Effect"] == "Allow"
+    assert ses["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert sorted(as_list(ses["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert ses["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+    rule_arn = (
+        f"arn:aws:ses:{REGION}:{ACCOUNT}:receipt-rule-set/{stack.output('rule_set')}"
+        f":receipt-rule/{stack.output('rule')}"
+    )
+    assert ses["Condition"]["ArnLike"]["aws:SourceArn"] == rule_arn
+    # The applied key carries the same statement.
+    applied = json.loads(
+        stack.emulator.client("kms").get_key_policy(
+            KeyId=stack_key_arn(stack), PolicyName="default"
+        )["Policy"]
+    )
+    assert ses in as_list(applied["Statement"])
+
+
+def plan_destroy(stack: Stack) -> str:
+    """`terraform plan -destroy` of the applied stack; it must fail, and its output says why."""
+    result = tf.run(
+        ["plan", "-destroy", "-refresh=false", "-input=false", "-no-color"],
+        cwd=stack.workdir,
+        env=stack.env,
+        check=False,
+        capture=True,
+        timeout=300,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    return out
+
+
+def refused(out: str) -> set[str]:
+    return set(re.findall(r"Resource (\S+) has lifecycle.prevent_destroy set", out))
+
+
+def test_prevent_destroy_stops_destroy_before_anything_is_touched(stack: Stack) -> None:
+    """Without the teardown override, `destroy` fails at plan time, naming the bucket and the
+    table, so no protection (bucket policy, encryption, versioning) is removed first; with
+    those two lifted, the key still refuses (a destroy walks dependents first, so the key is
+    only reached once they may go)."""
+    assert not (stack.workdir / TEARDOWN_OVERRIDE.name).exists()
+    assert refused(plan_destroy(stack)) == {
+        "aws_s3_bucket.documents",
+        "aws_dynamodb_table.documents",
+    }
+    partial = stack.workdir / "partial_teardown_override.tf"
+    blocks = TEARDOWN_OVERRIDE.read_text().split('resource "aws_kms_key"')[0]
+    partial.write_text(blocks)
+    try:
+        assert refused(plan_destroy(stack)) == {"aws_kms_key.this"}
+    finally:
+        partial.unlink()
+
+
+def plan_activation(stack: Stack, replace: bool) -> tuple[int, str]:
+    """A plan of only the active-rule-set check (the data source and its postcondition)."""
+    result = tf.run(
+        [
+            "plan",
+            "-refresh=false",
+            "-input=false",
+            "-no-color",
+            "-target=data.aws_ses_active_receipt_rule_set.current",
+            f"-var=replace_active_rule_set={str(replace).lower()}",
+        ],
+        cwd=stack.workdir,
+        env=stack.env,
+        check=False,
+        capture=True,
+        timeout=300,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_activation_refuses_to_replace_another_active_rule_set(stack: Stack) -> None:
+    ses = stack.emulator.client("ses")
+    ours = stack.output("receipt_rule_set_name")
+    # Activation waits for the rule (mail flows the moment a set is active) and for the check.
+    [activation] = [
+        r
+        for r in stack.plan["configuration"]["root_module"]["resources"]
+        if r["address"] == "aws_ses_active_receipt_rule_set.this"
+    ]
+    assert set(activation["depends_on"]) == {
+        "aws_ses_receipt_rule.store_and_extract",
+        "data.aws_ses_active_receipt_rule_set.current",
+    }
+    # Our own set active: nothing to refuse.
+    code, out = plan_activation(stack, replace=False)
+    assert code == 0, out
+    # Another firm's set active: the plan stops, naming it, unless replacing it is chosen.
+    ses.create_receipt_rule_set(RuleSetName="firm-existing-rules")
+    ses.set_active_receipt_rule_set(RuleSetName="firm-existing-rules")
+    try:
+        code, out = plan_activation(stack, replace=False)
+        assert code != 0
+        assert "firm-existing-rules" in out and "replace_active_rule_set" in out, out
+        code, out = plan_activation(stack, replace=True)
+        assert code == 0, out
+    finally:
+        ses.set_active_receipt_rule_set(RuleSetName=ours)
+        ses.delete_receipt_rule_set(RuleSetName="firm-existing-rules")
+
+
+def test_outputs_name_what_the_operations_commands_act_on(stack: Stack) -> None:
+    assert stack.output("extract_function_name") == stack.output("extract_function")
+    assert stack.output("record_function_name") == stack.output("record_function")
+    queues = stack.emulator.client("sqs").list_queues()["QueueUrls"]
+    assert dead_letter_urls(stack) == [
+        stack.output("dead_letter_queues")[k] for k in ("extract_attachments", "record_metadata")
+    ]
+    assert set(dead_letter_urls(stack)) <= set(queues)
+    active = stack.emulator.client("ses").describe_active_receipt_rule_set()
+    assert active["Metadata"]["Name"] == stack.output("receipt_rule_set_name")
+    assert [r["Name"] for r in active["Rules"]] == [stack.output("receipt_rule_name")]
+    topics = stack.emulator.client("sns").list_topics()["Topics"]
+    assert {"TopicArn": stack.output("alarm_topic_arn")} in topics
+
+
+# Staff policies. moto enforces IAM for S3 once request authentication is on (POST
+# /moto-api/reset-auth), and for DynamoDB with the table resources tests/infra/emulator.py
+# adds; it never evaluates the KMS calls S3 and DynamoDB make for the caller, nor condition
+# keys such as kms:ViaService. So the CLI runs against the emulator with nothing but the
+# reader policy, every API call it makes is recorded (botocore's provide-client-params event),
+# and the policy document is also evaluated against those calls (tests/infra/iam_eval.py).
+
+
+def set_request_auth(stack: Stack, on: bool) -> None:
+    request = urllib.request.Request(
+        f"{stack.emulator.endpoint}/moto-api/reset-auth",
+        data=b"0" if on else b"inf",  # authenticate from the next request on, or never
+        headers={"Content-Type": "text/plain"},  # a form body would be parsed away
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+@dataclass
+class StaffUser:
+    name: str
+    key_id: str
+    secret: str
+
+
+@pytest.fixture
+def staff_user(stack: Stack, request: pytest.FixtureRequest) -> Iterator[StaffUser]:
+    """An IAM user with one of the stack's staff policies attached, and its access key."""
+    policy_arn = stack.output(request.param)
+    iam = stack.emulator.client("iam")
+    name = f"{NAME_PREFIX}-staff-{request.param.split('_')[0]}"
+    iam.create_user(UserName=name)
+    iam.attach_user_policy(UserName=name, PolicyArn=policy_arn)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    try:
+        yield StaffUser(name, key["AccessKeyId"], key["SecretAccessKey"])
+    finally:
+        set_request_auth(stack, on=False)
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        iam.detach_user_policy(UserName=name, PolicyArn=policy_arn)
+        iam.delete_user(UserName=name)
+
+
+class CliAs:
+    """Runs the mailroom CLI in-process as a staff user, recording each AWS call it makes."""
+
+    def __init__(self, stack: Stack, user: StaffUser, state_dir: Path) -> None:
+        self.env = {
+            "AWS_ACCESS_KEY_ID": user.key_id,
+            "AWS_SECRET_ACCESS_KEY": user.secret,
+            "AWS_SESSION_TOKEN": None,
+            "AWS_PROFILE": None,
+            "AWS_ENDPOINT_URL": stack.emulator.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "MAILROOM_BUCKET": stack.output("bucket"),
+            "MAILROOM_TABLE": stack.output("table"),
+            "MAILROOM_STATE_DIR": str(state_dir),
+            "MAILROOM_INFRA_DIR": str(state_dir / "no-infra"),
+        }
+        self.calls: dict[str, list[Call]] = {}
+        self._current: list[Call] = []
+
+    def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self._current.append(Call(model.service_model.service_name, model.name, dict(params)))
+
+    def run(self, *args: str) -> Any:
+        self._current = self.calls.setdefault(args[0], [])
+        return CliRunner().invoke(cli, list(args), env=self.env, catch_exceptions=False)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=REGION,
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+
+@pytest.fixture
+def cli_as(
+    stack: Stack, staff_user: StaffUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> CliAs:
+    runner = CliAs(stack, staff_user, tmp_path)
+    original = boto3.session.Session.__init__
+
+    def init(self: boto3.session.Session, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.events.register("provide-client-params.*.*", runner.record)
+
+    monkeypatch.setattr(boto3.session.Session, "__init__", init)
+    return runner
+
+
+def staff_document(stack: Stack, resource: str) -> dict[str, Any]:
+    [policy] = [
+        r["values"]["policy"]
+        for r in stack.resources()
+        if r["address"] == f"aws_iam_policy.{resource}"
+    ]
+    return dict(json.loads(policy))
+
+
+def assert_allowed(document: dict[str, Any], calls: list[Call], iam: IamStack) -> None:
+    for call in calls:
+        for needed in requests_for(call, iam):
+            assert evaluate([document], needed) == Decision.ALLOWED, f"needs {needed}"
+
+
+@pytest.mark.parametrize("staff_user", ["reader_policy_arn"], indirect=True)
+def test_reader_policy_is_enough_for_list_show_message_and_get_and_refuses_raw(
+    stack: Stack, delivered: Delivered, cli_as: CliAs, tmp_path: Path
+) -> None:
+    bucket = stack.output("bucket")
+    files = {f.file_id: f for f in delivered.outcome.files}
+    file_id = sorted(files)[0]
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+
+    set_request_auth(stack, on=True)
+    listed = cli_as.run("list", "--json", "--since", datetime.now(UTC).strftime("%Y-%m-%d"))
+    assert listed.exit_code == 0, listed.output
+    assert set(files) <= {f["file_id"] for f in json.loads(listed.output)}
+    shown = cli_as.run("show", file_id, "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["sha256"] == files[file_id].sha256
+    message = cli_as.run("message", delivered.message_id, "--json")
+    assert message.exit_code == 0, message.output
+    assert {f["file_id"] for f in json.loads(message.output)["files"]} == set(files)
+    got = cli_as.run("get", file_id, "--output", str(downloads))
+    assert got.exit_code == 0, got.output
+    written = Path(got.output.strip().splitlines()[-1])
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == files[file_id].sha256
+
+    # The raw message and quarantine/ are refused (an explicit deny), existing or not.
+    s3 = cli_as.client("s3")
+    for key in (f"raw/{delivered.message_id}", "quarantine/any/01-file.pdf"):
+        with pytest.raises(ClientError) as refused:
+            s3.get_object(Bucket=bucket, Key=key)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied", key
+    # Reading is all: no upload, no record written.
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=bucket, Key="incoming/up-20260101-0000000000/x.txt", Body=b"x")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    # DynamoDB is enforced too (so the commands above passed on the policy, not by default).
+    table = stack.output("table")
+    ddb = cli_as.client("dynamodb")
+    for call in (
+        lambda: ddb.scan(TableName=table, Limit=1),
+        lambda: ddb.put_item(TableName=table, Item={"pk": {"S": "x"}, "sk": {"S": "x"}}),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        # moto answers 403 with a bare code; AWS says AccessDeniedException, also a 403.
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    set_request_auth(stack, on=False)
+
+    # The same calls, judged from the policy document, KMS on the caller's behalf included.
+    calls = cli_as.calls
+    operations = {command: sorted({str(c) for c in found}) for command, found in calls.items()}
+    print(f"\nAPI calls of the read commands: {operations}")
+    assert set(operations) == {"list", "show", "message", "get"}
+    assert all(operations.values()), operations
+    reader = staff_document(stack, "staff_reader")
+    iam = IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack))
+    for found in calls.values():
+        assert_allowed(reader, found, iam)
+    object_arn = f"arn:aws:s3:::{bucket}/"
+    for denied in (
+        Request("s3:GetObject", f"{object_arn}raw/{delivered.message_id}"),
+        Request("s3:GetObjectVersion", f"{object_arn}quarantine/m/01-x.pdf"),
+    ):
+        assert evaluate([reader], denied) == Decision.EXPLICIT_DENY, denied
+    for not_granted in (
+        Request("s3:PutObject", f"{object_arn}incoming/up-1/x"),
+        Request("dynamodb:PutItem", iam.table_arn(stack.output("table"))),
+        Request("dynamodb:Scan", iam.table_arn(stack.output("table"))),
+        Request("kms:Decrypt", stack_key_arn(stack)),  # the key directly, not through S3
+    ):
+        assert evaluate([reader], not_granted) == Decision.IMPLICIT_DENY, not_granted
+
+
+@pytest.mark.parametrize("staff_user", ["uploader_policy_arn"], indirect=True)
+def test_uploader_policy_is_enough_for_upload_and_only_under_the_upload_prefix(
+    stack: Stack, cli_as: CliAs, tmp_path: Path
+) -> None:
+    document = tmp_path / "contract.txt"
+    document.write_bytes(b"signed contract\n")
+    set_request_auth(stack, on=True)
+    uploaded = cli_as.run("upload", str(document))
+    set_request_auth(stack, on=False)
+    assert uploaded.exit_code == 0, uploaded.output
+
+    calls = cli_as.calls["upload"]
+    puts = [c for c in calls if c.operation in ("PutObject", "CreateMultipartUpload")]
+    assert puts and all(c.params["Key"].startswith("incoming/up-") for c in puts), calls
+    uploader = staff_document(stack, "staff_uploader")
+    iam = IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack))
+    assert_allowed(uploader, calls, iam)
+    object_arn = f"arn:aws:s3:::{stack.output('bucket')}/"
+    assert evaluate([uploader], Request("s3:PutObject", f"{object_arn}raw/x")) == (
+        Decision.EXPLICIT_DENY
+    )
+    # incoming/<ses-message-id>/ is the extractor's: an upload cannot pose as mail.
+    assert evaluate([uploader], Request("s3:PutObject", f"{object_arn}incoming/abc123/x")) == (
+        Decision.IMPLICIT_DENY
+    )
 
 
 def test_no_policy_document_in_the_state_is_too_broad(stack: Stack) -> None:
@@ -404,6 +859,7 @@ def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     layers = client("lambda").list_layers()["Layers"]
     assert [layer for layer in layers if layer.get("LatestMatchingVersion")] == []
     assert [r["RoleName"] for r in client("iam").list_roles()["Roles"]] == []
+    assert client("iam").list_policies(Scope="Local")["Policies"] == []
     assert client("sqs").list_queues().get("QueueUrls", []) == []
     assert client("sns").list_topics()["Topics"] == []
     assert client("sns").list_subscriptions()["Subscriptions"] == []

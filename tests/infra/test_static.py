@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import terraform as tf  # tools/terraform.py (conftest puts tools/ on sys.path)
 
-from tests.infra.conftest import INFRA, ROOT, copy_module, require_terraform, terraform
+from tests.infra.conftest import (
+    EMULATOR_OVERRIDE,
+    INFRA,
+    LOCK_FILE,
+    ROOT,
+    TEARDOWN_OVERRIDE,
+    copy_module,
+    require_terraform,
+    terraform,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -62,26 +72,142 @@ def test_tfvars_example_passes_the_variable_validations(initialised: Path) -> No
     assert '"10 inbound-smtp.eu-west-1.amazonaws.com"' in out
 
 
-@pytest.mark.parametrize(
-    ("variable", "value"),
-    [
-        ("mail_domain", "Not A Domain"),
-        ("submission_addresses", '["submit+tag@docs.example.com"]'),
-        ("route53_zone_id", "zone-1"),
-        ("log_retention_days", "42"),
-        ("aws_endpoint_url", "localhost:5000"),
-    ],
-)
-def test_free_form_variables_are_validated(initialised: Path, variable: str, value: str) -> None:
-    required = {
-        "mail_domain": "docs.example.com",
-        "submission_addresses": '["submit@docs.example.com"]',
-    }
-    values = {**required, variable: value}
+REQUIRED = {
+    "mail_domain": "docs.example.com",
+    "submission_addresses": '["submit@docs.example.com"]',
+    "alarm_email": "ops@docs.example.com",
+}
+
+
+def invalid_variables(workdir: Path, values: dict[str, str]) -> set[str]:
+    """Names of the variables whose validation fails for `values` (on top of REQUIRED)."""
+    merged = {**REQUIRED, **values}
+    args = [f"-var={k}={v}" for k, v in merged.items() if v is not None]
     # `terraform console` reports a failed validation but still exits 0.
-    _, out = console(initialised, "var.region", *[f"-var={k}={v}" for k, v in values.items()])
-    assert "Invalid value for variable" in out, out
-    assert f'variable "{variable}"' in out
+    _, out = console(workdir, "var.region", *args)
+    assert "undeclared variable" not in out, out
+    return set(re.findall(r'variable "([a-z0-9_]+)"', out))
+
+
+# One `terraform console` per case costs seconds, so the independent cases share one run.
+INVALID = {
+    "mail_domain": "Not A Domain",
+    "submission_addresses": '["submit+tag@docs.example.com"]',
+    "route53_zone_id": "zone-1",
+    "log_retention_days": "42",
+    "virus_policy": "lenient",
+    "spam_policy": "drop",
+    "raw_transition_storage_class": "GLACIER",  # needs a restore before reprocessing
+    "async_event_age_alarm_seconds": "21600",  # events are gone to the DLQ by then
+    # Integers are whole numbers: 1.5 would reach the functions and fail every cold start.
+    "raw_transition_days": "1.5",
+    "noncurrent_version_retention_days": "1.5",
+    "kms_deletion_window_days": "7.5",
+    "extraction_limits": "{max_depth = 1.5}",
+    "lambda_memory_mb": "{extract_attachments = 1024.5}",
+    "lambda_timeout_seconds": "{record_metadata = 59.5}",
+    "lambda_reserved_concurrency": "{record_metadata = 2.5}",
+    "lambda_max_retry_attempts": "1.5",
+    "dlq_age_alarm_hours": "0.5",
+}
+
+
+def test_variables_are_validated(initialised: Path) -> None:
+    assert invalid_variables(initialised, INVALID) == set(INVALID)
+
+
+@pytest.mark.parametrize("days", ["30", "400.5"])  # not after the 30-day transition; whole
+def test_raw_retention_is_whole_and_after_the_transition(initialised: Path, days: str) -> None:
+    assert invalid_variables(initialised, {"raw_retention_days": days}) == {"raw_retention_days"}
+
+
+def test_valid_values_pass_the_same_validations(initialised: Path) -> None:
+    good = {
+        "virus_policy": "fail_only",
+        "spam_policy": "quarantine",
+        "raw_retention_days": "400",
+        "raw_transition_days": "90",
+        "extraction_limits": "{max_depth = 8}",
+        "lambda_memory_mb": "{extract_attachments = 2048}",
+    }
+    assert invalid_variables(initialised, good) == set()
+
+
+def test_alarms_need_a_subscriber_unless_waived_on_purpose(initialised: Path) -> None:
+    assert invalid_variables(initialised, {"alarm_email": None}) == {"alarm_email"}  # type: ignore[dict-item]
+    waived = {"alarm_email": None, "alarms_without_subscriber": "true"}
+    assert invalid_variables(initialised, waived) == set()  # type: ignore[arg-type]
+
+
+def test_number_variables_accept_only_whole_numbers() -> None:
+    for name, body in top_level_blocks("variable").items():
+        if re.search(r"^  type\s*=.*number", body, re.M | re.S) or "optional(number" in body:
+            assert "floor(" in body or "contains(" in body, f"{name} accepts fractions"
+
+
+NEW_VARIABLES = (
+    "replace_active_rule_set",
+    "virus_policy",
+    "spam_policy",
+    "raw_retention_days",
+    "raw_transition_days",
+    "raw_transition_storage_class",
+    "alarms_without_subscriber",
+    "async_event_age_alarm_seconds",
+    "dlq_age_alarm_hours",
+)
+
+
+def test_new_variables_are_described_validated_and_in_the_example() -> None:
+    variables = top_level_blocks("variable")
+    example = (INFRA / "terraform.tfvars.example").read_text()
+    for name in NEW_VARIABLES:
+        body = variables[name]
+        assert "description" in body and "type" in body, name
+        if "type        = bool" not in body:
+            assert "validation {" in body, f"{name} is not validated"
+        assert re.search(rf"^#? ?{name}\s*=", example, re.M), f"{name} not in the example"
+
+
+def test_production_module_carries_no_emulator_plumbing() -> None:
+    text = "\n".join(p.read_text() for p in INFRA.glob("*.tf"))
+    for plumbing in ("endpoints {", "skip_credentials_validation", "aws_endpoint_url", "emulated"):
+        assert plumbing not in text, f"infra/ mentions {plumbing}"
+    assert "skip_credentials_validation" in EMULATOR_OVERRIDE.read_text()
+
+
+PROTECTED = {
+    "aws_s3_bucket": "documents",
+    "aws_dynamodb_table": "documents",
+    "aws_kms_key": "this",
+}
+
+
+def test_bucket_table_and_key_are_prevent_destroy() -> None:
+    pattern = re.compile(r'^resource "([^"]+)" "([^"]+)" \{\n(.*?)^\}', re.M | re.S)
+    blocks = {
+        (m.group(1), m.group(2)): m.group(3)
+        for path in INFRA.glob("*.tf")
+        for m in pattern.finditer(path.read_text())
+    }
+    for kind, name in PROTECTED.items():
+        assert re.search(r"lifecycle \{\s*prevent_destroy = true\s*\}", blocks[(kind, name)]), (
+            f"{kind}.{name} is not prevent_destroy"
+        )
+    override = TEARDOWN_OVERRIDE.read_text()
+    for kind, name in PROTECTED.items():
+        assert f'resource "{kind}" "{name}"' in override
+    assert override.count("prevent_destroy = false") == len(PROTECTED)
+
+
+def test_provider_lock_file_is_committed_with_a_hash() -> None:
+    text = LOCK_FILE.read_text()
+    assert 'provider "registry.terraform.io/hashicorp/aws"' in text
+    assert re.search(r'"h1:[A-Za-z0-9+/=]{44}"', text)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(LOCK_FILE)], cwd=ROOT, check=False
+    ).returncode
+    assert ignored == 1, "infra/.terraform.lock.hcl is git-ignored"
 
 
 def test_every_variable_and_output_has_type_and_description() -> None:
@@ -107,6 +233,17 @@ def test_outputs_the_cli_reads_exist() -> None:
         "rule",
         "submission_addresses",
         "mx_record",
+        # the operations commands
+        "extract_function_name",
+        "record_function_name",
+        "extract_dlq_url",
+        "record_dlq_url",
+        "receipt_rule_set_name",
+        "receipt_rule_name",
+        "alarm_topic_arn",
+        # staff access
+        "reader_policy_arn",
+        "uploader_policy_arn",
     ):
         assert name in outputs, f"output {name} is missing"
 

@@ -1,0 +1,104 @@
+# Least-privilege managed policies for people: attach one to the staff's users, groups or
+# SSO permission sets (outputs reader_policy_arn and uploader_policy_arn).
+#
+# - reader: what `mailroom list`, `show`, `message`, `messages`, `duplicates`, `get` and `url`
+#   call: Query and GetItem on the table and its indexes, GetObject on incoming/ only.
+# - uploader: the reader's, plus `mailroom upload` (PutObject under incoming/up-).
+# Both are explicitly denied raw/ (whole messages, bodies included) and quarantine/ (what
+# policy kept away from people), whatever else a person may be granted.
+#
+# tests/infra/test_stack.py runs those CLI commands with nothing but the reader policy against
+# the applied stack (moto enforces IAM for S3 and, with the tests' emulator, DynamoDB), and
+# evaluates the documents against every API call the commands were seen to make.
+
+locals {
+  table_and_indexes = [
+    aws_dynamodb_table.documents.arn,
+    "${aws_dynamodb_table.documents.arn}/index/*",
+  ]
+
+  # S3 and DynamoDB call KMS on the person's behalf with this key (objects and the table are
+  # encrypted with it). kms:ViaService limits the grant to those calls: the key cannot be
+  # used directly (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  kms_via_services = [
+    "s3.${var.region}.amazonaws.com",
+    "dynamodb.${var.region}.amazonaws.com",
+  ]
+}
+
+data "aws_iam_policy_document" "staff_reader" {
+  statement {
+    sid       = "QueryRecords"
+    actions   = ["dynamodb:Query", "dynamodb:GetItem"]
+    resources = local.table_and_indexes
+  }
+
+  # Records carry the object's version id, and `get` asks for that version.
+  statement {
+    sid       = "ReadIntake"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  # GetObject of an SSE-KMS object decrypts its data key
+  # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
+  statement {
+    sid       = "DecryptThroughS3AndDynamoDb"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.kms_via_services
+    }
+  }
+
+  # An explicit deny wins over any allow from another policy.
+  statement {
+    sid     = "NeverRawOrQuarantine"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
+    ]
+  }
+}
+
+data "aws_iam_policy_document" "staff_uploader" {
+  source_policy_documents = [data.aws_iam_policy_document.staff_reader.json]
+
+  # Uploads go to incoming/<upload-id>/, in parts when large; a failed upload is aborted.
+  statement {
+    sid       = "UploadIntoIntake"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.upload_prefix}*"]
+  }
+
+  # PutObject into an SSE-KMS bucket generates a data key; each part of a multipart upload
+  # decrypts it again (Decrypt comes with the reader's statement).
+  statement {
+    sid       = "EncryptThroughS3"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "staff_reader" {
+  name        = "${var.name_prefix}-reader"
+  description = "mailroom ${var.name_prefix}: read file and message records and download files from incoming/ (never raw/ or quarantine/)"
+  policy      = data.aws_iam_policy_document.staff_reader.json
+}
+
+resource "aws_iam_policy" "staff_uploader" {
+  name        = "${var.name_prefix}-uploader"
+  description = "mailroom ${var.name_prefix}: the reader's permissions, plus uploads into ${local.upload_prefix}"
+  policy      = data.aws_iam_policy_document.staff_uploader.json
+}
