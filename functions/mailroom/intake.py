@@ -45,11 +45,16 @@ class ReceivedMail:
     from_header: Sequence[str] = ()  # commonHeaders.from, decoded by SES
     subject: str | None = None
     rfc_message_id: str | None = None
+    origin: str = "email"  # "import" for `mailroom import`; carried to the records
+    mailbox: str | None = None  # the mailbox an imported message came from
+    case: str | None = None  # a case tag given by the caller (import --case), else plus-address
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
         """Tolerant of what SES leaves out: no Subject, no From, a Bcc-only delivery."""
         common = mail.get("commonHeaders") or {}
+        # Set by `mailroom reprocess` for a message that did not come from SES (an import).
+        origin = mail.get("mailroomOrigin") or {}
         return cls(
             message_id=str(mail["messageId"]),
             timestamp=_normalise_timestamp(str(mail.get("timestamp") or receipt["timestamp"])),
@@ -59,6 +64,8 @@ class ReceivedMail:
             from_header=tuple(common.get("from") or ()),
             subject=_decode_words(common.get("subject")),
             rfc_message_id=common.get("messageId"),
+            origin=str(origin.get("source") or "email"),
+            mailbox=origin.get("mailbox") or None,
         )
 
     @property
@@ -98,7 +105,7 @@ def process_message(
 ) -> MessageRecord:
     """Extract one message's attachments by policy and write its message record."""
     sender, sender_name = mail.sender()
-    case = case_tag(mail.recipients)
+    case = mail.case or case_tag(mail.recipients)
     decision = decide(mail.verdicts, sender, settings.allowed_sender_domains)
     record = MessageRecord(
         message_id=mail.message_id,
@@ -114,6 +121,8 @@ def process_message(
         rfc_message_id=mail.rfc_message_id,
         verdicts=mail.verdicts.as_dict(),
         reason=decision.reason,
+        source=None if mail.origin == "email" else mail.origin,
+        mailbox=mail.mailbox,
     )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
@@ -125,7 +134,9 @@ def process_message(
         if decision.disposition is Disposition.QUARANTINE
         else settings.incoming_prefix
     )
-    context = MessageContext(mail.message_id, mail.timestamp, sender, sender_name, case)
+    context = MessageContext(
+        mail.message_id, mail.timestamp, sender, sender_name, case, mail.origin, mail.mailbox
+    )
     sink = S3AttachmentSink(store, prefix, context)
     try:
         with store.open_stream(record.raw_key) as raw:

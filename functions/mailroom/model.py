@@ -105,6 +105,8 @@ class MessageRecord:
     original_sender_via: str | None = None
     reason: str | None = None  # why rejected, quarantined or failed
     warnings: list[str] = field(default_factory=list)
+    source: str | None = None  # None for mail from SES; "import" for `mailroom import`
+    mailbox: str | None = None  # the imported mailbox's path
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -138,7 +140,7 @@ class FileRecord:
     size: int
     sha256: str
     received_at: str
-    source: str  # "email" or "upload"
+    source: str  # "email", "upload" or "import"
     message_id: str  # the SES message id, or the upload's id
     content_type: str | None = None  # as declared by the sender
     detected_type: str | None = None  # as sniffed from the bytes
@@ -152,6 +154,7 @@ class FileRecord:
     etag: str | None = None
     version_id: str | None = None
     bucket: str | None = None
+    mailbox: str | None = None  # source "import": the mailbox's path
 
     def to_item(self, incoming_prefix: str = "incoming/") -> dict[str, Any]:
         item = _compact(asdict(self))

@@ -28,12 +28,13 @@ _BUDGET = {
     "case": 80,
     "part": 64,
     "inline": 8,
+    "mailbox": 120,  # the message record keeps the whole path
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    source: str  # "email" or "upload"
+    source: str  # "email", "upload" or "import"
     message_id: str
     received_at: str
     filename: str
@@ -46,6 +47,7 @@ class Provenance:
     case: str | None = None
     part: str | None = None
     inline: bool = False
+    mailbox: str | None = None  # source "import": the mailbox's path
 
     def to_metadata(self) -> dict[str, str]:
         values = {
@@ -62,6 +64,7 @@ class Provenance:
             "case": self.case,
             "part": self.part,
             "inline": "1" if self.inline else None,
+            "mailbox": self.mailbox,
         }
         meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
         assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
@@ -92,6 +95,7 @@ class Provenance:
             case=get("case"),
             part=get("part"),
             inline=lowered.get("inline") == "1",
+            mailbox=get("mailbox"),
         )
 
 

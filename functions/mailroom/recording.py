@@ -96,6 +96,7 @@ def record_object(
         etag=head.etag,
         version_id=head.version_id,
         bucket=store.bucket,
+        mailbox=provenance.mailbox,
     )
     catalog.put_file(record)
     return record

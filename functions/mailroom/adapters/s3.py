@@ -179,6 +179,8 @@ class MessageContext:
     sender: str | None
     sender_name: str | None
     case: str | None
+    source: str = "email"  # "import" for `mailroom import`
+    mailbox: str | None = None
 
 
 class S3AttachmentSink:
@@ -197,7 +199,7 @@ class S3AttachmentSink:
     def _commit(self, key: str, spool: IO[bytes], attachment: Attachment) -> None:
         ctx = self._context
         provenance = Provenance(
-            source="email",
+            source=ctx.source,
             message_id=ctx.message_id,
             received_at=ctx.received_at,
             filename=attachment.filename,
@@ -210,6 +212,7 @@ class S3AttachmentSink:
             case=ctx.case,
             part=attachment.part,
             inline=attachment.inline,
+            mailbox=ctx.mailbox,
         )
         self.keys.append(key)
         if self._store.has_identical(key, attachment.sha256):

@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from mailroom.cli import render
+from mailroom.cli import ops, render
 from mailroom.cli.config import ConfigError, Overrides, resolve
 from mailroom.cli.params import DATE, DurationParam, utc_today
 from mailroom.model import FileRecord
@@ -793,6 +793,9 @@ def _register_local_mode(group: click.Group) -> None:
 
 
 _register_local_mode(cli)
+cli.add_command(ops.reprocess)
+cli.add_command(ops.redrive)
+cli.add_command(ops.doctor)
 
 
 def main() -> None:
