@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from mailroom.cli import ops, render
+from mailroom.cli import imports, ops, render
 from mailroom.cli.config import ConfigError, Overrides, resolve
 from mailroom.cli.params import DATE, DurationParam, utc_today
 from mailroom.model import FileRecord
@@ -796,6 +796,7 @@ _register_local_mode(cli)
 cli.add_command(ops.reprocess)
 cli.add_command(ops.redrive)
 cli.add_command(ops.doctor)
+cli.add_command(imports.import_mail)
 
 
 def main() -> None:
