@@ -70,18 +70,36 @@ class RawMessage:
 
 
 class _Spool:
-    """A temporary file (in memory while small) that hashes what is written."""
+    """A temporary file (in memory while small) that hashes what is written.
+
+    Lines are gathered and written in blocks: one write and one hash update per line would
+    cost more than the reading.
+    """
+
+    BLOCK = 256 * 1024
 
     def __init__(self) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         self.digest = hashlib.sha256()
         self.size = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
 
     def write(self, data: bytes) -> None:
         if data:
-            self.file.write(data)
-            self.digest.update(data)
-            self.size += len(data)
+            self._pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size >= self.BLOCK:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            block = b"".join(self._pending)
+            self.file.write(block)
+            self.digest.update(block)
+            self.size += len(block)
+            self._pending.clear()
+            self._pending_size = 0
 
 
 # -- reading mailboxes --
@@ -148,6 +166,7 @@ def read_mbox(path: Path) -> Iterator[RawMessage]:
             from_date = _from_line_date(line)
             spool = _Spool()
             line = _read_one(f, spool)
+            spool.flush()
             spool.file.seek(0)
             try:
                 yield RawMessage(
@@ -225,21 +244,28 @@ def _body_by_from_lines(f: BinaryIO, spool: _Spool) -> bytes:
     line is the separator, not part of the message."""
     pending = b""  # a blank line that may turn out to be the separator
     at_start = True
+    readline = f.readline
+    write = spool.write
     while True:
-        line = f.readline(MAX_LINE)
+        line = readline(MAX_LINE)
         if not line:  # a blank line at the very end is the last message's terminator
             return b""
-        if at_start and line.startswith(b"From "):
-            return line
-        spool.write(pending)
-        pending = b""
-        if at_start and line in (b"\n", b"\r\n"):
-            pending = line
-        elif at_start and _QUOTED_FROM.match(line):
-            spool.write(line[1:])
+        if at_start:
+            first = line[:1]
+            if first == b"F" and line.startswith(b"From "):
+                return line
+            if pending:
+                write(pending)
+                pending = b""
+            if line in (b"\n", b"\r\n"):
+                pending = line
+            elif first == b">" and _QUOTED_FROM.match(line):
+                write(line[1:])
+            else:
+                write(line)
         else:
-            spool.write(line)
-        at_start = line.endswith(b"\n")
+            write(line)
+        at_start = line[-1:] == b"\n"
 
 
 def _from_line_date(line: bytes) -> datetime | None:
