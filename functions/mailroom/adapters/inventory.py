@@ -11,13 +11,14 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from mailroom.adapters.catalog import _from_ddb, _to_ddb
-from mailroom.adapters.s3 import ObjectNotFound, _missing
+from mailroom.adapters.s3 import ObjectNotFound
 from mailroom.model import SORT_KEY, file_pk_sk, message_pk_sk
 
 if TYPE_CHECKING:
@@ -28,6 +29,23 @@ if TYPE_CHECKING:
 
 BATCH_GET = 100  # BatchGetItem's limit per request
 _BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in plain.items()}
+
+
+def _missing(exc: ClientError) -> bool:
+    """A missing key (404 needs s3:ListBucket; without it S3 says 403, which is raised)."""
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in {"404", "NoSuchKey", "NotFound"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,8 +126,11 @@ def event_from_record(item: Mapping[str, Any]) -> dict[str, Any]:
 def event_from_raw(message_id: str, head: bytes, stored_at: datetime) -> dict[str, Any]:
     """The SES event for a raw message without a record, from the headers SES stored with it.
 
-    SES prepends X-SES-Spam-Verdict / X-SES-Virus-Verdict and Authentication-Results to the
-    message it stores; the first occurrence is SES's own (a sender can only add later ones).
+    SES prepends Return-Path, Received, X-SES-Spam-Verdict, X-SES-Virus-Verdict,
+    Received-SPF and Authentication-Results to the message it stores, above the sender's own
+    headers (the sample event's `headers` show that order:
+    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-lambda-event.html), so the
+    first occurrence is SES's; a sender can only add later ones.
     The envelope recipients are not in the message: To and Cc stand in for them.
     """
     end = head.find(b"\r\n\r\n")
