@@ -16,7 +16,7 @@ from mailroom.cli.main import cli
 from mailroom.settings import Settings
 from mailroom.usecases.imports import Importer, import_paths
 from tests.integration.conftest import BUCKET, TABLE, Stack
-from tests.integration.mailboxes import message, write_mbox
+from tests.integration.mailboxes import message, mboxrd_quote, write_mbox
 
 
 @pytest.fixture
@@ -168,3 +168,18 @@ def test_import_bad_case_is_a_usage_error(cli_stack: Stack, tmp_path: Path) -> N
     result = run_import(str(tmp_path / "a.mbox"), "--case", "no spaces/please")
     assert result.exit_code == 2
     assert "case tag" in result.stderr
+
+
+def test_the_same_message_twice_in_a_mailbox_is_imported_once(
+    cli_stack: Stack, tmp_path: Path
+) -> None:
+    data = mboxrd_quote(message(1))
+    separator = b"From a@b Sat Nov 21 10:00:00 2026\n"
+    (tmp_path / "dup.mbox").write_bytes(separator + data + b"\n" + separator + data)
+
+    result = run_import(str(tmp_path / "dup.mbox"), "--jobs", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["imported"], report["skipped"]) == (1, 1)
+    assert_each_attachment_once(cli_stack, 1)

@@ -17,7 +17,11 @@ from tests.integration.mailboxes import message, write_mbox
 
 
 def contents(path: Path) -> list[bytes]:
-    return [m.stream.read() for m in read_mailbox(path)]
+    found = []
+    for raw in read_mailbox(path):
+        found.append(raw.stream.read())
+        raw.close()
+    return found
 
 
 def test_mboxrd_every_message_unquoted(tmp_path: Path) -> None:

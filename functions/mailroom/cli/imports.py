@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,17 @@ def _total_bytes(paths: tuple[Path, ...]) -> int:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--case", metavar="TAG", help="Tag every imported message and file with this case.")
 @click.option("--dry-run", is_flag=True, help="Report what would be imported; write nothing.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 16),
+    default=4,
+    show_default=True,
+    help="Messages imported at once (each is a dozen AWS requests).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def import_mail(paths: tuple[Path, ...], case: str | None, dry_run: bool, as_json: bool) -> None:
+def import_mail(
+    paths: tuple[Path, ...], case: str | None, dry_run: bool, jobs: int, as_json: bool
+) -> None:
     """Import an mbox file, a Maildir, or a folder of .eml files (several PATHs allowed).
 
     Each message is kept under raw/, its attachments extracted into incoming/ and recorded, as
@@ -81,9 +91,9 @@ def import_mail(paths: tuple[Path, ...], case: str | None, dry_run: bool, as_jso
     )
     started = time.monotonic()
     if sys.stderr.isatty() and not as_json:
-        result = _with_progress(list(paths), importer)
+        result = _with_progress(list(paths), importer, jobs)
     else:
-        result = import_paths(list(paths), importer)
+        result = import_paths(list(paths), importer, jobs=jobs)
     elapsed = time.monotonic() - started
     if as_json:
         click.echo(json.dumps({**result.as_dict(), "seconds": round(elapsed, 3)}, indent=2))
@@ -93,7 +103,7 @@ def import_mail(paths: tuple[Path, ...], case: str | None, dry_run: bool, as_jso
         click.get_current_context().exit(EXIT_FAILED)
 
 
-def _with_progress(paths: list[Path], importer: Any) -> Any:
+def _with_progress(paths: list[Path], importer: Any, jobs: int) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -114,14 +124,17 @@ def _with_progress(paths: list[Path], importer: Any) -> Any:
             "import", total=max(1, _total_bytes(tuple(paths)) // mb), count=0, rate="-"
         )
         done = {"count": 0, "bytes": 0}
+        lock = threading.Lock()  # called from the import threads
 
         def advance(message: Any) -> None:
-            done["count"] += 1
-            done["bytes"] += message.size
-            rate = done["count"] / max(time.monotonic() - started, 1e-6)
-            bar.update(task, completed=done["bytes"] // mb, count=done["count"], rate=f"{rate:.1f}")
+            with lock:
+                done["count"] += 1
+                done["bytes"] += message.size
+                count = done["count"]
+                rate = count / max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=done["bytes"] // mb, count=count, rate=f"{rate:.1f}")
 
-        return import_paths(paths, importer, progress=advance)
+        return import_paths(paths, importer, progress=advance, jobs=jobs)
 
 
 def _summary(result: Any, elapsed: float) -> None:
