@@ -16,7 +16,7 @@ from mailroom.cli.main import cli
 from mailroom.settings import Settings
 from mailroom.usecases.imports import Importer, import_paths
 from tests.integration.conftest import BUCKET, TABLE, Stack
-from tests.integration.mailboxes import message, mboxrd_quote, write_mbox
+from tests.integration.mailboxes import mboxrd_quote, message, write_mbox
 
 
 @pytest.fixture
