@@ -105,7 +105,7 @@ def import_mail(
 
 def _with_progress(paths: list[Path], importer: Any, jobs: int) -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mailroom.usecases.imports import import_paths
 
@@ -113,16 +113,13 @@ def _with_progress(paths: list[Path], importer: Any, jobs: int) -> Any:
     with Progress(
         TextColumn("importing"),
         BarColumn(),
-        TextColumn("{task.completed:>4.0f}/{task.total:.0f} MB"),
+        DownloadColumn(),
         TextColumn("{task.fields[count]} messages, {task.fields[rate]} msg/s"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        mb = 1024 * 1024
-        task = bar.add_task(
-            "import", total=max(1, _total_bytes(tuple(paths)) // mb), count=0, rate="-"
-        )
+        task = bar.add_task("import", total=max(1, _total_bytes(tuple(paths))), count=0, rate="-")
         done = {"count": 0, "bytes": 0}
         lock = threading.Lock()  # called from the import threads
 
@@ -132,7 +129,7 @@ def _with_progress(paths: list[Path], importer: Any, jobs: int) -> Any:
                 done["bytes"] += message.size
                 count = done["count"]
                 rate = count / max(time.monotonic() - started, 1e-6)
-                bar.update(task, completed=done["bytes"] // mb, count=count, rate=f"{rate:.1f}")
+                bar.update(task, completed=done["bytes"], count=count, rate=f"{rate:.1f}")
 
         return import_paths(paths, importer, progress=advance, jobs=jobs)
 
