@@ -121,6 +121,14 @@ def test_file_records_refused_until_dead_lettered_then_redriven_exactly_once(
         assert file_items(stack) == []
         assert dlq_depth(sqs, record_dlq) == 2
 
+        # AND the doctor says so, and what to run
+        sick = CliRunner().invoke(cli, ["doctor", "--grace", "0", "--json"])
+        assert sick.exit_code == 1
+        found = {f["check"]: f for f in json.loads(sick.stdout)["findings"]}
+        assert found["dlq_record_metadata"]["count"] == 2
+        assert found["dlq_record_metadata"]["fix"] == "mailroom redrive --function record_metadata"
+        assert found["incoming_without_record"]["items"] == keys
+
         # WHEN the table recovers and an operator redrives
         fault.on = False
         result = CliRunner().invoke(cli, ["redrive", "--function", "record_metadata"])
@@ -135,6 +143,11 @@ def test_file_records_refused_until_dead_lettered_then_redriven_exactly_once(
         assert dlq_depth(sqs, record_dlq) == 0
         message = stack.catalog.get_message(message_id)[0]
         assert message is not None and str(message.outcome) == "extracted"
+
+        healthy = CliRunner().invoke(cli, ["doctor", "--grace", "0", "--json"])
+        assert healthy.exit_code == 0, healthy.output
+        found = {f["check"]: f["status"] for f in json.loads(healthy.stdout)["findings"]}
+        assert found["dlq_record_metadata"] == found["incoming_without_record"] == "ok"
 
         # AND a second redrive finds nothing and changes nothing
         before = stack.items()
