@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -20,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from mailroom.adapters.s3 import ObjectNotFound
 from mailroom.model import SORT_KEY, file_pk_sk, message_pk_sk
+from mailroom.usecases.recovery_ports import RuleCheck, StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,13 +46,6 @@ def _missing(exc: ClientError) -> bool:
     """A missing key (404 needs s3:ListBucket; without it S3 says 403, which is raised)."""
     code = str(exc.response.get("Error", {}).get("Code", ""))
     return code in {"404", "NoSuchKey", "NotFound"}
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    key: str
-    last_modified: datetime
-    size: int
 
 
 class ObjectInventory:
@@ -153,12 +146,6 @@ class RecordInventory:
 
 
 # -- health: the receipt rule and the alarm topic --
-
-
-@dataclass(frozen=True, slots=True)
-class RuleCheck:
-    active_rule_set: str | None  # the account's active rule set in this region, if any
-    rules: list[dict[str, Any]]  # its rules as SES describes them
 
 
 def active_receipt_rules(client: SESClient) -> RuleCheck:

@@ -6,21 +6,12 @@ redrive loses nothing: what was not deleted becomes visible again after the visi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from mailroom.usecases.recovery_ports import MAX_BATCH, QueuedMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-MAX_BATCH = 10  # ReceiveMessage returns at most 10 messages
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedMessage:
-    message_id: str
-    receipt_handle: str
-    body: str
-    attributes: dict[str, str] = field(default_factory=dict)  # RequestID, ErrorMessage, ...
 
 
 class DeadLetterQueue:

@@ -26,7 +26,7 @@ from mailroom.cli.params import DATE, DurationParam
 
 if TYPE_CHECKING:
     from mailroom.usecases.doctor import Report
-    from mailroom.usecases.redrive import Invoker
+    from mailroom.usecases.recovery_ports import Invoker
 
 RAW_PREFIX = "raw/"
 INCOMING_PREFIX = "incoming/"

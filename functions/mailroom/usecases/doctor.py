@@ -11,35 +11,29 @@ batches of 100, messages by outcome from the index, bounded by `since` where the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote_plus
 
-from mailroom.adapters.inventory import RuleCheck, StoredObject
 from mailroom.intake import SETUP_NOTIFICATION_ID
-from mailroom.usecases.redrive import Invoker, Queue
-from mailroom.usecases.reprocess import Records, Target, reprocess
+from mailroom.usecases.recovery_ports import (
+    Invoker,
+    Objects,
+    Queue,
+    Records,
+    RuleCheck,
+    StoredObject,
+)
+from mailroom.usecases.reprocess import Target, reprocess
 
 SHOWN = 20  # ids printed per finding; the count is always whole
 S3_EVENT_BATCH = 25  # object keys per synthetic S3 event handed to record_metadata
 KNOWN_OUTCOMES = ("processing", "extracted", "no_attachments", "quarantined", "rejected", "failed")
 
 OK, PROBLEM, SKIPPED, INFO = "ok", "problem", "skipped", "info"
-
-
-class Objects(Protocol):
-    def list_objects(
-        self, prefix: str, since: datetime | None = None
-    ) -> Iterator[StoredObject]: ...
-    def exists(self, key: str) -> bool: ...
-    def head_bytes(self, key: str, length: int) -> tuple[bytes, datetime]: ...
-
-
-class RecordStore(Records, Protocol):
-    def file_items(self, file_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
 
 
 @dataclass(slots=True)
@@ -70,7 +64,7 @@ class Stack:
     raw_prefix: str
     incoming_prefix: str
     objects: Objects
-    records: RecordStore
+    records: Records
     queues: Mapping[str, Queue | None]  # function role -> its dead-letter queue
     extract_function: str | None = None
     record_function: str | None = None

@@ -34,7 +34,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO
 
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import S3Store
@@ -42,6 +42,7 @@ from mailroom.intake import ReceivedMail, process_message
 from mailroom.policy import Verdicts
 from mailroom.recording import ObjectCreated, record_object
 from mailroom.settings import Settings
+from mailroom.usecases.recovery_ports import Records
 
 MAX_LINE = 1024 * 1024  # longer lines are read in pieces
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -348,11 +349,6 @@ def import_id(message_id: str | None, raw_sha256: str) -> str:
 def iso_z(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-class Records(Protocol):
-    def message_items(self, message_ids: Any) -> dict[str, dict[str, Any]]: ...
-    def file_items(self, file_ids: Any) -> dict[str, dict[str, Any]]: ...
 
 
 @dataclass(slots=True)

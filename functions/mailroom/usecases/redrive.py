@@ -13,27 +13,13 @@ so an event handed back twice does no harm.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from mailroom.adapters.sqs import MAX_BATCH, QueuedMessage
+from mailroom.usecases.recovery_ports import MAX_BATCH, Invoker, Queue, QueuedMessage
 
 # Long enough to hand a batch of ten back to Lambda; a crash leaves them visible again after it.
 VISIBILITY_SECONDS = 60
-
-
-class Invoker(Protocol):
-    def invoke_async(self, function: str, event: Mapping[str, Any]) -> None: ...
-
-
-class Queue(Protocol):
-    url: str
-
-    def depth(self) -> int: ...
-    def receive(self, max_messages: int, visibility_timeout: int) -> list[QueuedMessage]: ...
-    def delete(self, message: QueuedMessage) -> None: ...
-    def release(self, message: QueuedMessage) -> None: ...
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ processed resumes (identical objects are skipped).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
@@ -18,18 +18,11 @@ from email.utils import formataddr, getaddresses
 from typing import Any, Protocol
 
 from mailroom.intake import SETUP_NOTIFICATION_ID
-from mailroom.usecases.redrive import Invoker
+from mailroom.usecases.recovery_ports import Invoker, Records
 
 HEADER_BYTES = 64 * 1024  # enough for any header block SES stores in practice
 VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
 OUTCOMES = ("failed", "processing")  # what `reprocess --outcome` accepts
-
-
-class Records(Protocol):
-    def message_items(self, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
-    def messages_by_outcome(
-        self, outcome: str, since: date | None = None, until: date | None = None
-    ) -> Iterator[dict[str, Any]]: ...
 
 
 class RawObjects(Protocol):
