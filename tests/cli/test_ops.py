@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -530,3 +531,32 @@ def test_ops_names_come_from_terraform_outputs(
         "receipt_rule_set_name": (None, "not set"),
         "alarm_topic_arn": ("arn:flag", "flag --alarm-topic-arn"),
     }
+
+
+def test_ops_names_come_from_the_local_stack_state_file(cli_env: Path) -> None:
+    # The running stack (this process, so its pid is alive) writes the same names Terraform
+    # exports into its state file.
+    state = {
+        "endpoint_url": "http://127.0.0.1:1",
+        "region": "eu-west-1",
+        "bucket": "local-b",
+        "table": "local-t",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 1,
+        "submission_address": "submit@mailroom.test",
+        "pid": os.getpid(),
+        "extract_function_name": "mailroom-local-extract-attachments",
+        "record_dlq_url": "http://127.0.0.1:1/000000000000/record-dlq",
+    }
+    state_dir = Path(os.environ["MAILROOM_STATE_DIR"])
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "local.json").write_text(json.dumps(state))
+
+    config = resolve(Overrides(), {})
+    names = resolve_ops(config, {}, {})
+
+    assert config.bucket.source == "local stack"
+    assert names["extract_function_name"].value == "mailroom-local-extract-attachments"
+    assert names["extract_function_name"].source == "local stack"
+    assert names["record_dlq_url"].value == state["record_dlq_url"]
+    assert names["alarm_topic_arn"].value is None
