@@ -560,3 +560,19 @@ def test_ops_names_come_from_the_local_stack_state_file(cli_env: Path) -> None:
     assert names["extract_function_name"].source == "local stack"
     assert names["record_dlq_url"].value == state["record_dlq_url"]
     assert names["alarm_topic_arn"].value is None
+
+
+def test_reprocess_reports_a_refused_invoke_and_goes_on(
+    ops: Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops.put_raw("m1", sample("no-attachment.eml"))
+    ops.stack.add_message("m1", received_at=hours_ago(1), outcome=Outcome.FAILED)
+    monkeypatch.setenv("MAILROOM_EXTRACT_FUNCTION_NAME", "no-such-function")
+
+    result = run("reprocess", "m1", "--json")
+
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["queued"] == []
+    assert report["skipped"][0]["message_id"] == "m1"
+    assert "ResourceNotFoundException" in report["skipped"][0]["reason"]

@@ -33,5 +33,8 @@ class LambdaInvoker:
             Payload=json.dumps(event).encode("utf-8"),
         )
         status = int(response.get("StatusCode", 0))
-        if status != ACCEPTED or response.get("FunctionError"):
+        if status != ACCEPTED:
             raise InvokeRejected(f"{function}: Lambda answered {status}, not {ACCEPTED} Accepted")
+        if response.get("FunctionError"):
+            # Lambda never runs an Event invoke before answering; an emulator that did says so.
+            raise InvokeRejected(f"{function}: {response['FunctionError']} error on invoke")

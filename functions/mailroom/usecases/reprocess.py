@@ -224,6 +224,11 @@ def reprocess(
             continue
         before = str(target.item.get("outcome")) if target.item is not None else "(no record)"
         if not dry_run:
-            invoker.invoke_async(function_name, event)
+            try:
+                invoker.invoke_async(function_name, event)
+            except Exception as exc:  # reported with the others; the rest are still queued
+                reason = f"not queued: {type(exc).__name__}: {exc}"[:300]
+                result.skipped.append({"message_id": target.message_id, "reason": reason})
+                continue
         result.queued.append({"message_id": target.message_id, "outcome_before": before})
     return result
