@@ -87,7 +87,11 @@ def bench_import(directory: Path, count: int) -> tuple[float, float]:
     from mailroom.adapters.s3 import S3Store  # noqa: PLC0415
     from mailroom.model import table_definition  # noqa: PLC0415
     from mailroom.settings import Settings  # noqa: PLC0415
-    from mailroom.usecases.imports import Importer, import_paths  # noqa: PLC0415
+    from mailroom.usecases.imports import (  # noqa: PLC0415
+        Importer,
+        import_paths,
+        intake_steps,
+    )
 
     path = directory / "archive.mbox"
     write_mbox(path, count, 2048, 20261129)
@@ -98,12 +102,10 @@ def bench_import(directory: Path, count: int) -> tuple[float, float]:
         )
         ddb = boto3.client("dynamodb")
         ddb.create_table(**table_definition("bench"))
-        importer = Importer(
-            Settings(bucket="bench", table="bench"),
-            S3Store(s3, "bench"),
-            Catalog(ddb, "bench"),
-            RecordInventory(ddb, "bench"),
-        )
+        settings = Settings(bucket="bench", table="bench")
+        store = S3Store(s3, "bench")
+        extract, record = intake_steps(settings, store, Catalog(ddb, "bench"))
+        importer = Importer(settings, store, RecordInventory(ddb, "bench"), extract, record)
         rates = []
         for expected in ("imported", "skipped"):
             start = time.perf_counter()

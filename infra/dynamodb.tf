@@ -1,14 +1,15 @@
-# The one table of functions/mailroom/model.py (table_definition): keys pk/sk and five sparse
+# The one table of functions/mailroom/model.py (table_definition): keys pk/sk and six sparse
 # indexes, each ranged on sort_key and projecting everything. tests/infra compares the applied
 # table with that definition, so change both together.
 locals {
   table_sort_key = "sort_key"
   table_indexes = {
-    by_sender  = "sender_key"
-    by_day     = "day_key"
-    by_sha256  = "sha256_key"
-    by_outcome = "outcome_key"
-    by_case    = "case_key"
+    by_sender          = "sender_key"
+    by_original_sender = "original_sender_key"
+    by_time            = "time_key"
+    by_sha256          = "sha256_key"
+    by_outcome         = "outcome_key"
+    by_case            = "case_key"
   }
   table_attributes = concat(["pk", "sk", local.table_sort_key], values(local.table_indexes))
 }

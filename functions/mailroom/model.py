@@ -1,19 +1,29 @@
-"""The DynamoDB data model: one table, item collections per message, five sparse indexes.
+"""The DynamoDB data model: one table, item collections per message, six sparse indexes.
 
     item          pk                 sk              index keys
     message       MSG#<message-id>   MESSAGE         outcome_key
-    file          MSG#<message-id>   FILE#<file-id>  sender_key, day_key, sha256_key, case_key
+    file          MSG#<message-id>   FILE#<file-id>  sender_key, original_sender_key, time_key,
+                                                     sha256_key, case_key
 
 A file's id is its object key; its partition is derived from the key (`incoming/<group>/...`),
 so a file is fetched with GetItem and a message with all its files with one Query. Every index
 is sparse (only the item type it serves carries its key) and sorts on `sort_key`
 (`<received-at>#<id>`), so ranges by date are key conditions and "newest first" is a reverse
 Query. Nothing here needs a Scan.
+
+"All files, newest first" reads `by_time`, whose partition key is one of TIME_SHARDS fixed
+values (`FILES#0` .. `FILES#3`, from a hash of the file id): a reader queries the few shards and
+merges them, so a listing costs a handful of requests whatever the date range spans (a day
+partition costs one request per calendar day, even an empty one), and writes still spread over
+several keys instead of one hot one (DynamoDB's "write sharding": https://docs.aws.amazon.com/
+amazondynamodb/latest/developerguide/bp-partition-key-sharding.html).
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date, timedelta
 from typing import Any
 
 from mailroom.policy import Outcome
@@ -26,7 +36,8 @@ PK_PREFIX = "MSG#"
 SORT_KEY = "sort_key"
 INDEXES: dict[str, str] = {
     "by_sender": "sender_key",  # pattern 2: files from one sender, newest first
-    "by_day": "day_key",  # pattern 3: all files in a date range, one partition a day
+    "by_original_sender": "original_sender_key",  # pattern 2: ... or forwarded on their behalf
+    "by_time": "time_key",  # pattern 3: all files, newest first, over TIME_SHARDS partitions
     "by_sha256": "sha256_key",  # pattern 5: the same document sent twice
     "by_outcome": "outcome_key",  # pattern 6: messages that failed or were quarantined
     "by_case": "case_key",  # pattern 7: files of one case (plus-addressing)
@@ -58,6 +69,20 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
+# Partitions of `by_time`: a listing makes at least this many Queries, so keep it small.
+TIME_SHARDS = 4
+TIME_KEY_PREFIX = "FILES#"
+
+
+def time_shard_keys() -> list[str]:
+    return [f"{TIME_KEY_PREFIX}{n}" for n in range(TIME_SHARDS)]
+
+
+def time_key_of(file_id: str) -> str:
+    """The `by_time` partition of a file: stable (a retry rewrites the same item in place)."""
+    return f"{TIME_KEY_PREFIX}{zlib.crc32(file_id.encode()) % TIME_SHARDS}"
+
+
 def group_of(file_id: str, incoming_prefix: str = "incoming/") -> str:
     """The message (or upload) a file belongs to: the folder right under `incoming/`."""
     rest = file_id.removeprefix(incoming_prefix)
@@ -75,6 +100,37 @@ def message_pk_sk(message_id: str) -> dict[str, str]:
 
 def day_of(timestamp: str) -> str:
     return timestamp[:10]
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """A range of `sort_key` (`<received-at ISO 8601 UTC>#<id>`), both ends inclusive.
+
+    `exclusive_high` makes `high` a strict bound: a paging cursor (the last key returned) or a
+    cut-off time (`--older-than`).
+    """
+
+    low: str | None = None
+    high: str | None = None
+    exclusive_high: bool = False
+
+    @classmethod
+    def of(cls, since: date | None, until: date | None, before: str | None = None) -> Bounds:
+        """Whole UTC days `since`..`until` (inclusive), then strictly before `before` if given."""
+        low = since.isoformat() if since else None
+        # "2026-11-30" sorts after every key of 2026-11-29 and before those of the 30th.
+        high = (until + timedelta(days=1)).isoformat() if until else None
+        if before is not None and (high is None or before < high):
+            return cls(low, before, exclusive_high=True)
+        return cls(low, high)
+
+
+def file_sort_key(record: FileRecord) -> str:
+    return f"{record.received_at}#{record.file_id}"
+
+
+def message_sort_key(record: MessageRecord) -> str:
+    return f"{record.received_at}#{record.message_id}"
 
 
 # Records keep items far below DynamoDB's 400 KB whatever the headers hold.
@@ -161,10 +217,13 @@ class FileRecord:
         item.update(file_pk_sk(self.file_id, incoming_prefix))
         item["type"] = "file"
         item[SORT_KEY] = f"{self.received_at}#{self.file_id}"
-        item["day_key"] = day_of(self.received_at)
+        item["time_key"] = time_key_of(self.file_id)
         item["sha256_key"] = self.sha256
         if self.sender:
             item["sender_key"] = self.sender.lower()
+        # The client behind a forward is found too; once is enough when it is the sender.
+        if self.original_sender and self.original_sender.lower() != item.get("sender_key"):
+            item["original_sender_key"] = self.original_sender.lower()
         if self.case:
             item["case_key"] = self.case
         return item

@@ -53,7 +53,10 @@ def test_help_needs_no_configuration() -> None:
     result = run("--help")
 
     assert result.exit_code == 0
-    for command in ("list", "show", "message", "get", "url", "upload", "inspect", "config"):
+    for command in (
+        *("list", "show", "message", "messages", "duplicates", "get", "url", "upload"),
+        *("inspect", "config", "stats", "cases", "completion", "local", "demo"),
+    ):
         assert command in result.stdout
 
 

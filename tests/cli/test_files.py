@@ -179,7 +179,13 @@ def test_upload_keeps_names_unique_within_an_upload(stack: Stack, tmp_path: Path
     (tmp_path / "a" / "r.pdf").write_bytes(b"1")
     (tmp_path / "b" / "r.pdf").write_bytes(b"2")
 
-    result = run("upload", str(tmp_path / "a" / "r.pdf"), str(tmp_path / "b" / "r.pdf"))
+    result = run(
+        "upload",
+        str(tmp_path / "a" / "r.pdf"),
+        str(tmp_path / "b" / "r.pdf"),
+        "--sender",
+        "reception@firm.example",
+    )
 
     assert result.exit_code == 0, result.stderr
     assert "r.pdf" in result.stdout
@@ -199,7 +205,7 @@ def test_get_with_a_progress_bar_writes_the_same_bytes(
     stack: Stack, cli_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The bar is drawn only for large files on a terminal; force it to exercise that path.
-    monkeypatch.setattr("mailroom.cli.main._wants_progress", lambda record: True)
+    monkeypatch.setattr("mailroom.cli.files._wants_progress", lambda record: True)
     big = BODY * 200  # 5 MB: several parts in the managed transfer
     record = stack.add_file("m1", "big.bin", received_at=hours_ago(1), body=big)
 

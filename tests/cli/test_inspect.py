@@ -110,8 +110,8 @@ def test_envelope_sender_is_the_fallback_sender(tmp_path: Path, cli_env: Path) -
     assert json.loads(result.stdout)["sender"] == "bounce@example.com"
 
 
-def test_without_json_a_readable_summary(mail: Path, cli_env: Path) -> None:
-    result = run("inspect", str(mail))
+def test_format_table_is_a_readable_summary(mail: Path, cli_env: Path) -> None:
+    result = run("inspect", str(mail), "--format", "table")
 
     assert result.exit_code == 0, result.stderr
     assert "alice@client.example" in result.stdout
@@ -139,3 +139,13 @@ def test_many_paths_in_one_invocation(mail: Path, tmp_path: Path, cli_env: Path)
     assert result.exit_code == 0
     subjects = [json.loads(line)["subject"] for line in result.stdout.splitlines()]
     assert subjects == [f"n{i}" for i in range(300)]
+
+
+def test_json_is_the_default_as_the_help_says(mail: Path, cli_env: Path) -> None:
+    default = run("inspect", str(mail))
+    explicit = run("inspect", str(mail), "--json")
+    helped = run("inspect", "--help")
+
+    assert default.exit_code == 0, default.stderr
+    assert json.loads(default.stdout) == json.loads(explicit.stdout)
+    assert "as JSON" in " ".join(helped.stdout.split())

@@ -1,22 +1,24 @@
-"""Rendering: fits 100 columns, ids never cut, sender-written text never reaches a terminal raw."""
+"""Rendering: times in UTC with Z, ids never cut, the via sender kept, sender text made harmless."""
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 
 import pytest
-from rich.console import Console
 
 from mailroom.cli.render import (
-    files_table,
+    FILE_COLUMNS,
+    FILE_ID,
+    MESSAGE_COLUMNS,
+    MESSAGE_ID,
+    file_row,
     human_size,
-    local_time,
-    messages_table,
-    render_files,
+    listing,
+    message_row,
     sender_label,
     short_type,
+    show_time,
 )
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Outcome
@@ -46,58 +48,79 @@ def record(**values: object) -> FileRecord:
     return FileRecord(**base)  # type: ignore[arg-type]
 
 
-def screen(renderable: object, width: int = 100) -> list[str]:
-    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
-    console.print(renderable)
-    return console.export_text().splitlines()
+def files_screen(records: list[FileRecord], width: int | None) -> list[str]:
+    rows = [file_row(r) for r in records]
+    return [
+        text
+        for _, text in listing(FILE_COLUMNS, FILE_ID, rows, [r.file_id for r in records], width)
+    ]
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
+def auckland(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
     time.tzset()
     yield
     monkeypatch.undo()
     time.tzset()
 
 
-def test_files_table_fits_100_columns_and_keeps_the_id_whole() -> None:
-    lines = screen(files_table([record(), record(file_id="incoming/up-1/a.pdf")], width=100))
+@pytest.mark.parametrize("width", [80, 100])
+def test_terminal_listing_fits_the_width_keeps_ids_whole_and_the_via_sender(width: int) -> None:
+    lines = files_screen([record(), record(file_id="incoming/up-1/a.pdf")], width)
 
-    assert all(len(line) <= 100 for line in lines)
-    text = "\n".join(lines)
-    assert "2026-11-22 04:06" in text
-    assert "123 kB" in text
-    assert "pdf" in text
-    assert "case-42" in text
-    # the id is on its own line(s), never cut: joined back it is whole
-    assert "".join(LONG_ID.split()) in "".join(text.split())
-    assert "incoming/up-1/a.pdf" in text
+    # every line fits but an id longer than the screen; each id is one whole line of its own
+    assert all(len(line) <= width for line in lines if not line.startswith("  incoming/"))
+    assert f"  {LONG_ID}" in lines
+    assert "  incoming/up-1/a.pdf" in lines
+    # the sender column wraps at spaces: both addresses whole, "via" kept
+    sender = " ".join(line[19:].split("  ")[0] for line in lines[2:4])
+    assert " ".join(sender.split()) == "client.name@client-example.com via staff@firm-example.com"
+    assert "2026-11-22 04:06Z" in lines[2]
 
 
-def test_files_table_treats_names_as_text_not_markup_or_escapes() -> None:
+def test_a_very_narrow_terminal_still_keeps_ids_and_addresses_whole() -> None:
+    lines = files_screen([record()], 40)
+
+    assert f"  {LONG_ID}" in lines
+    words = " ".join(lines).split()
+    assert "client.name@client-example.com" in words
+    assert "staff@firm-example.com" in words
+
+
+def test_one_line_mode_is_one_line_per_record_with_the_full_id() -> None:
+    lines = files_screen(
+        [record(), record(file_id="incoming/up-1/a.pdf", original_sender=None)], None
+    )
+
+    header, first, second = lines
+    assert header.split()[:3] == ["RECEIVED", "SENDER", "NAME"]
+    assert header.endswith("FILE ID")
+    assert first.endswith(LONG_ID)
+    assert "client.name@client-example.com via staff@firm-example.com" in first
+    assert second.endswith("incoming/up-1/a.pdf")
+
+
+def test_headers_have_one_style_in_both_layouts() -> None:
+    terminal = files_screen([record()], 100)
+    pipe = files_screen([record()], None)
+
+    assert terminal[0].split() == pipe[0].split()[:-2]
+    assert terminal[0] == terminal[0].upper()
+    assert pipe[0] == pipe[0].upper()
+
+
+def test_names_are_text_not_escapes() -> None:
     hostile = record(filename="[bold red]invoice\x1b[2J\u202efdp.exe", file_id="incoming/x/01-a")
 
-    text = "\n".join(screen(files_table([hostile], width=100)))
+    text = "\n".join(files_screen([hostile], 100) + files_screen([hostile], None))
 
     assert "[bold red]invoice" in text
     assert "\x1b" not in text
     assert "\u202e" not in text
 
 
-def test_render_files_plain_one_line_per_file_with_the_full_id() -> None:
-    out = render_files([record(), record(file_id="incoming/up-1/a.pdf", original_sender=None)])
-
-    header, first, second = out.splitlines()
-    assert header.startswith("RECEIVED")
-    assert first.endswith(LONG_ID)
-    assert "client.name@client-example.com via staff@firm-example.com" in first
-    assert second.endswith("incoming/up-1/a.pdf")
-    assert "staff@firm-example.com" in second
-    assert "\x1b" not in out
-
-
-def test_messages_table_fits() -> None:
+def test_messages_listing_wraps_the_reason_instead_of_cutting_it() -> None:
     message = MessageRecord(
         message_id="o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g81",
         received_at="2026-11-22T04:06:40.123Z",
@@ -105,14 +128,27 @@ def test_messages_table_fits() -> None:
         outcome=Outcome.QUARANTINED,
         from_address="bad@example.net",
         subject="Invoice overdue " * 10,
-        reason="virus verdict FAIL",
+        reason="virus verdict FAIL from the receipt scan, files held in quarantine",
     )
 
-    lines = screen(messages_table([message], width=100))
+    lines = [
+        t
+        for _, t in listing(
+            MESSAGE_COLUMNS, MESSAGE_ID, [message_row(message)], [message.message_id], 80
+        )
+    ]
 
-    assert all(len(line) <= 100 for line in lines)
-    assert "quarantined" in "\n".join(lines)
-    assert "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g81" in "\n".join(lines)
+    assert all(len(line) <= 80 for line in lines)
+    words = " ".join(lines).split()
+    assert all(w in words for w in message.reason.split())  # type: ignore[union-attr]
+    assert "  o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g81" in lines
+
+
+def test_times_are_utc_with_z_unless_local_is_asked_for() -> None:
+    assert show_time("2026-11-29T17:43:00.000Z") == "2026-11-29 17:43Z"
+    assert show_time("2026-11-29T17:43:00.000Z", local=True) == "2026-11-30 06:43+13:00"
+    assert show_time("2026-11-29T17:43:05.000Z", seconds=True) == "2026-11-29 17:43:05Z"
+    assert show_time(None) == ""
 
 
 @pytest.mark.parametrize(
@@ -123,9 +159,7 @@ def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text
 
 
-def test_local_time_and_sender_label() -> None:
-    assert local_time("2026-11-22T04:06:40.123Z") == "2026-11-22 04:06"
-    assert local_time(None) == ""
+def test_sender_label() -> None:
     assert sender_label(record()) == "client.name@client-example.com via staff@firm-example.com"
     assert sender_label(record(original_sender=None)) == "staff@firm-example.com"
     assert (
@@ -140,6 +174,4 @@ def test_short_type_prefers_detected_unless_it_is_generic() -> None:
     assert short_type(record(content_type=None, detected_type=None)) == ""
     docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert short_type(record(detected_type=docx)) == "docx"
-    assert (
-        short_type(record(detected_type="application/x-7z-compressed")) == "7z-compresse"
-    )  # bounded to 12
+    assert short_type(record(detected_type="application/x-7z-compressed")) == "7z-compresse"

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from mailroom.adapters.inventory import RecordInventory
 from mailroom.cli.main import cli
 from mailroom.settings import Settings
-from mailroom.usecases.imports import Importer, import_paths
+from mailroom.usecases.imports import Importer, import_paths, intake_steps
 from tests.integration.conftest import BUCKET, TABLE, Stack
 from tests.integration.mailboxes import mboxrd_quote, message, write_mbox
 
@@ -91,7 +91,7 @@ def test_import_an_mbox_twice_adds_nothing_the_second_time(
         assert item["source"]["S"] == "import"
         assert item["sender"]["S"].endswith("@old-clients.example")
         assert item["received_at"]["S"] < "2025"  # the Date header, not today
-        assert item["day_key"]["S"] == item["received_at"]["S"][:10]
+        assert item["sort_key"]["S"].startswith(item["received_at"]["S"])  # sorts by it
     first = next(i for i in files(cli_stack) if i["filename"]["S"] == "doc-0-0.pdf")
     assert first["received_at"]["S"] == "2021-01-01T09:00:00.000Z"
 
@@ -107,12 +107,9 @@ def test_import_of_500_messages_twice_records_every_attachment_exactly_once(
 
 def test_an_interrupted_import_resumes(stack: Stack, tmp_path: Path) -> None:
     made = write_mbox(tmp_path / "old.mbox", 12)
-    importer = Importer(
-        Settings(bucket=BUCKET, table=TABLE),
-        stack.store,
-        stack.catalog,
-        RecordInventory(stack.ddb, TABLE),
-    )
+    settings = Settings(bucket=BUCKET, table=TABLE)
+    extract, record = intake_steps(settings, stack.store, stack.catalog)
+    importer = Importer(settings, stack.store, RecordInventory(stack.ddb, TABLE), extract, record)
     seen = 0
 
     def ctrl_c_after_five(_: Any) -> None:

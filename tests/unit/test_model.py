@@ -9,6 +9,8 @@ from mailroom.model import (
     file_pk_sk,
     group_of,
     table_definition,
+    time_key_of,
+    time_shard_keys,
 )
 from mailroom.policy import Outcome
 
@@ -36,7 +38,9 @@ def test_file_item_lives_in_its_message_collection_and_indexes() -> None:
     assert item["pk"] == "MSG#abc123"
     assert item["sk"] == "FILE#incoming/abc123/01-report.pdf"
     assert item["sender_key"] == "jane@client.example"
-    assert item["day_key"] == "2026-11-20"
+    assert item["time_key"] == time_key_of("incoming/abc123/01-report.pdf")
+    assert item["time_key"] in time_shard_keys()
+    assert "original_sender_key" not in item  # not a forward
     assert item["sha256_key"] == "b" * 64
     assert item["case_key"] == "case-42"
     assert item["sort_key"] == "2026-11-20T09:14:03.512Z#incoming/abc123/01-report.pdf"
@@ -55,7 +59,7 @@ def test_message_item_is_only_in_the_outcome_index() -> None:
 
     assert item["pk"] == "MSG#abc123" and item["sk"] == "MESSAGE"
     assert item["outcome_key"] == "quarantined"
-    assert not {"sender_key", "day_key", "sha256_key", "case_key"} & item.keys()
+    assert not {"sender_key", "time_key", "sha256_key", "case_key"} & item.keys()
     assert MessageRecord.from_item(item) == record
 
 
@@ -99,3 +103,20 @@ def test_table_definition_declares_every_index() -> None:
     assert names == set(INDEXES)
     assert set(INDEXES.values()) <= declared
     assert definition["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_a_forwarded_file_is_indexed_under_both_senders_once_each() -> None:
+    forwarded = make_file(original_sender="Carol@Origin.Example").to_item()
+    self_forward = make_file(original_sender="jane@client.example").to_item()
+
+    assert forwarded["sender_key"] == "jane@client.example"
+    assert forwarded["original_sender_key"] == "carol@origin.example"
+    assert "original_sender_key" not in self_forward
+
+
+def test_time_shards_spread_files_and_are_stable() -> None:
+    keys = [time_key_of(f"incoming/m{n}/01-a.pdf") for n in range(400)]
+
+    assert set(keys) == set(time_shard_keys())
+    assert min(keys.count(k) for k in set(keys)) > 50  # roughly even
+    assert time_key_of("incoming/m1/01-a.pdf") == time_key_of("incoming/m1/01-a.pdf")

@@ -1,15 +1,15 @@
 """DynamoDB: the catalogue of messages and files, written by the functions, read by the CLI.
 
 Every read is a GetItem or a Query on the key schema of `mailroom.model`; none is a Scan.
+Listings are lazy iterators, newest first: a caller that takes N rows pays for about N rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+import heapq
+from collections.abc import Iterable, Iterator
+from datetime import date
 from decimal import Decimal
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -19,10 +19,14 @@ from mailroom.model import (
     INDEXES,
     MESSAGE_SK,
     SORT_KEY,
+    Bounds,
     FileRecord,
     MessageRecord,
     file_pk_sk,
+    file_sort_key,
     message_pk_sk,
+    message_sort_key,
+    time_shard_keys,
 )
 
 if TYPE_CHECKING:
@@ -31,10 +35,7 @@ if TYPE_CHECKING:
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-# `list` without --since looks back this far, one day partition at a time, until --limit is met.
-DEFAULT_LOOKBACK_DAYS = 366
-# Day partitions read at once: a year of mostly empty days costs seconds one Query at a time.
-DAY_QUERY_WORKERS = 8
+MAX_PAGE = 1000  # items per Query page when the caller says how many it takes
 
 
 def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
@@ -83,18 +84,46 @@ class Catalog:
     def files_by_sender(
         self, sender: str, since: date | None = None, until: date | None = None
     ) -> Iterator[FileRecord]:
-        """Pattern 2, newest first."""
-        return self._files_in_index("by_sender", sender.lower(), since, until)
+        """Pattern 2 (the sender of record only), newest first."""
+        return self._files("by_sender", sender.lower(), Bounds.of(since, until))
+
+    def files_from(
+        self, address: str, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[tuple[FileRecord, str]]:
+        """Pattern 2: files sent by `address` or forwarded on its behalf, newest first.
+
+        Two indexes (`by_sender`, `by_original_sender`) merged: each file once, with the role
+        that matched (`sender`, or `original_sender` when the address is the client behind a
+        forward).
+        """
+        value, bounds = address.strip().lower(), bounds or Bounds()
+        as_sender = ((r, "sender") for r in self._files("by_sender", value, bounds, page_size))
+        as_original = (
+            (r, "original_sender")
+            for r in self._files("by_original_sender", value, bounds, page_size)
+        )
+        seen: set[str] = set()
+        for record, role in heapq.merge(
+            as_sender, as_original, key=lambda pair: file_sort_key(pair[0]), reverse=True
+        ):
+            if record.file_id not in seen:
+                seen.add(record.file_id)
+                yield record, role
 
     def files_by_case(
         self, case: str, since: date | None = None, until: date | None = None
     ) -> Iterator[FileRecord]:
         """Pattern 7, newest first."""
-        return self._files_in_index("by_case", case.lower(), since, until)
+        return self.files_of_case(case, Bounds.of(since, until))
+
+    def files_of_case(
+        self, case: str, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[FileRecord]:
+        return self._files("by_case", case.lower(), bounds or Bounds(), page_size)
 
     def files_by_sha256(self, sha256: str) -> Iterator[FileRecord]:
         """Pattern 5: every copy of the same bytes, newest first."""
-        return self._files_in_index("by_sha256", sha256.lower(), None, None)
+        return self._files("by_sha256", sha256.lower(), Bounds())
 
     def files_between(
         self,
@@ -103,57 +132,75 @@ class Catalog:
         *,
         limit: int | None = None,
     ) -> Iterator[FileRecord]:
-        """Pattern 3: all files, newest first, one day partition after the other.
+        """Pattern 3: all files, newest first (no range: all time)."""
+        return self.files_newest_first(Bounds.of(since, until), page_size=limit)
 
-        Days are queried in parallel in windows that grow (recent days usually suffice) and are
-        yielded in order; with `limit`, no day is read past what the caller will take.
+    def files_newest_first(
+        self, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[FileRecord]:
+        """Pattern 3: the TIME_SHARDS partitions of `by_time`, merged newest first.
+
+        One Query per shard to start, then one more page only where the caller reads on: the
+        cost follows the rows taken, never the days the range spans.
         """
-        # Day partitions are UTC days, so "today" is the UTC one.
-        last = until or datetime.now(UTC).date()
-        first = since or last - timedelta(days=DEFAULT_LOOKBACK_DAYS)
-        days = [last - timedelta(days=n) for n in range((last - first).days + 1)]
-
-        def one_day(day: date) -> list[FileRecord]:
-            return list(islice(self._files_in_index("by_day", day.isoformat(), None, None), limit))
-
-        with ThreadPoolExecutor(max_workers=DAY_QUERY_WORKERS) as pool:
-            start, window = 0, 1
-            while start < len(days):
-                for records in pool.map(one_day, days[start : start + window]):
-                    yield from records
-                start, window = start + window, min(window * 4, DAY_QUERY_WORKERS * 4)
+        bounds = bounds or Bounds()
+        shards = [self._files("by_time", key, bounds, page_size) for key in time_shard_keys()]
+        return heapq.merge(*shards, key=file_sort_key, reverse=True)
 
     def messages_by_outcome(
         self, outcome: str, since: date | None = None, until: date | None = None
     ) -> Iterator[MessageRecord]:
         """Pattern 6: messages with one outcome, newest first."""
-        for item in self._index_query("by_outcome", outcome, since, until):
+        return self.messages_with(outcome, Bounds.of(since, until))
+
+    def messages_with(
+        self, outcome: str, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[MessageRecord]:
+        for item in self._index_query("by_outcome", outcome, bounds or Bounds(), page_size):
             yield MessageRecord.from_item(item)
+
+    def messages_newest_first(
+        self,
+        outcomes: Iterable[str],
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[MessageRecord]:
+        """Every message, newest first: the outcome partitions (a handful) merged."""
+        streams = [self.messages_with(o, bounds, page_size=page_size) for o in outcomes]
+        return heapq.merge(*streams, key=message_sort_key, reverse=True)
 
     # -- plumbing --
 
-    def _files_in_index(
-        self, index: str, value: str, since: date | None, until: date | None
+    def _files(
+        self, index: str, value: str, bounds: Bounds, page_size: int | None = None
     ) -> Iterator[FileRecord]:
-        for item in self._index_query(index, value, since, until):
+        for item in self._index_query(index, value, bounds, page_size):
             yield FileRecord.from_item(item)
 
     def _index_query(
-        self, index: str, value: str, since: date | None, until: date | None
+        self, index: str, value: str, bounds: Bounds, page_size: int | None
     ) -> Iterator[dict[str, Any]]:
         hash_key = INDEXES[index]
         condition = f"{hash_key} = :v"
         values: dict[str, Any] = {":v": value}
-        if since or until:
-            # sort_key is "<ISO timestamp>#<id>": whole days compare as string prefixes.
-            low = since.isoformat() if since else "0000"
-            high = (until + timedelta(days=1)).isoformat() if until else "9999"
+        if bounds.low is not None or bounds.high is not None:
             condition += f" AND {SORT_KEY} BETWEEN :low AND :high"
-            values.update({":low": low, ":high": high})
-        return self._query(index, condition, values, forward=False)
+            values.update({":low": bounds.low or "0000", ":high": bounds.high or "9999"})
+        for item in self._query(index, condition, values, forward=False, page_size=page_size):
+            # `high` may be a cursor (the last key already returned): strictly before it.
+            if bounds.exclusive_high and item[SORT_KEY] >= (bounds.high or ""):
+                continue
+            yield item
 
     def _query(
-        self, index: str | None, condition: str, values: dict[str, Any], *, forward: bool
+        self,
+        index: str | None,
+        condition: str,
+        values: dict[str, Any],
+        *,
+        forward: bool,
+        page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         args: dict[str, Any] = {
             "TableName": self.table,
@@ -163,6 +210,9 @@ class Catalog:
         }
         if index:
             args["IndexName"] = index
+        if page_size:
+            # A page a little larger than what the caller takes: one request usually suffices.
+            args["Limit"] = min(page_size + 1, MAX_PAGE)
         while True:
             page = self._ddb.query(**args)
             for item in page.get("Items", []):

@@ -74,18 +74,22 @@ def import_mail(
     from mailroom.adapters.s3 import S3Store
     from mailroom.cli.config import dynamodb_client, s3_client
     from mailroom.settings import Settings
-    from mailroom.usecases.imports import Importer, import_paths
+    from mailroom.usecases.imports import Importer, import_paths, intake_steps
 
     tag = _checked_case(case)
     app = click.get_current_context().find_root().obj
     bucket, table = app.names()
     config = app.config
     ddb = dynamodb_client(config)
+    settings = Settings(bucket=bucket, table=table)
+    store = S3Store(s3_client(config), bucket)
+    extract, record = intake_steps(settings, store, Catalog(ddb, table, INCOMING_PREFIX))
     importer = Importer(
-        settings=Settings(bucket=bucket, table=table),
-        store=S3Store(s3_client(config), bucket),
-        catalog=Catalog(ddb, table, INCOMING_PREFIX),
+        settings=settings,
+        raw=store,
         records=RecordInventory(ddb, table, INCOMING_PREFIX),
+        extract=extract,
+        record=record,
         case=tag,
         dry_run=dry_run,
     )

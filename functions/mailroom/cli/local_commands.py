@@ -239,7 +239,7 @@ def _send(stack: LocalMailroom, path: Path) -> str:
 
 
 def _report(sent: list[tuple[Path, str]], outcomes: list[MessageOutcome]) -> int:
-    from mailroom.cli.main import show_files
+    from mailroom.cli.output import show_files
 
     files = sorted((f for o in outcomes for f in o.files), key=lambda f: (f.received_at, f.file_id))
     show_files(files, as_json=False, empty="no files were recorded")

@@ -1,27 +1,20 @@
-"""How records look to a person: a rich table on a terminal, aligned plain text in a pipe.
+"""How records look to a person: pure text layout, no I/O (printing is `cli.output`'s job).
 
-`mailroom list` and `mailroom demo` share `files_table` / `render_files`. rich is imported only
-when a table is actually built, so scripts that ask for --json never pay for it.
+One style everywhere: upper-case headers, times in UTC with a `Z` (or local with their offset
+behind --local-time), sizes in kB/MB. A listing is one line per record when lines may be as
+long as they need (a pipe, or --wide); on a terminal each record's fields are fitted to its
+width and the id goes whole on a line of its own, so it is never cut and copies safely.
 """
-
-# Imports inside functions are deliberate here: they keep `mailroom --help` fast.
-# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
-import shutil
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mailroom.model import FileRecord, MessageRecord
-
-if TYPE_CHECKING:
-    from rich.table import Table
-
-FILE_COLUMNS = ("received", "sender", "filename", "size", "type", "case", "file id")
-MESSAGE_COLUMNS = ("received", "sender", "outcome", "files", "subject", "reason", "message id")
 
 # Short labels for the types people send most; anything else shows its MIME subtype.
 _TYPE_LABELS = {
@@ -49,18 +42,22 @@ _TYPE_LABELS = {
     "image/tiff": "tiff",
     "image/heic": "heic",
 }
-_MAX_PLAIN = 64  # plain-text cells longer than this are cut (the id never is)
 
 
-def local_time(timestamp: str | None) -> str:
-    """ISO 8601 UTC -> 'YYYY-MM-DD HH:MM' in the viewer's time zone."""
+def show_time(timestamp: str | None, local: bool = False, seconds: bool = False) -> str:
+    """ISO 8601 UTC -> 'YYYY-MM-DD HH:MMZ', or the viewer's time with its offset (+13:00)."""
     if not timestamp:
         return ""
     try:
         moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
-        return timestamp[:16]
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+        return timestamp
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    if not local:
+        return moment.strftime(shape) + "Z"
+    moment = moment.astimezone()
+    offset = moment.strftime("%z")
+    return moment.strftime(shape) + f"{offset[:3]}:{offset[3:]}"
 
 
 def human_size(size: int) -> str:
@@ -109,139 +106,161 @@ def printable(text: str) -> str:
     )
 
 
-def file_row(record: FileRecord) -> tuple[str, ...]:
+# -- listings --
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    cap: int | None = None  # widest it grows on a terminal (None: its content)
+    wrap: bool = False  # on a narrow terminal: continue on the next line (never cut)
+    right: bool = False
+    cut: int | None = None  # in one-line mode, cut longer cells (free text only)
+
+
+FILE_COLUMNS = (
+    Column("received", cap=22),
+    Column("sender", cap=40, wrap=True),
+    Column("name", cap=40),
+    Column("size", right=True),
+    Column("type", cap=8),
+    Column("case", cap=20),
+)
+FILE_ID = "file id"
+MESSAGE_COLUMNS = (
+    Column("received", cap=22),
+    Column("sender", cap=40, wrap=True),
+    Column("outcome", cap=14),
+    Column("files", right=True),
+    Column("subject", cap=30, cut=64),
+    Column("reason", cap=30, wrap=True),
+)
+MESSAGE_ID = "message id"
+_MIN_WIDTH = 6
+_GAP = "  "
+
+
+def file_row(record: FileRecord, local: bool = False) -> list[str]:
     return _clean(
-        local_time(record.received_at),
+        show_time(record.received_at, local),
         sender_label(record),
         record.filename,
         human_size(record.size),
         short_type(record),
         record.case or "",
-        record.file_id,
     )
 
 
-def _clean(*cells: str) -> tuple[str, ...]:
-    return tuple(printable(cell) for cell in cells)
-
-
-def message_row(record: MessageRecord) -> tuple[str, ...]:
+def message_row(record: MessageRecord, local: bool = False) -> list[str]:
     return _clean(
-        local_time(record.received_at),
+        show_time(record.received_at, local),
         sender_label(record),
         str(record.outcome),
         str(record.attachment_count),
         record.subject or "",
         record.reason or "",
-        record.message_id,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    columns: tuple[str, ...]  # the last one (an id) gets a line of its own
-    caps: tuple[int | None, ...]  # widest each other column may grow (None: its content)
-    right: frozenset[int]  # right-aligned columns
-    flex: tuple[int, ...]  # free-text columns that give way first on a narrow terminal
+def _clean(*cells: str) -> list[str]:
+    return [" ".join(printable(cell).split()) for cell in cells]
 
 
-_FILES = _Layout(FILE_COLUMNS, (16, 34, 34, None, 8, 14), frozenset({3}), (1, 2, 5))
-_MESSAGES = _Layout(MESSAGE_COLUMNS, (16, 30, 14, None, 30, 24), frozenset({3}), (1, 4, 5))
-_MIN_FLEX = 8
+def listing(
+    columns: Sequence[Column],
+    id_name: str,
+    rows: Sequence[Sequence[str]],
+    ids: Sequence[str],
+    width: int | None,
+) -> list[tuple[str, str]]:
+    """(kind, text) lines: kind is "header", "row" or "id" (so a terminal can style them).
 
-
-def files_table(
-    records: Sequence[FileRecord], title: str | None = None, width: int | None = None
-) -> Table:
-    """Files for a terminal: one line of fields per file, its id whole on the line below.
-
-    An object key is ~70 characters, too long to share a 100-column line with the rest, and
-    it must stay whole so it can be copied into `mailroom get`.
+    `width` None: one line per record, the id last and whole. Otherwise fitted to `width`.
     """
-    return _two_line_table(_FILES, [file_row(r) for r in records], title, width)
+    ids = [printable(i) for i in ids]
+    if width is None:
+        header = [c.name.upper() for c in columns] + [id_name.upper()]
+        cells = [
+            [_cut(cell, c.cut) for cell, c in zip(row, columns, strict=True)] + [ident]
+            for row, ident in zip(rows, ids, strict=True)
+        ]
+        return [
+            ("header", h) if n == 0 else ("row", h) for n, h in enumerate(_align(header, cells))
+        ]
+    widths = _fit(columns, rows, width)
+    lines = [("header", _line([c.name.upper() for c in columns], widths, columns))]
+    lines.append(("header", f"{_GAP}{id_name.upper()}"))
+    for row, ident in zip(rows, ids, strict=True):
+        lines.extend(("row", text) for text in _wrapped(row, widths, columns))
+        lines.append(("id", f"{_GAP}{ident}"))
+    return lines
 
 
-def messages_table(
-    records: Sequence[MessageRecord], title: str | None = None, width: int | None = None
-) -> Table:
-    return _two_line_table(_MESSAGES, [message_row(r) for r in records], title, width)
+def _cut(cell: str, limit: int | None) -> str:
+    return cell if limit is None or len(cell) <= limit else cell[: limit - 1] + "…"
 
 
-def _two_line_table(
-    layout: _Layout, rows: Sequence[Sequence[str]], title: str | None, width: int | None
-) -> Table:
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text  # cells as Text: a filename like "[red]x" is not markup
+def _align(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Aligned plain columns; the last column (an id) is never padded or cut."""
+    widths = [max([len(header[i]), *(len(r[i]) for r in rows)]) for i in range(len(header) - 1)]
+    out = []
+    for row in [list(header), *rows]:
+        padded = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
+        out.append(_GAP.join([*padded, row[-1]]).rstrip())
+    return out
 
-    header, caps, flex = layout.columns, layout.caps, layout.flex
-    # Every line is a grid with the same fixed widths, so columns align across records.
+
+def _fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[int]:
     widths = [
-        min(max([len(header[i]), *(len(row[i]) for row in rows)]), cap or 10_000)
-        for i, cap in enumerate(caps)
+        min(max([len(c.name), *(len(r[i]) for r in rows)]), c.cap or 10_000)
+        for i, c in enumerate(columns)
     ]
-    # Fit the terminal by narrowing the free-text columns, widest first; dates, sizes and
-    # types keep their width (rich alone would shave every column alike).
-    available = width or shutil.get_terminal_size((100, 24)).columns
-    while sum(widths) + 2 * (len(widths) - 1) > available:
-        widest = max(flex, key=lambda i: widths[i])
-        if widths[widest] <= _MIN_FLEX:
-            break
+    # The narrowest each free-text column may get: a wrapping one keeps its longest word (an
+    # address is never split), a cut one keeps a few characters. Times, sizes, types stay.
+    floors = {
+        i: min(widths[i], max([_MIN_WIDTH, *(len(w) for r in rows for w in r[i].split())]))
+        if c.wrap
+        else min(widths[i], max(_MIN_WIDTH, len(c.name)))
+        for i, c in enumerate(columns)
+        if c.cap and c.name not in {"received", "type"}
+    }
+    while sum(widths) + len(_GAP) * (len(widths) - 1) > width:
+        shrinkable = [i for i, floor in floors.items() if widths[i] > floor]
+        if not shrinkable:
+            break  # narrower than the essentials: the terminal wraps the line
+        widest = max(shrinkable, key=lambda i: widths[i] - floors[i])
         widths[widest] -= 1
-
-    def line(cells: Sequence[str]) -> Table:
-        grid = Table.grid(padding=(0, 2))
-        for i, column_width in enumerate(widths):
-            grid.add_column(
-                width=column_width,
-                no_wrap=True,
-                overflow="ellipsis",
-                justify="right" if i in layout.right else "left",
-            )
-        grid.add_row(*(Text(cell) for cell in cells))
-        return grid
-
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title)
-    table.add_column(Group(line(header[:-1]), Text(f"  {header[-1]}")), overflow="fold")
-    for row in rows:
-        table.add_row(Group(line(row[:-1]), Text(f"  {row[-1]}", style="dim", overflow="fold")))
-    return table
+    return widths
 
 
-def render_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Aligned plain columns for pipes and logs; the last column (an id) is never cut."""
-    cells = [
-        [_cut(cell) if i < len(header) - 1 else cell for i, cell in enumerate(row)] for row in rows
+def _line(cells: Sequence[str], widths: Sequence[int], columns: Sequence[Column]) -> str:
+    padded = [
+        cell.rjust(w) if c.right else cell.ljust(w)
+        for cell, w, c in zip(cells, widths, columns, strict=True)
     ]
-    widths = [
-        max([len(header[i]), *(len(row[i]) for row in cells)]) for i in range(len(header) - 1)
+    return _GAP.join(padded).rstrip()
+
+
+def _wrapped(row: Sequence[str], widths: Sequence[int], columns: Sequence[Column]) -> list[str]:
+    """One record's fields: wrapping columns continue below, the others end in '…'."""
+    parts: list[list[str]] = []
+    for cell, w, c in zip(row, widths, columns, strict=True):
+        if len(cell) <= w:
+            parts.append([cell])
+        elif c.wrap:
+            parts.append(textwrap.wrap(cell, w, break_on_hyphens=False) or [""])
+        else:
+            parts.append([cell[: w - 1] + "…"])
+    height = max(len(p) for p in parts)
+    return [
+        _line([p[n] if n < len(p) else "" for p in parts], widths, columns) for n in range(height)
     ]
-    lines = []
-    for row in [list(header), *cells]:
-        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*padded, row[-1]]).rstrip())
-    return "\n".join(lines)
-
-
-def render_files(records: Sequence[FileRecord]) -> str:
-    """The files as plain text, one line each (no colour, no box characters)."""
-    return render_rows([c.upper() for c in FILE_COLUMNS], [file_row(r) for r in records])
-
-
-def render_messages(records: Sequence[MessageRecord]) -> str:
-    return render_rows([c.upper() for c in MESSAGE_COLUMNS], [message_row(r) for r in records])
-
-
-def _cut(cell: str) -> str:
-    cell = " ".join(cell.split())  # a newline in a subject must not break the row
-    return cell if len(cell) <= _MAX_PLAIN else cell[: _MAX_PLAIN - 1] + "…"
 
 
 # -- key/value views (show, message, inspect) --
 
 
-def file_fields(record: FileRecord) -> list[tuple[str, str]]:
+def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]]:
     sender = record.sender or ""
     if record.sender_name:
         sender = f"{record.sender_name} <{sender}>"
@@ -251,7 +270,7 @@ def file_fields(record: FileRecord) -> list[tuple[str, str]]:
         ("size", f"{human_size(record.size)} ({record.size} bytes)"),
         ("type", _both(record.content_type, record.detected_type)),
         ("sha256", record.sha256),
-        ("received", f"{local_time(record.received_at)} ({record.received_at})"),
+        ("received", show_time(record.received_at, local, seconds=True)),
         ("sender", sender),
         ("original sender", _via(record.original_sender, record.original_sender_via)),
         ("case", record.case or ""),
@@ -264,7 +283,7 @@ def file_fields(record: FileRecord) -> list[tuple[str, str]]:
     return [(k, printable(v)) for k, v in pairs if v]
 
 
-def message_fields(record: MessageRecord) -> list[tuple[str, str]]:
+def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str, str]]:
     sender = record.from_address or ""
     if record.from_name:
         sender = f"{record.from_name} <{sender}>"
@@ -274,7 +293,7 @@ def message_fields(record: MessageRecord) -> list[tuple[str, str]]:
         recipients += ", …"
     pairs = [
         ("message id", record.message_id),
-        ("received", f"{local_time(record.received_at)} ({record.received_at})"),
+        ("received", show_time(record.received_at, local, seconds=True)),
         ("outcome", str(record.outcome)),
         ("reason", record.reason or ""),
         ("from", sender),
@@ -309,39 +328,22 @@ def _via(original: str | None, via: str | None) -> str:
     return f"{original} (from {_VIA.get(via, via)}: not authenticated)"
 
 
-def fields_table(pairs: Sequence[tuple[str, str]]) -> Table:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in pairs:
-        table.add_row(Text(key), Text(value))
-    return table
-
-
 def render_fields(pairs: Sequence[tuple[str, str]]) -> str:
     width = max((len(k) for k, _ in pairs), default=0)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
 
 
-def rows_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in header:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(printable(cell)) for cell in row))
-    return table
+def render_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A small aligned table (upper-case header like every other), the last column whole."""
+    cells = [[printable(c) for c in row] for row in rows]
+    return "\n".join(_align([h.upper() for h in header], cells))
 
 
-def _inspection_parts(
-    report: dict[str, Any],
-) -> tuple[list[tuple[str, str]], list[tuple[str, ...]], list[str]]:
+INSPECT_COLUMNS = ("part", "filename", "size", "type", "inline", "sha256")
+
+
+def render_inspection(report: dict[str, Any]) -> str:
+    """One message as `mailroom inspect --format table` shows it: headers, attachments."""
     sender = report.get("sender") or ""
     if report.get("sender_name"):
         sender = f"{report['sender_name']} <{sender}>"
@@ -359,48 +361,13 @@ def _inspection_parts(
             human_size(int(a.get("size") or 0)),
             str(a.get("content_type") or ""),
             "yes" if a.get("inline") else "",
-            str(a.get("sha256") or "")[:12],
+            str(a.get("sha256") or ""),
         )
         for a in report.get("attachments") or []
     ]
+    blocks = [render_fields([(k, printable(v)) for k, v in pairs if v])]
+    blocks.append(render_rows(INSPECT_COLUMNS, rows) if rows else "no attachments")
     warnings = [printable(str(w)) for w in report.get("warnings") or []]
-    return [(k, printable(v)) for k, v in pairs if v], rows, warnings
-
-
-INSPECT_COLUMNS = ("part", "filename", "size", "type", "inline", "sha256")
-
-
-def inspection_table(report: dict[str, Any]) -> Table:
-    """One message as `mailroom inspect` shows it on a terminal: headers, attachments, warnings."""
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    pairs, rows, warnings = _inspection_parts(report)
-    path = printable(str(report.get("path") or ""))
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column(Text(f"{path}: {len(rows)} attachment(s)"))
-    inner = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in INSPECT_COLUMNS:
-        inner.add_column(name, overflow="fold", no_wrap=name in {"size", "sha256"})
-    for row in rows:
-        inner.add_row(*(Text(cell) for cell in row))
-    parts: list[Any] = [fields_table([(k, v) for k, v in pairs if k != "path"])]
-    if rows:
-        parts.append(inner)
-    parts.extend(Text(f"warning: {w}", style="yellow") for w in warnings)
-    table.add_row(Group(*parts))
-    return table
-
-
-def render_inspection(report: dict[str, Any]) -> str:
-    pairs, rows, warnings = _inspection_parts(report)
-    blocks = [render_fields(pairs)]
-    if rows:
-        blocks.append(render_rows([c.upper() for c in INSPECT_COLUMNS], rows))
-    else:
-        blocks.append("no attachments")
     if warnings:
         blocks.append("\n".join(f"warning: {w}" for w in warnings))
     return "\n".join(blocks) + "\n"

@@ -34,11 +34,10 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol
 
-from mailroom.adapters.catalog import Catalog
-from mailroom.adapters.s3 import S3Store
 from mailroom.intake import ReceivedMail, process_message
+from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
 from mailroom.recording import ObjectCreated, record_object
 from mailroom.settings import Settings
@@ -371,12 +370,37 @@ class ImportResult:
         }
 
 
+class RawStore(Protocol):
+    def has_identical(self, key: str, sha256: str) -> bool: ...
+    def upload(
+        self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
+    ) -> None: ...
+
+
+Extract = Callable[[ReceivedMail], MessageRecord]  # one message -> its files and record
+Record = Callable[[str], FileRecord | None]  # one object key under incoming/ -> its record
+
+
+def intake_steps(settings: Settings, store: Any, catalog: Any) -> tuple[Extract, Record]:
+    """The path mail from SES takes, in-process: `intake.process_message`, then
+    `recording.record_object` for each file (store: an S3Store, catalog: a Catalog)."""
+
+    def extract(mail: ReceivedMail) -> MessageRecord:
+        return process_message(mail, settings, store, catalog)
+
+    def record(key: str) -> FileRecord | None:
+        return record_object(ObjectCreated(key), settings.incoming_prefix, store, catalog)
+
+    return extract, record
+
+
 @dataclass(frozen=True, slots=True)
 class Importer:
     settings: Settings
-    store: S3Store
-    catalog: Catalog
+    raw: RawStore
     records: Records
+    extract: Extract
+    record: Record
     case: str | None = None
     dry_run: bool = False
 
@@ -407,8 +431,8 @@ class Importer:
             )
             return
         raw_key = self.settings.raw_prefix + mid
-        if not self.store.has_identical(raw_key, message.sha256):
-            self.store.upload(
+        if not self.raw.has_identical(raw_key, message.sha256):
+            self.raw.upload(
                 raw_key,
                 message.stream,
                 "message/rfc822",
@@ -428,14 +452,11 @@ class Importer:
             mailbox=message.mailbox,
             case=self.case,
         )
-        record = process_message(mail, self.settings, self.store, self.catalog)
+        record = self.extract(mail)
         recorded = 0
         for key in record.file_ids:
             if key.startswith(self.settings.incoming_prefix):
-                found = record_object(
-                    ObjectCreated(key), self.settings.incoming_prefix, self.store, self.catalog
-                )
-                recorded += found is not None
+                recorded += self.record(key) is not None
         result.imported.append(
             {
                 "id": mid,

@@ -1,0 +1,165 @@
+"""Queries: `list`, `show`, `message`, `messages`, `duplicates`. Parse, call a use case, render."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+import click
+
+from mailroom.cli import render
+from mailroom.cli.app import App, pass_app
+from mailroom.cli.options import range_options
+from mailroom.cli.output import (
+    format_option,
+    local_time,
+    note,
+    show_fields,
+    show_files,
+    show_messages,
+    to_json,
+    wide_option,
+)
+from mailroom.cli.params import DurationParam
+from mailroom.usecases import files, messages
+
+MAX_AGE = 3650 * 86400  # --older-than: ten years
+
+
+@click.command("list")
+@click.option(
+    "--sender",
+    metavar="ADDR",
+    help="Only files from this address: as the sender, or as the client behind a forward.",
+)
+@click.option("--case", metavar="TAG", help="Only files of this case (submit+TAG@...).")
+@range_options
+@wide_option
+@format_option()
+@pass_app
+def list_files(
+    app: App,
+    *,
+    sender: str | None,
+    case: str | None,
+    since: date | None,
+    until: date | None,
+    limit: int,
+    wide: bool,
+    fmt: str,
+) -> None:
+    """Files received, newest first (no --since/--until: all time).
+
+    With --sender, a forwarded file is found by the staff member who forwarded it and by the
+    client who sent it; JSON and CSV say which matched ("matched": "sender" or
+    "original_sender").
+    """
+    query = files.FileQuery(sender=sender, case=case, since=since, until=until, limit=limit)
+    page = files.list_files(app.catalog, query)
+    show_files(
+        [m.record for m in page.files],
+        fmt,
+        "no files found",
+        matched=[m.matched for m in page.files] if sender else None,
+        wide=wide,
+    )
+    if page.next and fmt == "table":
+        note(f"(the newest {limit}; --limit N shows more)")
+
+
+@click.command()
+@click.argument("file_id")
+@format_option(("table", "json"))
+@pass_app
+def show(app: App, file_id: str, fmt: str) -> None:
+    """One file's record: name, size, type, sha256, sender, message."""
+    record = files.get_file(app.catalog, file_id)
+    if fmt == "json":
+        click.echo(to_json(asdict(record)))
+    else:
+        show_fields(render.file_fields(record, local_time()))
+
+
+@click.command()
+@click.argument("message_id")
+@format_option(("table", "json"))
+@pass_app
+def message(app: App, message_id: str, fmt: str) -> None:
+    """A message's record (outcome, verdicts, recipients, case) and its files.
+
+    A quarantined message's files are listed as held: kept under quarantine/, never served.
+    """
+    view = messages.get_message(app.catalog, message_id)
+    if fmt == "json":
+        click.echo(
+            to_json(
+                {
+                    "message": asdict(view.record) if view.record else None,
+                    "files": [asdict(f) for f in view.files],
+                    "held": view.held,
+                }
+            )
+        )
+        return
+    if view.record is not None:
+        show_fields(render.message_fields(view.record, local_time()))
+    else:
+        note(f"{message_id}: no message record (an upload?)")
+    if view.files:
+        click.echo()
+        show_files(view.files)
+    if view.held:
+        click.echo()
+        click.echo(f"HELD IN QUARANTINE ({len(view.held)}, never served)")
+        for key in view.held:
+            click.echo(f"  {render.printable(key)}")
+
+
+@click.command()
+@click.argument("file_id", required=False)
+@click.option("--sha256", "digest", metavar="HEX", help="Look up by content hash instead.")
+@wide_option
+@format_option()
+@pass_app
+def duplicates(app: App, file_id: str | None, digest: str | None, wide: bool, fmt: str) -> None:
+    """Other files with the same bytes (same sha256) as FILE_ID, newest first."""
+    if bool(file_id) == bool(digest):
+        raise click.UsageError("give either FILE_ID or --sha256 HEX (one of them)")
+    found = files.duplicates(app.catalog, file_id=file_id, sha256=digest)
+    show_files(found, fmt, "no other file has these bytes", wide=wide)
+
+
+@click.command()
+@click.option(
+    "--outcome",
+    type=click.Choice(messages.OUTCOMES),
+    help="Only messages with this outcome (default: every message).",
+)
+@click.option(
+    "--older-than",
+    type=DurationParam(minimum=1, maximum=MAX_AGE),
+    metavar="DURATION",
+    help="Only records received longer ago than this (e.g. 15m, 2h, 1d): stuck ones.",
+)
+@range_options
+@wide_option
+@format_option()
+@pass_app
+def messages_command(
+    app: App,
+    *,
+    outcome: str | None,
+    older_than: int | None,
+    since: date | None,
+    until: date | None,
+    limit: int,
+    wide: bool,
+    fmt: str,
+) -> None:
+    """Messages, newest first: every one, or those with one outcome (failed, quarantined, ...).
+
+    `--outcome processing --older-than 15m` shows messages whose extraction never finished.
+    """
+    query = messages.MessageQuery(outcome, since, until, older_than, limit)
+    found = messages.list_messages(app.catalog, query)
+    show_messages(found, fmt, f"no {outcome or ''} messages".replace("  ", " "), wide=wide)

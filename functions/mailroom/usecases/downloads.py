@@ -1,0 +1,85 @@
+"""Downloads: a file's bytes, checked against its recorded sha256, or a presigned link.
+
+Only recorded files under `incoming/` are served; a quarantined object has no file record and
+is never handed out. Where the bytes land (a path, stdout, a device) is the caller's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import IO, cast
+
+from mailroom.model import FileRecord
+from mailroom.ports import ObjectStore
+from mailroom.usecases.errors import IntegrityError, NotFound
+
+INCOMING_PREFIX = "incoming/"
+MAX_LINK_SECONDS = 7 * 86400  # SigV4's limit for a presigned URL
+
+
+class HashingWriter:
+    """A non-seekable sink (so the transfer writes in order) that hashes what passes through."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self._target = target
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self._target.write(data)
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+def _servable(record: FileRecord, incoming_prefix: str) -> None:
+    if not record.file_id.startswith(incoming_prefix):
+        raise NotFound(f"{record.file_id!r} is not a file mailroom serves")
+
+
+def download(
+    store: ObjectStore,
+    record: FileRecord,
+    target: IO[bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+    incoming_prefix: str = INCOMING_PREFIX,
+) -> None:
+    """Write the recorded version's bytes to `target`; IntegrityError if they do not match.
+
+    The caller decides what to do with what was written on a mismatch (a temporary file is
+    thrown away; a stream already went out).
+    """
+    _servable(record, incoming_prefix)
+    writer = HashingWriter(target)
+    try:
+        store.download(record.file_id, cast(IO[bytes], writer), record.version_id, progress)
+    except LookupError:  # the store's ObjectNotFound: the object or its version is gone
+        raise NotFound(
+            f"the object of {record.file_id!r} is gone from s3://{store.bucket} (deleted?)"
+        ) from None
+    writer.flush()
+    if writer.digest.hexdigest() != record.sha256:
+        raise IntegrityError(
+            f"the bytes downloaded do not match the recorded sha256 of {record.file_id!r}"
+        )
+
+
+def download_link(
+    store: ObjectStore,
+    record: FileRecord,
+    expires_in: int,
+    *,
+    incoming_prefix: str = INCOMING_PREFIX,
+) -> str:
+    """A presigned GET of the recorded version, saved under the original filename."""
+    _servable(record, incoming_prefix)
+    if not 1 <= expires_in <= MAX_LINK_SECONDS:
+        raise ValueError(f"expires_in must be between 1 and {MAX_LINK_SECONDS} seconds")
+    return store.presigned_get(
+        record.file_id, expires_in, record.version_id, record.filename or record.safe_name
+    )

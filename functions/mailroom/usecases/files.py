@@ -1,0 +1,197 @@
+"""Queries on file records: the listing (by sender, by case, by date), one file, duplicates.
+
+Every listing is newest first and lazy: it asks the catalogue for about `limit` rows and stops,
+so its cost follows the rows returned, not the date range. Files of one message keep their part
+order (01, 02, ...) inside the newest-first list, the order `mailroom message` shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from mailroom.model import Bounds, FileRecord
+from mailroom.ports import FileCatalog
+from mailroom.usecases.errors import InvalidInput, NotFound
+
+INCOMING_PREFIX = "incoming/"
+TOP = "\U0010ffff"  # sorts after any key (UTF-8 and code points agree)
+MAX_LIMIT = 10_000  # one listing; more is a job for --format csv over several ranges
+
+
+@dataclass(frozen=True, slots=True)
+class FileQuery:
+    sender: str | None = None  # the sender of record or the client behind a forward
+    case: str | None = None
+    since: date | None = None  # UTC days, inclusive
+    until: date | None = None
+    limit: int = 50
+    cursor: str | None = None  # `FilePage.next` of the previous page
+
+
+@dataclass(frozen=True, slots=True)
+class FileMatch:
+    record: FileRecord
+    matched: str | None = None  # with a sender filter: "sender" or "original_sender"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's fields, plus `matched` when a sender filter chose it (CLI and API)."""
+        values = asdict(self.record)
+        if self.matched is not None:
+            values["matched"] = self.matched
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class FilePage:
+    files: list[FileMatch]
+    next: str | None  # a cursor for the following page, None at the end
+
+
+def check_range(since: date | None, until: date | None) -> None:
+    if since and until and since > until:
+        raise InvalidInput("since", f"--since {since} is after --until {until}")
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput("limit", f"the limit is between 1 and {MAX_LIMIT}")
+
+
+def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
+    """Files newest first, filtered by sender and/or case, one page of `query.limit`."""
+    check_range(query.since, query.until)
+    check_limit(query.limit)
+    position = _Cursor.decode(query.cursor)
+    bounds = Bounds.of(query.since, query.until)
+    if position is not None:
+        # Re-read the message the previous page stopped in, then skip what it showed.
+        bounds = Bounds(bounds.low, min(bounds.high or TOP, position.group + TOP))
+    page = query.limit + (position.shown if position else 0)
+    matches: Iterable[FileMatch]
+    sender = (query.sender or "").strip().lower() or None
+    if query.case:
+        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page)
+        matches = (m for r in records if (m := _match(r, sender)) is not None)
+    elif sender:
+        matches = (
+            FileMatch(r, role) for r, role in catalog.files_from(sender, bounds, page_size=page)
+        )
+    else:
+        matches = (FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page))
+    ordered = in_part_order(matches)
+    if position is not None:
+        ordered = _skip_shown(ordered, position)
+    taken = list(islice(ordered, query.limit + 1))
+    files = taken[: query.limit]
+    more = len(taken) > query.limit
+    if not (more and files):
+        return FilePage(files, None)
+    after = _Cursor.after(files)
+    if position is not None and after.group == position.group:
+        # Still inside the message the previous page stopped in: count what it showed too.
+        after = _Cursor(after.group, after.shown + position.shown)
+    return FilePage(files, after.encode())
+
+
+def _match(record: FileRecord, sender: str | None) -> FileMatch | None:
+    if sender is None:
+        return FileMatch(record)
+    if (record.sender or "").lower() == sender:
+        return FileMatch(record, "sender")
+    if (record.original_sender or "").lower() == sender:
+        return FileMatch(record, "original_sender")
+    return None
+
+
+def group_key(record: FileRecord) -> str:
+    """The sort-key prefix shared by the files of one message: `<received-at>#<folder>/`."""
+    folder = record.file_id.rsplit("/", 1)[0] + "/" if "/" in record.file_id else record.file_id
+    return f"{record.received_at}#{folder}"
+
+
+def in_part_order(matches: Iterable[FileMatch]) -> Iterator[FileMatch]:
+    """Newest message first, but each message's files in their own order (01, 02, ...)."""
+    group: list[FileMatch] = []
+    for match in matches:
+        if group and group_key(group[0].record) != group_key(match.record):
+            yield from sorted(group, key=lambda m: m.record.file_id)
+            group = []
+        group.append(match)
+    yield from sorted(group, key=lambda m: m.record.file_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    group: str  # group_key of the last file shown
+    shown: int  # how many files of that group were shown so far
+
+    @classmethod
+    def after(cls, files: list[FileMatch]) -> _Cursor:
+        last = group_key(files[-1].record)
+        return cls(last, sum(1 for m in files if group_key(m.record) == last))
+
+    def encode(self) -> str:
+        raw = json.dumps([self.group, self.shown], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str | None) -> _Cursor | None:
+        if not text:
+            return None
+        try:
+            group, shown = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        except (ValueError, TypeError, binascii.Error):
+            raise InvalidInput("cursor", "the cursor is not one this listing returned") from None
+        if not isinstance(group, str) or not isinstance(shown, int) or shown < 0:
+            raise InvalidInput("cursor", "the cursor is not one this listing returned")
+        return cls(group, shown)
+
+
+def _skip_shown(ordered: Iterator[FileMatch], position: _Cursor) -> Iterator[FileMatch]:
+    skipped = 0
+    for match in ordered:
+        if skipped < position.shown and group_key(match.record) == position.group:
+            skipped += 1
+            continue
+        yield match
+
+
+def get_file(catalog: FileCatalog, file_id: str) -> FileRecord:
+    record = catalog.get_file(file_id)
+    if record is None:
+        raise not_found_file(file_id)
+    return record
+
+
+def not_found_file(file_id: str) -> NotFound:
+    hint = ""
+    if not file_id.startswith(INCOMING_PREFIX):
+        hint = f" (file ids are object keys like {INCOMING_PREFIX}<message-id>/01-name.pdf)"
+    return NotFound(f"no file with id {file_id!r}{hint}")
+
+
+def checked_sha256(value: str) -> str:
+    digest = value.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidInput("sha256", "a sha256 is 64 hexadecimal digits")
+    return digest
+
+
+def duplicates(
+    catalog: FileCatalog, *, file_id: str | None = None, sha256: str | None = None
+) -> list[FileRecord]:
+    """Other files with the same bytes, newest first; a file is never its own duplicate."""
+    if (file_id is None) == (sha256 is None):
+        raise InvalidInput("file_id", "give either a file id or a sha256 (one of them)")
+    if sha256 is not None:
+        return list(catalog.files_by_sha256(checked_sha256(sha256)))
+    assert file_id is not None
+    record = get_file(catalog, file_id)
+    return [r for r in catalog.files_by_sha256(record.sha256) if r.file_id != record.file_id]
