@@ -57,6 +57,7 @@ package: $(STAMP) ## build/lambda/function.zip and layer.zip, pinned to the test
 
 bench: $(STAMP) ## extraction speed and peak memory against the stdlib, same run
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/imports.py
 
 infra-check: $(STAMP) $(CHECKOV_STAMP) package ## terraform fmt/validate, checkov, apply to the emulator
 	$(PYTEST) tests/infra

@@ -37,6 +37,7 @@ from mailroom.policy import (
     Disposition,
     Outcome,
     Verdicts,
+    VirusPolicy,
     authenticate,
     bounded,
     case_tag,
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 # SES writes this object when a receipt rule's S3 action is created; it is not mail.
 SETUP_NOTIFICATION_ID = "AMAZON_SES_SETUP_NOTIFICATION"
+# ReceivedMail.origin of a message brought in by `mailroom import` rather than received by SES.
+IMPORT = "import"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +69,16 @@ class ReceivedMail:
     rfc_message_id: str | None = None
     # The d= of each DKIM-Signature in SES's header list; None when SES truncated the headers.
     dkim_domains: Sequence[str] | None = None
+    origin: str = "email"  # "import" for `mailroom import`; carried to the records
+    mailbox: str | None = None  # the mailbox an imported message came from
+    case: str | None = None  # a case tag given by the caller (import --case), else plus-address
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
         """Tolerant of what SES leaves out: no Subject, no From, a Bcc-only delivery."""
         common = mail.get("commonHeaders") or {}
+        # Set by `mailroom reprocess` for a message that did not come from SES (an import).
+        origin = mail.get("mailroomOrigin") or {}
         return cls(
             message_id=str(mail["messageId"]),
             timestamp=_normalise_timestamp(str(mail.get("timestamp") or receipt["timestamp"])),
@@ -85,6 +93,8 @@ class ReceivedMail:
                 if mail.get("headersTruncated")
                 else dkim_signing_domains(mail.get("headers") or ())
             ),
+            origin=str(origin.get("source") or "email"),
+            mailbox=origin.get("mailbox") or None,
         )
 
     @property
@@ -154,14 +164,17 @@ def process_message(
     Raises after recording `failed` (deadline, S3 error, engine bug) so Lambda retries.
     """
     sender, sender_name = mail.sender()
-    case = case_tag(mail.recipients)
+    case = mail.case or case_tag(mail.recipients)
     auth = mail.authentication()
     decision = decide(
         mail.verdicts,
         sender,
-        settings.allowed_sender_domains,
+        # The allow-list says who may send to the submission address; an import is a staff
+        # member's own action on the firm's mailboxes, so it does not apply there.
+        frozenset() if mail.origin == IMPORT else settings.allowed_sender_domains,
         authentication=auth,
-        virus_policy=settings.virus_policy,
+        # SES never scanned imported mail (every verdict GRAY): only a known FAIL holds it back.
+        virus_policy=VirusPolicy.FAIL_ONLY if mail.origin == IMPORT else settings.virus_policy,
         spam_policy=settings.spam_policy,
     )
     record = MessageRecord(
@@ -181,6 +194,8 @@ def process_message(
         authenticated=auth.authenticated,
         auth_reason=auth.reason,
         suspected_spam=decision.suspected_spam,
+        source=None if mail.origin == "email" else mail.origin,
+        mailbox=mail.mailbox,
     )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
@@ -204,6 +219,8 @@ def process_message(
         authenticated=auth.authenticated,
         auth_reason=auth.reason,
         suspected_spam=decision.suspected_spam,
+        source=mail.origin,
+        mailbox=mail.mailbox,
     )
     sink = S3AttachmentSink(store, prefix, context)
     watch = _Deadline(remaining_ms, margin_ms)

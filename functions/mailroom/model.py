@@ -175,6 +175,8 @@ class MessageRecord:
     authenticated: bool | None = None  # the From domain is vouched for by SES's verdicts
     auth_reason: str | None = None  # which verdict vouched for it, or why none did
     suspected_spam: bool = False  # spam FAIL under spam_policy `tag` (or `quarantine`)
+    source: str | None = None  # None for mail from SES; "import" for `mailroom import`
+    mailbox: str | None = None  # the imported mailbox's path
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -224,7 +226,7 @@ class FileRecord:
     size: int
     sha256: str
     received_at: str
-    source: str  # "email" or "upload"
+    source: str  # "email", "upload" or "import"
     message_id: str  # the SES message id, or the upload's id
     content_type: str | None = None  # as declared by the sender
     detected_type: str | None = None  # as sniffed from the bytes
@@ -241,6 +243,7 @@ class FileRecord:
     authenticated: bool | None = None  # from the message: the sender is vouched for by SES
     auth_reason: str | None = None
     suspected_spam: bool = False
+    mailbox: str | None = None  # source "import": the mailbox's path
 
     def to_item(self, incoming_prefix: str = "incoming/") -> dict[str, Any]:
         item = _compact(asdict(self))

@@ -18,25 +18,26 @@ _BUDGET = {
     "source": 16,
     "message-id": 100,
     "sender": 256,
-    "sender-name": 112,
+    "sender-name": 64,
     "original-sender": 256,
     "original-sender-via": 24,
     "filename": 512,
-    "content-type": 96,
+    "content-type": 80,  # the longest Office type is 73
     "sha256": 64,
     "received-at": 32,
-    "case": 80,
+    "case": 64,  # a case tag is at most 64 characters (policy._CASE_TAG)
     "part": 64,
     "inline": 8,
     "authenticated": 1,
     "auth-reason": 64,
     "spam": 1,
+    "mailbox": 96,  # the message record keeps the whole path
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    source: str  # "email" or "upload"
+    source: str  # "email", "upload" or "import"
     message_id: str
     received_at: str
     filename: str
@@ -52,6 +53,7 @@ class Provenance:
     authenticated: bool | None = None  # None: not email, or not evaluated
     auth_reason: str | None = None
     suspected_spam: bool = False
+    mailbox: str | None = None  # source "import": the mailbox's path
 
     def to_metadata(self) -> dict[str, str]:
         values = {
@@ -71,6 +73,7 @@ class Provenance:
             "authenticated": None if self.authenticated is None else str(int(self.authenticated)),
             "auth-reason": self.auth_reason,
             "spam": "1" if self.suspected_spam else None,
+            "mailbox": self.mailbox,
         }
         meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
         assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
@@ -104,6 +107,7 @@ class Provenance:
             authenticated={"1": True, "0": False}.get(lowered.get("authenticated", "")),
             auth_reason=get("auth-reason"),
             suspected_spam=lowered.get("spam") == "1",
+            mailbox=get("mailbox"),
         )
 
 

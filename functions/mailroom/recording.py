@@ -99,6 +99,7 @@ def record_object(
         authenticated=provenance.authenticated,
         auth_reason=provenance.auth_reason,
         suspected_spam=provenance.suspected_spam,
+        mailbox=provenance.mailbox,
     )
     catalog.put_file(record)
     return record

@@ -183,6 +183,8 @@ class MessageContext:
     authenticated: bool | None = None
     auth_reason: str | None = None
     suspected_spam: bool = False
+    source: str = "email"  # "import" for `mailroom import`
+    mailbox: str | None = None
 
 
 class S3AttachmentSink:
@@ -201,7 +203,7 @@ class S3AttachmentSink:
     def _commit(self, key: str, spool: IO[bytes], attachment: Attachment) -> None:
         ctx = self._context
         provenance = Provenance(
-            source="email",
+            source=ctx.source,
             message_id=ctx.message_id,
             received_at=ctx.received_at,
             filename=attachment.filename,
@@ -217,6 +219,7 @@ class S3AttachmentSink:
             authenticated=ctx.authenticated,
             auth_reason=ctx.auth_reason,
             suspected_spam=ctx.suspected_spam,
+            mailbox=ctx.mailbox,
         )
         # A retried or duplicated event finds the same bytes there: rewriting would add a
         # version and a second ObjectCreated event (a second file record write) for them.

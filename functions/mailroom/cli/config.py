@@ -335,3 +335,92 @@ def s3_client(config: Config) -> S3Client:
         s3={"addressing_style": "path"} if config.talks_to_emulator else {},
     )
     return session(config).client("s3", config=boto, **_client_args(config))
+
+
+# -- operations: the functions, queues, rule set and topic that reprocess/redrive/doctor use --
+
+# Terraform output names (infra/outputs.tf), also the keys in the local stack's state file.
+OPS_NAMES = (
+    "extract_function_name",
+    "record_function_name",
+    "extract_dlq_url",
+    "record_dlq_url",
+    "receipt_rule_set_name",
+    "alarm_topic_arn",
+)
+OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES}
+# Outputs an older infra/ exported under other names.
+_OPS_OUTPUT_ALIASES = {
+    "extract_function_name": "extract_function",
+    "record_function_name": "record_function",
+    "receipt_rule_set_name": "rule_set",
+}
+
+
+def resolve_ops(
+    config: Config,
+    flags: Mapping[str, str | None],
+    env: Mapping[str, str] | None = None,
+    *,
+    read_local_extras: Callable[[], dict[str, Any]] | None = None,
+    terraform_outputs: Callable[[Path], dict[str, str]] | None = None,
+) -> dict[str, Setting]:
+    """Each of OPS_NAMES from its flag, its MAILROOM_* variable, or the layer that named the bucket.
+
+    Names are taken from the local stack or Terraform only when that layer also supplied the
+    bucket (or the infra dir was given explicitly), so one stack's bucket is never paired with
+    another stack's functions.
+    """
+    env = os.environ if env is None else env
+    found: dict[str, Setting] = {}
+    for name in OPS_NAMES:
+        flag_value = flags.get(name)
+        env_value = env.get(OPS_ENV[name], "").strip()
+        if flag_value:
+            found[name] = Setting(flag_value, f"{FLAG} --{name.replace('_', '-')}")
+        elif env_value:
+            found[name] = Setting(env_value, f"{ENV} {OPS_ENV[name]}")
+    missing = [n for n in OPS_NAMES if n not in found]
+    layer: dict[str, Any] = {}
+    source = ""
+    if missing and config.bucket.source == LOCAL:
+        layer, source = (read_local_extras or local_state_extras)(), LOCAL
+    elif (
+        missing
+        and config.infra_dir.value
+        and (config.bucket.source == TERRAFORM or not config.infra_dir.source.startswith(DEFAULT))
+    ):
+        try:
+            layer = (terraform_outputs or run_terraform_output)(Path(config.infra_dir.value))
+            source = TERRAFORM
+        except TerraformUnavailable:
+            layer = {}
+    for name in missing:
+        value = layer.get(name) or layer.get(_OPS_OUTPUT_ALIASES.get(name, name))
+        found[name] = (
+            Setting(str(value), source)
+            if isinstance(value, str) and value
+            else (Setting(None, UNSET))
+        )
+    return found
+
+
+def local_state_extras() -> dict[str, Any]:
+    """The running local stack's state file as a dict (its ops names among the keys)."""
+    if local_state() is None:
+        return {}
+    try:
+        from mailroom.local.state import state_path
+
+        data = json.loads(state_path().read_text(encoding="utf-8"))
+    except (ImportError, OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    nested = data.get("outputs")
+    return {**data, **nested} if isinstance(nested, dict) else data
+
+
+def client(config: Config, service: str) -> Any:
+    """A boto3 client for `service` with the resolved profile, region and endpoint."""
+    return session(config).client(service, **_client_args(config))  # type: ignore[call-overload]

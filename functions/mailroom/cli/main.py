@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from mailroom.cli import files, local_mode, offline, query, reports, tools
+from mailroom.cli import files, imports, local_mode, offline, ops, query, reports, tools
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
 from mailroom.cli.output import show_files
@@ -93,6 +93,10 @@ cli.add_command(files.upload)
 cli.add_command(offline.inspect)
 cli.add_command(tools.show_config, "config")
 cli.add_command(tools.completion)
+cli.add_command(ops.reprocess)
+cli.add_command(ops.redrive)
+cli.add_command(ops.doctor)
+cli.add_command(imports.import_mail)
 local_mode.register(cli)  # `local` and `demo`, or stand-ins that name the missing extra
 
 

@@ -9,4 +9,9 @@ one of them and renders. They never import boto3, click or rich.
     reports    stats and cases
     uploads    local files into `incoming/<upload-id>/`, recorded like mail
     downloads  bytes out, checked against the recorded sha256; presigned links
+    reprocess  messages again from raw/ through the deployed extract function (async invoke)
+    redrive    dead-letter queues back through their functions
+    doctor     raw/ <-> records <-> incoming/ reconciliation and health checks
+    imports    mbox, Maildir and .eml folders through the intake path
+(the last four over the Protocols of `usecases/recovery_ports.py`)
 """
