@@ -19,7 +19,9 @@ _PADS = re.compile(rb"=+")
 LONG_LINE = 64 * 1024  # longer than any sane encoded line: stop waiting for its end
 # After padding, only base64 lines may follow for decoding to go on past it.
 _HOLD_ALLOWED = _B64_KEEP + b"\r\n"
-_TRAILING_BLANKS = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
+# Blanks at a line end. The lookbehind starts a match only where a run of blanks starts, and the
+# run is possessive: a long run not at a line end is read once, not once per position (issue 7).
+_TRAILING_BLANKS = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")
 
 
 class Decoder:

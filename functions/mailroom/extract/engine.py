@@ -38,6 +38,7 @@ from mailroom.extract.headers import (
     parse_address,
     parse_header_block,
     read_head,
+    text_charset,
 )
 from mailroom.extract.types import Extraction, Sink
 from mailroom.limits import Limits
@@ -536,7 +537,7 @@ class _Text:
             self.uu.finish()
         result = self.ctx.result
         if self.sample is not None and result.original_sender is None:
-            charset = self.head.charset or "utf-8"
+            charset = text_charset(self.head.charset) or "utf-8"
             raw = b"".join(self.sample)
             try:
                 text = raw.decode(charset, "replace")
