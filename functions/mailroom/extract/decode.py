@@ -10,6 +10,8 @@ from __future__ import annotations
 import binascii
 import re
 
+from mailroom.extract import fastb64
+
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_KEEP = _B64_ALPHABET + b"="
 # Everything that is neither a base64 digit nor padding: deleted before decoding.
@@ -44,11 +46,12 @@ class Decoder:
 def _whole_lines(block: bytes | memoryview) -> bytes | None:
     """`block` decoded if its digits make whole quads, else None (the slow path decides).
 
-    binascii skips line breaks and any other non-alphabet byte, and refuses a digit count that
-    is not a multiple of four, so a success here is exactly what the slow path would give.
+    The bulk decoder (pybase64, else binascii; `fastb64`) skips line breaks and any other
+    non-alphabet byte, and refuses a digit count that is not a multiple of four, so a success
+    here is exactly what the slow path would give. `block` never holds "=".
     """
     try:
-        return binascii.a2b_base64(block)
+        return fastb64.decode(block)
     except binascii.Error:
         return None
 
@@ -122,7 +125,7 @@ class Base64Decoder(Decoder):
             clean = self._clean(data)
             cut = len(clean) - len(clean) % 4
             self._rest = clean[cut:]
-            return binascii.a2b_base64(clean[:cut]) if cut else b""
+            return fastb64.decode(clean[:cut]) if cut else b""
         end = pad
         while end < len(data) and data[end] == 0x3D:
             end += 1
@@ -161,21 +164,21 @@ class Base64Decoder(Decoder):
         if b"=" not in clean:
             cut = len(clean) - len(clean) % 4
             self._rest = clean[cut:]
-            return binascii.a2b_base64(clean[:cut]) if cut else b""
+            return fastb64.decode(clean[:cut]) if cut else b""
         runs = _PADS.split(clean)
         # Every run but the last was closed by padding; the last may continue in the next chunk.
         out = [self._run(run) for run in runs[:-1]]
         last = runs[-1]
         cut = len(last) - len(last) % 4
         if cut:
-            out.append(binascii.a2b_base64(last[:cut]))
+            out.append(fastb64.decode(last[:cut]))
         self._rest = last[cut:]
         return b"".join(out)
 
     def _run(self, run: bytes) -> bytes:
         """A run of digits that ends the data or meets padding: complete its last quad."""
         cut = len(run) - len(run) % 4
-        head = binascii.a2b_base64(run[:cut]) if cut else b""
+        head = fastb64.decode(run[:cut]) if cut else b""
         tail = run[cut:]
         if len(tail) == 1:
             self.warnings.append("base64: a stray character before the padding was dropped")
