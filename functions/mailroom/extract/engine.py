@@ -387,9 +387,12 @@ class MessageParser:
                     self._emit(start, end, emit)
                     self._finish()
                     return True
-                # Keep back what could begin a delimiter split across chunks.
-                tail = buf.find(b"\n", max(start, end - len(needle)))
-                if tail >= 0:
+                # Keep back what could begin a delimiter split across chunks: a last partial
+                # line that is a prefix of the needle. Anything else (a base64 line cut by the
+                # chunk) goes on now, so the next chunk starts a fresh buffer instead of being
+                # copied onto a kept-back tail.
+                tail = buf.rfind(b"\n", max(start, end - len(needle)), end)
+                if tail >= 0 and needle.startswith(buf[tail:end]):
                     end = tail
                 if end > start and buf[end - 1] == 0x0D:
                     end -= 1
