@@ -92,7 +92,16 @@ class Base64Decoder(Decoder):
         return self._rest + clean if self._rest else clean
 
     def feed_range(self, buf: bytes, start: int, end: int) -> bytes:
-        if self._state != "normal" or self._rest or buf.find(b"=", start, end) >= 0:
+        if self._state != "normal" or self._rest:
+            return self.feed(buf[start:end])
+        pad = buf.find(b"=", start, end)
+        if pad >= 0:
+            # The final padding: the whole lines before its line still take the fast path
+            # (as if the source had been cut there); only the rest is copied and cleaned.
+            line = buf.rfind(b"\n", start, pad) + 1
+            if line > start:
+                head = self.feed_range(buf, start, line)
+                return head + self.feed(buf[line:end])
             return self.feed(buf[start:end])
         head = b""
         if self._line:  # finish the line the last chunk cut, then decode the rest in place
