@@ -277,6 +277,7 @@ HOSTILE_SHAPES = {  # name: (repeated unit, content type)
     "near-miss markers": ("----- x -----\r\n", "text/plain"),
     "near-miss From": ("From: x\r\n\r\n", "text/plain"),
     "near-miss begin": ("begin 64x a\n", "text/plain"),
+    "uuencode flood": ("a\n", "text/plain"),  # after a begin line: lines without data
     "unclosed tags": ("<div class='x' ", "text/html"),
     "<br repeats": ("<br", "text/html"),
     "< repeats": ("<", "text/html"),
@@ -286,6 +287,8 @@ HOSTILE_SHAPES = {  # name: (repeated unit, content type)
 def _text_message(body: str, ctype: str) -> bytes:
     unit = body.encode()
     data = (unit * (HOSTILE_SIZE // len(unit) + 1))[:HOSTILE_SIZE]
+    if body == "a\n":
+        data = b"begin 644 flood.bin\n" + data[20:]
     head = f"From: a@example.org\r\nSubject: s\r\nContent-Type: {ctype}; charset=utf-8\r\n\r\n"
     return head.encode() + data
 

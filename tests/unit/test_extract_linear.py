@@ -234,3 +234,22 @@ def test_multiline_patterns_cannot_run_across_lines() -> None:
         if _CROSSES_LINES.search(stripped):
             offenders.append(name)
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("ctype", "cte"),
+    [("text/plain", "7bit"), ("application/octet-stream; name=flood.bin", "x-uuencode")],
+)
+def test_a_uuencoded_block_of_lines_without_data_stops_being_decoded(ctype: str, cte: str) -> None:
+    """Each line costs a decoder call; lines that carry a byte each are a flood, not a file."""
+    from mailroom.extract.decode import UU_DEGENERATE, UU_PROBE_LINES  # noqa: PLC0415
+
+    body = b"begin 644 flood.bin\n" + b"a\n" * 100_000 + b"end\nafter the block\n"
+    sink = MemorySink()
+    result = extract(io.BytesIO(message(body, ctype, cte)), sink)
+
+    [kept] = sink.opened
+    assert kept.data == b"\x00" * UU_PROBE_LINES  # what was decoded before the cut is kept
+    assert kept.committed is not None
+    assert any(UU_DEGENERATE in w for w in result.warnings)
+    assert not any("without an end line" in w or "no end line" in w for w in result.warnings)

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 
 from mailroom.extract.collect import Collector, Sender, Writer, type_from_name
 from mailroom.extract.cost import METER
-from mailroom.extract.decode import LONG_LINE, uudecode_line
+from mailroom.extract.decode import (
+    LONG_LINE,
+    UU_DEGENERATE,
+    UU_END_LINE,
+    UULines,
+    uudecode_line,
+)
 from mailroom.extract.headers import parse_address
 
 FORWARD_SCAN_BYTES = 256 * 1024  # markers sit near the top of a body
@@ -153,6 +159,8 @@ class UUScanner:
         self._writer: Writer | None = None
         self._count = 0
         self._full = False  # max_parts uuencoded files found: the rest of the body is skipped
+        self._skipping = False  # inside a block of lines that carry no data: look for its end
+        self._lines_seen = UULines()
 
     def feed(self, data: bytes) -> None:
         if self._full:
@@ -168,6 +176,7 @@ class UUScanner:
     def _lines(self, block: bytes) -> None:
         METER.charge(len(block))
         pos = 0
+        out: list[bytes] = []  # decoded lines, written once per block rather than per line
         while pos < len(block):
             if self._writer is None:
                 # One search in C: near-miss "begin" lines cost nothing in Python.
@@ -185,18 +194,42 @@ class UUScanner:
                     return
                 line = block[begin.start() : end].rstrip(b"\r\n")
                 self._begin(line[6:].partition(b" ")[2].strip().decode("utf-8", "replace"))
+            elif self._skipping:
+                found = UU_END_LINE.search(block, pos)
+                if found is None:
+                    return
+                pos = block.find(b"\n", found.start()) + 1 or len(block)
+                self._end()
             else:
                 end = block.find(b"\n", pos) + 1 or len(block)
                 line = block[pos:end].rstrip(b"\r\n")
                 pos = end
                 if line.strip() == b"end":
-                    self._writer.commit()
-                    self._writer = None
+                    self._write(out)
+                    self._end()
                 elif line:
-                    self._writer.write(uudecode_line(line))
+                    decoded = uudecode_line(line)
+                    out.append(decoded)
+                    if self._lines_seen.degenerate(len(decoded)):
+                        self.collector.warn(f"part {self.part}: {UU_DEGENERATE}")
+                        self._skipping = True
+                        self._write(out)
+        self._write(out)
+
+    def _write(self, out: list[bytes]) -> None:
+        if out and self._writer is not None:
+            self._writer.write(b"".join(out))
+        out.clear()
+
+    def _end(self) -> None:
+        assert self._writer is not None
+        self._writer.commit()
+        self._writer = None
+        self._skipping = False
 
     def _begin(self, name: str) -> None:
         self._count += 1
+        self._lines_seen = UULines()
         self._writer = self.collector.open(
             filename=name,
             content_type=type_from_name(name),
@@ -211,8 +244,7 @@ class UUScanner:
             self._lines(rest + b"\n")
         if self._writer is not None:
             self.collector.warn(f"part {self.part}: uuencoded file without an end line")
-            self._writer.commit()
-            self._writer = None
+            self._end()
 
 
 def unpack_tnef(data: bytes) -> tuple[list[tuple[str, bytes]], str | None]:

@@ -235,13 +235,42 @@ class QuotedPrintableDecoder(Decoder):
         return binascii.a2b_qp(rest) if rest else b""
 
 
+# A uuencoded file is lines of 45 bytes ("M" lines) and a shorter last one. Lines that carry a
+# byte or two each still cost a call each: after UU_PROBE_LINES lines of a block, if they carry
+# fewer than UU_MIN_LINE_BYTES on average, the block is not a file, and the rest of it is
+# skipped (with a warning) up to its end line, which is searched for in C (issue 7).
+UU_PROBE_LINES = 1024
+UU_MIN_LINE_BYTES = 8
+UU_DEGENERATE = "uuencode: lines carry almost no data; the rest of the block was not decoded"
+UU_END_LINE = re.compile(rb"^[ \t\r\f]*+end[ \t\r\f]*+$", re.MULTILINE)
+# `is_begin_line` at a line start: "begin", an octal mode, then a blank or the line's end.
+_UU_BEGIN = re.compile(rb"^begin [0-7]++(?:[ \r]|$)", re.MULTILINE)
+
+
+class UULines:
+    """Counts a block's lines and decoded bytes, to tell a file from a flood of empty lines."""
+
+    __slots__ = ("decoded", "lines")
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.decoded = 0
+
+    def degenerate(self, decoded: int) -> bool:
+        self.lines += 1
+        self.decoded += decoded
+        return self.lines >= UU_PROBE_LINES and self.decoded < UU_MIN_LINE_BYTES * self.lines
+
+
 class UudecodeDecoder(Decoder):
     """Content-Transfer-Encoding x-uuencode: the body is one `begin ... end` block."""
 
     def __init__(self) -> None:
         super().__init__()
         self._rest = b""
-        self._state = "before"  # before the begin line, inside the block, after end
+        # before the begin line, inside the block, skipping a degenerate block, after end
+        self._state = "before"
+        self._count = UULines()
 
     def feed(self, data: bytes) -> bytes:
         data = self._rest + data if self._rest else data
@@ -252,16 +281,29 @@ class UudecodeDecoder(Decoder):
         return self._lines(data[:cut])
 
     def _lines(self, block: bytes) -> bytes:
+        # Lines before the begin line and after the end line are found or passed over by one
+        # search each, never looked at one by one.
+        pos = 0
+        if self._state == "before":
+            begin = _UU_BEGIN.search(block)
+            if begin is None:
+                return b""
+            pos = block.find(b"\n", begin.start()) + 1 or len(block)
+            self._state = "inside"
         out: list[bytes] = []
-        for line in block.splitlines():
-            if self._state == "before":
-                if is_begin_line(line):
-                    self._state = "inside"
-            elif self._state == "inside":
+        if self._state == "inside":
+            for line in block[pos:].splitlines():
                 if line.strip(b" \t\r\n\f") == b"end":
                     self._state = "after"
-                else:
-                    out.append(uudecode_line(line))
+                    break
+                decoded = uudecode_line(line)
+                out.append(decoded)
+                if self._count.degenerate(len(decoded)):
+                    self.warnings.append(UU_DEGENERATE)
+                    self._state = "skipping"
+                    break
+        if self._state == "skipping" and UU_END_LINE.search(block, pos):
+            self._state = "after"
         return b"".join(out)
 
     def finish(self) -> bytes:
