@@ -225,16 +225,19 @@ def split_params(value: str) -> list[str]:
     """`email.message._parseparam(value)`, linear: a ";" splits unless an odd number of
     quotes (not counting backslash-escaped ones) precedes it within the parameter."""
     METER.charge(len(value))
-    pieces: list[str] = []
-    start, inside = 0, False
-    for token in _PARAM_TOKENS.finditer(value):
-        text = token.group()
-        if text == '"':
-            inside = not inside
-        elif text == ";" and not inside:
-            pieces.append(value[start : token.start()])
-            start = token.end()
-    pieces.append(value[start:])
+    pieces = value.split(";")
+    # The common case: no backslash, and every piece has its quotes paired, so every ";" splits.
+    if "\\" in value or any(piece.count('"') % 2 for piece in pieces):
+        pieces = []
+        start, inside = 0, False
+        for token in _PARAM_TOKENS.finditer(value):
+            text = token.group()
+            if text == '"':
+                inside = not inside
+            elif text == ";" and not inside:
+                pieces.append(value[start : token.start()])
+                start = token.end()
+        pieces.append(value[start:])
     plist = []
     for piece in pieces:
         name, eq, rest = piece.partition("=")
