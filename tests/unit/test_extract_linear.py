@@ -253,3 +253,10 @@ def test_a_uuencoded_block_of_lines_without_data_stops_being_decoded(ctype: str,
     assert kept.committed is not None
     assert any(UU_DEGENERATE in w for w in result.warnings)
     assert not any("without an end line" in w or "no end line" in w for w in result.warnings)
+
+
+def test_a_long_log_of_colon_lines_does_not_hide_a_forward_after_it() -> None:
+    """Candidate lines are capped; lines like "10:30:00 key: value" are not candidates."""
+    log = "2026-11-29 10:30:00 INFO key: value\n" * 3000
+    found = find_inline_forward(log + "Begin forwarded message:\n\nFrom: Bo <bo@x.example>\n")
+    assert found is not None and found.address == "bo@x.example"

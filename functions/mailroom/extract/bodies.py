@@ -35,10 +35,14 @@ MAX_ENTITIES = 4096  # beyond this many "&", only the entities a sender line nee
 # unbounded repetition crosses a line break (the quote prefix is `_Q`, never `[>\s]*`), runs
 # are possessive so a failed match gives nothing back, and HTML tags end at the next "<".
 _Q = r"(?:>|[^\S\n])*+"  # quote markers and blanks at a line start, within the line
-# Five dashes, twenty underscores, or a colon (every phrase marker ends with one). Written so
-# the regex engine can skip ahead on the first character: a case-insensitive alternation of the
-# phrases would try every position and cost as much as the quadratic patterns it replaces.
-_MARKER_HINT = re.compile(r"[-_:](?:(?<=-)-{4}|(?<=_)_{19}|(?<=:))")
+# Five dashes, twenty underscores, or the colon that ends a phrase marker ("...message:",
+# "...Nachricht:", "...reenviado:", "...réexpédié :"), so a log full of "10:30" or "key: value"
+# lines does not use up MAX_CANDIDATES. Written so the regex engine can skip ahead on the first
+# character: a case-insensitive alternation of the phrases would try every position.
+_MARKER_HINT = re.compile(
+    r"[-_:](?:(?<=-)-{4}|(?<=_)_{19}"
+    r"|(?<=[aA][gG][eE]:|[cC][hH][tT]:|[aA][dD][oO]:)|(?<=[\u00e9\u00c9]:)|(?<=[\u00e9\u00c9]\s:))"
+)
 _MARKER = re.compile(  # matched at a line start
     rf"{_Q}(?:-{{5,}}+(?P<middle>[^-\n]{{3,}}+)-{{5,}}+"  # Gmail (any language), Outlook
     r"|Begin forwarded message:|Anfang der weitergeleiteten Nachricht:"  # Apple Mail
