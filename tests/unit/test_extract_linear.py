@@ -260,3 +260,21 @@ def test_a_long_log_of_colon_lines_does_not_hide_a_forward_after_it() -> None:
     log = "2026-11-29 10:30:00 INFO key: value\n" * 3000
     found = find_inline_forward(log + "Begin forwarded message:\n\nFrom: Bo <bo@x.example>\n")
     assert found is not None and found.address == "bo@x.example"
+
+
+def test_header_blocks_of_many_short_lines_keep_what_the_engine_reads() -> None:
+    from mailroom.extract.engine import _MESSAGE_HEADERS  # noqa: PLC0415
+    from mailroom.extract.headers import HEADERS_READ  # noqa: PLC0415
+
+    assert _MESSAGE_HEADERS <= HEADERS_READ
+    raw = (
+        b"From: Ann <ann@example.org>\r\n"
+        + b"X:\r\n" * 60_000
+        + b"Subject: kept\r\nSubject: second\r\n"
+        + b"Content-Type: application/pdf; name=a.pdf\r\n\r\n%PDF"
+    )
+    sink = MemorySink()
+    result = extract(io.BytesIO(raw), sink)
+
+    assert (result.sender, result.subject) == ("ann@example.org", "kept")
+    assert [(k.info.filename, k.data) for k in sink.opened] == [("a.pdf", b"%PDF")]

@@ -51,6 +51,8 @@ _LINE_WINDOW = 260  # a delimiter line: "--" (close), transport padding, line br
 # A header line (anything else starts the body): as the stdlib's feedparser, plus RFC 5322's
 # obsolete blanks before the colon ("Subject : ...").
 _HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]+[ \t]*:|[\t ]")
+# A run of such lines, each ended by a line break, none starting with "--" (a possible delimiter).
+_HEADER_RUN = re.compile(rb"(?:(?!--)(?:From |[\041-\071\073-\176]++[ \t]*+:|[\t ])[^\n]*+\n)*+")
 
 _HEADERS, _BODY, _DISCARD, _DONE = range(4)
 _BOM = b"\xef\xbb\xbf"  # some tools write a UTF-8 byte-order mark before a saved message
@@ -197,6 +199,17 @@ class MessageParser:
         buf, p = self.buf, self.pos
         body_at: int | None = None
         while body_at is None:
+            # Whole header lines in one step (in C), so a block of many short lines costs no
+            # Python per line; a line that may end the block is looked at one by one below.
+            run = _HEADER_RUN.match(buf, p).end()  # type: ignore[union-attr]  # `*+` always matches
+            if run > p:
+                room = HEADER_CAP - self.header_bytes
+                if run - p > room:  # up to the cap; the line that passes it is taken below
+                    run = buf.rfind(b"\n", p, p + room) + 1 or p
+                if run > p:
+                    self.lines.append(buf[p:run])
+                    self.header_bytes += run - p
+                    p = run
             nl = buf.find(b"\n", p)
             if nl < 0:
                 if not self.eof:

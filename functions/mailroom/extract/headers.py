@@ -47,6 +47,28 @@ SIGNATURE_TYPES = frozenset(
     }
 )
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+# Every header the engine reads from a block: the entity's own, and those that tell an email
+# from another text file (engine._MESSAGE_HEADERS).
+HEADERS_READ = frozenset(
+    {
+        "content-type",
+        "content-disposition",
+        "content-id",
+        "content-transfer-encoding",
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "received",
+        "return-path",
+        "sender",
+        "reply-to",
+        "delivered-to",
+    }
+)
 ADDRESS_CAP = 4096  # characters of a From-like header read to find its first mailbox
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -165,14 +187,23 @@ def parse_header_block(block: bytes) -> Message:
     # a folded boundary parameter. Decoding 8-bit bytes here, rather than letting compat32
     # carry them as surrogates, keeps raw UTF-8 names intact (compat32 would turn them to "?").
     msg = Message()  # compat32
+    kept: set[str] = set()
     for line in _LINES.split(_header_text(_FOLD.sub(b"", block))):
         # As compat32's parser: the name is everything before the first colon, the value the
         # rest with leading blanks dropped. A leading "From " line is an mbox separator.
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")  # obsolete syntax allows blanks before the colon
         if colon and name and _NAME.fullmatch(name):
-            msg[name] = value.lstrip(" \t")
-        elif line.startswith("From ") and not msg.keys():
+            # Only the first of each header the engine reads is kept (`Message.get` returns the
+            # first): every lookup in a Message is a scan of all its headers, so keeping a block
+            # of 60,000 junk headers would make each of a dozen lookups read them all.
+            key = name.lower()
+            if key in HEADERS_READ and key not in kept:
+                kept.add(key)
+                msg[name] = value.lstrip(" \t")
+            elif not kept:
+                kept.add("")  # a header was seen: a later "From " line is not a separator
+        elif line.startswith("From ") and not kept:
             msg.set_unixfrom(line)
     return msg
 
