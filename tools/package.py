@@ -4,9 +4,12 @@
   neither), so what is deployed is only what the functions run.
 - layer.zip holds the runtime dependencies (pyproject `dependencies` and what they require)
   copied file by file from the virtual environment the tests ran in, so the deployed versions are
-  the tested ones and nothing is downloaded. Compiled extensions are left out: the one such
-  dependency (wrapt, under aws-xray-sdk) falls back to pure Python, which keeps the layer
-  independent of the Lambda architecture.
+  the tested ones. Compiled extensions of the build machine are left out. The one dependency
+  whose point is a C extension, pybase64 (SIMD base64), comes instead from its wheel for the
+  deployed platform (arm64, CPython 3.12), fetched from the package registry at the same version
+  with `pip download --platform ... --only-binary=:all:` and cached under build/wheels. Its
+  pure-Python part stays: where the extension cannot load, the engine decodes with binascii
+  (`mailroom/extract/fastb64.py`), so the layer still works on any architecture.
 
 Zips are deterministic (sorted entries, fixed timestamps) so Terraform sees a change only when
 the code changes.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import subprocess
 import sys
 import zipfile
 from importlib import metadata
@@ -53,6 +57,11 @@ def build_function_zip(out: Path) -> list[str]:
 
 
 LAMBDA_PYTHON = "3.12"  # the runtime infra/lambda.tf deploys; markers are evaluated for it
+LAMBDA_ARCH = "arm64"  # infra/lambda.tf `architectures`
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# Runtime dependencies shipped as their platform wheel: their speed is their C extension.
+PLATFORM_WHEELS = frozenset({"pybase64"})
+WHEEL_CACHE = ROOT / "build" / "wheels"
 
 
 def runtime_distributions(root: str = "mailroom") -> dict[str, metadata.Distribution]:
@@ -75,33 +84,84 @@ def runtime_distributions(root: str = "mailroom") -> dict[str, metadata.Distribu
     return seen
 
 
-def build_layer_zip(out: Path) -> dict[str, str]:
+def platform_wheel(name: str, version: str, arch: str, python: str, cache: Path) -> Path:
+    """The wheel of `name==version` for Lambda's platform, from the registry (cached)."""
+    tag = PLATFORMS[arch].rpartition("_")[2] if arch == "arm64" else "x86_64"
+    pattern = f"{name.replace('-', '_')}-{version}-cp{python.replace('.', '')}-*{tag}*.whl"
+    found = sorted(cache.glob(pattern))
+    if not found:
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(  # noqa: S603 - pip of this interpreter, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                f"{name}=={version}",
+                "--platform",
+                PLATFORMS[arch],
+                "--only-binary=:all:",
+                "--python-version",
+                python,
+                "--implementation",
+                "cp",
+                "--no-deps",
+                "--dest",
+                str(cache),
+                "--quiet",
+                "--disable-pip-version-check",
+            ],
+            check=True,
+        )
+        found = sorted(cache.glob(pattern))
+    if not found:
+        raise SystemExit(f"package: no {arch} wheel of {name}=={version} for CPython {python}")
+    return found[-1]
+
+
+def build_layer_zip(
+    out: Path, arch: str = LAMBDA_ARCH, python: str = LAMBDA_PYTHON, cache: Path = WHEEL_CACHE
+) -> dict[str, str]:
     dists = runtime_distributions()
     pins: dict[str, str] = {}
+    entries: dict[str, bytes | Path] = {}
+    for key, dist in dists.items():
+        pins[dist.metadata["Name"]] = dist.version
+        if key in PLATFORM_WHEELS:
+            wheel = platform_wheel(key, dist.version, arch, python, cache)
+            with zipfile.ZipFile(wheel) as whl:
+                for name in whl.namelist():
+                    if not name.endswith("/"):
+                        entries[f"python/{name}"] = whl.read(name)
+            continue
+        for file in dist.files or []:
+            rel = str(file)
+            if rel.startswith("..") or _SKIP.search(rel):
+                continue
+            entries[f"python/{rel}"] = Path(str(file.locate()))
     with zipfile.ZipFile(out, "w") as zf:
-        entries: dict[str, Path] = {}
-        for dist in dists.values():
-            pins[dist.metadata["Name"]] = dist.version
-            for file in dist.files or []:
-                rel = str(file)
-                if rel.startswith("..") or _SKIP.search(rel):
-                    continue
-                entries[f"python/{rel}"] = Path(str(file.locate()))
         for arcname in sorted(entries):
-            if entries[arcname].is_file():
-                _add(zf, arcname, entries[arcname].read_bytes())
+            entry = entries[arcname]
+            if isinstance(entry, bytes):
+                _add(zf, arcname, entry)
+            elif entry.is_file():
+                _add(zf, arcname, entry.read_bytes())
     return pins
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda")
+    parser.add_argument(
+        "--arch", choices=sorted(PLATFORMS), default=LAMBDA_ARCH, help="the layer's platform"
+    )
+    parser.add_argument("--python", default=LAMBDA_PYTHON, help="the layer's CPython version")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     function_zip = args.out / "function.zip"
     layer_zip = args.out / "layer.zip"
     build_function_zip(function_zip)
-    pins = build_layer_zip(layer_zip)
+    pins = build_layer_zip(layer_zip, args.arch, args.python)
     (args.out / "layer-requirements.txt").write_text(
         "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
     )

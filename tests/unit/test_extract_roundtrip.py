@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mailroom.extract import extract
 from mailroom.extract.memory import MemorySink
+from tests.unit.decoders import decoder  # noqa: F401 - the fixture: SIMD base64, then fallback
 
 names = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
@@ -44,10 +45,16 @@ def messages(draw: st.DrawFn, depth: int = 0) -> tuple[EmailMessage, list[tuple[
     return msg, expected
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(messages(), st.sampled_from(["\r\n", "\n"]))
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(built=messages(), linesep=st.sampled_from(["\r\n", "\n"]))
 def test_stdlib_written_messages_round_trip(
-    built: tuple[EmailMessage, list[tuple[str, bytes]]], linesep: str
+    built: tuple[EmailMessage, list[tuple[str, bytes]]],
+    linesep: str,
+    decoder: str,  # noqa: F811 - the fixture imported above
 ) -> None:
     msg, expected = built
     raw = msg.as_bytes(policy=SMTP.clone(linesep=linesep))

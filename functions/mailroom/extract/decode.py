@@ -10,6 +10,8 @@ from __future__ import annotations
 import binascii
 import re
 
+from mailroom.extract import fastb64
+
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_KEEP = _B64_ALPHABET + b"="
 # Everything that is neither a base64 digit nor padding: deleted before decoding.
@@ -19,7 +21,9 @@ _PADS = re.compile(rb"=+")
 LONG_LINE = 64 * 1024  # longer than any sane encoded line: stop waiting for its end
 # After padding, only base64 lines may follow for decoding to go on past it.
 _HOLD_ALLOWED = _B64_KEEP + b"\r\n"
-_TRAILING_BLANKS = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
+# Blanks at a line end. The lookbehind starts a match only where a run of blanks starts, and the
+# run is possessive: a long run not at a line end is read once, not once per position (issue 7).
+_TRAILING_BLANKS = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")
 
 
 class Decoder:
@@ -42,11 +46,12 @@ class Decoder:
 def _whole_lines(block: bytes | memoryview) -> bytes | None:
     """`block` decoded if its digits make whole quads, else None (the slow path decides).
 
-    binascii skips line breaks and any other non-alphabet byte, and refuses a digit count that
-    is not a multiple of four, so a success here is exactly what the slow path would give.
+    The bulk decoder (pybase64, else binascii; `fastb64`) skips line breaks and any other
+    non-alphabet byte, and refuses a digit count that is not a multiple of four, so a success
+    here is exactly what the slow path would give. `block` never holds "=".
     """
     try:
-        return binascii.a2b_base64(block)
+        return fastb64.decode(block)
     except binascii.Error:
         return None
 
@@ -87,7 +92,16 @@ class Base64Decoder(Decoder):
         return self._rest + clean if self._rest else clean
 
     def feed_range(self, buf: bytes, start: int, end: int) -> bytes:
-        if self._state != "normal" or self._rest or buf.find(b"=", start, end) >= 0:
+        if self._state != "normal" or self._rest:
+            return self.feed(buf[start:end])
+        pad = buf.find(b"=", start, end)
+        if pad >= 0:
+            # The final padding: the whole lines before its line still take the fast path
+            # (as if the source had been cut there); only the rest is copied and cleaned.
+            line = buf.rfind(b"\n", start, pad) + 1
+            if line > start:
+                head = self.feed_range(buf, start, line)
+                return head + self.feed(buf[line:end])
             return self.feed(buf[start:end])
         head = b""
         if self._line:  # finish the line the last chunk cut, then decode the rest in place
@@ -120,7 +134,7 @@ class Base64Decoder(Decoder):
             clean = self._clean(data)
             cut = len(clean) - len(clean) % 4
             self._rest = clean[cut:]
-            return binascii.a2b_base64(clean[:cut]) if cut else b""
+            return fastb64.decode(clean[:cut]) if cut else b""
         end = pad
         while end < len(data) and data[end] == 0x3D:
             end += 1
@@ -159,21 +173,21 @@ class Base64Decoder(Decoder):
         if b"=" not in clean:
             cut = len(clean) - len(clean) % 4
             self._rest = clean[cut:]
-            return binascii.a2b_base64(clean[:cut]) if cut else b""
+            return fastb64.decode(clean[:cut]) if cut else b""
         runs = _PADS.split(clean)
         # Every run but the last was closed by padding; the last may continue in the next chunk.
         out = [self._run(run) for run in runs[:-1]]
         last = runs[-1]
         cut = len(last) - len(last) % 4
         if cut:
-            out.append(binascii.a2b_base64(last[:cut]))
+            out.append(fastb64.decode(last[:cut]))
         self._rest = last[cut:]
         return b"".join(out)
 
     def _run(self, run: bytes) -> bytes:
         """A run of digits that ends the data or meets padding: complete its last quad."""
         cut = len(run) - len(run) % 4
-        head = binascii.a2b_base64(run[:cut]) if cut else b""
+        head = fastb64.decode(run[:cut]) if cut else b""
         tail = run[cut:]
         if len(tail) == 1:
             self.warnings.append("base64: a stray character before the padding was dropped")
@@ -221,13 +235,42 @@ class QuotedPrintableDecoder(Decoder):
         return binascii.a2b_qp(rest) if rest else b""
 
 
+# A uuencoded file is lines of 45 bytes ("M" lines) and a shorter last one. Lines that carry a
+# byte or two each still cost a call each: after UU_PROBE_LINES lines of a block, if they carry
+# fewer than UU_MIN_LINE_BYTES on average, the block is not a file, and the rest of it is
+# skipped (with a warning) up to its end line, which is searched for in C (issue 7).
+UU_PROBE_LINES = 1024
+UU_MIN_LINE_BYTES = 8
+UU_DEGENERATE = "uuencode: lines carry almost no data; the rest of the block was not decoded"
+UU_END_LINE = re.compile(rb"^[ \t\r\f]*+end[ \t\r\f]*+$", re.MULTILINE)
+# `is_begin_line` at a line start: "begin", an octal mode, then a blank or the line's end.
+_UU_BEGIN = re.compile(rb"^begin [0-7]++(?:[ \r]|$)", re.MULTILINE)
+
+
+class UULines:
+    """Counts a block's lines and decoded bytes, to tell a file from a flood of empty lines."""
+
+    __slots__ = ("decoded", "lines")
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.decoded = 0
+
+    def degenerate(self, decoded: int) -> bool:
+        self.lines += 1
+        self.decoded += decoded
+        return self.lines >= UU_PROBE_LINES and self.decoded < UU_MIN_LINE_BYTES * self.lines
+
+
 class UudecodeDecoder(Decoder):
     """Content-Transfer-Encoding x-uuencode: the body is one `begin ... end` block."""
 
     def __init__(self) -> None:
         super().__init__()
         self._rest = b""
-        self._state = "before"  # before the begin line, inside the block, after end
+        # before the begin line, inside the block, skipping a degenerate block, after end
+        self._state = "before"
+        self._count = UULines()
 
     def feed(self, data: bytes) -> bytes:
         data = self._rest + data if self._rest else data
@@ -238,16 +281,29 @@ class UudecodeDecoder(Decoder):
         return self._lines(data[:cut])
 
     def _lines(self, block: bytes) -> bytes:
+        # Lines before the begin line and after the end line are found or passed over by one
+        # search each, never looked at one by one.
+        pos = 0
+        if self._state == "before":
+            begin = _UU_BEGIN.search(block)
+            if begin is None:
+                return b""
+            pos = block.find(b"\n", begin.start()) + 1 or len(block)
+            self._state = "inside"
         out: list[bytes] = []
-        for line in block.splitlines():
-            if self._state == "before":
-                if is_begin_line(line):
-                    self._state = "inside"
-            elif self._state == "inside":
+        if self._state == "inside":
+            for line in block[pos:].splitlines():
                 if line.strip(b" \t\r\n\f") == b"end":
                     self._state = "after"
-                else:
-                    out.append(uudecode_line(line))
+                    break
+                decoded = uudecode_line(line)
+                out.append(decoded)
+                if self._count.degenerate(len(decoded)):
+                    self.warnings.append(UU_DEGENERATE)
+                    self._state = "skipping"
+                    break
+        if self._state == "skipping" and UU_END_LINE.search(block, pos):
+            self._state = "after"
         return b"".join(out)
 
     def finish(self) -> bytes:

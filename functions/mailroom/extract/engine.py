@@ -38,6 +38,7 @@ from mailroom.extract.headers import (
     parse_address,
     parse_header_block,
     read_head,
+    text_charset,
 )
 from mailroom.extract.types import Extraction, Sink
 from mailroom.limits import Limits
@@ -50,6 +51,8 @@ _LINE_WINDOW = 260  # a delimiter line: "--" (close), transport padding, line br
 # A header line (anything else starts the body): as the stdlib's feedparser, plus RFC 5322's
 # obsolete blanks before the colon ("Subject : ...").
 _HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]+[ \t]*:|[\t ]")
+# A run of such lines, each ended by a line break, none starting with "--" (a possible delimiter).
+_HEADER_RUN = re.compile(rb"(?:(?!--)(?:From |[\041-\071\073-\176]++[ \t]*+:|[\t ])[^\n]*+\n)*+")
 
 _HEADERS, _BODY, _DISCARD, _DONE = range(4)
 _BOM = b"\xef\xbb\xbf"  # some tools write a UTF-8 byte-order mark before a saved message
@@ -196,6 +199,17 @@ class MessageParser:
         buf, p = self.buf, self.pos
         body_at: int | None = None
         while body_at is None:
+            # Whole header lines in one step (in C), so a block of many short lines costs no
+            # Python per line; a line that may end the block is looked at one by one below.
+            run = _HEADER_RUN.match(buf, p).end()  # type: ignore[union-attr]  # `*+` always matches
+            if run > p:
+                room = HEADER_CAP - self.header_bytes
+                if run - p > room:  # up to the cap; the line that passes it is taken below
+                    run = buf.rfind(b"\n", p, p + room) + 1 or p
+                if run > p:
+                    self.lines.append(buf[p:run])
+                    self.header_bytes += run - p
+                    p = run
             nl = buf.find(b"\n", p)
             if nl < 0:
                 if not self.eof:
@@ -386,9 +400,12 @@ class MessageParser:
                     self._emit(start, end, emit)
                     self._finish()
                     return True
-                # Keep back what could begin a delimiter split across chunks.
-                tail = buf.find(b"\n", max(start, end - len(needle)))
-                if tail >= 0:
+                # Keep back what could begin a delimiter split across chunks: a last partial
+                # line that is a prefix of the needle. Anything else (a base64 line cut by the
+                # chunk) goes on now, so the next chunk starts a fresh buffer instead of being
+                # copied onto a kept-back tail.
+                tail = buf.rfind(b"\n", max(start, end - len(needle)), end)
+                if tail >= 0 and needle.startswith(buf[tail:end]):
                     end = tail
                 if end > start and buf[end - 1] == 0x0D:
                     end -= 1
@@ -536,7 +553,7 @@ class _Text:
             self.uu.finish()
         result = self.ctx.result
         if self.sample is not None and result.original_sender is None:
-            charset = self.head.charset or "utf-8"
+            charset = text_charset(self.head.charset) or "utf-8"
             raw = b"".join(self.sample)
             try:
                 text = raw.decode(charset, "replace")

@@ -6,11 +6,15 @@ bodies never go through the stdlib. Every function here tolerates garbage and ne
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses
+from email.utils import decode_params, getaddresses, unquote
+from typing import Any
+
+from mailroom.extract.cost import METER
 
 # Types that are bodies or machine reports, not documents, unless the sender named them. Other
 # unnamed text (text/calendar, text/csv, text/x-vcard) is a file the reader would save.
@@ -43,6 +47,29 @@ SIGNATURE_TYPES = frozenset(
     }
 )
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+# Every header the engine reads from a block: the entity's own, and those that tell an email
+# from another text file (engine._MESSAGE_HEADERS).
+HEADERS_READ = frozenset(
+    {
+        "content-type",
+        "content-disposition",
+        "content-id",
+        "content-transfer-encoding",
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "received",
+        "return-path",
+        "sender",
+        "reply-to",
+        "delivered-to",
+    }
+)
+ADDRESS_CAP = 4096  # characters of a From-like header read to find its first mailbox
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
@@ -60,6 +87,22 @@ def fix_8bit(text: str) -> str:
     return text
 
 
+# Codecs a mail may name whose decoder is slower than linear (punycode's is quadratic: 256 KB
+# take seconds): text labelled with one of them is read as UTF-8 instead.
+_SLOW_CODECS = frozenset({"punycode", "idna"})
+
+
+def text_charset(label: str | None) -> str | None:
+    """`label` if it names a codec that is safe to decode a whole body with, else None."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError, TypeError):
+        return None
+    return None if name in _SLOW_CODECS else label
+
+
 def _mostly(raw: bytes, charset: str) -> str | None:
     """`raw` in `charset` if only a few bytes are damaged (a name cut inside a character)."""
     try:
@@ -73,7 +116,7 @@ def _mostly(raw: bytes, charset: str) -> str | None:
 
 def decode_bytes(raw: bytes, charset: str | None) -> str:
     """Text in its declared charset; if the label is wrong or unknown, UTF-8, else cp1252."""
-    label = (charset or "").strip().strip('"').lower()
+    label = text_charset((charset or "").strip().strip('"').lower()) or ""
     for candidate in (label, "utf-8"):
         if not candidate:
             continue
@@ -144,14 +187,23 @@ def parse_header_block(block: bytes) -> Message:
     # a folded boundary parameter. Decoding 8-bit bytes here, rather than letting compat32
     # carry them as surrogates, keeps raw UTF-8 names intact (compat32 would turn them to "?").
     msg = Message()  # compat32
+    kept: set[str] = set()
     for line in _LINES.split(_header_text(_FOLD.sub(b"", block))):
         # As compat32's parser: the name is everything before the first colon, the value the
         # rest with leading blanks dropped. A leading "From " line is an mbox separator.
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")  # obsolete syntax allows blanks before the colon
         if colon and name and _NAME.fullmatch(name):
-            msg[name] = value.lstrip(" \t")
-        elif line.startswith("From ") and not msg.keys():
+            # Only the first of each header the engine reads is kept (`Message.get` returns the
+            # first): every lookup in a Message is a scan of all its headers, so keeping a block
+            # of 60,000 junk headers would make each of a dozen lookups read them all.
+            key = name.lower()
+            if key in HEADERS_READ and key not in kept:
+                kept.add(key)
+                msg[name] = value.lstrip(" \t")
+            elif not kept:
+                kept.add("")  # a header was seen: a later "From " line is not a separator
+        elif line.startswith("From ") and not kept:
             msg.set_unixfrom(line)
     return msg
 
@@ -193,28 +245,73 @@ class Head:
         return self.content_type in _BODY_TYPES
 
 
-def _param(msg: Message, name: str, header: str) -> str | None:
-    try:
-        value = msg.get_param(name, None, header)
-    except Exception:
-        return None
+# The stdlib's parameter splitter (email.message._parseparam) recounts the quotes before every
+# ";" and copies the rest of the value for each parameter: quadratic, so a header of a few
+# hundred KB of ";" inside an open quote takes minutes. This splits the same way in one pass.
+_PARAM_TOKENS = re.compile(r'\\"|"|;')
+Params = list[tuple[str, Any]]
+
+
+def split_params(value: str) -> list[str]:
+    """`email.message._parseparam(value)`, linear: a ";" splits unless an odd number of
+    quotes (not counting backslash-escaped ones) precedes it within the parameter."""
+    METER.charge(len(value))
+    pieces = value.split(";")
+    # The common case: no backslash, and every piece has its quotes paired, so every ";" splits.
+    if "\\" in value or any(piece.count('"') % 2 for piece in pieces):
+        pieces = []
+        start, inside = 0, False
+        for token in _PARAM_TOKENS.finditer(value):
+            text = token.group()
+            if text == '"':
+                inside = not inside
+            elif text == ";" and not inside:
+                pieces.append(value[start : token.start()])
+                start = token.end()
+        pieces.append(value[start:])
+    plist = []
+    for piece in pieces:
+        name, eq, rest = piece.partition("=")
+        plist.append(f"{name.strip().lower()}={rest.strip()}".strip() if eq else piece.strip())
+    return plist
+
+
+def header_params(msg: Message, header: str) -> Params:
+    """`msg._get_params_preserve(header)`: (name, value) pairs, RFC 2231 decoded; [] on garbage."""
+    value = msg.get(header)
     if value is None:
-        return None
-    if isinstance(value, tuple):
-        # RFC 2231 (charset, language, text): the text holds the raw bytes as latin-1.
-        try:
-            text = decode_bytes(bytes(value[2], "raw-unicode-escape"), value[0])
-        except Exception:
-            text = str(value[2])
-    else:
-        text = str(value)
-    return text
+        return []
+    params = []
+    for piece in split_params(str(value)):
+        name, eq, val = piece.partition("=")
+        params.append((name.strip(), val.strip()) if eq else (piece.strip(), ""))
+    try:
+        decoded: Params = decode_params(params)
+    except Exception:  # a continuation number too long for int(), mixed numbered/unnumbered
+        return []
+    return decoded
 
 
-def _filename(msg: Message) -> str | None:
-    name = _param(msg, "filename", "content-disposition")
+def _param(params: Params, name: str) -> str | None:
+    """`msg.get_param(name, header=...)` over already split parameters, as text."""
+    for key, raw in params:
+        if key.lower() != name:
+            continue
+        if isinstance(raw, tuple):
+            # RFC 2231 (charset, language, text): the text holds the raw bytes as latin-1.
+            value = (raw[0], raw[1], unquote(raw[2]))
+            try:
+                return decode_bytes(bytes(value[2], "raw-unicode-escape"), value[0])
+            except Exception:
+                return str(value[2])
+        return str(unquote(raw))
+    return None
+
+
+def _filename(ctype_params: Params, disposition_params: Params) -> str | None:
+    name = _param(disposition_params, "filename")
     if name is None:
-        name = _param(msg, "name", "content-type")
+        name = _param(ctype_params, "name")
     if name is None:
         return None
     name = decode_words(name.strip())
@@ -236,14 +333,13 @@ def read_head(msg: Message, default_type: str = "text/plain") -> Head:
     disp = fix_8bit(str(disposition)).split(";", 1)[0].strip().lower() if disposition else None
     cid = msg.get("content-id")
     cte = msg.get("content-transfer-encoding")
-    charset = _param(msg, "charset", "content-type")
+    ctype_params = header_params(msg, "content-type")
+    charset = _param(ctype_params, "charset")
     return Head(
         content_type=ctype,
         charset=charset.lower() if charset else None,
-        boundary=_param(msg, "boundary", "content-type")
-        if ctype.startswith("multipart/")
-        else None,
-        filename=_filename(msg),
+        boundary=_param(ctype_params, "boundary") if ctype.startswith("multipart/") else None,
+        filename=_filename(ctype_params, header_params(msg, "content-disposition")),
         disposition=disp or None,
         content_id=fix_8bit(str(cid)).strip().strip("<>").strip() or None if cid else None,
         cte=fix_8bit(str(cte)).strip().lower() if cte else "7bit",
@@ -254,7 +350,9 @@ def parse_address(value: object) -> tuple[str | None, str | None]:
     """(address lower-case, display name decoded) of the first mailbox in a From-like value."""
     if value is None:
         return None, None
-    text = fix_8bit(str(value))
+    # The first mailbox is near the start; the stdlib's address parser is not linear on every
+    # input, so it only ever sees a bounded prefix.
+    text = fix_8bit(str(value)[:ADDRESS_CAP])
     try:
         pairs = getaddresses([text])
     except Exception:

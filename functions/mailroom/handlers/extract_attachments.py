@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SESEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,13 +13,13 @@ from mailroom.handlers.runtime import runtime
 from mailroom.intake import DeadlineReached, ReceivedMail, process_message
 from mailroom.model import MessageRecord
 
+# Traced by Lambda's active tracing (infra/lambda.tf), without the X-Ray SDK: keeping the SDK off
+# the import path is most of the cold start it cost (docs/ARCHITECTURE.md, Observability).
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=SESEvent)
 def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
