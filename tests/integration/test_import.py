@@ -180,3 +180,26 @@ def test_the_same_message_twice_in_a_mailbox_is_imported_once(
     report = json.loads(result.stdout)
     assert (report["imported"], report["skipped"]) == (1, 1)
     assert_each_attachment_once(cli_stack, 1)
+
+
+def test_imported_mail_is_delivered_under_strict_virus_policy_and_an_allow_list(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # GIVEN the production defaults at their strictest: virus `strict` and an allow-list that
+    # names none of the mailbox's senders
+    made = write_mbox(tmp_path / "old.mbox", 3)
+    settings = Settings(
+        bucket=BUCKET, table=TABLE, allowed_sender_domains=frozenset({"firm.example"})
+    )
+    extract, record = intake_steps(settings, stack.store, stack.catalog)
+    importer = Importer(settings, stack.store, RecordInventory(stack.ddb, TABLE), extract, record)
+
+    report = import_paths([tmp_path / "old.mbox"], importer)
+
+    # THEN every message is extracted (SES never scanned it, so GRAY is no reason to hold it)
+    assert [m["outcome"] for m in report.imported] == ["extracted"] * 3
+    assert_each_attachment_once(stack, made.attachments)
+    # ... and nobody's sender is claimed to be authenticated
+    assert {m["authenticated"]["BOOL"] for m in messages(stack)} == {False}
+    assert {f["authenticated"]["BOOL"] for f in files(stack)} == {False}
+    assert {m["source"]["S"] for m in messages(stack)} == {"import"}
