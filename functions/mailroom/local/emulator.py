@@ -1,8 +1,13 @@
-"""The AWS emulator: moto's server, in-process, on loopback only, with fake credentials."""
+"""The AWS emulator: moto's server, in-process, on loopback only, with fake credentials.
+
+`mailroom local` listens on a fixed port (`DEFAULT_ENDPOINT_PORT`) so that the exported
+`AWS_ENDPOINT_URL` stays valid across restarts; tests and the library pass 0 (any free port).
+"""
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import urllib.request
 from dataclasses import dataclass, field
@@ -10,10 +15,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.s3 import notifications
 from moto.server import ThreadedMotoServer
 
+from mailroom.local import hooks
+
 LOOPBACK = "127.0.0.1"
+DEFAULT_ENDPOINT_PORT = 4525
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # What another shell exports to reach the emulator (boto3 and the AWS CLI read these).
 FAKE_CREDENTIALS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -91,7 +98,9 @@ class Emulator:
         self._holds_slot = True
         try:
             _quiet_moto()
-            _no_docker_lambda()
+            if self._port:
+                _check_free(self._port)  # moto's server thread would hang on a taken port
+            hooks.install()  # moto's notification and invoke hooks (no Docker, no polling)
             server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
             server.start()
             self._server = server
@@ -111,6 +120,7 @@ class Emulator:
 
     def stop(self) -> None:
         if self._server is not None:
+            hooks.listen()  # nobody listens any more
             self._server.stop()
             self._server = None
         if self._holds_slot:
@@ -119,23 +129,17 @@ class Emulator:
                 Emulator._running = False
 
 
+def _check_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError as exc:
+            raise OSError(f"port {port} on {LOOPBACK} is in use") from exc
+
+
 def _quiet_moto() -> None:
     # Request lines and moto's own warnings would drown the demo; they go to the log file when
     # the caller has configured one (see mailroom.local.runner.FunctionLog).
     for name in ("werkzeug", "moto", "botocore.credentials"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _no_docker_lambda() -> None:
-    """Stop moto from running Lambda functions in Docker when S3 notifies them.
-
-    moto invokes a notification's function itself, synchronously inside the PutObject request,
-    and that needs Docker (where Docker exists it would pull an image and run an empty zip).
-    Our dispatcher delivers those events to the runner instead, which runs the real handlers.
-    """
-
-    def _skip(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
-        return None
-
-    if hasattr(notifications, "_invoke_awslambda"):
-        notifications._invoke_awslambda = _skip

@@ -6,8 +6,10 @@ same as ours): RCPT is accepted only for the rules' recipients (550 otherwise), 
 and the Lambda action's function gets an event of exactly the shape SES sends.
 
 Locally the scan is simple: the EICAR test string anywhere in the decoded message makes the
-virus verdict FAIL; spam is PASS; SPF, DKIM and DMARC are GRAY (not evaluated offline).
-TLS is not offered: the door listens on loopback only.
+virus verdict FAIL, otherwise PASS (as SES reports a clean scan); spam is PASS; SPF, DKIM and
+DMARC are GRAY (not evaluated offline). A test or a demo can set any verdict with a header only
+this door honours, `X-Mailroom-Local-Verdicts: spf=PASS; dkim=PASS; dmarc=PASS; spam=FAIL`
+(keys spam, virus, spf, dkim, dmarc, dmarcpolicy). TLS is not offered: loopback only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import HeaderParser
@@ -43,6 +45,9 @@ log = logging.getLogger("mailroom_local.frontdoor")
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # SES receiving's limit, headers included
 DEFAULT_PORT = 2525
 RECEIVED_KEPT = 1000
+VERDICTS_HEADER = "X-Mailroom-Local-Verdicts"
+VERDICT_VALUES = frozenset({"PASS", "FAIL", "GRAY", "PROCESSING_FAILED"})
+RULES_TTL_S = 1.0  # the rule set is re-read at most this often (Terraform may change it)
 SERVER_NAME = "inbound-smtp.local.mailroom"
 # Split so that this source file is never itself mistaken for the test file by a scanner.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -125,12 +130,34 @@ class Verdicts:
     spf: str = "GRAY"
     dkim: str = "GRAY"
     dmarc: str = "GRAY"
+    dmarc_policy: str = "none"  # reported only when DMARC failed
 
 
 def scan(raw: bytes, enabled: bool = True) -> Verdicts:
     if not enabled:
-        return Verdicts(spam="GRAY", virus="GRAY")
-    return Verdicts(virus="FAIL" if contains_eicar(raw) else "PASS")
+        verdicts = Verdicts(spam="GRAY", virus="GRAY")
+    else:
+        verdicts = Verdicts(virus="FAIL" if contains_eicar(raw) else "PASS")
+    return with_requested_verdicts(verdicts, raw)
+
+
+def with_requested_verdicts(verdicts: Verdicts, raw: bytes) -> Verdicts:
+    """Apply the local-only verdicts header, if the message carries one (first one wins)."""
+    parsed = HeaderParser(policy=email.policy.compat32).parsestr(header_block(raw))
+    value = parsed.get(VERDICTS_HEADER)
+    if value is None:
+        return verdicts
+    changes: dict[str, str] = {}
+    for item in _unfold(str(value)).split(";"):
+        name, _, setting = item.partition("=")
+        name, setting = name.strip().lower(), setting.strip()
+        if name in {"spam", "virus", "spf", "dkim", "dmarc"} and setting.upper() in VERDICT_VALUES:
+            changes[name] = setting.upper()
+        elif name == "dmarcpolicy" and setting.lower() in {"none", "quarantine", "reject"}:
+            changes["dmarc_policy"] = setting.lower()
+        elif name:
+            log.warning("%s: ignored %r", VERDICTS_HEADER, item.strip())
+    return replace(verdicts, **changes)
 
 
 def contains_eicar(raw: bytes) -> bool:
@@ -246,7 +273,7 @@ def ses_event(
     }
     if verdicts.dmarc == "FAIL":
         # SES adds the domain's policy only when DMARC failed.
-        receipt["dmarcPolicy"] = "none"
+        receipt["dmarcPolicy"] = verdicts.dmarc_policy
     return {
         "Records": [
             {
@@ -411,6 +438,7 @@ class FrontDoor:
         self._on_received = on_received
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+        self._rules: tuple[float, list[ReceiptRule]] | None = None
 
     def start(self) -> None:
         self._controller = Controller(
@@ -431,7 +459,14 @@ class FrontDoor:
             self._controller = None
 
     def rules(self) -> list[ReceiptRule]:
-        return active_rules(self.endpoint, self.rule_set)
+        """The rules acted on, read again at most every RULES_TTL_S (not twice per message)."""
+        now = time.monotonic()
+        cached = self._rules
+        if cached is not None and now - cached[0] < RULES_TTL_S:
+            return cached[1]
+        rules = active_rules(self.endpoint, self.rule_set)
+        self._rules = (now, rules)
+        return rules
 
     def deliver(
         self, raw: bytes, envelope_from: str, recipients: list[str], helo: str, peer: str
