@@ -55,8 +55,9 @@ format: $(STAMP) ## apply ruff and terraform formatting
 package: $(STAMP) ## build/lambda/function.zip and layer.zip, pinned to the tested versions
 	$(BIN)/python tools/package.py
 
-bench: $(STAMP) ## extraction speed and peak memory against the stdlib, same run
+bench: $(STAMP) ## extraction speed and peak memory against the stdlib, same run; end-to-end local stack
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/e2e.py
 
 infra-check: $(STAMP) $(CHECKOV_STAMP) package ## terraform fmt/validate, checkov, apply to the emulator
 	$(PYTEST) tests/infra

@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +48,9 @@ log = logging.getLogger("mailroom_local.runner")  # outside the "mailroom" power
 RETRY_DELAYS = (0.2, 0.5)  # Lambda waits ~1 and ~2 minutes; locally a short back-off will do
 DEFAULT_CONCURRENCY = 3
 DEAD_LETTERS_KEPT = 1000
-_POLL_S = 0.05  # how often a running sandbox's memory is checked
+_POLL_S = 0.05
+SPEC_TTL_S = 1.0
+BACKLOG_PER_WORKER = 4  # queued or running events per worker before the SMTP door waits  # how often a running sandbox's memory is checked
 __all__ = ["DeadLetter", "FunctionLog", "InvocationError", "LambdaContext", "Runner"]
 
 
@@ -260,7 +262,10 @@ class Runner:
         self._pool_lock = threading.Lock()
         self._warm: dict[str, list[_Sandbox]] = {}
         self._sandboxes = 0
+        self._specs: dict[str, tuple[float, FunctionSpec]] = {}
         self._letter_lock = threading.Lock()
+        # Told when an async event is done (function, event, succeeded): for the bench.
+        self.on_complete: Callable[[str, dict[str, Any], bool], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -312,6 +317,15 @@ class Runner:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
+    def wait_backlog(self, limit: int, timeout: float) -> bool:
+        """Until at most `limit` events are queued or running (the SMTP door's back-pressure)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending <= limit, timeout)
+
+    @property
+    def backlog_limit(self) -> int:
+        return BACKLOG_PER_WORKER * self.concurrency
+
     @property
     def idle(self) -> bool:
         with self._idle:
@@ -351,8 +365,18 @@ class Runner:
         return answer.get("result")
 
     def spec(self, function: str) -> FunctionSpec:
+        """The function's configuration, read again at most every SPEC_TTL_S (a changed
+        environment is picked up within that time, as a new cold start)."""
+        now = time.monotonic()
+        with self._pool_lock:
+            cached = self._specs.get(function)
+        if cached is not None and now - cached[0] < SPEC_TTL_S:
+            return cached[1]
         config = self.endpoint.client("lambda").get_function_configuration(FunctionName=function)
-        return FunctionSpec.from_api(config)
+        spec = FunctionSpec.from_api(config)
+        with self._pool_lock:
+            self._specs[function] = (now, spec)
+        return spec
 
     def _log_failure(self, spec: FunctionSpec, context: LambdaContext, error: str) -> None:
         self.function_log.write(
@@ -464,11 +488,17 @@ class Runner:
                 delay = next(delays, None)
                 if delay is None or self._stopping.is_set():
                     self._dead_letter(task, exc, attempts)
+                    self._completed(task, ok=False)
                     return
                 log.info("async invocation failed; retrying (function %s)", task.function)
                 self._stopping.wait(delay)
             else:
+                self._completed(task, ok=True)
                 return
+
+    def _completed(self, task: _Task, *, ok: bool) -> None:
+        if self.on_complete is not None:
+            self.on_complete(task.function, task.event, ok)
 
     def _dead_letter(self, task: _Task, exc: BaseException, attempts: int) -> None:
         letter = DeadLetter(
