@@ -158,7 +158,7 @@ def _faster_moto() -> None:
             return modules
 
         list_of_moto_modules._mailroom_cached = True  # type: ignore[attr-defined,unused-ignore]
-        backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+        backends.list_of_moto_modules = list_of_moto_modules
     MotoRequestHandler.disable_nagle_algorithm = True
 
 
