@@ -215,11 +215,11 @@ class LocalMailroom:
         self.function_log.close()
 
     def _on_invoke(self, function_arn: str, body: Any, kind: str) -> tuple[bytes, bool] | None:
-        """Lambda Invoke sent to the emulator (e.g. `mailroom reprocess`): our runner runs it."""
+        """Lambda Invoke sent to our emulator (e.g. `mailroom reprocess`): the runner runs it,
+        whatever the function (each function in this emulator is run by this runner)."""
         runner = self.runner
-        names = set(self.provisioned.functions.values()) if self.provisioned else set()
-        if runner is None or function_arn.rsplit(":", 1)[-1] not in names:
-            return None  # not ours: moto's own answer
+        if runner is None:
+            return None  # stopped: moto's own answer
         if isinstance(body, bytes):
             body = body.decode("utf-8", "replace")
         event = json.loads(body) if isinstance(body, str) and body.strip() else (body or {})
