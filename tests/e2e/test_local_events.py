@@ -186,7 +186,7 @@ def test_a_lambda_invoke_sent_to_the_emulator_is_run_by_the_runner(
     assert "failing on purpose: sync" in json.loads(failed["Payload"].read())["errorMessage"]
 
 
-def test_a_function_spinning_past_its_timeout_is_killed_retried_and_dead_lettered_while_the_cli_answers(
+def test_a_function_spinning_past_its_timeout_is_killed_and_retried_while_the_cli_answers(
     events_stack: tuple[LocalMailroom, Seen],
 ) -> None:
     stack, _ = events_stack
