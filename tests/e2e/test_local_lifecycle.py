@@ -78,7 +78,7 @@ def test_with_data_the_bucket_and_table_survive_a_restart(tmp_path: Path) -> Non
         kept = s3.get_object(Bucket=config.bucket, Key="incoming/upload-kept/note one.txt")
         raw = s3.get_object(Bucket=config.bucket, Key=f"raw/{message_id}")["Body"].read()
         listed = s3.list_objects_v2(Bucket=config.bucket, Prefix="incoming/upload-gone/")
-        uploaded, _ = again.catalog().get_message("upload-kept")
+        _, uploaded = again.catalog().get_message("upload-kept")
         restored = again.restored
         dispatched = again.notifier.dispatched
 
@@ -91,6 +91,7 @@ def test_with_data_the_bucket_and_table_survive_a_restart(tmp_path: Path) -> Non
     assert kept["Metadata"] == {"origin": "test"}
     assert raw.endswith(sample("collaborator-two-pdfs.eml"))
     assert listed.get("KeyCount", 0) == 0
+    assert [f.file_id for f in uploaded] == ["incoming/upload-kept/note one.txt"]
     assert restored[0] == 4  # raw, two attachments, the upload
     assert restored[1] >= 4  # message record, two file records, the upload's record
     assert dispatched == 0  # a restore is not an ObjectCreated
@@ -127,7 +128,7 @@ def test_stopping_under_load_finishes_or_dead_letters_every_invocation(tmp_path:
         # WHEN the stack stops while they run
         started = time.monotonic()
         stack.stop()
-        print(f"stop under load took {time.monotonic() - started:.2f} s")  # noqa: T201
+        print(f"stop under load took {time.monotonic() - started:.2f} s")
 
     # THEN no sandbox is left, and every invocation either finished or is dead-lettered
     assert workers_of_this_process() == []
