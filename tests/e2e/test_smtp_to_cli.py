@@ -324,3 +324,19 @@ def test_waiting_for_a_message_that_never_came_ends_with_a_clear_error(
 ) -> None:
     with pytest.raises(LocalStackError, match=r"1 message\(s\): never0sent"):
         stack.wait_for_messages(["never0sent"], timeout=1)
+
+
+def test_a_test_can_set_the_verdicts_the_door_reports(stack: LocalMailroom) -> None:
+    raw = b"X-Mailroom-Local-Verdicts: spf=PASS; dkim=PASS; dmarc=PASS\r\n" + sample(
+        "no-attachment.eml"
+    )
+    message_id = send(stack, raw)
+    stack.wait_for_messages([message_id], timeout=60)
+    shown = run_cli(stack, "message", message_id)
+    assert shown["message"]["verdicts"] == {
+        "spam": "PASS",
+        "virus": "PASS",
+        "spf": "PASS",
+        "dkim": "PASS",
+        "dmarc": "PASS",
+    }
