@@ -48,8 +48,8 @@ DEFAULT_PORT = 2525
 RECEIVED_KEPT = 1000
 VERDICTS_HEADER = "X-Mailroom-Local-Verdicts"
 VERDICT_VALUES = frozenset({"PASS", "FAIL", "GRAY", "PROCESSING_FAILED"})
-RULES_TTL_S = 1.0
-BACKPRESSURE_WAIT_S = 60.0  # at most this long before the 250 (SMTP clients wait 10 min)  # the rule set is re-read at most this often (Terraform may change it)
+RULES_TTL_S = 1.0  # the rule set is re-read at most this often (Terraform may change it)
+BACKPRESSURE_WAIT_S = 60.0  # at most this long before the 250 (SMTP clients wait 10 min)
 SERVER_NAME = "inbound-smtp.local.mailroom"
 # Split so that this source file is never itself mistaken for the test file by a scanner.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"

@@ -209,6 +209,19 @@ def _wrap_backend() -> None:
         Counters.bump("object_copies")  # deepcopy/pickle of a stored object: its whole body
         return getstate(self)
 
+    complete_multipart_upload = S3Backend.complete_multipart_upload
+
+    def complete(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+        key = complete_multipart_upload(self, *args, **kwargs)
+        # moto keeps every part (each its own spooled temporary file) for the object's life,
+        # on top of the assembled object: twice the bytes on disk. The parts only serve
+        # GetObject with a partNumber, which mailroom never sends: let them go.
+        if key is not None and key.multipart is not None:
+            key.multipart.dispose()
+            key.multipart = None
+        return key
+
+    S3Backend.complete_multipart_upload = complete  # type: ignore[method-assign]
     S3Backend.put_object = put  # type: ignore[method-assign]
     S3Backend.delete_object = delete  # type: ignore[method-assign]
     S3Backend.list_object_versions = versions  # type: ignore[method-assign]

@@ -48,9 +48,9 @@ log = logging.getLogger("mailroom_local.runner")  # outside the "mailroom" power
 RETRY_DELAYS = (0.2, 0.5)  # Lambda waits ~1 and ~2 minutes; locally a short back-off will do
 DEFAULT_CONCURRENCY = 3
 DEAD_LETTERS_KEPT = 1000
-_POLL_S = 0.05
+_POLL_S = 0.05  # how often a running sandbox's memory is checked
 SPEC_TTL_S = 1.0
-BACKLOG_PER_WORKER = 4  # queued or running events per worker before the SMTP door waits  # how often a running sandbox's memory is checked
+BACKLOG_PER_WORKER = 4  # queued or running events per worker before the SMTP door waits
 __all__ = ["DeadLetter", "FunctionLog", "InvocationError", "LambdaContext", "Runner"]
 
 
