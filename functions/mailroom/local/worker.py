@@ -11,9 +11,11 @@ Kept light: only the standard library is imported before the handler.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -81,8 +83,18 @@ def _protocol_streams() -> tuple[BinaryIO, BinaryIO]:
     return sys.stdin.buffer, answers
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the stack's process dies, even by SIGKILL (no orphan spinning)."""
+    with contextlib.suppress(Exception):
+        import ctypes  # noqa: PLC0415
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def main() -> int:
     handler_string = sys.argv[1]
+    _die_with_parent()
     requests, answers = _protocol_streams()
     handler: Any = None
     for line in requests:
