@@ -491,7 +491,10 @@ class Runner:
                     self._completed(task, ok=False)
                     return
                 log.info("async invocation failed; retrying (function %s)", task.function)
-                self._stopping.wait(delay)
+                if self._stopping.wait(delay):  # stopping meanwhile: no new attempt
+                    self._dead_letter(task, exc, attempts)
+                    self._completed(task, ok=False)
+                    return
             else:
                 self._completed(task, ok=True)
                 return
