@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import socket
 import threading
@@ -160,6 +162,46 @@ def _faster_moto() -> None:
         list_of_moto_modules._mailroom_cached = True  # type: ignore[attr-defined,unused-ignore]
         backends.list_of_moto_modules = list_of_moto_modules
     MotoRequestHandler.disable_nagle_algorithm = True
+    _fast_dynamodb_reads()
+
+
+_FAST_ACTIONS = frozenset({"Query", "Scan", "GetItem"})
+
+
+def _fast_dynamodb_reads() -> None:
+    """Query, Scan and GetItem answers as plain JSON.
+
+    moto serialises every response through botocore's output model, attribute by attribute:
+    measured 6.6 s of CPU for one Query page of 1,000 file records (17 attributes each), about
+    90 % of the request. Those three results are already DynamoDB JSON (`dynamo_to_dict`), so
+    `json.dumps` gives the same document (binary values base64-encoded, as the wire format
+    has them); anything else, errors included, still goes through moto's serializer.
+    """
+    from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
+
+    if getattr(DynamoHandler.serialized, "_mailroom_fast", False):
+        return
+    original = DynamoHandler.serialized
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        result = getattr(action_result, "result", None)
+        if self._get_action() in _FAST_ACTIONS and isinstance(result, dict):
+            try:
+                body = json.dumps(result, default=_wire_json)
+            except TypeError:
+                return original(self, action_result)
+            headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+            return 200, headers, body
+        return original(self, action_result)
+
+    serialized._mailroom_fast = True  # type: ignore[attr-defined]
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+def _wire_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(type(value).__name__)
 
 
 def _quiet_moto() -> None:
