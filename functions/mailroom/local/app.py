@@ -169,6 +169,7 @@ class LocalMailroom:
                     invokes=self._on_invoke,
                     writes=self._data.on_write if self._data else None,
                     tables=self._data.on_table_write if self._data else None,
+                    functions=self.runner.forget_configurations,
                 )
                 if self._data is not None:
                     self._data.start()

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.dynamodb.models import DynamoDBBackend
 from moto.s3 import notifications
 from moto.s3.models import FakeKey, S3Backend
@@ -65,6 +65,7 @@ InvokeListener = Callable[[str, Any, str], tuple[bytes, bool] | None]
 
 
 TableListener = Callable[[], None]
+FunctionListener = Callable[[], None]  # a function's configuration or code changed
 
 
 class _Listeners:
@@ -72,6 +73,7 @@ class _Listeners:
     writes: WriteListener | None = None
     invokes: InvokeListener | None = None
     tables: TableListener | None = None
+    functions: FunctionListener | None = None
 
 
 class Counters:
@@ -102,6 +104,7 @@ def listen(
     writes: WriteListener | None = None,
     invokes: InvokeListener | None = None,
     tables: TableListener | None = None,
+    functions: FunctionListener | None = None,
 ) -> None:
     """Set the callbacks (None switches one off). Installs the wrappers on first use."""
     install()
@@ -109,6 +112,7 @@ def listen(
     _Listeners.writes = writes
     _Listeners.invokes = invokes
     _Listeners.tables = tables
+    _Listeners.functions = functions
 
 
 def install() -> None:
@@ -123,6 +127,7 @@ def install() -> None:
         _wrap_backend()
         _wrap_lambda_invoke()
         _wrap_dynamodb()
+        _wrap_function_updates()
 
 
 def _deliver(callback: Callable[[], None]) -> None:
@@ -268,3 +273,19 @@ def _wrap_dynamodb() -> None:
             return result
 
         setattr(DynamoDBBackend, name, wrapper)
+
+
+def _wrap_function_updates() -> None:
+    """A new configuration (e.g. `terraform apply` changing the environment) is a cold start
+    at the next invocation: the runner forgets what it read."""
+    for name in ("update_function_configuration", "update_function_code", "delete_function"):
+        original = getattr(LambdaBackend, name)
+
+        def wrapper(self: LambdaBackend, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            result = _original(self, *args, **kw)
+            listener = _Listeners.functions
+            if listener is not None:
+                listener()
+            return result
+
+        setattr(LambdaBackend, name, wrapper)

@@ -364,6 +364,11 @@ class Runner:
             raise InvocationError(f"{spec.name}: {error}", str(answer.get("error_type")))
         return answer.get("result")
 
+    def forget_configurations(self) -> None:
+        """A function changed in the emulator: read configurations afresh."""
+        with self._pool_lock:
+            self._specs.clear()
+
     def spec(self, function: str) -> FunctionSpec:
         """The function's configuration, read again at most every SPEC_TTL_S (a changed
         environment is picked up within that time, as a new cold start)."""
