@@ -114,8 +114,7 @@ class Catalog:
         days = [last - timedelta(days=n) for n in range((last - first).days + 1)]
 
         def one_day(day: date) -> list[FileRecord]:
-            found = self._files_in_index("by_day", day.isoformat(), None, None, page_size=limit)
-            return list(islice(found, limit))
+            return list(islice(self._files_in_index("by_day", day.isoformat(), None, None), limit))
 
         with ThreadPoolExecutor(max_workers=DAY_QUERY_WORKERS) as pool:
             start, window = 0, 1
@@ -134,23 +133,13 @@ class Catalog:
     # -- plumbing --
 
     def _files_in_index(
-        self,
-        index: str,
-        value: str,
-        since: date | None,
-        until: date | None,
-        page_size: int | None = None,
+        self, index: str, value: str, since: date | None, until: date | None
     ) -> Iterator[FileRecord]:
-        for item in self._index_query(index, value, since, until, page_size):
+        for item in self._index_query(index, value, since, until):
             yield FileRecord.from_item(item)
 
     def _index_query(
-        self,
-        index: str,
-        value: str,
-        since: date | None,
-        until: date | None,
-        page_size: int | None = None,
+        self, index: str, value: str, since: date | None, until: date | None
     ) -> Iterator[dict[str, Any]]:
         hash_key = INDEXES[index]
         condition = f"{hash_key} = :v"
@@ -161,16 +150,10 @@ class Catalog:
             high = (until + timedelta(days=1)).isoformat() if until else "9999"
             condition += f" AND {SORT_KEY} BETWEEN :low AND :high"
             values.update({":low": low, ":high": high})
-        return self._query(index, condition, values, forward=False, page_size=page_size)
+        return self._query(index, condition, values, forward=False)
 
     def _query(
-        self,
-        index: str | None,
-        condition: str,
-        values: dict[str, Any],
-        *,
-        forward: bool,
-        page_size: int | None = None,
+        self, index: str | None, condition: str, values: dict[str, Any], *, forward: bool
     ) -> Iterator[dict[str, Any]]:
         args: dict[str, Any] = {
             "TableName": self.table,
@@ -180,10 +163,6 @@ class Catalog:
         }
         if index:
             args["IndexName"] = index
-        if page_size:
-            # A caller that takes `limit` rows: pages of that size, not DynamoDB's 1 MB pages
-            # (which cost read capacity, transfer and parsing for rows nobody reads).
-            args["Limit"] = page_size
         while True:
             page = self._ddb.query(**args)
             for item in page.get("Items", []):
