@@ -61,9 +61,10 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	@touch $@
 
-bench: $(BENCH_STAMP) ## extraction speed, peak memory, hostile bodies and cold start, same run
+bench: $(BENCH_STAMP) ## extraction, hostile bodies, cold start, import, and the local stack end to end
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/e2e.py
 
 infra-check: $(STAMP) $(CHECKOV_STAMP) package ## terraform fmt/validate, checkov, apply to the emulator
 	$(PYTEST) tests/infra

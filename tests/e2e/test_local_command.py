@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from mailroom.cli.main import cli
 from mailroom.local.app import LocalMailroom
 from mailroom.local.emulator import Emulator
+from mailroom.local.persist import SNAPSHOT_INTERVAL
 from mailroom.local.stack import StackConfig, provision
 from mailroom.local.state import LocalState, read_state
 
@@ -116,6 +117,7 @@ def test_mailroom_local_serves_another_shell_and_stops_on_sigterm(
     assert exports["MAILROOM_SUBMISSION_ADDRESS"] == SUBMIT
     assert {"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= exports.keys()
     assert '"level"' not in out + err  # the functions' JSON logs stay in their log file
+    assert "IN MEMORY only: lost when this stack stops" in err  # no --data
     assert not (state_dir / "local.json").exists()
     assert (state_dir / "functions.log").read_text().count('"message processed"') == 1
 
@@ -217,3 +219,71 @@ def test_a_changed_function_environment_is_a_cold_start(tmp_path: Path) -> None:
 
     assert before.record is not None and str(before.record.outcome) == "no_attachments"
     assert after.record is not None and str(after.record.outcome) == "rejected"
+
+
+def _workers_logging_to(state_dir: Path) -> list[int]:
+    """Sandbox processes started for the stack whose state is in `state_dir`."""
+    marker = str(state_dir).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                environ = (entry / "environ").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if b"mailroom.local.worker" in cmdline and marker in environ and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_with_data_a_killed_stack_keeps_what_it_had_recorded(tmp_path: Path) -> None:
+    data, state_dir = tmp_path / "data", tmp_path / "state"
+    command = [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--data", str(data)]
+
+    def start() -> tuple[subprocess.Popen[str], LocalState]:
+        process = subprocess.Popen(
+            command,
+            env=clean_env(state_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return process, wait_until(lambda: _state_in(state_dir), 60, "the state file")
+
+    def listed() -> list[dict[str, object]]:
+        result = subprocess.run(
+            [*MAILROOM, "list", "--json"],
+            env=clean_env(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        records: list[dict[str, object]] = json.loads(result.stdout)
+        return records if len(records) >= 2 else []
+
+    process, state = start()
+    try:
+        assert state.data_dir == str(data.resolve())
+        raw = re.sub(rb"\r?\n", b"\r\n", (MAIL_DIR / "collaborator-two-pdfs.eml").read_bytes())
+        with smtplib.SMTP(state.smtp_host, state.smtp_port, timeout=30) as smtp:
+            smtp.sendmail("elodie.martin@partner-avocats.example", [SUBMIT], raw)
+        before = wait_until(listed, 60, "two file records")
+        time.sleep(SNAPSHOT_INTERVAL + 1)  # what a crash may lose: the last interval
+        # WHEN the stack dies without stopping (no flush, no cleanup)
+        process.kill()
+        process.wait(10)
+        process.communicate()
+        assert wait_until(lambda: not _workers_logging_to(state_dir), 10, "no orphan sandbox")
+        (state_dir / "local.json").unlink(missing_ok=True)
+        # THEN a new stack on the same data has the records
+        process, state = start()
+        after = wait_until(listed, 60, "the restored records")
+        assert sorted(r["file_id"] for r in after) == sorted(r["file_id"] for r in before)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+            assert "data kept in" in err

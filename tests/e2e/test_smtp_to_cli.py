@@ -6,6 +6,7 @@ import copy
 import email
 import email.policy
 import hashlib
+import json
 import re
 import smtplib
 from dataclasses import dataclass
@@ -262,21 +263,20 @@ def test_an_object_with_an_awkward_key_is_dispatched_and_recorded(
 
 
 def test_each_new_version_of_an_object_is_delivered_once(stack: LocalMailroom) -> None:
-    assert stack.endpoint is not None and stack.dispatcher is not None
+    assert stack.endpoint is not None and stack.notifier is not None
     s3 = stack.endpoint.client("s3")
     key = "incoming/upload-versions/report.txt"
     stack.wait_idle()
-    dispatched = stack.dispatcher.dispatched
+    dispatched = stack.notifier.dispatched
 
     s3.put_object(Bucket=stack.config.bucket, Key=key, Body=b"first draft")
     stack.wait_idle()
     first = run_cli(stack, "show", key)
     s3.put_object(Bucket=stack.config.bucket, Key=key, Body=b"final version")
     stack.wait_idle()
-    stack.wait_idle()  # a second quiet poll finds nothing more to deliver
     second = run_cli(stack, "show", key)
 
-    assert stack.dispatcher.dispatched == dispatched + 2
+    assert stack.notifier.dispatched == dispatched + 2
     assert first["sha256"] == hashlib.sha256(b"first draft").hexdigest()
     assert second["sha256"] == hashlib.sha256(b"final version").hexdigest()
     assert second["version_id"] != first["version_id"]
@@ -299,6 +299,16 @@ def test_a_failing_async_invocation_is_retried_then_dead_lettered(stack: LocalMa
     assert len(letters) == 1
     assert letters[0].attempts == 3  # the first try and Lambda's two retries
     assert missing in (stack.state_dir / "dead-letters.jsonl").read_text()
+    # ... and in the function's DLQ, as on AWS: the body is the original event.
+    assert stack.endpoint is not None and stack.provisioned is not None
+    sqs = stack.endpoint.client("sqs")
+    queued = sqs.receive_message(
+        QueueUrl=stack.provisioned.dlq_urls["extract-attachments"],
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in queued]
+    assert broken in bodies
     shown = run_cli(stack, "message", missing)
     assert shown["message"]["outcome"] == "failed"
 
@@ -314,3 +324,19 @@ def test_waiting_for_a_message_that_never_came_ends_with_a_clear_error(
 ) -> None:
     with pytest.raises(LocalStackError, match=r"1 message\(s\): never0sent"):
         stack.wait_for_messages(["never0sent"], timeout=1)
+
+
+def test_a_test_can_set_the_verdicts_the_door_reports(stack: LocalMailroom) -> None:
+    raw = b"X-Mailroom-Local-Verdicts: spf=PASS; dkim=PASS; dmarc=PASS\r\n" + sample(
+        "no-attachment.eml"
+    )
+    message_id = send(stack, raw)
+    stack.wait_for_messages([message_id], timeout=60)
+    shown = run_cli(stack, "message", message_id)
+    assert shown["message"]["verdicts"] == {
+        "spam": "PASS",
+        "virus": "PASS",
+        "spf": "PASS",
+        "dkim": "PASS",
+        "dmarc": "PASS",
+    }

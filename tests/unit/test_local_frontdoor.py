@@ -15,6 +15,7 @@ from mailroom.local.frontdoor import (
     ReceiptRule,
     Verdicts,
     contains_eicar,
+    might_contain_eicar,
     new_message_id,
     recipient_matches,
     scan,
@@ -164,3 +165,58 @@ def test_the_handler_reads_our_event_as_it_reads_a_real_one() -> None:
     assert mail.sender() == ("accounts@unknown-sender.example", "Accounts")
     assert mail.subject == "Invoice overdue"
     assert list(mail.recipients) == ["submit+case-42@mailroom.test"]
+
+
+def test_clean_mail_is_virus_and_spam_pass_and_authentication_gray_by_default() -> None:
+    # A strict virus policy quarantines anything but PASS: clean local mail must say PASS.
+    raw = (SAMPLE_MAIL / "no-attachment.eml").read_bytes()
+    assert scan(raw) == Verdicts(spam="PASS", virus="PASS", spf="GRAY", dkim="GRAY", dmarc="GRAY")
+
+
+def test_the_local_verdicts_header_sets_what_the_door_reports() -> None:
+    raw = (
+        b"From: a@firm.example\r\n"
+        b"X-Mailroom-Local-Verdicts: spf=PASS; dkim=pass;\r\n dmarc=FAIL; dmarcpolicy=reject;"
+        b" spam=FAIL\r\nSubject: s\r\n\r\nbody\r\n"
+    )
+    verdicts = scan(raw)
+    assert verdicts == Verdicts(
+        spam="FAIL", virus="PASS", spf="PASS", dkim="PASS", dmarc="FAIL", dmarc_policy="reject"
+    )
+    reference, _ = _reference_message()
+    receipt = _our_event(raw, reference, verdicts)["Records"][0]["ses"]["receipt"]
+    assert receipt["spfVerdict"] == {"status": "PASS"}
+    assert receipt["dmarcVerdict"] == {"status": "FAIL"}
+    assert receipt["dmarcPolicy"] == "reject"
+    assert receipt["spamVerdict"] == {"status": "FAIL"}
+
+
+def test_the_header_can_fail_the_virus_scan_and_ignores_what_it_does_not_know() -> None:
+    raw = (
+        b"X-Mailroom-Local-Verdicts: virus=PROCESSING_FAILED; spf=MAYBE; colour=blue\r\n"
+        b"\r\nbody\r\n"
+    )
+    verdicts = scan(raw)
+    assert verdicts.virus == "PROCESSING_FAILED"
+    assert verdicts.spf == "GRAY"  # not a verdict SES reports: ignored
+    # Only the header section counts: the same text in a body changes nothing.
+    assert scan(b"Subject: s\r\n\r\nX-Mailroom-Local-Verdicts: virus=FAIL\r\n").virus == "PASS"
+
+
+@pytest.mark.parametrize("shift", range(6))
+def test_the_cheap_eicar_check_never_misses_base64_at_any_alignment(shift: int) -> None:
+    data = b"x" * shift + EICAR + b"trailing bytes"
+    for wrap in (76, 60, 4):
+        text = base64.b64encode(data)
+        lines = b"\r\n".join(text[i : i + wrap] for i in range(0, len(text), wrap))
+        raw = b"Content-Transfer-Encoding: base64\r\n\r\n" + lines + b"\r\n"
+        assert might_contain_eicar(raw)
+        assert contains_eicar(raw)
+
+
+def test_the_cheap_eicar_check_lets_ordinary_mail_skip_the_parse() -> None:
+    for path in SAMPLE_MAIL.glob("*.eml"):
+        if path.name != "virus-eicar.eml":
+            raw = path.read_bytes()
+            forwards = b"message/rfc822" in raw.lower()
+            assert might_contain_eicar(raw) is forwards, path.name

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,69 @@ def test_xdg_state_home_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert state_path() == tmp_path / "home" / ".local" / "state" / "mailroom" / "local.json"
+
+
+def test_the_fields_other_commands_need_round_trip(state_dir: Path) -> None:
+    # reprocess, redrive and doctor find functions, DLQs and the rule set here.
+    written = replace(
+        _state(os.getpid()),
+        extract_function="mailroom-local-extract-attachments",
+        record_function="mailroom-local-record-metadata",
+        extract_dlq_url="http://127.0.0.1:4525/123456789012/mailroom-local-extract-attachments-dlq",
+        record_dlq_url="http://127.0.0.1:4525/123456789012/mailroom-local-record-metadata-dlq",
+        rule_set="mailroom",
+        dead_letter_file="/tmp/dead-letters.jsonl",
+        data_dir="/tmp/data",
+    )
+    write_state(written)
+    assert read_state() == written
+    assert written.endpoint_port == 5000
+
+
+def test_an_older_state_file_without_the_new_fields_still_reads(state_dir: Path) -> None:
+    state_dir.mkdir(parents=True)
+    old = {
+        "endpoint_url": "http://127.0.0.1:5000",
+        "region": "eu-west-1",
+        "bucket": "b",
+        "table": "t",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+        "submission_address": "submit@mailroom.test",
+        "pid": os.getpid(),
+    }
+    (state_dir / "local.json").write_text(json.dumps(old))
+    state = read_state()
+    assert state is not None and state.extract_function == "" and state.data_dir == ""
+
+
+def test_a_second_stack_is_refused_with_the_running_ones_pid_and_ports(
+    state_dir: Path,
+) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from mailroom.cli.main import cli  # noqa: PLC0415
+
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as other:
+        try:
+            write_state(replace(_state(other.pid), endpoint_url="http://127.0.0.1:4525"))
+            result = CliRunner().invoke(cli, ["local", "--port", "0", "--endpoint-port", "0"])
+        finally:
+            other.kill()
+    assert result.exit_code != 0
+    assert f"pid {other.pid}" in result.output
+    assert "127.0.0.1:2525" in result.output
+    assert "http://127.0.0.1:4525" in result.output
+
+
+def test_help_says_where_the_state_lives() -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from mailroom.cli.main import cli  # noqa: PLC0415
+
+    result = CliRunner().invoke(cli, ["local", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "in memory" in text and "lost" in text
+    assert "--data DIR" in text
+    assert "--endpoint-port" in text and "4525" in text

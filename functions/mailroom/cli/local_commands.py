@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_ADDRESS = "submit@mailroom.test"
 DEFAULT_NAME = "mailroom-local"
 DEFAULT_REGION = "eu-west-1"
+DEFAULT_ENDPOINT_PORT = 4525  # mailroom.local.emulator.DEFAULT_ENDPOINT_PORT (not imported: moto)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -46,13 +47,34 @@ def _setup_logging(verbose: bool) -> None:
     local_log.propagate = False
 
 
-@click.command("local")
+IN_MEMORY_NOTE = (
+    "Without --data the bucket and the table are kept in memory only and are lost when the "
+    "stack stops."
+)
+
+
+@click.command("local", epilog=IN_MEMORY_NOTE)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
     default=2525,
     show_default=True,
     help="SMTP port on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--endpoint-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_ENDPOINT_PORT,
+    show_default=True,
+    help="AWS emulator port on 127.0.0.1, fixed so exported settings survive a restart "
+    "(0: any free port).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the bucket and the table in DIR across restarts (restored on start, written "
+    "as they change). Without it, state is in memory and lost on stop.",
 )
 @click.option("--region", default=DEFAULT_REGION, show_default=True)
 @click.option("--bucket", default=DEFAULT_NAME, show_default=True)
@@ -79,6 +101,8 @@ def _setup_logging(verbose: bool) -> None:
 @click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
+    endpoint_port: int,
+    data_dir: Path | None,
     region: str,
     bucket: str,
     table: str,
@@ -87,16 +111,22 @@ def local(  # noqa: PLR0917 (click passes every option)
     rule_set: str | None,
     verbose: bool,
 ) -> None:
-    """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it."""
+    """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
+
+    The bucket and the table are in memory unless --data DIR is given.
+    """
     from mailroom.local.app import LocalMailroom, LocalStackError
     from mailroom.local.stack import StackConfig
 
     _setup_logging(verbose)
+    if attach_url and data_dir is not None:
+        raise click.UsageError("--data keeps a stack this command starts; not with --attach")
     running = state_file.read_state()
     if running is not None and running.pid != os.getpid():
         raise click.ClickException(
-            f"a local stack is already running (pid {running.pid}, SMTP "
-            f"{running.smtp_host}:{running.smtp_port}); stop it first"
+            f"a local stack is already running: pid {running.pid}, SMTP "
+            f"{running.smtp_host}:{running.smtp_port}, AWS endpoint {running.endpoint_url} "
+            f"(port {running.endpoint_port}); stop it first (kill {running.pid})"
         )
 
     def announce(received: Received) -> None:
@@ -122,7 +152,14 @@ def local(  # noqa: PLR0917 (click passes every option)
             rule_set=rule_set,
         )
         if attach_url
-        else LocalMailroom(config, smtp_port=port, verbose=verbose, on_received=announce)
+        else LocalMailroom(
+            config,
+            smtp_port=port,
+            emulator_port=endpoint_port,
+            verbose=verbose,
+            on_received=announce,
+            data_dir=data_dir,
+        )
     )
     stop = threading.Event()
 
@@ -132,7 +169,11 @@ def local(  # noqa: PLR0917 (click passes every option)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
-        hint = " (another program has the port? choose one with --port)" if port else ""
+        hint = (
+            " (another program has the port? choose others with --port and --endpoint-port)"
+            if port or endpoint_port
+            else ""
+        )
         raise click.ClickException(f"could not start the local stack: {exc}{hint}") from exc
     pid = os.getpid()
     try:
@@ -140,9 +181,19 @@ def local(  # noqa: PLR0917 (click passes every option)
         for name, value in stack.env().items():
             click.echo(f"export {name}={shlex.quote(value)}")
         assert stack.frontdoor is not None
+        if data_dir is not None:
+            objects, items = stack.restored
+            kept = f"# data kept in {data_dir} (restored {objects} object(s), {items} item(s))"
+        elif attach_url:
+            kept = "# state lives in the attached emulator"
+        else:
+            kept = (
+                "# state is IN MEMORY only: lost when this stack stops (use --data DIR to keep it)"
+            )
         click.echo(
             f"# SMTP front door on {stack.frontdoor.host}:{stack.frontdoor.port}, accepting "
             f"{', '.join(stack.config.submission_addresses)}\n"
+            f"{kept}\n"
             f"# state: {path}   function logs: {stack.function_log.path}\n"
             "# mailroom commands in this user's shells find this stack by itself; "
             "Ctrl-C stops it",
@@ -153,7 +204,7 @@ def local(  # noqa: PLR0917 (click passes every option)
             sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            while not stop.wait(0.5):
+            while not stop.wait(0.1):
                 pass
         finally:
             for sig, handler in previous.items():

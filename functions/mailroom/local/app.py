@@ -9,14 +9,19 @@ Two entry points:
   already holds the resources, for example one that `terraform apply` has just configured.
   Bucket, table and submission addresses are read from the receipt rule set (the active one,
   or `rule_set` if Terraform left it inactive) and from the Lambda action's function
-  environment; the dispatcher reads that bucket's notification configuration. With an emulator
-  in another process, that process's moto still tries to run notified functions in Docker.
+  environment. With an emulator in another process there is no in-process hook: a poller
+  (ListObjectsV2, never ListObjectVersions) stands in for the bucket notification.
+
+Started in-process, every event comes from moto's own hooks (`hooks`): S3 notifications and
+Lambda `Invoke` (Event) calls go straight to the runner, whose functions run in worker
+processes. With `data_dir`, bucket and table are restored on start and kept as they change.
 
 Either way: send mail to `smtp_host:smtp_port`, then `wait_for_messages(ids)`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -26,12 +31,20 @@ from types import TracebackType
 from typing import Any
 
 from mailroom.adapters.catalog import Catalog
+from mailroom.local import hooks
 from mailroom.local import state as state_file
-from mailroom.local.dispatch import Dispatcher
+from mailroom.local.dispatch import Notifier, Poller
 from mailroom.local.emulator import Emulator, Endpoint
 from mailroom.local.frontdoor import DEFAULT_PORT, FrontDoor, Received, active_rules
-from mailroom.local.runner import DeadLetter, FunctionLog, Runner
-from mailroom.local.stack import StackConfig, provision
+from mailroom.local.persist import DataDir
+from mailroom.local.runner import (
+    DEFAULT_CONCURRENCY,
+    DeadLetter,
+    FunctionLog,
+    InvocationError,
+    Runner,
+)
+from mailroom.local.stack import EXTRACT, RECORD, Provisioned, StackConfig, provision
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.settings import ENV_INCOMING_PREFIX, ENV_TABLE
 
@@ -39,6 +52,7 @@ log = logging.getLogger("mailroom_local.app")
 
 FUNCTION_LOG = "functions.log"
 DEAD_LETTERS = "dead-letters.jsonl"
+STOP_GRACE_S = 0.8  # invocations in progress get this long on stop, then are dead-lettered
 
 
 class LocalStackError(RuntimeError):
@@ -67,8 +81,12 @@ class LocalMailroom:
         endpoint_url: str | None = None,
         on_received: Callable[[Received], None] | None = None,
         rule_set: str | None = None,
+        data_dir: Path | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        """With `endpoint_url`, attach to that emulator instead of starting and provisioning."""
+        """With `endpoint_url`, attach to that emulator instead of starting and provisioning.
+
+        With `data_dir`, the bucket and table survive a restart (see `persist`)."""
         self.config = config or StackConfig()
         self.smtp_port = smtp_port
         self.emulator_port = emulator_port
@@ -82,8 +100,14 @@ class LocalMailroom:
         self.incoming_prefix = self.config.settings.incoming_prefix
         self.function_log = FunctionLog(self.state_dir / FUNCTION_LOG, verbose=verbose)
         self.runner: Runner | None = None
-        self.dispatcher: Dispatcher | None = None
+        self.notifier: Notifier | None = None
+        self.poller: Poller | None = None
         self.frontdoor: FrontDoor | None = None
+        self.data_dir = data_dir
+        self.concurrency = concurrency
+        self.provisioned: Provisioned | None = None
+        self.restored: tuple[int, int] = (0, 0)
+        self._data: DataDir | None = None
 
     @classmethod
     def attach(
@@ -112,17 +136,46 @@ class LocalMailroom:
 
     def start(self) -> LocalMailroom:
         try:
+            dlqs: dict[str, str] = {}
             if self._attach_url is None:
                 self._emulator = Emulator(self.emulator_port, self.config.region)
                 self.endpoint = self._emulator.start()
-                provision(self.endpoint, self.config)
+                self.provisioned = provision(self.endpoint, self.config)
+                dlqs = self.provisioned.dlq_by_function()
+                if self.data_dir is not None:
+                    # Before anything listens: a restore triggers no function.
+                    self._data = DataDir(
+                        self.data_dir,
+                        bucket=self.config.bucket,
+                        table=self.config.table,
+                        region=self.config.region,
+                    )
+                    self.restored = self._data.restore()
             else:
                 self.endpoint = Endpoint(self._attach_url, self.config.region)
                 self.config = self._discover(self.endpoint)
-            self.runner = Runner(self.endpoint, self.function_log, self.state_dir / DEAD_LETTERS)
+            self.runner = Runner(
+                self.endpoint,
+                self.function_log,
+                self.state_dir / DEAD_LETTERS,
+                concurrency=self.concurrency,
+                dead_letter_queues=dlqs,
+            )
             self.runner.start()
-            self.dispatcher = Dispatcher(self.endpoint, self.config.bucket, self.runner)
-            self.dispatcher.start()
+            if self._emulator is not None:
+                self.notifier = Notifier(self.endpoint, self.runner)
+                hooks.listen(
+                    objects=self.notifier,
+                    invokes=self._on_invoke,
+                    writes=self._data.on_write if self._data else None,
+                    tables=self._data.on_table_write if self._data else None,
+                    functions=self.runner.forget_configurations,
+                )
+                if self._data is not None:
+                    self._data.start()
+            else:
+                self.poller = Poller(self.endpoint, self.config.bucket, self.runner)
+                self.poller.start()
             self.frontdoor = FrontDoor(
                 self.endpoint,
                 self.runner,
@@ -137,20 +190,51 @@ class LocalMailroom:
         return self
 
     def stop(self) -> None:
-        """Stop in reverse order; safe to call more than once."""
+        """Stop in reverse order within about 2 s; safe to call more than once.
+
+        The hooks keep listening until the runner has stopped, so an object written by an
+        invocation that is finishing still has its event: dead-lettered, never dropped.
+        """
         if self.frontdoor is not None:
             self.frontdoor.stop()
             self.frontdoor = None
-        if self.dispatcher is not None:
-            self.dispatcher.stop()
-            self.dispatcher = None
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
         if self.runner is not None:
-            self.runner.stop()
+            self.runner.stop(STOP_GRACE_S)
             self.runner = None
+        if self._emulator is not None:
+            hooks.listen()
+        if self._data is not None:
+            self._data.stop()
+            self._data = None
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
+        self.notifier = None
         self.function_log.close()
+
+    def _on_invoke(self, function_arn: str, body: Any, kind: str) -> tuple[bytes, bool] | None:
+        """Lambda Invoke sent to our emulator (e.g. `mailroom reprocess`): the runner runs it,
+        whatever the function (each function in this emulator is run by this runner)."""
+        runner = self.runner
+        if runner is None:
+            return None  # stopped: moto's own answer
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        event = json.loads(body) if isinstance(body, str) and body.strip() else (body or {})
+        if kind == "Event":
+            runner.invoke_async(function_arn, event)
+            return b"", False
+        if kind == "DryRun":
+            return b"", False
+        try:
+            result = runner.invoke(function_arn, event)
+        except InvocationError as exc:
+            error = {"errorMessage": str(exc), "errorType": exc.error_type}
+            return json.dumps(error).encode(), True
+        return json.dumps(result).encode(), False
 
     def __enter__(self) -> LocalMailroom:
         return self.start()
@@ -203,6 +287,9 @@ class LocalMailroom:
 
     def local_state(self, pid: int) -> state_file.LocalState:
         endpoint, frontdoor = self._running()
+        provisioned = self.provisioned
+        functions = provisioned.functions if provisioned else {}
+        dlqs = provisioned.dlq_urls if provisioned else {}
         return state_file.LocalState(
             endpoint_url=endpoint.url,
             region=endpoint.region,
@@ -212,6 +299,13 @@ class LocalMailroom:
             smtp_port=frontdoor.port,
             submission_address=self.submission_address,
             pid=pid,
+            extract_function=functions.get(EXTRACT, ""),
+            record_function=functions.get(RECORD, ""),
+            extract_dlq_url=dlqs.get(EXTRACT, ""),
+            record_dlq_url=dlqs.get(RECORD, ""),
+            rule_set=provisioned.rule_set if provisioned else (self.rule_set or ""),
+            dead_letter_file=str(self.state_dir / DEAD_LETTERS),
+            data_dir=str(self.data_dir.resolve()) if self.data_dir else "",
         )
 
     def env(self) -> dict[str, str]:
@@ -236,15 +330,16 @@ class LocalMailroom:
     # -- waiting -------------------------------------------------------------------------------
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        """Until nothing is queued or running and a fresh bucket poll finds nothing new."""
-        if self.runner is None or self.dispatcher is None:
+        """Until nothing is queued or running (and, attached, a fresh poll finds nothing new)."""
+        if self.runner is None:
             raise LocalStackError("the local stack is not running")
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self.runner.wait_idle(remaining):
                 raise LocalStackError(f"local work still running after {timeout:.0f} s")
-            if self.dispatcher.scan() == 0 and self.runner.idle:
+            fresh = self.poller.scan() if self.poller is not None else 0
+            if fresh == 0 and self.runner.idle:
                 return
 
     def wait_for_messages(

@@ -1,9 +1,15 @@
-"""The bucket-notification stand-in: S3 ObjectCreated events for new objects, to the runner.
+"""The bucket-notification stand-in: S3 ObjectCreated events, to the runner, as they happen.
 
-moto stores the notification configuration but can only deliver it to Lambda through Docker,
-so this reads the configuration from the emulator (prefix/suffix filter, target function) and
-polls the bucket for new object versions. Each new version is delivered once per run, in an
-event of S3's exact shape (the key URL-encoded as S3 does: `quote_plus`, a space becomes `+`).
+In-process (`mailroom local`, `LocalMailroom`): moto's own notification hook raises one
+callback per object version that matches a `LambdaFunctionConfiguration` (prefix and suffix
+filters applied by moto, the event type by us), and `Notifier` turns it into an event of S3's
+exact shape (the key URL-encoded as S3 does: `quote_plus`, a space becomes `+`) for the runner.
+Nothing lists or reads the bucket.
+
+Attached to an emulator in another process (`--attach URL`), there is no hook to use: `Poller`
+asks that emulator for the keys under each notification prefix (ListObjectsV2, which copies
+nothing, never ListObjectVersions, which deep-copies every stored version in moto) every
+`POLL_INTERVAL` s, and delivers each new (key, ETag, LastModified) once.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from mailroom.local.emulator import Endpoint
+from mailroom.local.hooks import ObjectCreated
 from mailroom.local.runner import Runner
 
 log = logging.getLogger("mailroom_local.dispatch")
 
-POLL_INTERVAL = 0.2
+POLL_INTERVAL = 0.5
 LOCAL_PRINCIPAL = "AWS:AIDAMAILROOMLOCAL"
 
 
@@ -117,42 +124,65 @@ def _iso_ms(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class Dispatcher:
-    """Poll `bucket` and deliver ObjectCreated events through `runner` (async, like S3)."""
+class Notifier:
+    """moto's notification hook -> S3-shaped event -> the runner (async, like S3)."""
+
+    def __init__(self, endpoint: Endpoint, runner: Runner) -> None:
+        self.endpoint = endpoint
+        self.runner = runner
+        self.dispatched = 0
+        self._sequencer = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, created: ObjectCreated) -> None:
+        with self._lock:
+            self._sequencer += 1
+            sequencer = self._sequencer
+            self.dispatched += 1
+        event = s3_event(
+            bucket=created.bucket,
+            region=created.region,
+            key=created.key,
+            size=created.size,
+            etag=created.etag,
+            version_id=created.version_id,
+            event_time=created.event_time,
+            configuration_id=created.configuration_id,
+            sequencer=sequencer,
+            event_name=created.event_name,
+        )
+        self.runner.invoke_async(created.function_arn, event)
+
+
+class Poller:
+    """For an emulator in another process only: ListObjectsV2 under each prefix, new keys once."""
 
     def __init__(
-        self,
-        endpoint: Endpoint,
-        bucket: str,
-        runner: Runner,
-        interval: float = POLL_INTERVAL,
-        dispatch_existing: bool = False,
+        self, endpoint: Endpoint, bucket: str, runner: Runner, interval: float = POLL_INTERVAL
     ) -> None:
         self.endpoint = endpoint
         self.bucket = bucket
         self.runner = runner
         self.interval = interval
         self.dispatched = 0
-        self._seen: set[tuple[str, ...]] = set()
+        self._seen: set[tuple[str, str, str]] = set()
         self._sequencer = 0
         self._scan_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._dispatch_existing = dispatch_existing
 
     def start(self) -> None:
-        if not self._dispatch_existing:
-            # S3 notifies about what is created after the configuration, not what was there.
-            for route in routes(self.endpoint, self.bucket):
-                for version in self._versions(route.prefix):
-                    self._seen.add(_identity(version))
+        # S3 notifies about what is created after the configuration, not what was there.
+        for route in routes(self.endpoint, self.bucket):
+            for found in self._objects(route.prefix):
+                self._seen.add(_identity(found))
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._loop, name="mailroom-local-dispatch", daemon=True
+            target=self._loop, name="mailroom-local-poller", daemon=True
         )
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -163,31 +193,30 @@ class Dispatcher:
             try:
                 self.scan()
             except Exception:
-                # The emulator may be stopping under us; the next poll (or stop) settles it.
                 log.debug("bucket poll failed", exc_info=True)
 
     def scan(self) -> int:
-        """One poll: deliver every new object version; return how many were dispatched."""
+        """One poll: deliver every new object; return how many were dispatched."""
         with self._scan_lock:
             count = 0
             for route in routes(self.endpoint, self.bucket):
                 fresh = [
-                    v
-                    for v in self._versions(route.prefix)
-                    if route.matches(v["Key"]) and _identity(v) not in self._seen
+                    o
+                    for o in self._objects(route.prefix)
+                    if route.matches(o["Key"]) and _identity(o) not in self._seen
                 ]
-                fresh.sort(key=lambda v: v["LastModified"])
-                for version in fresh:
-                    self._seen.add(_identity(version))
+                fresh.sort(key=lambda o: o["LastModified"])
+                for found in fresh:
+                    self._seen.add(_identity(found))
                     self._sequencer += 1
                     event = s3_event(
                         bucket=self.bucket,
                         region=self.endpoint.region,
-                        key=version["Key"],
-                        size=int(version.get("Size", 0)),
-                        etag=version.get("ETag", ""),
-                        version_id=version.get("VersionId"),
-                        event_time=version["LastModified"],
+                        key=found["Key"],
+                        size=int(found.get("Size", 0)),
+                        etag=found.get("ETag", ""),
+                        version_id=None,
+                        event_time=found["LastModified"],
                         configuration_id=route.configuration_id,
                         sequencer=self._sequencer,
                     )
@@ -196,15 +225,11 @@ class Dispatcher:
             self.dispatched += count
             return count
 
-    def _versions(self, prefix: str) -> Iterator[Mapping[str, Any]]:
-        paginator = self.endpoint.client("s3").get_paginator("list_object_versions")
+    def _objects(self, prefix: str) -> Iterator[Mapping[str, Any]]:
+        paginator = self.endpoint.client("s3").get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            yield from page.get("Versions", [])  # delete markers create nothing
+            yield from page.get("Contents", [])
 
 
-def _identity(version: Mapping[str, Any]) -> tuple[str, ...]:
-    version_id = version.get("VersionId")
-    if version_id and version_id != "null":
-        return (version["Key"], version_id)
-    # Unversioned bucket: a rewrite shows up as a new ETag or modification time.
-    return (version["Key"], str(version.get("ETag")), str(version.get("LastModified")))
+def _identity(found: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (found["Key"], str(found.get("ETag")), str(found.get("LastModified")))

@@ -21,6 +21,8 @@ RUNTIME = "python3.12"
 RULE_SET = "mailroom"
 RULE_NAME = "mailroom-intake"
 NOTIFICATION_ID = "incoming-to-record-metadata"
+EXTRACT = "extract-attachments"
+RECORD = "record-metadata"
 
 _ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -43,6 +45,14 @@ class StackConfig:
     name_prefix: str = "mailroom-local"
     log_level: str = "INFO"
     allowed_sender_domains: frozenset[str] = field(default_factory=frozenset)
+    timeout_s: int = 300  # as infra/ sets them: enforced by the local runner
+    memory_mb: int = 512
+
+    def function_name(self, short: str) -> str:
+        return f"{self.name_prefix}-{short}"
+
+    def dlq_name(self, short: str) -> str:
+        return f"{self.name_prefix}-{short}-dlq"
 
     @property
     def settings(self) -> Settings:
@@ -71,8 +81,20 @@ def _placeholder_zip() -> bytes:
     return buf.getvalue()
 
 
-def provision(endpoint: Endpoint, config: StackConfig) -> None:
-    """Create bucket, table, role, functions, receipt rule (active) and bucket notification."""
+@dataclass(frozen=True, slots=True)
+class Provisioned:
+    """Names the CLI and the runner need: functions, their DLQs, the rule set."""
+
+    functions: dict[str, str]  # short name (EXTRACT, RECORD) -> function name
+    dlq_urls: dict[str, str]  # short name -> queue URL
+    rule_set: str = RULE_SET
+
+    def dlq_by_function(self) -> dict[str, str]:
+        return {self.functions[short]: url for short, url in self.dlq_urls.items()}
+
+
+def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
+    """Create bucket, table, role, DLQs, functions, receipt rule (active), bucket notification."""
     settings = config.settings
     s3 = endpoint.client("s3")
     s3.create_bucket(
@@ -93,23 +115,33 @@ def provision(endpoint: Endpoint, config: StackConfig) -> None:
         AssumeRolePolicyDocument=json.dumps(_ASSUME_LAMBDA),
     )["Role"]["Arn"]
     lam = endpoint.client("lambda")
+    sqs = endpoint.client("sqs")
     code = _placeholder_zip()
     arns: dict[str, str] = {}
-    for short, handler in (
-        ("extract-attachments", EXTRACT_HANDLER),
-        ("record-metadata", RECORD_HANDLER),
-    ):
+    names: dict[str, str] = {}
+    dlq_urls: dict[str, str] = {}
+    for short, handler in ((EXTRACT, EXTRACT_HANDLER), (RECORD, RECORD_HANDLER)):
+        # As infra/lambda.tf: a dead-letter queue per function (the body is the failed event).
+        dlq_urls[short] = sqs.create_queue(
+            QueueName=config.dlq_name(short),
+            Attributes={"MessageRetentionPeriod": "1209600"},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_urls[short], AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         created = lam.create_function(
-            FunctionName=f"{config.name_prefix}-{short}",
+            FunctionName=config.function_name(short),
             Runtime=RUNTIME,
             Role=role,
             Handler=handler,
             Code={"ZipFile": code},
-            Timeout=300,
-            MemorySize=512,
+            Timeout=config.timeout_s,
+            MemorySize=config.memory_mb,
             Environment={"Variables": config.function_env()},
+            DeadLetterConfig={"TargetArn": dlq_arn},
         )
         arns[short] = created["FunctionArn"]
+        names[short] = created["FunctionName"]
 
     ses = endpoint.client("ses")
     ses.create_receipt_rule_set(RuleSetName=RULE_SET)
@@ -131,7 +163,7 @@ def provision(endpoint: Endpoint, config: StackConfig) -> None:
                 },
                 {
                     "LambdaAction": {
-                        "FunctionArn": arns["extract-attachments"],
+                        "FunctionArn": arns[EXTRACT],
                         "InvocationType": "Event",
                     }
                 },
@@ -146,7 +178,7 @@ def provision(endpoint: Endpoint, config: StackConfig) -> None:
             "LambdaFunctionConfigurations": [
                 {
                     "Id": NOTIFICATION_ID,
-                    "LambdaFunctionArn": arns["record-metadata"],
+                    "LambdaFunctionArn": arns[RECORD],
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {
                         "Key": {
@@ -157,3 +189,4 @@ def provision(endpoint: Endpoint, config: StackConfig) -> None:
             ]
         },
     )
+    return Provisioned(functions=names, dlq_urls=dlq_urls)

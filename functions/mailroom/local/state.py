@@ -25,6 +25,18 @@ class LocalState:
     smtp_port: int
     submission_address: str
     pid: int
+    # What `mailroom reprocess`, `redrive` and `doctor` need (empty when unknown, e.g. attach).
+    extract_function: str = ""
+    record_function: str = ""
+    extract_dlq_url: str = ""
+    record_dlq_url: str = ""
+    rule_set: str = ""
+    dead_letter_file: str = ""  # the runner's JSON-lines dead letters, besides the DLQs
+    data_dir: str = ""  # "" when the state is in memory only (no --data)
+
+    @property
+    def endpoint_port(self) -> int:
+        return int(self.endpoint_url.rsplit(":", 1)[-1].rstrip("/"))
 
 
 def state_dir() -> Path:

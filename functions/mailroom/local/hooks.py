@@ -1,0 +1,291 @@
+"""moto's in-process hooks: what the emulator tells local mode as it happens, without polling.
+
+moto runs in this process (`emulator.Emulator`), so three of its internals are wrapped here:
+
+- `moto.s3.notifications.send_event`, called by moto at the end of every object write with the
+  bucket's notification configuration: each matching `LambdaFunctionConfiguration` becomes an
+  `ObjectCreated` callback (one per object version, exactly as often as S3 would send it).
+  moto's own delivery (`_invoke_awslambda`) needs Docker and is switched off.
+- `S3Response.key_response`, the handler of every object-level request: callbacks raised while
+  it runs are held until it returns, so an event never overtakes the object's metadata (moto
+  stores the metadata after `put_object`, in the response handler).
+- `moto.awslambda.models.LambdaFunction.invoke`, behind the Lambda `Invoke` API: an `Event`
+  invocation is handed to the local runner (`mailroom reprocess` uses it), as AWS would.
+
+No hook lists, reads or copies stored objects. `Counters` counts the moto calls that copy every
+stored version (`list_object_versions` deep-copies each FakeKey, which rewrites large bodies
+to new temporary files), so a test can prove none happened.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.dynamodb.models import DynamoDBBackend
+from moto.s3 import notifications
+from moto.s3.models import FakeKey, S3Backend
+from moto.s3.responses import S3Response
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectCreated:
+    """One S3 notification for one object version, as moto raised it."""
+
+    event_name: str  # e.g. "ObjectCreated:Put"
+    bucket: str
+    region: str
+    key: str  # not encoded
+    size: int
+    etag: str
+    version_id: str | None
+    configuration_id: str
+    function_arn: str
+    event_time: Any  # datetime (moto's last_modified, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectWritten:
+    """Any object write or delete (for persistence), notification configured or not."""
+
+    bucket: str
+    key: str
+    deleted: bool
+
+
+# The callbacks; None when nobody listens. One emulator per process, so one set of them.
+ObjectListener = Callable[[ObjectCreated], None]
+WriteListener = Callable[[ObjectWritten], None]
+# (function ARN, event, invocation type) -> (payload, function failed), or None: moto answers.
+InvokeListener = Callable[[str, Any, str], tuple[bytes, bool] | None]
+
+
+TableListener = Callable[[], None]
+FunctionListener = Callable[[], None]  # a function's configuration or code changed
+
+
+class _Listeners:
+    objects: ObjectListener | None = None
+    writes: WriteListener | None = None
+    invokes: InvokeListener | None = None
+    tables: TableListener | None = None
+    functions: FunctionListener | None = None
+
+
+class Counters:
+    """How often moto ran the calls that copy stored objects (read by tests and the bench)."""
+
+    _lock = threading.Lock()
+    _counts: ClassVar[Counter[str]] = Counter()
+
+    @classmethod
+    def bump(cls, name: str) -> None:
+        with cls._lock:
+            cls._counts[name] += 1
+
+    @classmethod
+    def snapshot(cls) -> dict[str, int]:
+        with cls._lock:
+            return dict(cls._counts)
+
+
+_local = threading.local()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def listen(
+    *,
+    objects: ObjectListener | None = None,
+    writes: WriteListener | None = None,
+    invokes: InvokeListener | None = None,
+    tables: TableListener | None = None,
+    functions: FunctionListener | None = None,
+) -> None:
+    """Set the callbacks (None switches one off). Installs the wrappers on first use."""
+    install()
+    _Listeners.objects = objects
+    _Listeners.writes = writes
+    _Listeners.invokes = invokes
+    _Listeners.tables = tables
+    _Listeners.functions = functions
+
+
+def install() -> None:
+    """Wrap moto's functions once per process (idempotent)."""
+    global _installed  # noqa: PLW0603 (moto's functions are process-wide too)
+    with _install_lock:
+        if _installed:
+            return
+        _installed = True
+        _wrap_send_event()
+        _wrap_key_response()
+        _wrap_backend()
+        _wrap_lambda_invoke()
+        _wrap_dynamodb()
+        _wrap_function_updates()
+
+
+def _deliver(callback: Callable[[], None]) -> None:
+    """Run now, or after the object request in progress on this thread has finished."""
+    pending: list[Callable[[], None]] | None = getattr(_local, "pending", None)
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
+
+
+def _wrap_send_event() -> None:
+    original = notifications.send_event
+
+    def _skip_docker(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        return None
+
+    # moto would run the function in Docker (pulling an image); our runner runs it instead.
+    notifications._invoke_awslambda = _skip_docker
+
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        listener = _Listeners.objects
+        name = str(getattr(event_name, "value", event_name))
+        config = bucket.notification_configuration
+        if listener is not None and config is not None and name.startswith("s3:ObjectCreated:"):
+            for notification in config.cloud_function:
+                if notification.matches(name, key.name):
+                    created = ObjectCreated(
+                        event_name=name.removeprefix("s3:"),
+                        bucket=bucket.name,
+                        region=bucket.region_name,
+                        key=key.name,
+                        size=int(key.size),
+                        etag=str(key.etag).strip('"'),
+                        version_id=None if key.version_id == "null" else key.version_id,
+                        configuration_id=notification.id,
+                        function_arn=notification.arn,
+                        event_time=key.last_modified,
+                    )
+                    _deliver(lambda created=created: listener(created))  # type: ignore[misc]
+        original(account_id, event_name, bucket, key)  # queues, topics, EventBridge: moto's own
+
+    notifications.send_event = send_event
+
+
+def _wrap_key_response() -> None:
+    original = S3Response.key_response
+
+    def key_response(self: S3Response, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_local, "pending", None)
+        pending: list[Callable[[], None]] = []
+        _local.pending = pending
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _local.pending = outer
+            for callback in pending:
+                callback()
+
+    S3Response.key_response = key_response  # type: ignore[method-assign]
+
+
+def _wrap_backend() -> None:
+    put_object = S3Backend.put_object
+    delete_object = S3Backend.delete_object
+    list_object_versions = S3Backend.list_object_versions
+    getstate = FakeKey.__getstate__
+
+    def put(self: S3Backend, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        key = put_object(self, bucket_name, key_name, *args, **kwargs)
+        _written(bucket_name, key_name, deleted=False)
+        return key
+
+    def delete(self: S3Backend, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        result = delete_object(self, bucket_name, key_name, *args, **kwargs)
+        _written(bucket_name, key_name, deleted=True)
+        return result
+
+    def versions(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+        Counters.bump("list_object_versions")  # deep-copies every version in the bucket
+        return list_object_versions(self, *args, **kwargs)
+
+    def copied(self: FakeKey) -> dict[str, Any]:
+        Counters.bump("object_copies")  # deepcopy/pickle of a stored object: its whole body
+        return getstate(self)
+
+    complete_multipart_upload = S3Backend.complete_multipart_upload
+
+    def complete(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+        key = complete_multipart_upload(self, *args, **kwargs)
+        # moto keeps every part (each its own spooled temporary file) for the object's life,
+        # on top of the assembled object: twice the bytes on disk. The parts only serve
+        # GetObject with a partNumber, which mailroom never sends: let them go.
+        if key is not None and key.multipart is not None:
+            key.multipart.dispose()
+            key.multipart = None
+        return key
+
+    S3Backend.complete_multipart_upload = complete  # type: ignore[method-assign]
+    S3Backend.put_object = put  # type: ignore[method-assign]
+    S3Backend.delete_object = delete  # type: ignore[method-assign]
+    S3Backend.list_object_versions = versions  # type: ignore[method-assign]
+    FakeKey.__getstate__ = copied  # type: ignore[method-assign]
+
+
+def _written(bucket: str, key: str, *, deleted: bool) -> None:
+    listener = _Listeners.writes
+    if listener is not None:
+        written = ObjectWritten(bucket, key, deleted)
+        _deliver(lambda: listener(written))
+
+
+def _wrap_lambda_invoke() -> None:
+    original = LambdaFunction.invoke
+
+    def invoke(
+        self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any
+    ) -> str | bytes:
+        listener = _Listeners.invokes
+        if listener is not None:
+            kind = request_headers.get("x-amz-invocation-type", "RequestResponse")
+            answer = listener(self.function_arn, body, kind)
+            if answer is not None:
+                payload, failed = answer
+                if failed:
+                    response_headers["x-amz-function-error"] = "Unhandled"
+                return payload
+        return original(self, body, request_headers, response_headers)
+
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
+def _wrap_dynamodb() -> None:
+    """Every item write (BatchWriteItem goes through put_item and delete_item)."""
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def wrapper(self: DynamoDBBackend, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            result = _original(self, *args, **kw)
+            listener = _Listeners.tables
+            if listener is not None:
+                listener()
+            return result
+
+        setattr(DynamoDBBackend, name, wrapper)
+
+
+def _wrap_function_updates() -> None:
+    """A new configuration (e.g. `terraform apply` changing the environment) is a cold start
+    at the next invocation: the runner forgets what it read."""
+    for name in ("update_function_configuration", "update_function_code", "delete_function"):
+        original = getattr(LambdaBackend, name)
+
+        def wrapper(self: LambdaBackend, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            result = _original(self, *args, **kw)
+            listener = _Listeners.functions
+            if listener is not None:
+                listener()
+            return result
+
+        setattr(LambdaBackend, name, wrapper)
