@@ -112,16 +112,24 @@ class Provenance:
 
 
 def _encode(value: str, budget: int) -> str:
-    # quote() keeps "~" as is: escape it so a trailing "~" can only be the cut marker.
-    encoded = quote(value, safe=" @.+-_:/()[],;'!").replace("~", "%7E")
+    encoded = _quote(value)
     if len(encoded) <= budget:
         return encoded
-    cut = encoded[: budget - 1]
-    # Never cut inside a %XX escape.
-    tail = cut.rfind("%")
-    if tail >= len(cut) - 2:
-        cut = cut[:tail]
-    return cut + _TRUNCATED
+    # Cut between characters, never inside a %XX escape or a character's UTF-8 sequence.
+    kept: list[str] = []
+    room = budget - len(_TRUNCATED)
+    for char in value:
+        piece = _quote(char)
+        if len(piece) > room:
+            break
+        kept.append(piece)
+        room -= len(piece)
+    return "".join(kept) + _TRUNCATED
+
+
+def _quote(value: str) -> str:
+    # quote() keeps "~" as is: escape it so a trailing "~" can only be the cut marker.
+    return quote(value, safe=" @.+-_:/()[],;'!").replace("~", "%7E")
 
 
 def _decode(value: str) -> str:

@@ -54,10 +54,10 @@ def test_metadata_always_fits_s3_limit_and_marks_cuts(
     assert all(v.isascii() for v in meta.values())
     decoded = Provenance.from_metadata(meta)
     assert decoded is not None
-    if filename and len(filename) < 100:
-        assert decoded.filename == filename
-    elif filename:
-        assert decoded.filename == filename or decoded.filename.endswith("…")
+    if decoded.filename != filename:  # cut: a whole-character prefix, marked
+        assert decoded.filename.endswith("…")
+        assert filename.startswith(decoded.filename[:-1])
+        assert len(filename.encode()) > 512 // 9  # only a long name is ever cut
 
 
 def test_a_value_ending_in_the_cut_marker_reads_back_whole() -> None:
@@ -67,3 +67,16 @@ def test_a_value_ending_in_the_cut_marker_reads_back_whole() -> None:
 
     decoded = Provenance.from_metadata(meta)
     assert decoded is not None and decoded.filename == "draft~"
+
+
+def test_a_cut_falls_between_characters_never_inside_one() -> None:
+    # Found by hypothesis: U+F8FF is 3 UTF-8 bytes, 9 encoded characters; a cut by position
+    # split one in the middle and the name read back with a replacement character.
+    name = "\uf8ff" * 99
+    meta = Provenance(
+        source="email", message_id="m", received_at="2026-11-20T09:14:03.512Z", filename=name
+    ).to_metadata()
+
+    decoded = Provenance.from_metadata(meta)
+    assert decoded is not None
+    assert decoded.filename == "\uf8ff" * (511 // 9) + "…"
