@@ -340,3 +340,24 @@ def test_a_test_can_set_the_verdicts_the_door_reports(stack: LocalMailroom) -> N
         "dkim": "PASS",
         "dmarc": "PASS",
     }
+
+
+def test_waiting_counts_every_file_of_a_message_whose_record_keeps_only_the_first_ids(
+    stack: LocalMailroom,
+) -> None:
+    # GIVEN a message with more attachments than the record lists (file_ids is capped)
+    mail = EmailMessage()
+    mail["From"] = "clerk@partner-avocats.example"
+    mail["To"] = SUBMIT
+    mail["Subject"] = "scans"
+    mail.set_content("the scans")
+    for n in range(120):
+        mail.add_attachment(f"page {n}".encode(), "application", "pdf", filename=f"p{n:03}.pdf")
+    message_id = send(stack, mail.as_bytes())
+
+    # WHEN waiting for it: the wait ends only once all 120 file records exist
+    (outcome,) = stack.wait_for_messages([message_id], timeout=120)
+
+    assert outcome.record is not None and outcome.record.file_ids_truncated
+    assert outcome.record.file_count == 120
+    assert len(outcome.files) == 120

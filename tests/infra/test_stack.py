@@ -770,7 +770,7 @@ def test_uploader_policy_is_enough_for_upload_and_only_under_the_upload_prefix(
     document = tmp_path / "contract.txt"
     document.write_bytes(b"signed contract\n")
     set_request_auth(stack, on=True)
-    uploaded = cli_as.run("upload", str(document))
+    uploaded = cli_as.run("upload", str(document), "--sender", "clerk@firm.example")
     set_request_auth(stack, on=False)
     assert uploaded.exit_code == 0, uploaded.output
 

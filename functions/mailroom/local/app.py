@@ -46,6 +46,7 @@ from mailroom.local.runner import (
 )
 from mailroom.local.stack import EXTRACT, RECORD, Provisioned, StackConfig, provision
 from mailroom.model import FileRecord, MessageRecord
+from mailroom.policy import Outcome
 from mailroom.settings import ENV_INCOMING_PREFIX, ENV_TABLE
 
 log = logging.getLogger("mailroom_local.app")
@@ -375,11 +376,15 @@ class LocalMailroom:
         record, files = catalog.get_message(message_id)
         if letters:
             return MessageOutcome(message_id, record, files, letters)
-        if record is None:
+        if record is None or record.outcome is Outcome.PROCESSING:
             return None
         recorded = {f.file_id for f in files}
         expected = [k for k in record.file_ids if k.startswith(self.incoming_prefix)]
-        if any(k not in recorded for k in expected):
+        if record.file_ids_truncated and expected:
+            # The record keeps only the first ids; all of the message's files went to incoming/.
+            if len(recorded) < record.file_count:
+                return None
+        elif any(k not in recorded for k in expected):
             return None
         return MessageOutcome(message_id, record, files)
 
