@@ -411,3 +411,36 @@ def test_event_builder_matches_the_sample(stack: Stack) -> None:
     built = event("GET", "/files", query={"sender": "client@example.com", "limit": "20"})
     assert built["requestContext"]["authorizer"]["jwt"]["claims"]["email"] == "Staff@Firm.example"
     assert built["version"] == "2.0"
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("/files/incoming%2Fm1%2F01-a.pdf", "/files/incoming%2Fm1%2F01-a.pdf"),
+        ("/files/incoming%2Fm1%2F01-a.pdf/download", "/files/incoming%2Fm1%2F01-a.pdf/download"),
+        ("/files/incoming/m1/01-a.pdf", "/files/incoming%2Fm1%2F01-a.pdf"),
+        ("/files/incoming/m1/01-a.pdf/download", "/files/incoming%2Fm1%2F01-a.pdf/download"),
+        ("/files/incoming/m1/download", "/files/incoming%2Fm1%2Fdownload"),
+        ("/files/incoming/m1/download/download", "/files/incoming%2Fm1%2Fdownload/download"),
+        ("/files/incoming/m1/50%.pdf", "/files/incoming%2Fm1%2F50%25.pdf"),
+        ("/files", "/files"),
+        ("/messages/m1", "/messages/m1"),
+    ],
+)
+def test_canonical_path_puts_a_decoded_key_back_in_one_segment(raw: str, canonical: str) -> None:
+    assert api.canonical_path(raw) == canonical
+
+
+def test_routes_work_when_the_http_api_hands_over_a_decoded_path(call: Call, stack: Stack) -> None:
+    seed(stack)
+    # An upload keeps its name: a file called "download" is `incoming/<upload-id>/download`.
+    key = "incoming/up-20261129-0a1b2c3d4e/download"
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=b"plain text\n", ContentType="text/plain")
+    store = S3Store(stack.s3, BUCKET)
+    assert record_object(ObjectCreated(key), "incoming/", store, stack.catalog) is not None
+    shown = call("GET", f"/files/{key}")
+    assert shown.body["file"]["file_id"] == key
+    link = call("GET", f"/files/{key}/download")
+    assert link.status == 200
+    assert requests.get(link.body["url"], timeout=10).content == b"plain text\n"
+    assert call("DELETE", "/files/incoming/m2/02-scan-2.pdf").body["file"]["deleted"] is True

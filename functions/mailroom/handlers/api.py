@@ -23,7 +23,7 @@ from datetime import date
 from functools import cache
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -287,8 +287,35 @@ def resolver() -> APIGatewayHttpResolver:
     return build(ApiSettings.from_env(os.environ), runtime())
 
 
+FILES = "/files/"
+DOWNLOAD = "/download"
+
+
+def canonical_path(raw_path: str) -> str:
+    """`/files/{id}[/download]` with the id as one URL-encoded segment, however it arrived.
+
+    A client sends the key encoded (`incoming%2Fm1%2F01-a.pdf`), but an HTTP API hands the
+    function `rawPath` already decoded (unlike REST APIs and function URLs), so the key's
+    slashes may be back: the API routes `/files/{proxy+}` and this puts the key back in one
+    segment. Every file key has at least a prefix, a folder and a name, so a key whose last
+    name is `download` is told apart from the download route by its depth.
+    """
+    if not raw_path.startswith(FILES):
+        return raw_path
+    rest = raw_path.removeprefix(FILES)
+    suffix = ""
+    if rest.endswith(DOWNLOAD) and rest.removesuffix(DOWNLOAD).count("/") != 1:
+        rest, suffix = rest.removesuffix(DOWNLOAD), DOWNLOAD
+    if "/" not in rest:
+        return raw_path  # already one encoded segment: decoded once by the route
+    return FILES + quote(rest, safe="") + suffix
+
+
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
 )
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    path = event.get("rawPath")
+    if isinstance(path, str) and canonical_path(path) != path:
+        event = {**event, "rawPath": canonical_path(path)}
     return resolver().resolve(event, context)
