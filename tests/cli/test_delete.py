@@ -51,3 +51,11 @@ def test_delete_yes_and_unknown_file(stack: Stack) -> None:
     missing = run("delete", "incoming/m1/09-nothing.pdf", "--yes")
     assert missing.exit_code == 1
     assert "no file with id" in missing.output
+
+
+def test_a_deleted_file_is_marked_in_the_table(stack: Stack) -> None:
+    stack.add_file("m1", "mistake.pdf", received_at=hours_ago(2))
+    assert run("delete", KEY, "--yes").exit_code == 0
+    table = run("list", "--include-deleted", "--wide")
+    assert table.exit_code == 0, table.output
+    assert "mistake.pdf (deleted)" in table.stdout
