@@ -244,6 +244,11 @@ class FileRecord:
     auth_reason: str | None = None
     suspected_spam: bool = False
     mailbox: str | None = None  # source "import": the mailbox's path
+    # Removed by staff (`mailroom delete`, DELETE /files/{id}): the object's current version is
+    # deleted (versioning keeps it), the record stays, hidden from listings unless asked for.
+    deleted: bool = False
+    deleted_by: str | None = None
+    deleted_at: str | None = None
 
     def to_item(self, incoming_prefix: str = "incoming/") -> dict[str, Any]:
         item = _compact(asdict(self))

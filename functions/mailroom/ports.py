@@ -7,7 +7,7 @@ Use cases (`mailroom.usecases`) depend on these, never on boto3; `adapters.catal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from mailroom.model import Bounds, FileRecord, MessageRecord
 
@@ -67,3 +67,32 @@ class ObjectStore(Protocol):
     def presigned_get(
         self, key: str, expires_in: int, version_id: str | None = None, filename: str | None = None
     ) -> str: ...
+
+
+class FileRemover(Protocol):
+    """What a delete needs: the record read, and marked deleted (who, when)."""
+
+    def get_file(self, file_id: str) -> FileRecord | None: ...
+
+    def mark_deleted(self, file_id: str, by: str, at: str) -> FileRecord | None: ...
+
+
+class ObjectRemover(Protocol):
+    """The bucket, as a delete uses it: the current version goes, older versions stay."""
+
+    def delete_current(self, key: str) -> None: ...
+
+
+class UploadSigner(Protocol):
+    """The bucket, as the API's uploads use it: a browser posts the bytes to S3 itself."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def presigned_post(
+        self,
+        key: str,
+        fields: dict[str, str],
+        size: int,
+        expires_in: int,
+    ) -> dict[str, Any]: ...

@@ -41,9 +41,46 @@ ALL_ENV = (
     ENV_SPAM_POLICY,
 )
 
+# The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
+# what every function must be given; these only the api function reads (`ApiSettings`).
+ENV_DASHBOARD_ORIGIN = "MAILROOM_DASHBOARD_ORIGIN"
+ENV_UPLOAD_MAX_BYTES = "MAILROOM_UPLOAD_MAX_BYTES"
+ENV_UPLOAD_TYPES = "MAILROOM_UPLOAD_TYPES"
+ENV_LINK_SECONDS = "MAILROOM_LINK_SECONDS"
+API_ENV = (ENV_DASHBOARD_ORIGIN, ENV_UPLOAD_MAX_BYTES, ENV_UPLOAD_TYPES, ENV_LINK_SECONDS)
+
+# What staff upload: scans, office documents, pictures, text. A type outside the list is refused
+# before anything is signed (415), whatever the file's name says.
+DEFAULT_UPLOAD_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/tiff",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "text/plain",
+        "text/csv",
+        "application/rtf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "message/rfc822",
+    }
+)
+DEFAULT_UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024**3  # one presigned POST is one PUT-sized object: at most 5 GB
+MAX_LINK_SECONDS = 300  # issue 11: a download link lasts at most 5 minutes
+
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+/$")
+_ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -161,3 +198,60 @@ class Settings:
             ENV_VIRUS_POLICY: str(self.virus_policy),
             ENV_SPAM_POLICY: str(self.spam_policy),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The api function's settings: the shared ones plus its own (all optional, validated)."""
+
+    core: Settings
+    dashboard_origin: str | None = None  # None: no CORS headers at all
+    upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
+    upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
+    link_seconds: int = MAX_LINK_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
+        """Shared settings first (their errors), then the api's own; every problem at once."""
+        problems: list[str] = []
+        try:
+            core: Settings | None = Settings.from_env(env)
+        except SettingsError as exc:
+            core = None
+            problems.append(str(exc).removeprefix("invalid mailroom configuration: "))
+
+        origin = env.get(ENV_DASHBOARD_ORIGIN, "").strip().rstrip("/").lower() or None
+        if origin is not None and not _ORIGIN_RE.match(origin):
+            problems.append(
+                f"{ENV_DASHBOARD_ORIGIN}={origin!r} is not an origin (scheme://host[:port])"
+            )
+
+        def number(name: str, default: int, high: int) -> int:
+            text = env.get(name, "").strip()
+            if not text:
+                return default
+            try:
+                value = int(text)
+            except ValueError:
+                problems.append(f"{name}={text!r} is not a whole number")
+                return default
+            if not 1 <= value <= high:
+                problems.append(f"{name}={text!r} must be between 1 and {high}")
+            return value
+
+        cap = number(ENV_UPLOAD_MAX_BYTES, DEFAULT_UPLOAD_MAX_BYTES, MAX_UPLOAD_BYTES)
+        seconds = number(ENV_LINK_SECONDS, MAX_LINK_SECONDS, MAX_LINK_SECONDS)
+        types_text = env.get(ENV_UPLOAD_TYPES, "").strip()
+        types = (
+            frozenset(t.strip().lower() for t in types_text.split(",") if t.strip())
+            if types_text
+            else DEFAULT_UPLOAD_TYPES
+        )
+        problems.extend(
+            f"{ENV_UPLOAD_TYPES}: {t!r} is not a media type (type/subtype)"
+            for t in sorted(types)
+            if not _MIME_RE.match(t)
+        )
+        if problems or core is None:
+            raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
+        return cls(core, origin, cap, types, seconds)

@@ -32,6 +32,7 @@ def test_handlers_import_nothing_from_cli_local_mode_or_tests(tmp_path: Path) ->
     code = (
         "import json, sys\n"
         "import mailroom.handlers.extract_attachments, mailroom.handlers.record_metadata\n"
+        "import mailroom.handlers.api\n"
         f"bad = [m for m in sys.modules if m.startswith({FORBIDDEN!r})]\n"
         "print(json.dumps(sorted(bad)))\n"
     )
@@ -55,6 +56,7 @@ def test_function_zip_holds_only_what_the_functions_need(tmp_path: Path) -> None
 
     assert "mailroom/handlers/extract_attachments.py" in names
     assert "mailroom/handlers/record_metadata.py" in names
+    assert "mailroom/handlers/api.py" in names
     assert not [n for n in names if n.startswith(("mailroom/cli/", "mailroom/local/"))]
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
     assert {"aws_lambda_powertools", "tnefparse", "filetype", "pybase64"} <= top_level
@@ -111,6 +113,7 @@ SAMPLE = SAMPLE_MAIL / "staff-forward.eml"
 RUN_ZIPS = (
     "import json, sys\n"
     "import mailroom.handlers.extract_attachments, mailroom.handlers.record_metadata\n"
+    "import mailroom.handlers.api\n"
     "from mailroom.extract import DiscardSink, extract, fastb64\n"
     "assert not [m for m in sys.modules if m.startswith('aws_xray_sdk')], 'X-Ray SDK imported'\n"
     "with open(sys.argv[1], 'rb') as raw:\n"

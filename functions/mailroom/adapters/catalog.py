@@ -63,6 +63,26 @@ class Catalog:
         item = record.to_item(self._incoming_prefix)
         self._ddb.put_item(TableName=self.table, Item=_to_ddb(item))
 
+    def mark_deleted(self, file_id: str, by: str, at: str) -> FileRecord | None:
+        """Flag a file record deleted (who, when); None when there is no such record.
+
+        An update, not a put: a record_metadata write racing with it cannot be lost, and the
+        condition keeps a delete from creating a record out of nothing.
+        """
+        key = file_pk_sk(file_id, self._incoming_prefix)
+        try:
+            response = self._ddb.update_item(
+                TableName=self.table,
+                Key=_to_ddb(key),
+                UpdateExpression="SET deleted = :t, deleted_by = :by, deleted_at = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=_to_ddb({":t": True, ":by": by, ":at": at}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return FileRecord.from_item(_from_ddb(response["Attributes"]))
+
     # -- reads --
 
     def get_file(self, file_id: str) -> FileRecord | None:

@@ -143,6 +143,31 @@ class S3Store:
             params["ResponseContentDisposition"] = content_disposition(filename)
         return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
+    def presigned_post(
+        self, key: str, fields: dict[str, str], size: int, expires_in: int
+    ) -> dict[str, Any]:
+        """A browser form upload of exactly `size` bytes to `key`, with exactly `fields`.
+
+        Every field is also a policy condition, so the form cannot change the type or the
+        provenance metadata; `content-length-range` with equal bounds makes S3 refuse any other
+        size (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
+        """
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", size, size])
+        post = self._s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields=dict(fields),
+            Conditions=conditions,
+            ExpiresIn=expires_in,
+        )
+        return {"url": post["url"], "fields": dict(post["fields"])}
+
+    def delete_current(self, key: str) -> None:
+        """DeleteObject without a version: on a versioned bucket the current version becomes
+        noncurrent behind a delete marker, kept until the lifecycle rule expires it."""
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
     def list_keys(self, prefix: str) -> list[str]:
         paginator = self._s3.get_paginator("list_objects_v2")
         return [

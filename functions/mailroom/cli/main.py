@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from mailroom.cli import files, imports, local_mode, offline, ops, query, reports, tools
+from mailroom.cli import deletes, files, imports, local_mode, offline, ops, query, reports, tools
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
 from mailroom.cli.output import show_files
@@ -90,6 +90,7 @@ cli.add_command(reports.cases)
 cli.add_command(files.get)
 cli.add_command(files.url)
 cli.add_command(files.upload)
+cli.add_command(deletes.delete)
 cli.add_command(offline.inspect)
 cli.add_command(tools.show_config, "config")
 cli.add_command(tools.completion)

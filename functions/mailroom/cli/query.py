@@ -33,6 +33,9 @@ MAX_AGE = 3650 * 86400  # --older-than: ten years
     help="Only files from this address: as the sender, or as the client behind a forward.",
 )
 @click.option("--case", metavar="TAG", help="Only files of this case (submit+TAG@...).")
+@click.option(
+    "--include-deleted", is_flag=True, help="Also files deleted by staff (marked deleted)."
+)
 @range_options
 @wide_option
 @format_option()
@@ -45,6 +48,7 @@ def list_files(
     since: date | None,
     until: date | None,
     limit: int,
+    include_deleted: bool,
     wide: bool,
     fmt: str,
 ) -> None:
@@ -54,7 +58,14 @@ def list_files(
     client who sent it; JSON and CSV say which matched ("matched": "sender" or
     "original_sender").
     """
-    query = files.FileQuery(sender=sender, case=case, since=since, until=until, limit=limit)
+    query = files.FileQuery(
+        sender=sender,
+        case=case,
+        since=since,
+        until=until,
+        limit=limit,
+        include_deleted=include_deleted,
+    )
     page = files.list_files(app.catalog, query)
     show_files(
         [m.record for m in page.files],

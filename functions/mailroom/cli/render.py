@@ -164,7 +164,7 @@ def file_row(record: FileRecord, local: bool = False) -> list[str]:
     return _clean(
         show_time(record.received_at, local),
         sender_cell(record),
-        record.filename,
+        f"{record.filename} (deleted)" if record.deleted else record.filename,
         human_size(record.size),
         short_type(record),
         record.case or "",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import boto3
+from botocore.config import Config
 
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import S3Store
@@ -26,6 +27,8 @@ def runtime() -> Runtime:
     settings = Settings.from_env(os.environ)
     return Runtime(
         settings=settings,
-        store=S3Store(boto3.client("s3"), settings.bucket),
+        # SigV4 for presigned links and forms (the api function): botocore may otherwise sign
+        # with SigV2, which S3 is retiring and whose expiry is not bounded by the 7-day rule.
+        store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
         catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
     )

@@ -39,6 +39,11 @@ class HashingWriter:
 def _servable(record: FileRecord, incoming_prefix: str) -> None:
     if not record.file_id.startswith(incoming_prefix):
         raise NotFound(f"{record.file_id!r} is not a file mailroom serves")
+    if record.deleted:
+        # Its recorded version still exists (noncurrent): a link to it would undo the delete.
+        raise NotFound(
+            f"{record.file_id!r} was deleted by {record.deleted_by} at {record.deleted_at}"
+        )
 
 
 def download(

@@ -21,3 +21,11 @@ class InvalidInput(UseCaseError, ValueError):
 
 class IntegrityError(UseCaseError):
     """The bytes read do not match the recorded sha256."""
+
+
+class TooLarge(InvalidInput):
+    """A declared size above the configured cap (the API answers 413)."""
+
+
+class UnsupportedType(InvalidInput):
+    """A content type outside the allowed list (the API answers 415)."""

@@ -33,6 +33,7 @@ class FileQuery:
     until: date | None = None
     limit: int = 50
     cursor: str | None = None  # `FilePage.next` of the previous page
+    include_deleted: bool = False  # deleted files are hidden unless asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,10 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
         )
     else:
         matches = (FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page))
+    if not query.include_deleted:
+        # Skipped rows are still read: a listing costs what it returns plus the deleted files
+        # among them (few: deleting is for what was sent by mistake).
+        matches = (m for m in matches if not m.record.deleted)
     ordered = in_part_order(matches)
     if position is not None:
         ordered = _skip_shown(ordered, position)

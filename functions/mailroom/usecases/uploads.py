@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from mailroom.naming import safe_name
 from mailroom.policy import case_tag
-from mailroom.ports import ObjectStore
+from mailroom.ports import ObjectStore, UploadSigner
 from mailroom.provenance import Provenance
-from mailroom.usecases.errors import InvalidInput
+from mailroom.usecases.errors import InvalidInput, TooLarge, UnsupportedType
 from mailroom.usecases.messages import iso_z
 
 INCOMING_PREFIX = "incoming/"
@@ -121,3 +121,82 @@ def upload_files(
             )
         )
     return done
+
+
+MAX_FILENAME_CHARS = 1024
+MAX_UPLOADER_CHARS = 256  # the provenance budget of `sender`
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    """What a browser declares before it sends the bytes (POST /uploads)."""
+
+    filename: str
+    size: int
+    content_type: str | None = None  # None or "": guessed from the name
+    case: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedUpload:
+    url: str
+    fields: dict[str, str]
+    file_id: str
+    expires_in: int
+
+
+def checked_content_type(declared: str | None, filename: str, allowed: Collection[str]) -> str:
+    """The media type without parameters, lower case; from the name when none is declared."""
+    text = (declared or "").split(";", 1)[0].strip().lower()
+    if not text:
+        text = (mimetypes.guess_type(filename)[0] or "application/octet-stream").lower()
+    if text not in allowed:
+        raise UnsupportedType("content_type", f"{text!r} is not a type mailroom accepts")
+    return text
+
+
+def presign_upload(
+    signer: UploadSigner,
+    request: UploadRequest,
+    *,
+    uploader: str,
+    max_bytes: int,
+    allowed_types: Collection[str],
+    expires_in: int,
+    now: datetime | None = None,
+    incoming_prefix: str = INCOMING_PREFIX,
+) -> PresignedUpload:
+    """A presigned POST for one file under a new upload id in `incoming/`, all checked first.
+
+    The form fixes the key, the type, the exact size and the provenance (the uploader as the
+    sender, the case), so what lands is recorded by record_metadata like any other object, with
+    the upload's time (the object's) and a sha256 it computes from the bytes.
+    """
+    name = request.filename.strip() if isinstance(request.filename, str) else ""
+    if not name or len(name) > MAX_FILENAME_CHARS:
+        raise InvalidInput("filename", f"a file name is 1 to {MAX_FILENAME_CHARS} characters")
+    size = request.size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidInput("size", "size is the file's length in bytes, at least 1")
+    if size > max_bytes:
+        raise TooLarge("size", f"{size} bytes is over the upload limit of {max_bytes} bytes")
+    content_type = checked_content_type(request.content_type, name, allowed_types)
+    who = uploader.strip().lower()
+    if not who or len(who) > MAX_UPLOADER_CHARS:
+        raise InvalidInput("uploader", "an upload must say who made it")
+    tag = checked_case(request.case) if request.case else None
+    upload_id = new_upload_id((now or datetime.now(UTC)).date())
+    key = f"{incoming_prefix}{upload_id}/{safe_name(name, fallback='upload')}"
+    provenance = Provenance(
+        source="upload",
+        message_id=upload_id,
+        received_at="",  # record_metadata takes the object's own time: when the bytes arrived
+        filename=name,
+        content_type=content_type,
+        sender=who,
+        case=tag,
+    )
+    fields = {"Content-Type": content_type}
+    fields.update({f"x-amz-meta-{k}": v for k, v in provenance.to_metadata().items()})
+    post = signer.presigned_post(key, fields, size, expires_in)
+    return PresignedUpload(post["url"], dict(post["fields"]), key, expires_in)

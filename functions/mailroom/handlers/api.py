@@ -1,0 +1,321 @@
+"""The staff HTTP API (API Gateway HTTP API, payload 2.0, behind a JWT authorizer).
+
+Thin: each route reads its parameters, calls one use case (`mailroom.usecases`) and returns
+JSON. Errors are `{"error": {"code", "message"}}` with the status a client can act on. Who is
+asking comes from the authorizer's verified claims; with none the answer is 401. CORS headers
+are sent for the configured dashboard origin only, and none when no origin is configured.
+
+    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=
+    GET    /files/{id}                  {id}: the URL-encoded object key
+    GET    /files/{id}/download         a presigned GET (at most 300 s)
+    DELETE /files/{id}
+    POST   /uploads                     a presigned POST into incoming/<upload-id>/
+    GET    /messages?outcome=&since=&until=&limit=&cursor=
+    GET    /messages/{id}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from datetime import date
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, unquote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mailroom.handlers.runtime import Runtime, runtime
+from mailroom.settings import ApiSettings
+from mailroom.usecases import deletes, downloads, files, messages, uploads
+from mailroom.usecases.errors import (
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    UnsupportedType,
+    UseCaseError,
+)
+
+logger = Logger()
+
+MAX_PAGE = 500  # rows per API page; the CLI may ask for more
+# Claims that name a signed-in person, best first: an address is what files record as sender.
+IDENTITY_CLAIMS = ("email", "cognito:username", "username", "sub")
+
+
+class ApiError(Exception):
+    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def error_response(status: HTTPStatus, code: str, message: str) -> Response[str]:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+def json_response(body: Any, status: HTTPStatus = HTTPStatus.OK) -> Response[str]:
+    return Response(
+        status_code=int(status),
+        content_type="application/json",
+        body=json.dumps(body, default=str, separators=(",", ":")),
+        headers={"Cache-Control": "no-store"},  # records and links are per person and short-lived
+    )
+
+
+def identity(event: dict[str, Any]) -> str:
+    """The signed-in person, from the JWT authorizer's claims (API Gateway verified the token)."""
+    context = event.get("requestContext") or {}
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    for name in IDENTITY_CLAIMS:
+        value = claims.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "sign in first")
+
+
+def _date(name: str, text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(name, f"{name} is a date, YYYY-MM-DD") from None
+
+
+def _limit(text: str | None) -> int:
+    if not text:
+        return 50
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise InvalidInput("limit", f"limit is a whole number from 1 to {MAX_PAGE}")
+    return int(text)
+
+
+def _flag(name: str, text: str | None) -> bool:
+    value = (text or "false").lower()
+    if value not in {"true", "false", "1", "0"}:
+        raise InvalidInput(name, f"{name} is true or false")
+    return value in {"true", "1"}
+
+
+def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
+    """The resolver with every route, over one set of settings and adapters."""
+    cors = None
+    if settings.dashboard_origin:
+        cors = CORSConfig(
+            allow_origin=settings.dashboard_origin,
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+            allow_credentials=False,  # the token travels in Authorization, never in a cookie
+        )
+    app = APIGatewayHttpResolver(cors=cors)
+    core = settings.core
+
+    def query(allowed: set[str]) -> dict[str, str]:
+        params = app.current_event.query_string_parameters or {}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise InvalidInput(unknown[0], f"unknown parameter {unknown[0]!r}")
+        return dict(params)
+
+    def who() -> str:
+        return identity(app.current_event.raw_event)
+
+    def body() -> dict[str, Any]:
+        text = app.current_event.decoded_body or ""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise InvalidInput("body", "the body is not JSON") from None
+        if not isinstance(value, dict):
+            raise InvalidInput("body", "the body is a JSON object")
+        return value
+
+    def record_of(encoded_id: str) -> Any:
+        return files.get_file(rt.catalog, unquote(encoded_id))
+
+    @app.get("/files")
+    def list_files() -> Response[str]:
+        who()
+        p = query({"sender", "case", "since", "until", "limit", "cursor", "include_deleted"})
+        page = files.list_files(
+            rt.catalog,
+            files.FileQuery(
+                sender=p.get("sender") or None,
+                case=p.get("case") or None,
+                since=_date("since", p.get("since")),
+                until=_date("until", p.get("until")),
+                limit=_limit(p.get("limit")),
+                cursor=p.get("cursor") or None,
+                include_deleted=_flag("include_deleted", p.get("include_deleted")),
+            ),
+        )
+        return json_response({"files": [m.to_dict() for m in page.files], "next": page.next})
+
+    @app.get("/files/<file_id>")
+    def get_file(file_id: str) -> Response[str]:
+        who()
+        return json_response({"file": asdict(record_of(file_id))})
+
+    @app.get("/files/<file_id>/download")
+    def download(file_id: str) -> Response[str]:
+        person = who()
+        record = record_of(file_id)
+        url = downloads.download_link(
+            rt.store, record, settings.link_seconds, incoming_prefix=core.incoming_prefix
+        )
+        logger.info("download link issued", extra={"file_id": record.file_id, "by": person})
+        return json_response({"url": url, "expires_in": settings.link_seconds})
+
+    @app.delete("/files/<file_id>")
+    def delete(file_id: str) -> Response[str]:
+        person = who()
+        record = deletes.delete_file(
+            rt.catalog,
+            rt.store,
+            unquote(file_id),
+            by=person,
+            incoming_prefix=core.incoming_prefix,
+        )
+        logger.info("file deleted", extra={"file_id": record.file_id, "by": record.deleted_by})
+        return json_response({"file": asdict(record)})
+
+    @app.post("/uploads")
+    def upload() -> Response[str]:
+        person = who()
+        values = body()
+        unknown = sorted(set(values) - {"filename", "size", "content_type", "case"})
+        if unknown:
+            raise InvalidInput(unknown[0], f"unknown field {unknown[0]!r}")
+        for name in ("filename", "content_type", "case"):
+            if values.get(name) is not None and not isinstance(values[name], str):
+                raise InvalidInput(name, f"{name} is a string")
+        request = uploads.UploadRequest(
+            filename=values.get("filename") or "",
+            size=values.get("size"),  # type: ignore[arg-type]  # checked by the use case
+            content_type=values.get("content_type"),
+            case=values.get("case"),
+        )
+        post = uploads.presign_upload(
+            rt.store,
+            request,
+            uploader=person,
+            max_bytes=settings.upload_max_bytes,
+            allowed_types=settings.upload_types,
+            expires_in=settings.link_seconds,
+            incoming_prefix=core.incoming_prefix,
+        )
+        logger.info("upload signed", extra={"file_id": post.file_id, "by": person})
+        return json_response(
+            {
+                "url": post.url,
+                "fields": post.fields,
+                "file_id": post.file_id,
+                "expires_in": post.expires_in,
+            },
+            HTTPStatus.CREATED,
+        )
+
+    @app.get("/messages")
+    def list_messages() -> Response[str]:
+        who()
+        p = query({"outcome", "since", "until", "limit", "cursor"})
+        page = messages.page_messages(
+            rt.catalog,
+            messages.MessageQuery(
+                outcome=p.get("outcome") or None,
+                since=_date("since", p.get("since")),
+                until=_date("until", p.get("until")),
+                limit=_limit(p.get("limit")),
+                cursor=p.get("cursor") or None,
+            ),
+        )
+        return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
+
+    @app.get("/messages/<message_id>")
+    def get_message(message_id: str) -> Response[str]:
+        who()
+        view = messages.get_message(rt.catalog, unquote(message_id))
+        return json_response(
+            {
+                "message": asdict(view.record) if view.record else None,
+                "files": [asdict(f) for f in view.files],
+                "held": view.held,
+            }
+        )
+
+    def api_error(exc: ApiError) -> Response[str]:
+        return error_response(exc.status, exc.code, str(exc))
+
+    def use_case_error(exc: UseCaseError) -> Response[str]:
+        status, code = HTTPStatus.BAD_REQUEST, "bad_request"
+        if isinstance(exc, NotFound):
+            status, code = HTTPStatus.NOT_FOUND, "not_found"
+        elif isinstance(exc, TooLarge):
+            status, code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large"
+        elif isinstance(exc, UnsupportedType):
+            status, code = HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_type"
+        elif not isinstance(exc, InvalidInput):  # IntegrityError and the like: ours, not theirs
+            logger.exception("use case failed")
+            status, code = HTTPStatus.INTERNAL_SERVER_ERROR, "internal"
+        return error_response(status, code, str(exc))
+
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("request failed")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal", "internal error")
+
+    # Registered by call: powertools' exception_handler decorator is untyped.
+    app.exception_handler(ApiError)(api_error)
+    app.exception_handler(UseCaseError)(use_case_error)
+    app.exception_handler(Exception)(unexpected)
+
+    @app.not_found
+    def no_route(exc: Exception) -> Response[str]:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+
+    return app
+
+
+@cache
+def resolver() -> APIGatewayHttpResolver:
+    """Built once per cold start; a wiring mistake raises SettingsError naming every problem."""
+    return build(ApiSettings.from_env(os.environ), runtime())
+
+
+FILES = "/files/"
+DOWNLOAD = "/download"
+
+
+def canonical_path(raw_path: str) -> str:
+    """`/files/{id}[/download]` with the id as one URL-encoded segment, however it arrived.
+
+    A client sends the key encoded (`incoming%2Fm1%2F01-a.pdf`), but an HTTP API hands the
+    function `rawPath` already decoded (unlike REST APIs and function URLs), so the key's
+    slashes may be back: the API routes `/files/{proxy+}` and this puts the key back in one
+    segment. Every file key has at least a prefix, a folder and a name, so a key whose last
+    name is `download` is told apart from the download route by its depth.
+    """
+    if not raw_path.startswith(FILES):
+        return raw_path
+    rest = raw_path.removeprefix(FILES)
+    suffix = ""
+    if rest.endswith(DOWNLOAD) and rest.removesuffix(DOWNLOAD).count("/") != 1:
+        rest, suffix = rest.removesuffix(DOWNLOAD), DOWNLOAD
+    if "/" not in rest:
+        return raw_path  # already one encoded segment: decoded once by the route
+    return FILES + quote(rest, safe="") + suffix
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    path = event.get("rawPath")
+    if isinstance(path, str) and canonical_path(path) != path:
+        event = {**event, "rawPath": canonical_path(path)}
+    return resolver().resolve(event, context)
