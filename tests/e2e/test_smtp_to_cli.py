@@ -353,7 +353,7 @@ def test_waiting_counts_every_file_of_a_message_whose_record_keeps_only_the_firs
     mail.set_content("the scans")
     for n in range(120):
         mail.add_attachment(f"page {n}".encode(), "application", "pdf", filename=f"p{n:03}.pdf")
-    message_id = send(stack, mail.as_bytes())
+    message_id = send(stack, mail.as_bytes(policy=email.policy.SMTP))  # CRLF, as SMTP wants
 
     # WHEN waiting for it: the wait ends only once all 120 file records exist
     (outcome,) = stack.wait_for_messages([message_id], timeout=120)
