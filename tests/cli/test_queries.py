@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mailroom.adapters.catalog import _to_ddb
+from mailroom.adapters.catalog import to_ddb
 from mailroom.cli import config as cli_config
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Outcome
@@ -56,7 +56,7 @@ def _bulk_files(stack: Stack, count: int, start: datetime, days: int) -> list[Fi
             )
         )
     for i in range(0, len(records), 25):
-        batch = [{"PutRequest": {"Item": _to_ddb(r.to_item())}} for r in records[i : i + 25]]
+        batch = [{"PutRequest": {"Item": to_ddb(r.to_item())}} for r in records[i : i + 25]]
         stack.ddb.batch_write_item(RequestItems={TABLE: batch})
     return records
 

@@ -38,13 +38,24 @@ _deserializer = TypeDeserializer()
 MAX_PAGE = 1000  # items per Query page when the caller says how many it takes
 
 
-def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
+def to_ddb(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in item.items()}
 
 
-def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
+def from_ddb(item: dict[str, Any]) -> dict[str, Any]:
     plain = {k: _deserializer.deserialize(v) for k, v in item.items()}
     return {k: int(v) if isinstance(v, Decimal) else v for k, v in plain.items()}
+
+
+def query_items(client: DynamoDBClient, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item of a Query, page after page (LastEvaluatedKey), as plain Python values."""
+    while True:
+        page = client.query(**args)
+        for item in page.get("Items", []):
+            yield from_ddb(item)
+        if "LastEvaluatedKey" not in page:
+            return
+        args = {**args, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 class Catalog:
@@ -57,11 +68,11 @@ class Catalog:
     # -- writes (idempotent: keys are deterministic, a retry overwrites the same item) --
 
     def put_message(self, record: MessageRecord) -> None:
-        self._ddb.put_item(TableName=self.table, Item=_to_ddb(record.to_item()))
+        self._ddb.put_item(TableName=self.table, Item=to_ddb(record.to_item()))
 
     def put_file(self, record: FileRecord) -> None:
         item = record.to_item(self._incoming_prefix)
-        self._ddb.put_item(TableName=self.table, Item=_to_ddb(item))
+        self._ddb.put_item(TableName=self.table, Item=to_ddb(item))
 
     def mark_deleted(self, file_id: str, by: str, at: str) -> FileRecord | None:
         """Flag a file record deleted (who, when); None when there is no such record.
@@ -73,22 +84,22 @@ class Catalog:
         try:
             response = self._ddb.update_item(
                 TableName=self.table,
-                Key=_to_ddb(key),
+                Key=to_ddb(key),
                 UpdateExpression="SET deleted = :t, deleted_by = :by, deleted_at = :at",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=_to_ddb({":t": True, ":by": by, ":at": at}),
+                ExpressionAttributeValues=to_ddb({":t": True, ":by": by, ":at": at}),
                 ReturnValues="ALL_NEW",
             )
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return None
-        return FileRecord.from_item(_from_ddb(response["Attributes"]))
+        return FileRecord.from_item(from_ddb(response["Attributes"]))
 
     # -- reads --
 
     def get_file(self, file_id: str) -> FileRecord | None:
         key = file_pk_sk(file_id, self._incoming_prefix)
-        item = self._ddb.get_item(TableName=self.table, Key=_to_ddb(key)).get("Item")
-        return FileRecord.from_item(_from_ddb(item)) if item else None
+        item = self._ddb.get_item(TableName=self.table, Key=to_ddb(key)).get("Item")
+        return FileRecord.from_item(from_ddb(item)) if item else None
 
     def get_message(self, message_id: str) -> tuple[MessageRecord | None, list[FileRecord]]:
         """Pattern 4: the message record and its files, one item collection, one Query."""
@@ -226,7 +237,7 @@ class Catalog:
         args: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": _to_ddb(values),
+            "ExpressionAttributeValues": to_ddb(values),
             "ScanIndexForward": forward,
         }
         if index:
@@ -234,10 +245,4 @@ class Catalog:
         if page_size:
             # A page a little larger than what the caller takes: one request usually suffices.
             args["Limit"] = min(page_size + 1, MAX_PAGE)
-        while True:
-            page = self._ddb.query(**args)
-            for item in page.get("Items", []):
-                yield _from_ddb(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_items(self._ddb, args)

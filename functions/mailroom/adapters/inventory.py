@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from mailroom.adapters.catalog import from_ddb, query_items, to_ddb
 from mailroom.adapters.s3 import ObjectNotFound
 from mailroom.model import SORT_KEY, file_pk_sk, message_pk_sk
 from mailroom.usecases.recovery_ports import RuleCheck, StoredObject
@@ -29,17 +28,6 @@ if TYPE_CHECKING:
 
 BATCH_GET = 100  # BatchGetItem's limit per request
 _BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
-    plain = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    return {k: int(v) if isinstance(v, Decimal) else v for k, v in plain.items()}
 
 
 def _missing(exc: ClientError) -> bool:
@@ -115,28 +103,22 @@ class RecordInventory:
             "TableName": self.table,
             "IndexName": "by_outcome",
             "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": _to_ddb(values),
+            "ExpressionAttributeValues": to_ddb(values),
             "ScanIndexForward": False,
         }
-        while True:
-            page = self._ddb.query(**args)
-            for item in page.get("Items", []):
-                yield _from_ddb(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from query_items(self._ddb, args)
 
     def _batch_get(self, keys: Iterable[tuple[str, dict[str, str]]]) -> Iterator[dict[str, Any]]:
         it = iter(keys)
         while chunk := list(islice(it, BATCH_GET)):
             unique = {(k["pk"], k["sk"]): k for _, k in chunk}
             request: dict[str, Any] = {
-                self.table: {"Keys": [_to_ddb(k) for k in unique.values()], "ConsistentRead": True}
+                self.table: {"Keys": [to_ddb(k) for k in unique.values()], "ConsistentRead": True}
             }
             for attempt in range(len(_BACKOFF) + 1):
                 response = self._ddb.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table, []):
-                    yield _from_ddb(item)
+                    yield from_ddb(item)
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
