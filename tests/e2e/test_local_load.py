@@ -26,7 +26,7 @@ from mailroom.local.app import LocalMailroom
 from mailroom.local.hooks import Counters
 from mailroom.local.stack import StackConfig
 
-from .conftest import MAIL_DIR, SUBMIT
+from .conftest import MAIL_DIR, SUBMIT, run_cli
 
 FINAL = {"extracted", "no_attachments", "quarantined", "rejected", "failed"}
 
@@ -170,7 +170,12 @@ def test_1000_messages_through_the_door_all_end_with_a_final_record(
     samples = [
         re.sub(rb"\r?\n", b"\r\n", path.read_bytes()) for path in sorted(MAIL_DIR.glob("*.eml"))
     ]
-    bodies = [samples[i % len(samples)] for i in range(1000)]
+    # Each message its own Message-ID, so the CLI's view can be checked message by message.
+    bodies = [
+        b"Message-ID: <load1000-%d@sender.example>\r\n" % i
+        + re.sub(rb"(?im)^message-id:[^\r\n]*\r\n", b"", samples[i % len(samples)], count=1)
+        for i in range(1000)
+    ]
     ids = send_all(stack, bodies, clients=4)
     assert len(set(ids)) == 1000
 
@@ -181,6 +186,19 @@ def test_1000_messages_through_the_door_all_end_with_a_final_record(
     assert len(final) == 1000
     assert {str(outcome) for outcome in final} <= FINAL
     catalog = stack.catalog()
-    for message_id in ids[:: len(samples) * 10]:  # and the CLI's view agrees, sampled
+    for message_id in ids[:: len(samples) * 10]:  # and the catalogue agrees, sampled
         record, _ = catalog.get_message(message_id)
         assert record is not None and str(record.outcome) in FINAL
+
+    # THEN `mailroom messages --outcome X --json`, summed over the outcomes, holds each message
+    # exactly once (by its Message-ID), and `mailroom messages` without --outcome lists them all
+    sent = {f"<load1000-{i}@sender.example>" for i in range(1000)}
+    by_outcome: list[str] = []
+    for outcome in sorted(FINAL | {"processing"}):
+        listed = run_cli(stack, "messages", "--outcome", outcome, "--limit", "5000")
+        by_outcome += [m["rfc_message_id"] for m in listed if m["rfc_message_id"] in sent]
+    assert sorted(by_outcome) == sorted(sent)
+    every = run_cli(stack, "messages", "--limit", "5000")
+    assert {m["rfc_message_id"] for m in every} >= sent
+    times = [m["received_at"] for m in every]
+    assert times == sorted(times, reverse=True)  # newest first

@@ -361,3 +361,17 @@ def test_waiting_counts_every_file_of_a_message_whose_record_keeps_only_the_firs
     assert outcome.record is not None and outcome.record.file_ids_truncated
     assert outcome.record.file_count == 120
     assert len(outcome.files) == 120
+
+
+def test_a_256_kb_body_of_blank_lines_ends_no_attachments(stack: LocalMailroom) -> None:
+    # The hostile shape that once took hours (a quadratic body scan): now it costs what benign
+    # text of the same size does, so the wait's bound is generous.
+    raw = (
+        f"From: someone@partner-avocats.example\r\nTo: {SUBMIT}\r\nSubject: blank\r\n"
+        "Message-ID: <blank-256k@partner-avocats.example>\r\n\r\n"
+    ).encode() + b"\r\n" * (128 * 1024)
+
+    (outcome,) = stack.wait_for_messages([send(stack, raw)], timeout=60)
+
+    assert outcome.record is not None
+    assert str(outcome.record.outcome) == "no_attachments"
