@@ -40,3 +40,12 @@ def run_cli(stack: LocalMailroom, *args: str) -> Any:
         result = CliRunner().invoke(cli, [*args, "--json"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+@pytest.fixture
+def loaded_stack(tmp_path: Path) -> Iterator[LocalMailroom]:
+    """A fresh stack of its own for one load test (function scope: no state shared)."""
+    with LocalMailroom(
+        StackConfig(submission_addresses=(SUBMIT,)), smtp_port=0, state_dir=tmp_path
+    ) as stack:
+        yield stack
