@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from mailroom.handlers import extract_attachments, record_metadata
+from mailroom.model import Bounds
 from tests.conftest import SAMPLE_MAIL, load_event
 from tests.integration.conftest import BUCKET, Stack
 
@@ -80,10 +81,11 @@ def test_every_access_pattern_finds_the_files(stack: Stack, context: Any) -> Non
     day = date(2026, 11, 20)
 
     message, files = stack.catalog.get_message(MESSAGE_ID)
-    by_sender = list(stack.catalog.files_by_sender("Elodie.Martin@partner-avocats.example"))
-    by_case = list(stack.catalog.files_by_case("case-42", since=day, until=day))
-    by_day = list(stack.catalog.files_between(day, day))
-    outside = list(stack.catalog.files_between(date(2026, 11, 21), date(2026, 11, 22)))
+    by_sender = [f for f, _ in stack.catalog.files_from("Elodie.Martin@partner-avocats.example")]
+    by_case = list(stack.catalog.files_of_case("case-42", Bounds.of(day, day)))
+    by_day = list(stack.catalog.files_newest_first(Bounds.of(day, day)))
+    later = Bounds.of(date(2026, 11, 21), date(2026, 11, 22))
+    outside = list(stack.catalog.files_newest_first(later))
 
     assert message is not None and message.outcome == "extracted"
     assert sorted(f.file_id for f in files) == keys

@@ -113,12 +113,6 @@ class Catalog:
                 files.append(FileRecord.from_item(item))
         return message, files
 
-    def files_by_sender(
-        self, sender: str, since: date | None = None, until: date | None = None
-    ) -> Iterator[FileRecord]:
-        """Pattern 2 (the sender of record only), newest first."""
-        return self._files("by_sender", sender.lower(), Bounds.of(since, until))
-
     def files_from(
         self, address: str, bounds: Bounds | None = None, *, page_size: int | None = None
     ) -> Iterator[tuple[FileRecord, str]]:
@@ -142,12 +136,6 @@ class Catalog:
                 seen.add(record.file_id)
                 yield record, role
 
-    def files_by_case(
-        self, case: str, since: date | None = None, until: date | None = None
-    ) -> Iterator[FileRecord]:
-        """Pattern 7, newest first."""
-        return self.files_of_case(case, Bounds.of(since, until))
-
     def files_of_case(
         self, case: str, bounds: Bounds | None = None, *, page_size: int | None = None
     ) -> Iterator[FileRecord]:
@@ -156,16 +144,6 @@ class Catalog:
     def files_by_sha256(self, sha256: str) -> Iterator[FileRecord]:
         """Pattern 5: every copy of the same bytes, newest first."""
         return self._files("by_sha256", sha256.lower(), Bounds())
-
-    def files_between(
-        self,
-        since: date | None = None,
-        until: date | None = None,
-        *,
-        limit: int | None = None,
-    ) -> Iterator[FileRecord]:
-        """Pattern 3: all files, newest first (no range: all time)."""
-        return self.files_newest_first(Bounds.of(since, until), page_size=limit)
 
     def files_newest_first(
         self, bounds: Bounds | None = None, *, page_size: int | None = None

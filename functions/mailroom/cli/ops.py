@@ -14,7 +14,6 @@ module imports nothing from cli/main.py and adds no import cycle.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import click
 
 from mailroom.cli.config import OPS_NAMES, Config, Setting, client, resolve_ops
+from mailroom.cli.output import json_option, to_json
 from mailroom.cli.params import DATE, DurationParam
 
 if TYPE_CHECKING:
@@ -86,14 +86,6 @@ def ops_options(names: Sequence[str]) -> Callable[[F], F]:
         return func
 
     return decorate
-
-
-def _json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
 
 
 class _Ops:
@@ -170,7 +162,7 @@ def _rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 @click.option("--since", type=DATE, help="With --outcome: messages received from this UTC day.")
 @click.option("--dry-run", is_flag=True, help="Show what would be queued; invoke nothing.")
 @ops_options(["extract_function_name"])
-@_json_option
+@json_option
 def reprocess(
     message_ids: tuple[str, ...],
     outcome: str | None,
@@ -206,7 +198,7 @@ def reprocess(
         dry_run=dry_run,
     )
     if as_json:
-        _echo_json({**result.as_dict(), "dry_run": dry_run})
+        click.echo(to_json({**result.as_dict(), "dry_run": dry_run}))
     else:
         if result.queued:
             click.echo(
@@ -250,7 +242,7 @@ class _NoInvoker:
     help="At most this many events per queue (default: what the queue holds at the start).",
 )
 @ops_options(list(OPS_NAMES[:4]))
-@_json_option
+@json_option
 def redrive(
     functions: tuple[str, ...],
     dry_run: bool,
@@ -281,7 +273,7 @@ def redrive(
     ]
     failures = sum(len(r.failures) for r in results)
     if as_json:
-        _echo_json([r.as_dict() for r in results])
+        click.echo(to_json([r.as_dict() for r in results]))
     else:
         for r in results:
             if dry_run:
@@ -320,7 +312,7 @@ def redrive(
 )
 @click.option("--fix", is_flag=True, help="Reprocess and re-record what is missing.")
 @ops_options(list(OPS_NAMES))
-@_json_option
+@json_option
 def doctor(
     since: date | None,
     stuck_after: int,
@@ -371,7 +363,7 @@ def doctor(
         invoker=ops.invoker() if fix else None,
     )
     if as_json:
-        _echo_json(report.as_dict())
+        click.echo(to_json(report.as_dict()))
     else:
         _show_report(report)
     if not report.healthy:

@@ -148,7 +148,7 @@ def find_inline_forward(text: str, is_html: bool = False) -> Sender | None:
     return None
 
 
-# `begin <octal mode> <name>` at a line start, as `is_begin_line` and a non-blank name require.
+# `begin <octal mode> <name>` at a line start, as the stdlib's uudecoder requires.
 _BEGIN_LINE = re.compile(rb"^begin [0-7]++ [ \t\r\f\v]*+\S", re.MULTILINE)
 
 

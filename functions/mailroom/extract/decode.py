@@ -243,7 +243,7 @@ UU_PROBE_LINES = 1024
 UU_MIN_LINE_BYTES = 8
 UU_DEGENERATE = "uuencode: lines carry almost no data; the rest of the block was not decoded"
 UU_END_LINE = re.compile(rb"^[ \t\r\f]*+end[ \t\r\f]*+$", re.MULTILINE)
-# `is_begin_line` at a line start: "begin", an octal mode, then a blank or the line's end.
+# A begin line at a line start: "begin", an octal mode, then a blank or the line's end.
 _UU_BEGIN = re.compile(rb"^begin [0-7]++(?:[ \r]|$)", re.MULTILINE)
 
 
@@ -314,14 +314,6 @@ class UudecodeDecoder(Decoder):
         elif self._state == "inside":
             self.warnings.append("uuencode: no end line; decoded to the end of the part")
         return out
-
-
-def is_begin_line(line: bytes) -> bool:
-    """`begin <octal mode> <name>`, as the stdlib's uudecoder requires."""
-    if not line.startswith(b"begin "):
-        return False
-    mode = line[6:].partition(b" ")[0]
-    return bool(mode) and all(0x30 <= c <= 0x37 for c in mode)
 
 
 def uudecode_line(line: bytes) -> bytes:
