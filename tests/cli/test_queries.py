@@ -210,12 +210,8 @@ def test_older_than_keeps_only_records_older_than_the_cut(stack: Stack) -> None:
     assert bad.exit_code == 2
 
 
-@pytest.mark.skipif(
-    "processing" not in {str(o) for o in Outcome},
-    reason="the `processing` outcome arrives with issue 7's lifecycle branch",
-)
 def test_stuck_processing_messages_are_found(stack: Stack) -> None:
-    processing = Outcome("processing")
+    processing = Outcome.PROCESSING
     stack.add_message("stuck", received_at=hours_ago(1), outcome=processing)
     stack.add_message("busy", received_at=hours_ago(0.01), outcome=processing)
 
