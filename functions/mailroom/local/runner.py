@@ -48,6 +48,10 @@ log = logging.getLogger("mailroom_local.runner")  # outside the "mailroom" power
 RETRY_DELAYS = (0.2, 0.5)  # Lambda waits ~1 and ~2 minutes; locally a short back-off will do
 DEFAULT_CONCURRENCY = 3
 DEAD_LETTERS_KEPT = 1000
+# Sandboxes kept warm: `concurrency` for each of the two event-driven functions, so a mixed
+# backlog of extract and record events never evicts one to cold-start the other (a cold start
+# costs about a second of CPU: the imports and boto3 clients), and one for the API.
+WARM_FUNCTIONS = 2
 _POLL_S = 0.05  # how often a running sandbox's memory is checked
 SPEC_TTL_S = 1.0
 BACKLOG_PER_WORKER = 4  # queued or running events per worker before the SMTP door waits
@@ -433,7 +437,7 @@ class Runner:
                 if sandbox.alive():
                     return sandbox
                 self._sandboxes -= 1
-            if self._sandboxes >= self.concurrency + 2:
+            if self._sandboxes > self.concurrency * WARM_FUNCTIONS:
                 evicted = self._evict_one()
             self._sandboxes += 1
         if evicted is not None:

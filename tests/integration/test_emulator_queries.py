@@ -1,0 +1,96 @@
+"""The local emulator's partition-only table Query (local/hooks.py) answers as moto does."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.dynamodb.models.table import Table
+
+from mailroom.local import hooks
+
+
+def _table(client: Any) -> None:
+    client.create_table(
+        TableName="t",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+
+def _pages(client: Any, **args: Any) -> list[list[str]]:
+    pages: list[list[str]] = []
+    while True:
+        page = client.query(TableName="t", **args)
+        pages.append([item["sk"]["S"] for item in page["Items"]])
+        if "LastEvaluatedKey" not in page:
+            return pages
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _flat(pages: list[list[str]]) -> list[str]:
+    return [key for page in pages for key in page]
+
+
+@mock_aws
+def test_a_table_query_reads_its_partition_in_order_with_paging_and_conditions() -> None:
+    hooks.install()
+    assert Table.query.__module__ == hooks.__name__  # the partition-only Query answers below
+    client = boto3.client("dynamodb", region_name="eu-west-1")
+    _table(client)
+    rng = random.Random(7)
+    kept: dict[str, list[str]] = {}
+    for n in rng.sample(range(600), 600):  # written out of order, across 20 partitions
+        pk, sk = f"P{n % 20}", f"{'FILE' if n % 3 else 'META'}#{n:04d}"
+        kept.setdefault(pk, []).append(sk)
+        client.put_item(
+            TableName="t", Item={"pk": {"S": pk}, "sk": {"S": sk}, "g": {"S": f"G{n % 2}"}}
+        )
+    want = sorted(kept["P3"])
+    key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P3"}}}
+
+    assert _flat(_pages(client, **key)) == want
+    assert _flat(_pages(client, **key, ScanIndexForward=False)) == want[::-1]
+    paged = _pages(client, **key, Limit=4)
+    assert [len(p) for p in paged[:-1]] == [4] * (len(paged) - 1)
+    assert _flat(paged) == want
+    files = {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :f)",
+        "ExpressionAttributeValues": {":p": {"S": "P3"}, ":f": {"S": "FILE#"}},
+    }
+    assert _flat(_pages(client, **files, Limit=5)) == [s for s in want if s.startswith("FILE#")]
+    missing = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "X"}}}
+    assert _pages(client, **missing) == [[]]
+    # AND the table did not grow a partition for the key that was only asked about
+    assert client.scan(TableName="t", Select="COUNT")["Count"] == 600
+
+    # AND an index Query, which moto answers from every item, is unchanged
+    by_g = _pages(
+        client,
+        IndexName="by_g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "G1"}},
+    )
+    assert sorted(_flat(by_g)) == sorted(
+        f"{'FILE' if n % 3 else 'META'}#{n:04d}" for n in range(600) if n % 2
+    )
