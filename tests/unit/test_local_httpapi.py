@@ -334,6 +334,23 @@ def test_a_body_over_the_gateways_10_mb_is_413(server: tuple[LocalHttpApi, Recor
     assert recorder.events == []
 
 
+def test_a_chunked_body_is_refused_not_misread(server: tuple[LocalHttpApi, Recorder]) -> None:
+    api, recorder = server
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"filename": "a.pdf",'
+        yield b' "size": 3}'
+
+    reply = requests.post(
+        f"{api.url}/uploads",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        data=chunks(),
+        timeout=10,
+    )
+    assert reply.status_code == 411
+    assert recorder.events == []
+
+
 def test_the_site_serves_web_files_with_cloudfronts_security_headers(
     server: tuple[LocalHttpApi, Recorder], web: Path
 ) -> None:

@@ -563,6 +563,11 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0:
             self._send(gateway_reply(HTTPStatus.BAD_REQUEST, "Bad Request"), close=True)
             return
+        if self.headers.get("Transfer-Encoding"):
+            # Browsers and scripts send a length; a chunked body is not read (nor left behind
+            # to be taken for the next request on this connection).
+            self._send(gateway_reply(HTTPStatus.LENGTH_REQUIRED, "Length Required"), close=True)
+            return
         if length > MAX_BODY_BYTES:
             reply = gateway_reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large")
             self._send(reply, close=True)  # the unread body is never read: drop the connection
