@@ -142,6 +142,8 @@ def local(  # noqa: PLR0917 (click passes every option)
     _setup_logging(verbose)
     if attach_url and data_dir is not None:
         raise click.UsageError("--data keeps a stack this command starts; not with --attach")
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", staff_address):
+        raise click.BadParameter(f"{staff_address!r} is not an address", param_hint="--staff")
     running = state_file.read_state()
     if running is not None and running.pid != os.getpid():
         raise click.ClickException(
