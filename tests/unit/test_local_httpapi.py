@@ -446,6 +446,9 @@ def test_the_staff_address_must_be_an_address() -> None:
 
     from mailroom.cli.main import cli  # noqa: PLC0415
 
-    result = CliRunner().invoke(cli, ["local", "--staff", "nobody", "--api-port", "0"])
+    # Refused while parsing: --data with --attach would be refused next, so nothing starts.
+    result = CliRunner().invoke(
+        cli, ["local", "--staff", "nobody", "--attach", "http://127.0.0.1:9", "--data", "x"]
+    )
     assert result.exit_code == 2
     assert "'nobody' is not an address" in result.output
