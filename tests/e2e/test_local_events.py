@@ -186,6 +186,27 @@ def test_a_lambda_invoke_sent_to_the_emulator_is_run_by_the_runner(
     assert "failing on purpose: sync" in json.loads(failed["Payload"].read())["errorMessage"]
 
 
+def test_a_sandbox_started_for_a_short_lived_thread_outlives_it(
+    events_stack: tuple[LocalMailroom, Seen],
+) -> None:
+    """PR_SET_PDEATHSIG follows the thread that forked: sandboxes come from a long-lived one."""
+    stack, _ = events_stack
+    assert stack.runner is not None
+    runner = stack.runner
+    runner.forget_configurations()
+    answers: list[dict[str, Any]] = []
+
+    def once() -> None:  # a thread that ends once its invocation is answered
+        answers.append(runner.invoke(ECHO, {"from": "a short-lived thread"}))
+
+    for _ in range(2):
+        caller = threading.Thread(target=once)
+        caller.start()
+        caller.join(60)
+    first, second = answers
+    assert second["pid"] == first["pid"]  # the same warm sandbox: it did not die with the thread
+
+
 def test_a_function_spinning_past_its_timeout_is_killed_and_retried_while_the_cli_answers(
     events_stack: tuple[LocalMailroom, Seen],
 ) -> None:

@@ -35,6 +35,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -268,6 +269,11 @@ class Runner:
         self._sandboxes = 0
         self._specs: dict[str, tuple[float, FunctionSpec]] = {}
         self._letter_lock = threading.Lock()
+        # Sandboxes are started from this one long-lived thread: PR_SET_PDEATHSIG (worker.py)
+        # fires when the *thread* that forked the child exits, so a sandbox started from a
+        # short-lived thread (a moto request thread serving a synchronous Invoke, say) would be
+        # killed with it.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="mailroom-local-spawner")
         # Told when an async event is done (function, event, succeeded): for the bench.
         self.on_complete: Callable[[str, dict[str, Any], bool], None] | None = None
 
@@ -443,7 +449,8 @@ class Runner:
         if evicted is not None:
             evicted.kill()
         try:
-            return _Sandbox(spec, self._environment(spec), str(self.function_log.path or ""))
+            log_path = str(self.function_log.path or "")
+            return self._spawner.submit(_Sandbox, spec, self._environment(spec), log_path).result()
         except BaseException:
             with self._pool_lock:
                 self._sandboxes -= 1
