@@ -118,6 +118,7 @@ def run(messages: int, clients: int, files_per_message: int = 2) -> dict[str, An
         with lock:
             finished = {m: max(t) for m, t in recorded.items()}
         rss_after = rss_mb()
+        api = api_latency(stack)
         copies = {k: v - copies_before.get(k, 0) for k, v in Counters.snapshot().items()}
         dead = len(stack.dead_letters())
     last_record = max(finished.values())
@@ -132,7 +133,42 @@ def run(messages: int, clients: int, files_per_message: int = 2) -> dict[str, An
         "rss_growth": rss_after - rss_before,
         "copies": sum(copies.values()),
         "dead_letters": dead,
+        **api,
     }
+
+
+def api_latency(stack: Any, calls: int = 30) -> dict[str, float]:
+    """`GET /files?limit=50` through the local HTTP API (adapter, runner, handler) against the
+    same use case called in this process: the ratio is what the API path adds to a query."""
+    import urllib.request  # noqa: PLC0415
+
+    from mailroom.usecases import files  # noqa: PLC0415
+
+    assert stack.api is not None
+    request = urllib.request.Request(  # noqa: S310 - loopback, our own server
+        f"{stack.api.url}/files?limit=50", headers={"Authorization": f"Bearer {stack.api.token}"}
+    )
+    catalog = stack.catalog()
+
+    def via_api() -> None:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            assert len(json.load(answer)["files"]) == 50
+
+    def direct() -> None:
+        assert len(files.list_files(catalog, files.FileQuery(limit=50)).files) == 50
+
+    start = time.monotonic()
+    via_api()  # the api function's cold start
+    cold = time.monotonic() - start
+    medians = {}
+    for name, call in (("api", via_api), ("direct", direct)):
+        times = []
+        for _ in range(calls):
+            start = time.monotonic()
+            call()
+            times.append(time.monotonic() - start)
+        medians[name] = statistics.median(times)
+    return {"api_cold": cold, "api_median": medians["api"], "direct_median": medians["direct"]}
 
 
 def send(target: str, messages: int, clients: int) -> None:
@@ -192,6 +228,11 @@ def main() -> int:
         f"({ratio:.2f}x accept) | accept->record p50 {result['p50']:.2f} s, "
         f"p95 {result['p95']:.2f} s | RSS +{result['rss_growth']:.0f} MB | "
         f"object copies {result['copies']} | dead letters {result['dead_letters']}"
+    )
+    print(
+        f"  staff API: GET /files?limit=50 median {result['api_median'] * 1000:.0f} ms "
+        f"({result['api_median'] / result['direct_median']:.2f}x the use case in-process, "
+        f"{result['direct_median'] * 1000:.0f} ms); first call {result['api_cold'] * 1000:.0f} ms"
     )
     print(
         f"  target: end-to-end >= {TARGET_RATE:.0f} msg/s and >= {TARGET_RATIO}x accept: "
