@@ -49,7 +49,7 @@ def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped
 def local_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], LocalState, Path]]:
     env = clean_env(tmp_path)
     process = subprocess.Popen(
-        [*MAILROOM, "local", "--port", "0"],
+        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -35,6 +35,8 @@ DEFAULT_ADDRESS = "submit@mailroom.test"
 DEFAULT_NAME = "mailroom-local"
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_ENDPOINT_PORT = 4525  # mailroom.local.emulator.DEFAULT_ENDPOINT_PORT (not imported: moto)
+DEFAULT_API_PORT = 4526  # mailroom.local.httpapi.DEFAULT_API_PORT (kept light, as above)
+DEFAULT_STAFF = "staff@mailroom.local"  # mailroom.local.httpapi.STAFF_ADDRESS
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -70,6 +72,21 @@ IN_MEMORY_NOTE = (
     "(0: any free port).",
 )
 @click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_API_PORT,
+    show_default=True,
+    help="Port on 127.0.0.1 of the staff HTTP API and the dashboard page (0: any free port).",
+)
+@click.option(
+    "--staff",
+    "staff_address",
+    default=DEFAULT_STAFF,
+    show_default=True,
+    metavar="ADDR",
+    help="Who the local API token signs in as (the sender of uploads, who deletes).",
+)
+@click.option(
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -102,6 +119,8 @@ IN_MEMORY_NOTE = (
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
     endpoint_port: int,
+    api_port: int,
+    staff_address: str,
     data_dir: Path | None,
     region: str,
     bucket: str,
@@ -113,7 +132,9 @@ def local(  # noqa: PLR0917 (click passes every option)
 ) -> None:
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
 
-    The bucket and the table are in memory unless --data DIR is given.
+    Also serves the staff HTTP API and the dashboard page on 127.0.0.1 (--api-port), signed
+    in with a token printed as MAILROOM_API_TOKEN (new at each start). The bucket and the
+    table are in memory unless --data DIR is given.
     """
     from mailroom.local.app import LocalMailroom, LocalStackError
     from mailroom.local.stack import StackConfig
@@ -159,6 +180,8 @@ def local(  # noqa: PLR0917 (click passes every option)
             verbose=verbose,
             on_received=announce,
             data_dir=data_dir,
+            api_port=api_port,
+            staff_address=staff_address,
         )
     )
     stop = threading.Event()
@@ -170,8 +193,9 @@ def local(  # noqa: PLR0917 (click passes every option)
         stack.start()
     except (LocalStackError, OSError) as exc:
         hint = (
-            " (another program has the port? choose others with --port and --endpoint-port)"
-            if port or endpoint_port
+            " (another program has the port? choose others with --port, --endpoint-port "
+            "and --api-port, or 0 for any free port)"
+            if port or endpoint_port or api_port
             else ""
         )
         raise click.ClickException(f"could not start the local stack: {exc}{hint}") from exc
@@ -180,6 +204,8 @@ def local(  # noqa: PLR0917 (click passes every option)
         path = state_file.write_state(stack.local_state(pid))
         for name, value in stack.env().items():
             click.echo(f"export {name}={shlex.quote(value)}")
+        if stack.dashboard_url:
+            click.echo(f"# dashboard: {stack.dashboard_url}")
         assert stack.frontdoor is not None
         if data_dir is not None:
             objects, items = stack.restored
@@ -244,12 +270,13 @@ def demo(mail_dir: Path, timeout: float, verbose: bool) -> None:
     demo_dir = state_file.state_dir() / "demo"
     for previous_run in ("functions.log", "dead-letters.jsonl"):
         (demo_dir / previous_run).unlink(missing_ok=True)
-    stack = LocalMailroom(config, smtp_port=0, state_dir=demo_dir, verbose=verbose)
+    stack = LocalMailroom(config, smtp_port=0, state_dir=demo_dir, verbose=verbose, api_port=0)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
         raise click.ClickException(f"could not start the local stack: {exc}") from exc
     try:
+        click.echo(f"# dashboard: {stack.dashboard_url} (while the demo runs)", err=True)
         sent = [(path, _send(stack, path)) for path in messages]
         click.echo(f"sent {len(sent)} message(s) over SMTP; waiting for the functions", err=True)
         try:
@@ -258,6 +285,11 @@ def demo(mail_dir: Path, timeout: float, verbose: bool) -> None:
             raise click.ClickException(str(exc)) from exc
         failed = _report(sent, outcomes)
         click.echo(f"function logs and metrics: {stack.function_log.path}", err=True)
+        click.echo(
+            "the demo stack stops now; `mailroom local` keeps one running, with the dashboard "
+            f"on http://127.0.0.1:{DEFAULT_API_PORT}/",
+            err=True,
+        )
     finally:
         stack.stop()
     if failed:

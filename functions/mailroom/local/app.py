@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,6 +38,12 @@ from mailroom.local import state as state_file
 from mailroom.local.dispatch import Notifier, Poller
 from mailroom.local.emulator import Emulator, Endpoint
 from mailroom.local.frontdoor import DEFAULT_PORT, FrontDoor, Received, active_rules
+from mailroom.local.httpapi import (
+    STAFF_ADDRESS,
+    InvokeError,
+    LocalHttpApi,
+    default_web_dir,
+)
 from mailroom.local.persist import DataDir
 from mailroom.local.runner import (
     DEFAULT_CONCURRENCY,
@@ -44,7 +52,15 @@ from mailroom.local.runner import (
     InvocationError,
     Runner,
 )
-from mailroom.local.stack import EXTRACT, RECORD, Provisioned, StackConfig, provision
+from mailroom.local.stack import (
+    API,
+    EXTRACT,
+    RECORD,
+    Provisioned,
+    StackConfig,
+    provision,
+    provision_api,
+)
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Outcome
 from mailroom.settings import ENV_INCOMING_PREFIX, ENV_TABLE
@@ -84,10 +100,15 @@ class LocalMailroom:
         rule_set: str | None = None,
         data_dir: Path | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        api_port: int | None = 0,
+        staff_address: str = STAFF_ADDRESS,
+        web_dir: Path | None = None,
     ) -> None:
         """With `endpoint_url`, attach to that emulator instead of starting and provisioning.
 
-        With `data_dir`, the bucket and table survive a restart (see `persist`)."""
+        With `data_dir`, the bucket and table survive a restart (see `persist`). The staff API
+        and the dashboard are served on `api_port` (0: any free port; None: not at all; never
+        when attached, where Terraform's own API is not ours to stand in for)."""
         self.config = config or StackConfig()
         self.smtp_port = smtp_port
         self.emulator_port = emulator_port
@@ -109,6 +130,10 @@ class LocalMailroom:
         self.provisioned: Provisioned | None = None
         self.restored: tuple[int, int] = (0, 0)
         self._data: DataDir | None = None
+        self.api_port = api_port
+        self.staff_address = staff_address
+        self.web_dir = web_dir
+        self.api: LocalHttpApi | None = None
 
     @classmethod
     def attach(
@@ -185,6 +210,8 @@ class LocalMailroom:
                 rule_set=self.rule_set,
             )
             self.frontdoor.start()
+            if self._emulator is not None and self.api_port is not None:
+                self._serve_api(self.endpoint, self.runner, self.api_port)
         except BaseException:  # Ctrl-C while starting too: leave no server behind
             self.stop()
             raise
@@ -196,6 +223,9 @@ class LocalMailroom:
         The hooks keep listening until the runner has stopped, so an object written by an
         invocation that is finishing still has its event: dead-lettered, never dropped.
         """
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         if self.frontdoor is not None:
             self.frontdoor.stop()
             self.frontdoor = None
@@ -215,6 +245,29 @@ class LocalMailroom:
             self._emulator = None
         self.notifier = None
         self.function_log.close()
+
+    def _serve_api(self, endpoint: Endpoint, runner: Runner, port: int) -> None:
+        """Bind first (the function's CORS origin is the server's address), then provision
+        the `api` function with it, then answer."""
+        api = LocalHttpApi(
+            port=port,
+            token=secrets.token_urlsafe(32),  # a new sign-in per stack start
+            staff_address=self.staff_address,
+            web_dir=self.web_dir or default_web_dir(os.environ),
+            emulator_url=endpoint.url,
+        )
+        self.api = api.bind()
+        function = provision_api(endpoint, self.config, api.url)
+        if self.provisioned is not None:
+            self.provisioned.functions[API] = function
+
+        def invoke(event: dict[str, Any]) -> Any:
+            try:
+                return runner.invoke(function, event)
+            except InvocationError as exc:
+                raise InvokeError(str(exc), timed_out=exc.error_type == "Timeout") from exc
+
+        api.serve(invoke)
 
     def _on_invoke(self, function_arn: str, body: Any, kind: str) -> tuple[bytes, bool] | None:
         """Lambda Invoke sent to our emulator (e.g. `mailroom reprocess`): the runner runs it,
@@ -307,17 +360,31 @@ class LocalMailroom:
             rule_set=provisioned.rule_set if provisioned else (self.rule_set or ""),
             dead_letter_file=str(self.state_dir / DEAD_LETTERS),
             data_dir=str(self.data_dir.resolve()) if self.data_dir else "",
+            api_url=self.api.url if self.api else "",
+            api_port=self.api.port if self.api else 0,
+            api_token=self.api.token if self.api else "",
+            api_user=self.api.staff_address if self.api else "",
         )
 
     def env(self) -> dict[str, str]:
         """What another shell exports to use this stack with the CLI or any AWS tool."""
         endpoint, _ = self._running()
+        api = (
+            {"MAILROOM_API_URL": self.api.url, "MAILROOM_API_TOKEN": self.api.token}
+            if self.api
+            else {}
+        )
         return {
             **endpoint.env(),
             "MAILROOM_BUCKET": self.config.bucket,
             "MAILROOM_TABLE": self.config.table,
             "MAILROOM_SUBMISSION_ADDRESS": self.submission_address,
+            **api,
         }
+
+    @property
+    def dashboard_url(self) -> str | None:
+        return f"{self.api.url}/" if self.api else None
 
     def catalog(self) -> Catalog:
         endpoint, _ = self._running()

@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 
 from mailroom.local.emulator import Endpoint
 from mailroom.model import table_definition
-from mailroom.settings import Settings
+from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
 RECORD_HANDLER = "mailroom.handlers.record_metadata.handler"
+API_HANDLER = "mailroom.handlers.api.handler"
 RUNTIME = "python3.12"
 RULE_SET = "mailroom"
 RULE_NAME = "mailroom-intake"
 NOTIFICATION_ID = "incoming-to-record-metadata"
 EXTRACT = "extract-attachments"
 RECORD = "record-metadata"
+API = "api"
+API_TIMEOUT_S = 30  # an HTTP API waits at most 30 s for its integration
 
 _ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -190,3 +193,27 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
         },
     )
     return Provisioned(functions=names, dlq_urls=dlq_urls)
+
+
+def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str) -> str:
+    """The `api` function, as infra/ creates it; its name. Synchronous (no DLQ).
+
+    Its environment is the shared settings plus the api's own: CORS for the dashboard's origin
+    (known once the local HTTP server has its port); upload caps and link lifetime are left to
+    `ApiSettings`' defaults, as in Terraform unless a variable overrides them.
+    """
+    role = endpoint.client("iam").get_role(RoleName=f"{config.name_prefix}-functions")["Role"]
+    created = endpoint.client("lambda").create_function(
+        FunctionName=config.function_name(API),
+        Runtime=RUNTIME,
+        Role=role["Arn"],
+        Handler=API_HANDLER,
+        Code={"ZipFile": _placeholder_zip()},
+        Timeout=API_TIMEOUT_S,
+        MemorySize=config.memory_mb,
+        Environment={
+            "Variables": {**config.function_env(), ENV_DASHBOARD_ORIGIN: dashboard_origin}
+        },
+    )
+    name: str = created["FunctionName"]
+    return name

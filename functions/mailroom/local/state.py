@@ -33,6 +33,11 @@ class LocalState:
     rule_set: str = ""
     dead_letter_file: str = ""  # the runner's JSON-lines dead letters, besides the DLQs
     data_dir: str = ""  # "" when the state is in memory only (no --data)
+    # The staff API and dashboard (`httpapi`); "" and 0 when not served (e.g. --attach).
+    api_url: str = ""  # http://127.0.0.1:PORT, the API's base URL and the dashboard's origin
+    api_port: int = 0
+    api_token: str = ""  # the bearer token the local API accepts (random per start)
+    api_user: str = ""  # the staff address that token signs in as
 
     @property
     def endpoint_port(self) -> int:
@@ -58,7 +63,10 @@ def write_state(state: LocalState) -> Path:
     path = state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
+    # Owner-only: the file carries the local API's token.
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(state), indent=2) + "\n")
     tmp.replace(path)
     return path
 
