@@ -163,6 +163,8 @@ function renderFiles() {
   } else {
     body.replaceChildren(...state.files.map(fileRow));
   }
+  const active = Object.keys(state.filters).length;
+  $("filter-count").textContent = active ? `(${active} active)` : "";
   const page = state.previous.length + 1;
   const count = state.files.length;
   $("files-summary").textContent =
@@ -174,9 +176,11 @@ function renderFiles() {
 
 function senderCell(record) {
   const cell = el("td", { "data-label": "Sender", className: "sender" });
-  cell.append(el("span", { className: "sender-address", text: senderLabel(record) }));
+  // One child per cell: the narrow layout lays a cell out as label | value.
+  const value = el("span", {}, el("span", { className: "sender-address", text: senderLabel(record) }));
+  cell.append(value);
   if (record.authenticated === false) {
-    cell.append(
+    value.append(
       " ",
       el("span", {
         className: "tag tag-warn",
@@ -186,6 +190,11 @@ function senderCell(record) {
     );
   }
   return cell;
+}
+
+/** A cell with one child: the narrow layout shows its data-label beside it. */
+function textCell(label, className, text) {
+  return el("td", { "data-label": label, className }, el("span", { text }));
 }
 
 function fileRow(record) {
@@ -219,12 +228,12 @@ function fileRow(record) {
     );
   }
   row.append(
-    el("td", { "data-label": "Received (UTC)", className: "time", text: formatTime(record.received_at, { zone: false }) }),
+    textCell("Received", "time", formatTime(record.received_at, { zone: false })),
     el("td", { "data-label": "Name", className: "name" }, nameButton),
     senderCell(record),
-    el("td", { "data-label": "Case", text: record.case || "—" }),
-    el("td", { "data-label": "Size", className: "num", text: formatSize(record.size) }),
-    el("td", { "data-label": "Outcome", className: "outcome", text: outcomeLabel(record) }),
+    textCell("Case", "case", record.case || "—"),
+    textCell("Size", "num", formatSize(record.size)),
+    textCell("Outcome", "outcome", outcomeLabel(record)),
     actions,
   );
   // A click anywhere on the row opens its details; the buttons in it keep their own action.
@@ -516,6 +525,13 @@ function wireEvents() {
     await loadFiles();
     say("Refreshed.");
   });
+  // Wide screens always show the filters; narrow ones fold them under a "Filters" summary.
+  const wide = window.matchMedia("(min-width: 721px)");
+  const unfold = () => {
+    if (wide.matches) $("filters-panel").open = true;
+  };
+  wide.addEventListener("change", unfold);
+  unfold();
   $("filters").addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError();

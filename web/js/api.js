@@ -45,6 +45,10 @@ export class Api {
     if (!response.ok) {
       const error = payload && payload.error;
       if (error && error.message) throw new ApiError(response.status, error.code, error.message);
+      if (response.status === 401) {
+        // API Gateway's JWT authorizer answers {"message": "Unauthorized"} itself.
+        throw new ApiError(401, "unauthorized", "You are not signed in, or your session has ended.");
+      }
       const text = response.statusText ? ` ${response.statusText}` : "";
       throw new ApiError(response.status, "http", `The API answered ${response.status}${text}.`);
     }
