@@ -144,6 +144,9 @@ def test_mailroom_demo_prints_every_sample_attachment_with_its_sender(
         "virus-eicar.eml": "quarantined",
     }
     assert '"level"' not in result.output
+    # The dashboard while the demo runs, and how to keep one running afterwards.
+    assert re.search(r"^# dashboard: http://127\.0\.0\.1:\d+/ ", result.stderr, re.MULTILINE)
+    assert "`mailroom local` keeps one running" in result.stderr
 
 
 @pytest.mark.parametrize("active", [True, False], ids=["active-rule-set", "named-rule-set"])

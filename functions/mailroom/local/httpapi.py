@@ -96,8 +96,8 @@ class Route:
         """The path parameters if `path` (decoded, as API Gateway matches) fits, else None."""
         if method != self.method:
             return None
-        want = self.template.strip("/").split("/")
-        have = path.strip("/").split("/")
+        want = self.template.split("/")[1:]
+        have = path.split("/")[1:]  # a trailing slash is one more (empty) segment: no match
         params: dict[str, str] = {}
         for index, part in enumerate(want):
             if part.startswith("{") and part.endswith("+}"):  # greedy: the rest of the path
@@ -462,15 +462,13 @@ class LocalHttpApi:
             return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
         try:
             result = invokers.submit(invoke, event).result()
-        except RuntimeError as exc:  # stopping: the pool takes no more work
-            if not isinstance(exc, InvokeError):
-                return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
-            raise
         except InvokeError as exc:
             log.warning("api invocation failed: %s", exc)
             if exc.timed_out:  # past the integration timeout API Gateway gives up with 503
                 return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
             return gateway_reply(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+        except RuntimeError:  # stopping: the pool takes no more work
+            return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
         finally:
             self._slots.release()
         return reply_from_result(result)
@@ -564,6 +562,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if length < 0:
             self._send(gateway_reply(HTTPStatus.BAD_REQUEST, "Bad Request"), close=True)
+            return
+        if self.headers.get("Transfer-Encoding"):
+            # Browsers and scripts send a length; a chunked body is not read (nor left behind
+            # to be taken for the next request on this connection).
+            self._send(gateway_reply(HTTPStatus.LENGTH_REQUIRED, "Length Required"), close=True)
             return
         if length > MAX_BODY_BYTES:
             reply = gateway_reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large")

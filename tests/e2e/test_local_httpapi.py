@@ -1,0 +1,264 @@
+"""The staff API and the dashboard on a running local stack: the real `api` handler behind the
+local HTTP adapter, and a browser-style upload straight to the emulator that then takes the
+ordinary incoming/ -> record_metadata path."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from mailroom.local.app import LocalMailroom
+from mailroom.local.stack import StackConfig
+
+from .conftest import SUBMIT
+
+STAFF = "staff@firm.example"
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value is not None:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("web")
+    (site / "index.html").write_text("<!doctype html><title>mailroom dashboard</title>\n")
+    return site
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, web: Path) -> Iterator[LocalMailroom]:
+    state_dir = tmp_path_factory.mktemp("mailroom-state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MAILROOM_STATE_DIR", str(state_dir))
+        with LocalMailroom(
+            StackConfig(submission_addresses=(SUBMIT,)),
+            smtp_port=0,
+            state_dir=state_dir,
+            staff_address=STAFF,
+            web_dir=web,
+        ) as running:
+            yield running
+
+
+class Api:
+    """The API as a script or the page calls it: base URL and bearer token from the stack."""
+
+    def __init__(self, stack: LocalMailroom) -> None:
+        env = stack.env()
+        self.url = env["MAILROOM_API_URL"]
+        self.auth = {"Authorization": f"Bearer {env['MAILROOM_API_TOKEN']}"}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method, f"{self.url}{path}", headers=self.auth, timeout=60, **kwargs
+        )
+
+
+@pytest.fixture(scope="module")
+def api(stack: LocalMailroom) -> Api:
+    return Api(stack)
+
+
+def test_routes_reach_the_real_handler(api: Api) -> None:
+    listed = api.call("GET", "/files", params={"limit": "5"})
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"files": [], "next": None}
+    assert listed.headers["Cache-Control"] == "no-store"
+    # The handler's own errors, not the gateway's: {"error": {"code", "message"}}.
+    missing = api.call("GET", f"/files/{quote('incoming/m1/01-a.pdf', safe='')}")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    bad = api.call("GET", "/files", params={"limit": "0"})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_request")
+    unauthorized = requests.get(f"{api.url}/files", timeout=30)
+    assert (unauthorized.status_code, unauthorized.json()) == (401, {"message": "Unauthorized"})
+
+
+def test_cors_preflight_for_the_dashboard_origin_only(api: Api) -> None:
+    ok = requests.options(
+        f"{api.url}/files",
+        headers={
+            "Origin": api.url,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+        timeout=60,
+    )
+    assert ok.status_code in (200, 204)
+    assert ok.headers["Access-Control-Allow-Origin"] == api.url
+    assert "authorization" in ok.headers["Access-Control-Allow-Headers"].lower()
+    other = requests.options(
+        f"{api.url}/files",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"},
+        timeout=60,
+    )
+    assert other.headers.get("Access-Control-Allow-Origin") != "http://evil.example"
+
+
+def test_the_dashboard_and_its_config_are_served_beside_the_api(
+    stack: LocalMailroom, api: Api, web: Path
+) -> None:
+    page = requests.get(f"{api.url}/", timeout=30)
+    assert page.status_code == 200
+    assert page.content == (web / "index.html").read_bytes()
+    assert stack.endpoint is not None
+    assert f"connect-src 'self' {stack.endpoint.url}" in page.headers["Content-Security-Policy"]
+    config = requests.get(f"{api.url}/config.json", timeout=30).json()
+    assert config == {
+        "apiUrl": api.url,
+        "auth": {"mode": "local", "token": api.auth["Authorization"][7:], "user": STAFF},
+    }
+    assert stack.dashboard_url == f"{api.url}/"
+
+
+def test_upload_from_the_browser_is_recorded_downloaded_and_deleted(
+    stack: LocalMailroom, api: Api
+) -> None:
+    body = os.urandom(3000) + b"%PDF-1.7 scanned letter\n"
+    signed = api.call(
+        "POST",
+        "/uploads",
+        json={"filename": "Lettre reçue.pdf", "size": len(body), "content_type": "application/pdf"},
+    )
+    assert signed.status_code == 201, signed.text
+    form = signed.json()
+    file_id = form["file_id"]
+    assert stack.endpoint is not None
+    assert form["url"].startswith(f"{stack.endpoint.url}/")  # reachable from this machine
+
+    # What a browser on the dashboard's origin does: a preflight (were the request not a
+    # "simple" one), then the multipart POST; both must allow the dashboard's origin.
+    preflight = requests.options(
+        form["url"],
+        headers={
+            "Origin": api.url,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=30,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == api.url
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    posted = requests.post(
+        form["url"],
+        data=form["fields"],
+        files={"file": ("Lettre reçue.pdf", body, "application/pdf")},
+        headers={"Origin": api.url},
+        timeout=30,
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+    assert posted.headers["Access-Control-Allow-Origin"] == api.url
+
+    # ObjectCreated -> record_metadata, as for mail: the uploader is the sender.
+    def listed() -> dict[str, Any] | None:
+        files = api.call("GET", "/files", params={"sender": STAFF}).json()["files"]
+        return next((f for f in files if f["file_id"] == file_id), None)
+
+    record = wait_for(listed, 60, "the uploaded file's record")
+    assert record["sender"] == STAFF
+    assert record["source"] == "upload"
+    assert record["filename"] == "Lettre reçue.pdf"
+    assert record["sha256"] == hashlib.sha256(body).hexdigest()
+
+    link = api.call("GET", f"/files/{quote(file_id, safe='')}/download")
+    assert link.status_code == 200, link.text
+    fetched = requests.get(link.json()["url"], timeout=30)
+    assert fetched.status_code == 200
+    assert fetched.content == body
+
+    deleted = api.call("DELETE", f"/files/{quote(file_id, safe='')}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["file"]["deleted_by"] == STAFF
+    shown = [f["file_id"] for f in api.call("GET", "/files").json()["files"]]
+    assert file_id not in shown
+    kept = api.call("GET", "/files", params={"include_deleted": "true"}).json()["files"]
+    assert [f["deleted"] for f in kept if f["file_id"] == file_id] == [True]
+
+
+# -- `mailroom local` as a user runs it ----------------------------------------------------
+
+MAILROOM = [sys.executable, "-c", "from mailroom.cli.main import main; main()"]
+
+
+def test_mailroom_local_prints_the_api_the_token_and_the_dashboard(
+    tmp_path: Path, web: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAILROOM_"))}
+    env |= {"MAILROOM_STATE_DIR": str(tmp_path), "MAILROOM_WEB_DIR": str(web)}
+    process = subprocess.Popen(
+        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:  # the exports come out at once, then the stack serves
+            lines.append(line.rstrip("\n"))
+            if line.startswith("# dashboard:"):
+                break
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        url, token = exports["MAILROOM_API_URL"], exports["MAILROOM_API_TOKEN"]
+        assert url.startswith("http://127.0.0.1:")
+        assert lines[-1] == f"# dashboard: {url}/"
+        assert len(token) >= 32
+        state = (tmp_path / "local.json").read_text()
+        assert f'"api_token": "{token}"' in state
+        assert f'"api_port": {url.rsplit(":", 1)[1]}' in state
+        assert oct((tmp_path / "local.json").stat().st_mode & 0o777) == "0o600"
+
+        good = requests.get(
+            f"{url}/messages", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+        assert good.status_code == 200, good.text
+        wrong = requests.get(
+            f"{url}/messages", headers={"Authorization": "Bearer not-it"}, timeout=60
+        )
+        assert wrong.status_code == 401
+        assert requests.get(f"{url}/", timeout=30).content == (web / "index.html").read_bytes()
+
+        # A second stack on the same API port is refused, naming the way out.
+        port = url.rsplit(":", 1)[1]
+        taken = subprocess.run(
+            [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", port],
+            check=False,
+            env={**env, "MAILROOM_STATE_DIR": str(tmp_path / "other")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert taken.returncode != 0
+        assert "is in use" in taken.stderr and "--api-port" in taken.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
