@@ -482,6 +482,7 @@ async function uploadFiles(fileList) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, queue.length) }, worker));
+  $("clear-uploads").hidden = false;
   await loadFiles();
   const summary = failed ? `${done} uploaded, ${failed} failed.` : `${done} file${done === 1 ? "" : "s"} uploaded and recorded.`;
   say(summary);
@@ -573,6 +574,12 @@ function wireEvents() {
     "click",
     (event) => state.selected && confirmDelete(state.selected, event.currentTarget),
   );
+
+  $("clear-uploads").addEventListener("click", () => {
+    for (const item of $("uploads").querySelectorAll(".upload-item[data-state=done]")) item.remove();
+    $("clear-uploads").hidden = true;
+    $("choose-files").focus();
+  });
 
   const input = $("file-input");
   $("choose-files").addEventListener("click", () => input.click());

@@ -284,3 +284,47 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
             page.locator(f"label[for={control[1:]}]").inner_text()
         )
     page.context.close()
+
+
+def test_refused_upload_shows_the_api_message(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    drop_files(page, {"setup.exe": (b"MZ\x90\x00", "application/x-msdownload")})
+    failed = page.locator("#uploads .upload-item[data-state=failed]")
+    expect(failed).to_have_count(1)
+    # The API's own error message, not a status code.
+    expect(failed).to_contain_text("'application/x-msdownload' is not a type mailroom accepts")
+    assert api_get(dashboard, "/files?limit=500")["files"]  # nothing else disturbed
+    assert "setup.exe" not in {
+        f["filename"] for f in api_get(dashboard, "/files?limit=500")["files"]
+    }
+    page.context.close()
+
+
+def test_paging_with_next_and_previous(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    # More files than one page holds (25), dropped at once: uploaded three at a time.
+    batch = {f"page-{n:02d}.txt": (f"page {n}\n".encode(), "text/plain") for n in range(26)}
+    drop_files(page, batch)
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        26, timeout=RECORD_WAIT_MS * 2
+    )
+    total = len(api_get(dashboard, "/files?limit=500")["files"])
+    assert total > 26
+    rows = page.locator("#files-body tr")
+    expect(rows).to_have_count(25)
+    first_page = rows.locator(".name-button").all_inner_texts()
+    expect(page.locator("#prev-page")).to_be_disabled()
+    page.click("#next-page")
+    expect(page.locator("#page-number")).to_have_text("Page 2")
+    expect(rows).to_have_count(min(25, total - 25))
+    second_page = rows.locator(".name-button").all_inner_texts()
+    assert not set(first_page) & set(second_page)
+    page.locator("#page-number").scroll_into_view_if_needed()
+    screenshot(page, "1280-09-page-2")
+    page.click("#prev-page")
+    expect(page.locator("#page-number")).to_have_text("Page 1")
+    assert rows.locator(".name-button").all_inner_texts() == first_page
+    expect(page.locator("#prev-page")).to_be_disabled()
+    page.click("#clear-uploads")
+    expect(page.locator("#uploads .upload-item")).to_have_count(0)
+    page.context.close()
