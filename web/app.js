@@ -523,6 +523,7 @@ function wireEvents() {
   $("sign-in").addEventListener("click", () => beginSignIn(state.config.auth));
   $("sign-out").addEventListener("click", () => signOut(state.config));
   $("refresh").addEventListener("click", async () => {
+    clearError();
     await loadFiles();
     say("Refreshed.");
   });
@@ -543,6 +544,7 @@ function wireEvents() {
     say(`${state.files.length} file${state.files.length === 1 ? "" : "s"} shown.`);
   });
   $("clear-filters").addEventListener("click", async () => {
+    clearError();
     $("filters").reset();
     state.filters = {};
     state.cursor = null;

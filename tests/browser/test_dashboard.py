@@ -270,6 +270,18 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
     expect(page.get_by_role("button", name=first_file, exact=True)).to_have_count(1)
     screenshot(page, "1280-08-keyboard")
 
+    # Upload without a mouse: Enter on "Choose files…" opens the system's file chooser.
+    page.locator("#choose-files").focus()
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(
+        [{"name": "keyboard.txt", "mimeType": "text/plain", "buffer": b"typed, not dragged\n"}]
+    )
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        1, timeout=RECORD_WAIT_MS
+    )
+    expect(page.get_by_role("button", name="Details of keyboard.txt", exact=True)).to_have_count(1)
+
     # Screen readers: live regions for status, labelled progress and controls.
     assert page.get_attribute("#status", "aria-live") == "polite"
     assert page.get_attribute("#error", "role") == "alert"
@@ -283,6 +295,26 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
         expect(page.locator(control)).to_have_accessible_name(
             page.locator(f"label[for={control[1:]}]").inner_text()
         )
+    page.context.close()
+
+
+def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    page.fill("#filter-case", "case-42")
+    page.click("#apply-filters")
+    expect(page.locator("#files-body td.case")).to_have_text(["case-42", "case-42"])
+    expect(page.locator("#filter-count")).to_have_text("(1 active)")
+    page.fill("#filter-case", "")
+    page.fill("#filter-until", "2000-01-01")  # before anything arrived
+    page.click("#apply-filters")
+    expect(page.locator("#files-body")).to_have_text("No files match these filters.")
+    page.fill("#filter-since", "2000-01-02")  # after --until: the API's 400 message is shown
+    page.click("#apply-filters")
+    expect(page.locator("#error")).to_contain_text("is after --until")
+    page.click("#clear-filters")
+    expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#files-body td.case").first).to_be_visible()
+    assert page.locator("#files-body tr").count() > 2
     page.context.close()
 
 
