@@ -215,6 +215,9 @@ def focused(page: Page) -> str:
 
 def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailroom) -> None:
     page = open_dashboard(browser, dashboard, 1280)
+    # Listening from the start: Playwright then intercepts the chooser before it is needed.
+    chosen = [{"name": "keyboard.txt", "mimeType": "text/plain", "buffer": b"typed, not dragged\n"}]
+    page.on("filechooser", lambda chooser: chooser.set_files(chosen))
     seen: list[str] = []
     outlines: dict[str, str] = {}
     for _ in range(80):
@@ -272,11 +275,7 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
 
     # Upload without a mouse: Enter on "Choose files…" opens the system's file chooser.
     page.locator("#choose-files").focus()
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(
-        [{"name": "keyboard.txt", "mimeType": "text/plain", "buffer": b"typed, not dragged\n"}]
-    )
+    page.keyboard.press("Enter")
     expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
         1, timeout=RECORD_WAIT_MS
     )
