@@ -342,7 +342,9 @@ async function renderMessage(record) {
     parts.push(el("p", { className: "muted", text: "Uploaded through the dashboard: there is no email message." }));
   }
   const others = (view.files || []).filter((f) => f.file_id !== record.file_id);
-  parts.push(el("h4", { text: others.length ? "Other files of this message" : "No other files in this message" }));
+  if (message || others.length) {
+    parts.push(el("h4", { text: others.length ? "Other files of this message" : "No other files in this message" }));
+  }
   if (others.length) {
     const list = el("ul", { className: "other-files" });
     for (const other of others) {

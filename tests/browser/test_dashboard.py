@@ -359,3 +359,24 @@ def test_paging_with_next_and_previous(browser: Browser, dashboard: LocalMailroo
     page.click("#clear-uploads")
     expect(page.locator("#uploads .upload-item")).to_have_count(0)
     page.context.close()
+
+
+def test_long_names_fit_at_375(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 375)
+    name = "Scan_" + "Acte_de_vente_signe_par_les_deux_parties_" * 3 + "2026.pdf"
+    drop_files(page, {name: (b"%PDF-1.4\n% long\n", "application/pdf")})
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        1, timeout=RECORD_WAIT_MS
+    )
+    row = row_of(page, name)
+    expect(row).to_have_count(1)
+    row.scroll_into_view_if_needed()
+    assert_fits(page, 375)
+    screenshot(page, "375-08-long-name")
+    row.get_by_role("button", name=f"Details of {name}", exact=True).click()
+    expect(page.locator("#details-heading")).to_have_text(name)
+    assert_fits(page, 375)
+    box = page.locator("#details").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    screenshot(page, "375-09-long-name-details")
+    page.context.close()
