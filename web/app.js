@@ -32,6 +32,7 @@ const state = {
   files: [],
   selected: null, // the record in the details panel
   returnFocus: null,
+  loads: 0, // list requests started; a response renders only if it is the newest
 };
 
 // -- small DOM helpers --
@@ -134,8 +135,12 @@ async function loadFiles({ keepSelection = true } = {}) {
   const body = $("files-body");
   const table = $("files-table");
   table.setAttribute("aria-busy", "true");
+  // Loads overlap (an upload finishing while a filter is applied): only the newest may render.
+  state.loads += 1;
+  const load = state.loads;
   try {
     const page = await state.api.listFiles({ ...state.filters, limit: PAGE_SIZE }, state.cursor);
+    if (load !== state.loads) return;
     state.files = page.files || [];
     state.next = page.next || null;
     renderFiles();
@@ -144,10 +149,11 @@ async function loadFiles({ keepSelection = true } = {}) {
       if (fresh) state.selected = fresh;
     }
   } catch (error) {
+    if (load !== state.loads) return;
     body.replaceChildren(emptyRow("The files could not be loaded."));
     showError(error);
   } finally {
-    table.removeAttribute("aria-busy");
+    if (load === state.loads) table.removeAttribute("aria-busy");
   }
 }
 

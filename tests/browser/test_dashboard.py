@@ -380,3 +380,31 @@ def test_long_names_fit_at_375(browser: Browser, dashboard: LocalMailroom) -> No
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
     screenshot(page, "375-09-long-name-details")
     page.context.close()
+
+
+def test_a_late_listing_never_replaces_a_newer_one(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """An upload's refresh answered after a filter was applied must not undo the filter."""
+    page = open_dashboard(browser, dashboard, 1280)
+    held: list[Any] = []
+
+    def hold_unfiltered(route: Any) -> None:
+        if "sender=" not in route.request.url and not held:
+            held.append(route)  # answered later, by the test
+        else:
+            route.continue_()
+
+    page.route("**/files?*", hold_unfiltered)
+    page.click("#refresh")
+    page.fill("#filter-sender", EMAIL_SENDER)
+    page.click("#apply-filters")
+    senders = page.locator("#files-body td.sender")
+    expect(senders).to_have_text([EMAIL_SENDER, EMAIL_SENDER])
+    assert len(held) == 1
+    with page.expect_response(lambda r: r.request == held[0].request) as late:
+        held[0].continue_()
+    late.value.finished()
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 300))")  # let it land
+    expect(senders).to_have_text([EMAIL_SENDER, EMAIL_SENDER])
+    page.context.close()
