@@ -283,6 +283,10 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
 
     # Screen readers: live regions for status, labelled progress and controls.
     assert page.get_attribute("#status", "aria-live") == "polite"
+    assert page.get_attribute("#uploads", "aria-live") == "polite"  # each file's progress
+    expect(page.locator("#uploads progress").first).to_have_accessible_name(
+        "Upload progress of keyboard.txt"
+    )
     assert page.get_attribute("#error", "role") == "alert"
     for control in (
         "#filter-sender",
