@@ -439,3 +439,16 @@ def test_local_help_names_the_api_port_and_the_dashboard() -> None:
     assert "--api-port" in text and "4526" in text
     assert "dashboard" in text and "MAILROOM_API_TOKEN" in text
     assert "--staff" in text
+
+
+def test_the_staff_address_must_be_an_address() -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from mailroom.cli.main import cli  # noqa: PLC0415
+
+    # Refused while parsing: --data with --attach would be refused next, so nothing starts.
+    result = CliRunner().invoke(
+        cli, ["local", "--staff", "nobody", "--attach", "http://127.0.0.1:9", "--data", "x"]
+    )
+    assert result.exit_code == 2
+    assert "'nobody' is not an address" in result.output

@@ -49,6 +49,13 @@ def _setup_logging(verbose: bool) -> None:
     local_log.propagate = False
 
 
+def _address(value: str) -> str:
+    # Checked while parsing, before anything starts.
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise click.BadParameter(f"{value!r} is not an address")
+    return value
+
+
 IN_MEMORY_NOTE = (
     "Without --data the bucket and the table are kept in memory only and are lost when the "
     "stack stops."
@@ -84,6 +91,7 @@ IN_MEMORY_NOTE = (
     default=DEFAULT_STAFF,
     show_default=True,
     metavar="ADDR",
+    callback=lambda _ctx, _param, value: _address(value),
     help="Who the local API token signs in as (the sender of uploads, who deletes).",
 )
 @click.option(
