@@ -59,7 +59,10 @@ function say(text) {
 }
 
 function showError(error) {
-  const text = error instanceof Error ? error.message : String(error);
+  let text = error instanceof Error ? error.message : String(error);
+  if (error instanceof ApiError && error.status === 401 && state.config?.auth?.mode === "local") {
+    text += " Reload the page: `mailroom local` makes a new token each time it starts.";
+  }
   $("error-text").textContent = text;
   $("error").hidden = false;
   if (error instanceof ApiError && error.status === 401) sessionExpired();
@@ -86,8 +89,8 @@ async function start() {
   try {
     session = await currentSession(state.config);
   } catch (error) {
-    if (!(error instanceof SignInError)) throw error;
-    showError(error);
+    // A refused or unreachable token endpoint is a failed sign-in too: say so, offer a retry.
+    showError(error instanceof SignInError ? error : `Sign-in failed: ${error.message}`);
   }
   if (!session) {
     showSignIn();

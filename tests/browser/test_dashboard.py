@@ -412,3 +412,16 @@ def test_a_late_listing_never_replaces_a_newer_one(
     page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 300))")  # let it land
     expect(senders).to_have_text([EMAIL_SENDER, EMAIL_SENDER])
     page.context.close()
+
+
+def test_a_stale_local_token_says_what_to_do(browser: Browser, dashboard: LocalMailroom) -> None:
+    """After `mailroom local` restarts, a page still holding the old token is told to reload."""
+    assert dashboard.api is not None
+    context = browser.new_context()
+    page = context.new_page()
+    stale = {**dashboard.api.config(), "auth": {**dashboard.api.config()["auth"], "token": "old"}}
+    page.route("**/config.json", lambda route: route.fulfill(json=stale))
+    page.goto(dashboard.api.url + "/")
+    expect(page.locator("#error")).to_contain_text("not signed in")
+    expect(page.locator("#error")).to_contain_text("Reload the page")
+    context.close()
