@@ -14,7 +14,10 @@ TERRAFORM := $(BIN)/python tools/terraform.py
 CHECKOV_VENV := build/checkov-venv
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
-.PHONY: help venv demo test test-fast lint format package bench infra-check clean
+# The browser tests drive the system's Chromium: Playwright must never fetch its own browsers.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: help venv demo test test-fast lint format package bench infra-check clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,7 +39,21 @@ $(CHECKOV_STAMP): tools/checkov-requirements.txt
 demo: $(STAMP) ## run the whole pipeline locally on the sample mail and show the result
 	$(BIN)/mailroom demo --mail events/mail
 
-test: $(STAMP) $(CHECKOV_STAMP) package ## everything: unit, integration, cli, e2e, and the slow tier
+# Debian's Chromium for tests/browser, installed when missing (as root, with apt-get); otherwise
+# those tests skip with the reason, and fail under CI=true.
+chromium: ## install Chromium for the browser tests if it is missing (needs root and apt-get)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium for the browser tests (apt-get)"; \
+	    apt-get install -y --no-install-recommends chromium \
+	      || { apt-get update && apt-get install -y --no-install-recommends chromium; } \
+	      || echo "chromium could not be installed: the browser tests will skip (fail under CI=true)" >&2; \
+	  else \
+	    echo "chromium is missing and cannot be installed here (needs root and apt-get):" \
+	      "the browser tests will skip (fail under CI=true)" >&2; \
+	  fi; }
+
+test: $(STAMP) $(CHECKOV_STAMP) package chromium ## everything: unit, integration, cli, e2e, and the slow tier
 	$(PYTEST) --durations=10
 
 test-fast: $(STAMP) ## everything but the slow tier (infra apply, corpus), for the inner loop

@@ -1,0 +1,427 @@
+"""The dashboard in Chromium on the local stack: sign in, upload, list, filter, open, delete.
+
+Every step leaves a screenshot in build/screenshots/ (WIDTH-NN-step.png) to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mailroom.local.app import LocalMailroom
+
+from .conftest import screenshot
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips (or fails, in CI) and says why
+    expect = None
+
+HEIGHTS = {1280: 900, 375: 812}
+EMAIL_SENDER = "elodie.martin@partner-avocats.example"  # collaborator-two-pdfs.eml
+EMAIL_FILE = "Attestation de résidence – Dupont.pdf"
+RECORD_WAIT_MS = 60_000
+
+
+def api_get(stack: LocalMailroom, path: str) -> Any:
+    """The API as a script calls it, with the token `mailroom local` prints."""
+    assert stack.api is not None
+    request = urllib.request.Request(
+        stack.api.url + path, headers={"Authorization": f"Bearer {stack.api.token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def open_dashboard(browser: Browser, stack: LocalMailroom, width: int) -> Page:
+    assert stack.api is not None
+    context = browser.new_context(viewport={"width": width, "height": HEIGHTS[width]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    page.goto(stack.api.url + "/")
+    expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible()
+    return page
+
+
+def drop_files(page: Page, files: dict[str, tuple[bytes, str]]) -> None:
+    """A real `drop` on the zone, its DataTransfer built in the page from the files' bytes."""
+    payload = [
+        {"name": name, "type": kind, "data": base64.b64encode(data).decode()}
+        for name, (data, kind) in files.items()
+    ]
+    page.evaluate(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name, { type: f.type }));
+            }
+            const zone = document.getElementById("drop-zone");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, {
+                    dataTransfer: transfer, bubbles: true, cancelable: true,
+                }));
+            }
+        }""",
+        payload,
+    )
+
+
+def row_of(page: Page, name: str) -> Any:
+    return page.locator("#files-body tr").filter(
+        has=page.get_by_role("button", name=f"Details of {name}", exact=True)
+    )
+
+
+def assert_fits(page: Page, width: int) -> None:
+    """Nothing overflows the viewport sideways."""
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the page is {scroll_width}px wide in a {width}px viewport"
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_staff_upload_list_filter_open_delete(
+    browser: Browser, dashboard: LocalMailroom, width: int
+) -> None:
+    assert dashboard.api is not None
+    staff = dashboard.api.staff_address
+    page = open_dashboard(browser, dashboard, width)
+    # The emails are there, the unauthenticated forward flagged as the CLI flags it.
+    expect(page.locator("#files-body")).to_contain_text(EMAIL_SENDER)
+    expect(page.locator("#files-body")).to_contain_text("(unverified)")
+    assert_fits(page, width)
+    screenshot(page, f"{width}-01-signed-in")
+
+    files = {
+        f"Retainer agreement {width}.pdf": (
+            b"%PDF-1.4\n% retainer " + str(width).encode(),
+            "application/pdf",
+        ),
+        f"notes-{width}.txt": (f"call the client back ({width})\n".encode(), "text/plain"),
+    }
+    drop_files(page, files)
+    items = page.locator("#uploads .upload-item")
+    expect(items).to_have_count(2)
+    expect(page.locator("#uploads progress")).to_have_count(2)
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        2, timeout=RECORD_WAIT_MS
+    )
+    expect(page.locator("#uploads")).to_contain_text("Recorded")
+    assert_fits(page, width)
+    screenshot(page, f"{width}-02-uploaded")
+
+    # Listed with their metadata once recorded: the table refreshed by itself.
+    for name, (data, _kind) in files.items():
+        row = row_of(page, name)
+        expect(row).to_have_count(1)
+        expect(row.locator("td.sender")).to_have_text(staff)
+        expect(row.locator("td.num")).to_have_text(f"{len(data)} B")
+        expect(row.locator("td.outcome")).to_have_text("Upload")
+    row_of(page, next(iter(files))).scroll_into_view_if_needed()
+    screenshot(page, f"{width}-03-listed")
+
+    # Filter by sender: only the staff member's uploads remain.
+    if not page.is_visible("#filter-sender"):  # narrow: the filters fold under a summary
+        page.click("#filters-panel > summary")
+    page.fill("#filter-sender", staff)
+    page.click("#apply-filters")
+    expect(page.locator("#files-body")).not_to_contain_text(EMAIL_SENDER)
+    senders = page.locator("#files-body td.sender")
+    assert senders.count() >= 2
+    for index in range(senders.count()):
+        expect(senders.nth(index)).to_have_text(staff)
+    for name in files:
+        expect(row_of(page, name)).to_have_count(1)
+    assert_fits(page, width)
+    page.locator("#apply-filters").scroll_into_view_if_needed()
+    screenshot(page, f"{width}-04-filtered")
+
+    # Open one: the page follows a presigned link; its bytes are the uploaded bytes.
+    name, (data, _kind) = next(iter(files.items()))
+    row = row_of(page, name)
+    with (
+        page.expect_response(lambda r: r.url.endswith("/download")) as answer,
+        page.context.expect_page() as opened,
+    ):
+        row.get_by_role("button", name=f"Open {name}").click()
+    link = answer.value.json()
+    assert 0 < link["expires_in"] <= 300
+    opened.value.close()
+    with urllib.request.urlopen(link["url"], timeout=30) as response:
+        assert response.read() == data
+        assert name.replace(" ", "%20") in response.headers["Content-Disposition"]
+
+    # Details of that file, then of an email's file: verdicts, authentication, other files.
+    page.get_by_role("button", name=f"Details of {name}", exact=True).click()
+    expect(page.locator("#details")).to_be_visible()
+    expect(page.locator("#details-fields")).to_contain_text(staff)
+    expect(page.locator("#message-panel")).to_contain_text("Uploaded through the dashboard")
+    page.click("#close-details")
+    page.click("#clear-filters")
+    expect(page.locator("#files-body")).to_contain_text(EMAIL_SENDER)
+    page.get_by_role("button", name=f"Details of {EMAIL_FILE}", exact=True).click()
+    expect(page.locator("#message-panel .verdicts")).to_contain_text("dmarc")
+    expect(page.locator("#message-panel")).to_contain_text("Yes (")
+    expect(page.locator("#message-panel .other-files li")).to_have_count(1)
+    assert_fits(page, width)
+    screenshot(page, f"{width}-05-details")
+    page.click("#close-details")
+    expect(page.locator("#details")).to_be_hidden()
+
+    # Delete one, through the confirmation dialog; gone after the refresh, and on the server.
+    gone = f"notes-{width}.txt"
+    row_of(page, gone).get_by_role("button", name=f"Delete {gone}").click()
+    dialog = page.locator("#confirm-delete")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(gone)
+    screenshot(page, f"{width}-06-confirm-delete")
+    page.click("#confirm-ok")
+    expect(dialog).to_be_hidden()
+    expect(row_of(page, gone)).to_have_count(0)
+    expect(row_of(page, name)).to_have_count(1)
+    expect(page.locator("#status")).to_contain_text(f"Deleted {gone}")
+    listed = api_get(dashboard, "/files?limit=500")["files"]
+    assert gone not in {f["filename"] for f in listed}
+    assert name in {f["filename"] for f in listed}
+    assert_fits(page, width)
+    row_of(page, name).scroll_into_view_if_needed()
+    screenshot(page, f"{width}-07-deleted")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def focused(page: Page) -> str:
+    """The focused element as `#id`, or its accessible label, or its text."""
+    return str(
+        page.evaluate(
+            """() => {
+                const e = document.activeElement;
+                if (!e || e === document.body) return "";
+                return e.id ? "#" + e.id : (e.getAttribute("aria-label") || e.textContent.trim());
+            }"""
+        )
+    )
+
+
+def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    # Listening from the start: Playwright then intercepts the chooser before it is needed.
+    chosen = [{"name": "keyboard.txt", "mimeType": "text/plain", "buffer": b"typed, not dragged\n"}]
+    page.on("filechooser", lambda chooser: chooser.set_files(chosen))
+    seen: list[str] = []
+    outlines: dict[str, str] = {}
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        name = focused(page)
+        if seen and name == seen[-1]:
+            continue  # a date input takes a Tab per part (month, day, year)
+        if name in seen or not name:  # back at the start, or out of the page
+            break
+        seen.append(name)
+        outlines[name] = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    wanted = [
+        "#choose-files",
+        "#upload-case",
+        "#refresh",
+        "#filter-sender",
+        "#filter-case",
+        "#filter-since",
+        "#filter-until",
+        "#filter-deleted",
+        "#apply-filters",
+        "#clear-filters",
+    ]
+    positions = [seen.index(name) for name in wanted]  # ValueError: not reachable
+    assert positions == sorted(positions), seen
+    first_file = next(name for name in seen if name.startswith("Details of "))
+    assert seen.index(first_file) > seen.index("#clear-filters")
+    opens = [name for name in seen if name.startswith("Open ")]
+    deletes = [name for name in seen if name.startswith("Delete ")]
+    assert opens and deletes, seen
+    # Focus is visible on every control reached with the keyboard.
+    assert {k: v for k, v in outlines.items() if v == "none"} == {}
+
+    # Enter on a file opens its details, focus goes there; Escape closes and returns focus.
+    button = page.get_by_role("button", name=first_file, exact=True)
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#details")).to_be_visible()
+    assert focused(page) == "#details-heading"
+    page.keyboard.press("Escape")
+    expect(page.locator("#details")).to_be_hidden()
+    assert focused(page) == first_file
+
+    # Space on Delete opens the confirmation on Cancel; Escape cancels: nothing deleted.
+    delete = page.get_by_role("button", name=deletes[0], exact=True)
+    delete.focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#confirm-delete")).to_be_visible()
+    assert focused(page) == "#confirm-cancel"
+    page.keyboard.press("Escape")
+    expect(page.locator("#confirm-delete")).to_be_hidden()
+    assert focused(page) == deletes[0]
+    expect(page.get_by_role("button", name=first_file, exact=True)).to_have_count(1)
+    screenshot(page, "1280-08-keyboard")
+
+    # Upload without a mouse: Enter on "Choose files…" opens the system's file chooser.
+    page.locator("#choose-files").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        1, timeout=RECORD_WAIT_MS
+    )
+    expect(page.get_by_role("button", name="Details of keyboard.txt", exact=True)).to_have_count(1)
+
+    # Screen readers: live regions for status, labelled progress and controls.
+    assert page.get_attribute("#status", "aria-live") == "polite"
+    assert page.get_attribute("#uploads", "aria-live") == "polite"  # each file's progress
+    expect(page.locator("#uploads progress").first).to_have_accessible_name(
+        "Upload progress of keyboard.txt"
+    )
+    assert page.get_attribute("#error", "role") == "alert"
+    for control in (
+        "#filter-sender",
+        "#filter-case",
+        "#filter-since",
+        "#filter-until",
+        "#upload-case",
+    ):
+        expect(page.locator(control)).to_have_accessible_name(
+            page.locator(f"label[for={control[1:]}]").inner_text()
+        )
+    page.context.close()
+
+
+def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    page.fill("#filter-case", "case-42")
+    page.click("#apply-filters")
+    expect(page.locator("#files-body td.case")).to_have_text(["case-42", "case-42"])
+    expect(page.locator("#filter-count")).to_have_text("(1 active)")
+    page.fill("#filter-case", "")
+    page.fill("#filter-until", "2000-01-01")  # before anything arrived
+    page.click("#apply-filters")
+    expect(page.locator("#files-body")).to_have_text("No files match these filters.")
+    page.fill("#filter-since", "2000-01-02")  # after --until: the API's 400 message is shown
+    page.click("#apply-filters")
+    expect(page.locator("#error")).to_contain_text("is after --until")
+    page.click("#clear-filters")
+    expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#files-body td.case").first).to_be_visible()
+    assert page.locator("#files-body tr").count() > 2
+    page.context.close()
+
+
+def test_refused_upload_shows_the_api_message(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    drop_files(page, {"setup.exe": (b"MZ\x90\x00", "application/x-msdownload")})
+    failed = page.locator("#uploads .upload-item[data-state=failed]")
+    expect(failed).to_have_count(1)
+    # The API's own error message, not a status code.
+    expect(failed).to_contain_text("'application/x-msdownload' is not a type mailroom accepts")
+    assert api_get(dashboard, "/files?limit=500")["files"]  # nothing else disturbed
+    assert "setup.exe" not in {
+        f["filename"] for f in api_get(dashboard, "/files?limit=500")["files"]
+    }
+    page.context.close()
+
+
+def test_paging_with_next_and_previous(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    # More files than one page holds (25), dropped at once: uploaded three at a time.
+    batch = {f"page-{n:02d}.txt": (f"page {n}\n".encode(), "text/plain") for n in range(26)}
+    drop_files(page, batch)
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        26, timeout=RECORD_WAIT_MS * 2
+    )
+    total = len(api_get(dashboard, "/files?limit=500")["files"])
+    assert total > 26
+    rows = page.locator("#files-body tr")
+    expect(rows).to_have_count(25)
+    first_page = rows.locator(".name-button").all_inner_texts()
+    expect(page.locator("#prev-page")).to_be_disabled()
+    page.click("#next-page")
+    expect(page.locator("#page-number")).to_have_text("Page 2")
+    expect(rows).to_have_count(min(25, total - 25))
+    second_page = rows.locator(".name-button").all_inner_texts()
+    assert not set(first_page) & set(second_page)
+    page.locator("#page-number").scroll_into_view_if_needed()
+    screenshot(page, "1280-09-page-2")
+    page.click("#prev-page")
+    expect(page.locator("#page-number")).to_have_text("Page 1")
+    assert rows.locator(".name-button").all_inner_texts() == first_page
+    expect(page.locator("#prev-page")).to_be_disabled()
+    page.click("#clear-uploads")
+    expect(page.locator("#uploads .upload-item")).to_have_count(0)
+    page.context.close()
+
+
+def test_long_names_fit_at_375(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 375)
+    name = "Scan_" + "Acte_de_vente_signe_par_les_deux_parties_" * 3 + "2026.pdf"
+    drop_files(page, {name: (b"%PDF-1.4\n% long\n", "application/pdf")})
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        1, timeout=RECORD_WAIT_MS
+    )
+    row = row_of(page, name)
+    expect(row).to_have_count(1)
+    row.scroll_into_view_if_needed()
+    assert_fits(page, 375)
+    screenshot(page, "375-08-long-name")
+    row.get_by_role("button", name=f"Details of {name}", exact=True).click()
+    expect(page.locator("#details-heading")).to_have_text(name)
+    assert_fits(page, 375)
+    box = page.locator("#details").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    screenshot(page, "375-09-long-name-details")
+    page.context.close()
+
+
+def test_a_late_listing_never_replaces_a_newer_one(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """An upload's refresh answered after a filter was applied must not undo the filter."""
+    page = open_dashboard(browser, dashboard, 1280)
+    held: list[Any] = []
+
+    def hold_unfiltered(route: Any) -> None:
+        if "sender=" not in route.request.url and not held:
+            held.append(route)  # answered later, by the test
+        else:
+            route.continue_()
+
+    page.route("**/files?*", hold_unfiltered)
+    page.click("#refresh")
+    page.fill("#filter-sender", EMAIL_SENDER)
+    page.click("#apply-filters")
+    senders = page.locator("#files-body td.sender")
+    expect(senders).to_have_text([EMAIL_SENDER, EMAIL_SENDER])
+    assert len(held) == 1
+    with page.expect_response(lambda r: r.request == held[0].request) as late:
+        held[0].continue_()
+    late.value.finished()
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 300))")  # let it land
+    expect(senders).to_have_text([EMAIL_SENDER, EMAIL_SENDER])
+    page.context.close()
+
+
+def test_a_stale_local_token_says_what_to_do(browser: Browser, dashboard: LocalMailroom) -> None:
+    """After `mailroom local` restarts, a page still holding the old token is told to reload."""
+    assert dashboard.api is not None
+    context = browser.new_context()
+    page = context.new_page()
+    stale = {**dashboard.api.config(), "auth": {**dashboard.api.config()["auth"], "token": "old"}}
+    page.route("**/config.json", lambda route: route.fulfill(json=stale))
+    page.goto(dashboard.api.url + "/")
+    expect(page.locator("#error")).to_contain_text("not signed in")
+    expect(page.locator("#error")).to_contain_text("Reload the page")
+    context.close()
