@@ -8,7 +8,7 @@ import {
   contentTypeOf,
   formatSize,
   formatTime,
-  outcomeLabel,
+  sourceLabel,
   senderLabel,
   trust,
 } from "./js/format.js";
@@ -242,7 +242,7 @@ function fileRow(record) {
     senderCell(record),
     textCell("Case", "case", record.case || "—"),
     textCell("Size", "num", formatSize(record.size)),
-    textCell("Outcome", "outcome", outcomeLabel(record)),
+    textCell("Source", "source", sourceLabel(record)),
     actions,
   );
   // A click anywhere on the row opens its details; the buttons in it keep their own action.
@@ -293,7 +293,7 @@ function renderDetails(record) {
   const declared = record.content_type || "";
   const detected = record.detected_type || "";
   field(list, "Type", detected && detected !== declared ? `${declared} (looks like ${detected})` : declared);
-  field(list, "Source", outcomeLabel(record));
+  field(list, "Source", sourceLabel(record));
   if (record.suspected_spam) field(list, "Spam", "Suspected (spam verdict FAIL)");
   if (record.deleted) field(list, "Deleted", `by ${record.deleted_by} at ${formatTime(record.deleted_at)}`);
   field(list, "SHA-256", record.sha256, "mono");
@@ -621,7 +621,10 @@ function wireEvents() {
     event.preventDefault();
     depth = 0;
     zone.classList.remove("dragging");
-    if (!state.api) return;
+    if (!state.api) {
+      say("Sign in first: nothing was uploaded.");
+      return;
+    }
     await uploadFiles(event.dataTransfer ? event.dataTransfer.files : []);
   });
   // A file dropped beside the zone must not replace the page with the file.

@@ -126,7 +126,7 @@ def test_staff_upload_list_filter_open_delete(
         expect(row).to_have_count(1)
         expect(row.locator("td.sender")).to_have_text(staff)
         expect(row.locator("td.num")).to_have_text(f"{len(data)} B")
-        expect(row.locator("td.outcome")).to_have_text("Upload")
+        expect(row.locator("td.source")).to_have_text("Upload")
     row_of(page, next(iter(files))).scroll_into_view_if_needed()
     screenshot(page, f"{width}-03-listed")
 
@@ -313,7 +313,7 @@ def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) ->
     expect(page.locator("#files-body")).to_have_text("No files match these filters.")
     page.fill("#filter-since", "2000-01-02")  # after --until: the API's 400 message is shown
     page.click("#apply-filters")
-    expect(page.locator("#error")).to_contain_text("is after --until")
+    expect(page.locator("#error")).to_contain_text("is after the end")
     page.click("#clear-filters")
     expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#files-body td.case").first).to_be_visible()

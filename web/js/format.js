@@ -36,8 +36,8 @@ export function senderLabel(record) {
 
 const SOURCES = { email: "Email", upload: "Upload", import: "Import" };
 
-/** What happened to the file, for the Outcome column. */
-export function outcomeLabel(record) {
+/** How the file came in (a file record has no outcome: its message has), with its flags. */
+export function sourceLabel(record) {
   const parts = [SOURCES[record.source] || record.source || "Recorded"];
   if (record.suspected_spam) parts.push("suspected spam");
   if (record.deleted) parts.push("deleted");

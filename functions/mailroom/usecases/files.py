@@ -57,7 +57,7 @@ class FilePage:
 
 def check_range(since: date | None, until: date | None) -> None:
     if since and until and since > until:
-        raise InvalidInput("since", f"--since {since} is after --until {until}")
+        raise InvalidInput("since", f"the start {since} is after the end {until}")
 
 
 def check_limit(limit: int) -> None:
