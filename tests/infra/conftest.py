@@ -209,6 +209,28 @@ def emulator() -> Iterator[Emulator]:
             process.wait()
 
 
+WEB = ROOT / "web"
+# Stands in for web/ while a checkout has none: a page in every form the upload handles.
+SAMPLE_SITE = {
+    "index.html": "<!doctype html><title>mailroom</title>\n",
+    "app.js": "export {};\n",
+    "style.css": "body { margin: 0; }\n",
+    "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    "config.json": '{"local": "never uploaded: Terraform writes config.json"}\n',
+}
+
+
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dashboard's page files the stack uploads: web/, or a sample while there is none."""
+    if (WEB / "index.html").exists():
+        return WEB
+    sample = tmp_path_factory.mktemp("web")
+    for name, text in SAMPLE_SITE.items():
+        (sample / name).parent.mkdir(parents=True, exist_ok=True)
+        (sample / name).write_text(text)
+    return sample
+
+
 @pytest.fixture(scope="session")
 def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """infra/ applied once to the emulator; destroyed at the end unless a test already did."""
@@ -236,6 +258,7 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "kms_deletion_window_days": 7,
         "function_zip": str(FUNCTION_ZIP),
         "layer_zip": str(LAYER_ZIP),
+        "site_dir": str(site_dir(tmp_path_factory)),
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)
