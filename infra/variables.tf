@@ -495,4 +495,9 @@ variable "site_dir" {
   description = "Folder of the dashboard's page files, uploaded to the site bucket as they are. Null (the default) means web/ of this repository; a missing or empty folder uploads only config.json."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.site_dir == null || try(trimspace(var.site_dir) != "" && !endswith(var.site_dir, "/"), false)
+    error_message = "site_dir must be a folder path without a trailing '/', such as ../web."
+  }
 }

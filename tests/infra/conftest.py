@@ -6,7 +6,8 @@ The emulator is moto's server on a free loopback port; credentials are fake.
 
 infra/ itself knows nothing of the emulator: the copy gets tests/infra/overrides/
 emulator_override.tf (no credential or region checks, path-style S3) and the provider finds
-the emulator through AWS_ENDPOINT_URL. Destroying adds teardown_override.tf, the first step
+the emulator through AWS_ENDPOINT_URL (and dashboard_override.tf, for what moto lacks: see
+that file). Destroying adds teardown_override.tf, the first step
 of the documented teardown (the bucket, table and key are `prevent_destroy`).
 """
 
@@ -32,6 +33,8 @@ INFRA = ROOT / "infra"
 OVERRIDES = Path(__file__).resolve().with_name("overrides")
 EMULATOR_OVERRIDE = OVERRIDES / "emulator_override.tf"
 TEARDOWN_OVERRIDE = OVERRIDES / "teardown_override.tf"
+# moto has no CloudFront response headers policies: the emulator's stack goes without one.
+DASHBOARD_OVERRIDE = OVERRIDES / "dashboard_override.tf"
 LOCK_FILE = INFRA / ".terraform.lock.hcl"
 BUILD = ROOT / "build"
 FUNCTION_ZIP = BUILD / "lambda" / "function.zip"
@@ -239,7 +242,7 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if not artefact.exists():
             pytest.fail(f"{artefact.relative_to(ROOT)} is missing: run `make package` first")
 
-    workdir = copy_module(tmp_path_factory.mktemp("stack"), (EMULATOR_OVERRIDE,))
+    workdir = copy_module(tmp_path_factory.mktemp("stack"), (EMULATOR_OVERRIDE, DASHBOARD_OVERRIDE))
     # A hosted zone of the firm's, so the optional DNS records are applied too.
     zone = emulator.client("route53").create_hosted_zone(
         Name=MAIL_DOMAIN, CallerReference=f"mailroom-{time.time_ns()}"
