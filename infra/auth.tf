@@ -45,9 +45,14 @@ resource "aws_cognito_user_pool" "staff" {
   }
 
   # Cognito's threat protection (compromised credentials, risky sign-ins) needs the Plus
-  # feature plan; AUDIT records the risks without blocking, ENFORCED would act on them.
-  user_pool_add_ons {
-    advanced_security_mode = "AUDIT"
+  # feature plan (billed per active user): chosen with staff_threat_protection. OFF keeps the
+  # pool's default plan; MFA (above) is on either way.
+  user_pool_tier = var.staff_threat_protection == "OFF" ? null : "PLUS"
+  dynamic "user_pool_add_ons" {
+    for_each = var.staff_threat_protection == "OFF" ? [] : [var.staff_threat_protection]
+    content {
+      advanced_security_mode = user_pool_add_ons.value
+    }
   }
 
   # The pool holds the staff accounts: only a deliberate teardown (force_destroy) removes it.

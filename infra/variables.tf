@@ -455,6 +455,17 @@ variable "staff_mfa" {
   }
 }
 
+variable "staff_threat_protection" {
+  description = "Cognito threat protection for staff sign-in (compromised credentials, risky sign-ins): OFF (the default), AUDIT (record the risks) or ENFORCED (act on them). AUDIT and ENFORCED put the user pool on Cognito's Plus feature plan, billed per monthly active user."
+  type        = string
+  default     = "OFF"
+
+  validation {
+    condition     = contains(["OFF", "AUDIT", "ENFORCED"], var.staff_threat_protection)
+    error_message = "staff_threat_protection must be OFF, AUDIT or ENFORCED."
+  }
+}
+
 variable "api_throttle" {
   description = "Default throttling of the staff API's stage: requests per second (steady) and burst. Staff use is light; the caps bound the cost of a runaway client."
   type = object({

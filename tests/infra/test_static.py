@@ -115,6 +115,7 @@ INVALID = {
     "download_link_seconds": "301",  # links last at most 5 minutes
     "cognito_domain_prefix": "firm-cognito",  # Cognito refuses its own name in a prefix
     "staff_mfa": "OFF",
+    "staff_threat_protection": "ON",
     "api_throttle": "{rate_limit = 0.5}",
     "api_latency_alarm_ms": "50",
     "dashboard_price_class": "PriceClass_Cheap",
@@ -142,6 +143,7 @@ def test_valid_values_pass_the_same_validations(initialised: Path) -> None:
         "upload_types": '["application/pdf", "image/png"]',
         "cognito_domain_prefix": "firm-staff-1",
         "staff_mfa": "OPTIONAL",
+        "staff_threat_protection": "ENFORCED",
     }
     assert invalid_variables(initialised, good) == set()
 
@@ -173,6 +175,7 @@ NEW_VARIABLES = (
     "download_link_seconds",
     "cognito_domain_prefix",
     "staff_mfa",
+    "staff_threat_protection",
     "api_throttle",
     "api_latency_alarm_ms",
     "dashboard_price_class",
