@@ -1371,11 +1371,19 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
     assert [v["Key"] for v in versions.get("Versions", [])] == [removed]
     assert [m["IsLatest"] for m in versions.get("DeleteMarkers", [])] == [True]
 
+    # botocore's generate_presigned_post builds its URL with the CreateBucket model and sends
+    # nothing; the browser's POST is judged below as what S3 authorises, PutObject.
+    calls = [c for c in calls if str(c) != "s3:CreateBucket"]
     operations = sorted({str(c) for c in calls})
     print(f"\nAPI calls of the api routes: {operations}")
-    assert {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem", "s3:DeleteObject"} <= set(
-        operations
-    )
+    # GetObject: the presigned GET (signed, not sent); the rest were sent and allowed.
+    assert operations == [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "s3:DeleteObject",
+        "s3:GetObject",
+    ]
     browser = [  # what S3 authorises as the signing role when the page uses the links
         Call("s3", "PutObject", {"Bucket": core.bucket, "Key": form["file_id"]}),
     ]
