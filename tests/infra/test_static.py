@@ -365,3 +365,29 @@ def test_dashboard_override_changes_only_the_response_headers_policy() -> None:
     assert policy_line in settings(original)
     assert settings(override) == settings(original) - {policy_line}
     assert "count = 0" in DASHBOARD_OVERRIDE.read_text()
+
+
+def terraform_api_routes() -> set[str]:
+    """The route keys of the HTTP API, as infra/api.tf lists them (local.api_routes)."""
+    text = (INFRA / "api.tf").read_text()
+    block = text.split("api_routes = toset([", 1)[1].split("])", 1)[0]
+    return set(re.findall(r'"([A-Z]+ /[^"]+)"', block))
+
+
+def test_http_api_routes_are_those_the_handler_serves() -> None:
+    routes = terraform_api_routes()
+    assert routes == {
+        "GET /files",
+        "GET /files/{proxy+}",  # handlers/api.canonical_path: decoded keys keep their slashes
+        "DELETE /files/{proxy+}",
+        "POST /uploads",
+        "GET /messages",
+        "GET /messages/{proxy+}",
+    }
+
+
+def test_local_mode_routes_what_the_http_api_routes() -> None:
+    """`mailroom local` stands in for the HTTP API (mailroom.local.httpapi, once it exists)."""
+    httpapi = pytest.importorskip("mailroom.local.httpapi")
+    local = {route.key for route in getattr(httpapi, "ROUTES", ())}
+    assert local == terraform_api_routes(), "mailroom local and infra/api.tf route different paths"
