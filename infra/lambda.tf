@@ -2,6 +2,31 @@
 # role, log group and dead-letter queue. Their runtime dependencies come from the project's own
 # layer (also built by `make package`), pinned to the versions the tests ran.
 
+locals {
+  # Every function's environment: the contract of functions/mailroom/settings.py
+  # (Settings.from_env), plus Powertools. The api function adds its own (api.tf).
+  function_environment = {
+    MAILROOM_BUCKET                 = aws_s3_bucket.documents.id
+    MAILROOM_TABLE                  = aws_dynamodb_table.documents.name
+    MAILROOM_RAW_PREFIX             = local.raw_prefix
+    MAILROOM_INCOMING_PREFIX        = local.incoming_prefix
+    MAILROOM_QUARANTINE_PREFIX      = local.quarantine_prefix
+    MAILROOM_ALLOWED_SENDER_DOMAINS = join(",", var.allowed_sender_domains)
+    MAILROOM_MAX_DEPTH              = tostring(var.extraction_limits.max_depth)
+    MAILROOM_MAX_PARTS              = tostring(var.extraction_limits.max_parts)
+    MAILROOM_MAX_TOTAL_BYTES        = tostring(var.extraction_limits.max_total_bytes)
+    MAILROOM_VIRUS_POLICY           = var.virus_policy
+    MAILROOM_SPAM_POLICY            = var.spam_policy
+
+    POWERTOOLS_SERVICE_NAME      = "mailroom"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+    LOG_LEVEL                    = var.log_level
+    # Traces must not carry message content: no handler responses in segment metadata.
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
+  }
+}
+
 resource "aws_lambda_layer_version" "deps" {
   layer_name          = "${var.name_prefix}-deps"
   description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse), as tested"
@@ -53,26 +78,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn = aws_kms_key.this.arn
   environment {
     # The contract of functions/mailroom/settings.py (Settings.from_env), plus Powertools.
-    variables = {
-      MAILROOM_BUCKET                 = aws_s3_bucket.documents.id
-      MAILROOM_TABLE                  = aws_dynamodb_table.documents.name
-      MAILROOM_RAW_PREFIX             = local.raw_prefix
-      MAILROOM_INCOMING_PREFIX        = local.incoming_prefix
-      MAILROOM_QUARANTINE_PREFIX      = local.quarantine_prefix
-      MAILROOM_ALLOWED_SENDER_DOMAINS = join(",", var.allowed_sender_domains)
-      MAILROOM_MAX_DEPTH              = tostring(var.extraction_limits.max_depth)
-      MAILROOM_MAX_PARTS              = tostring(var.extraction_limits.max_parts)
-      MAILROOM_MAX_TOTAL_BYTES        = tostring(var.extraction_limits.max_total_bytes)
-      MAILROOM_VIRUS_POLICY           = var.virus_policy
-      MAILROOM_SPAM_POLICY            = var.spam_policy
-
-      POWERTOOLS_SERVICE_NAME      = "mailroom"
-      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-      POWERTOOLS_LOG_LEVEL         = var.log_level
-      LOG_LEVEL                    = var.log_level
-      # Traces must not carry message content: no handler responses in segment metadata.
-      POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
-    }
+    variables = local.function_environment
   }
 
   tracing_config {

@@ -138,3 +138,45 @@ output "uploader_policy_arn" {
   description = "ARN of the mailroom-uploader managed policy: the reader's permissions plus `mailroom upload`."
   value       = aws_iam_policy.staff_uploader.arn
 }
+
+# The staff API and dashboard (api.tf, auth.tf, dashboard.tf).
+
+output "api_url" {
+  description = "Base URL of the staff HTTP API (no trailing slash): GET {api_url}/files with a token from the user pool."
+  value       = aws_apigatewayv2_api.staff.api_endpoint
+}
+
+output "api_function_name" {
+  description = "Name of the api function behind the staff HTTP API."
+  value       = aws_lambda_function.api.function_name
+}
+
+output "dashboard_url" {
+  description = "URL of the staff dashboard (the CloudFront distribution); the only origin the API's and the document bucket's CORS allow."
+  value       = local.dashboard_url
+}
+
+output "dashboard_bucket" {
+  description = "Name of the private bucket holding the dashboard's page files and config.json."
+  value       = aws_s3_bucket.site.id
+}
+
+output "dashboard_distribution_id" {
+  description = "Id of the dashboard's CloudFront distribution (for `aws cloudfront create-invalidation`)."
+  value       = aws_cloudfront_distribution.dashboard.id
+}
+
+output "user_pool_id" {
+  description = "Id of the staff user pool: create each staff account in it (docs/DEPLOY.md, Dashboard)."
+  value       = aws_cognito_user_pool.staff.id
+}
+
+output "user_pool_client_id" {
+  description = "Id of the dashboard's app client (public, authorization code with PKCE); the JWT authorizer's audience."
+  value       = aws_cognito_user_pool_client.dashboard.id
+}
+
+output "cognito_domain" {
+  description = "URL of the user pool's hosted sign-in domain."
+  value       = local.cognito_domain_url
+}

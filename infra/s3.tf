@@ -284,6 +284,31 @@ data "aws_iam_policy_document" "logs" {
     }
   }
 
+  # The same for the dashboard's bucket (dashboard.tf), under its own prefix: one statement
+  # per bucket, each naming one prefix, as the emulator reads them.
+  statement {
+    sid       = "S3ServerAccessLogsDashboard"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/s3/${local.site_bucket_name}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:s3:::${local.site_bucket_name}"]
+    }
+  }
+
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"

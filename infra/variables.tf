@@ -248,10 +248,11 @@ variable "powertools_layer_arn" {
 }
 
 variable "lambda_memory_mb" {
-  description = "Memory of each function in MB. extract_attachments holds one message at a time (SES stores up to 40 MB), so it gets more."
+  description = "Memory of each function in MB (extract_attachments, record_metadata, api). extract_attachments holds one message at a time (SES stores up to 40 MB), so it gets more."
   type = object({
     extract_attachments = optional(number, 1024)
     record_metadata     = optional(number, 256)
+    api                 = optional(number, 512)
   })
   default = {}
 
@@ -266,6 +267,8 @@ variable "lambda_timeout_seconds" {
   type = object({
     extract_attachments = optional(number, 300)
     record_metadata     = optional(number, 60)
+    # API Gateway waits at most 30 s for an HTTP API integration.
+    api = optional(number, 29)
   })
   default = {}
 
@@ -280,6 +283,7 @@ variable "lambda_reserved_concurrency" {
   type = object({
     extract_attachments = optional(number, 5)
     record_metadata     = optional(number, 10)
+    api                 = optional(number, 10)
   })
   default = {}
 
@@ -389,5 +393,122 @@ variable "dlq_age_alarm_hours" {
   validation {
     condition     = var.dlq_age_alarm_hours >= 1 && var.dlq_age_alarm_hours <= 240 && floor(var.dlq_age_alarm_hours) == var.dlq_age_alarm_hours
     error_message = "dlq_age_alarm_hours must be a whole number of hours from 1 to 240 (the queues keep events 336 hours)."
+  }
+}
+
+################################################################################
+# Staff API and dashboard
+################################################################################
+
+variable "upload_max_bytes" {
+  description = "Largest file a staff member may upload through the dashboard, in bytes (the presigned POST's content-length-range). Reaches the api function as MAILROOM_UPLOAD_MAX_BYTES; one POST is at most 5 GiB."
+  type        = number
+  default     = 52428800
+
+  validation {
+    condition     = var.upload_max_bytes >= 1 && var.upload_max_bytes <= 5368709120 && floor(var.upload_max_bytes) == var.upload_max_bytes
+    error_message = "upload_max_bytes must be a whole number of bytes from 1 to 5368709120 (5 GiB)."
+  }
+}
+
+variable "upload_types" {
+  description = "Media types the dashboard may upload (type/subtype, lower case). Empty (the default) keeps the api function's own list (functions/mailroom/settings.py, DEFAULT_UPLOAD_TYPES). Reaches the function as MAILROOM_UPLOAD_TYPES."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.upload_types : can(regex("^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", t))])
+    error_message = "Each upload type must be a lower-case media type such as application/pdf."
+  }
+}
+
+variable "download_link_seconds" {
+  description = "Lifetime of a presigned download link and upload form, in seconds (at most 300). Reaches the api function as MAILROOM_LINK_SECONDS."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.download_link_seconds >= 1 && var.download_link_seconds <= 300 && floor(var.download_link_seconds) == var.download_link_seconds
+    error_message = "download_link_seconds must be a whole number of seconds from 1 to 300."
+  }
+}
+
+variable "cognito_domain_prefix" {
+  description = "Prefix of the staff sign-in page (https://PREFIX.auth.REGION.amazoncognito.com), unique in the region. Null (the default) uses NAME_PREFIX-staff-ACCOUNT_ID."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cognito_domain_prefix == null || can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", coalesce(var.cognito_domain_prefix, "x"))) && !can(regex("aws|amazon|cognito", coalesce(var.cognito_domain_prefix, "x")))
+    error_message = "cognito_domain_prefix must be 1-63 characters of a-z, 0-9 and '-' (not at either end), without aws, amazon or cognito."
+  }
+}
+
+variable "staff_mfa" {
+  description = "Multi-factor sign-in of staff (an authenticator app, TOTP): ON (the default) makes every staff member set one up at first sign-in; OPTIONAL lets each choose."
+  type        = string
+  default     = "ON"
+
+  validation {
+    condition     = contains(["ON", "OPTIONAL"], var.staff_mfa)
+    error_message = "staff_mfa must be ON or OPTIONAL."
+  }
+}
+
+variable "staff_threat_protection" {
+  description = "Cognito threat protection for staff sign-in (compromised credentials, risky sign-ins): OFF (the default), AUDIT (record the risks) or ENFORCED (act on them). AUDIT and ENFORCED put the user pool on Cognito's Plus feature plan, billed per monthly active user."
+  type        = string
+  default     = "OFF"
+
+  validation {
+    condition     = contains(["OFF", "AUDIT", "ENFORCED"], var.staff_threat_protection)
+    error_message = "staff_threat_protection must be OFF, AUDIT or ENFORCED."
+  }
+}
+
+variable "api_throttle" {
+  description = "Default throttling of the staff API's stage: requests per second (steady) and burst. Staff use is light; the caps bound the cost of a runaway client."
+  type = object({
+    rate_limit  = optional(number, 20)
+    burst_limit = optional(number, 50)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for v in values(var.api_throttle) : v >= 1 && v <= 10000 && floor(v) == v])
+    error_message = "api_throttle values must be whole numbers from 1 to 10000."
+  }
+}
+
+variable "api_latency_alarm_ms" {
+  description = "Alarm when the staff API's p99 latency over 5 minutes exceeds this many milliseconds, in 2 of 3 periods (cold starts alone should not page anyone)."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.api_latency_alarm_ms >= 100 && var.api_latency_alarm_ms <= 30000 && floor(var.api_latency_alarm_ms) == var.api_latency_alarm_ms
+    error_message = "api_latency_alarm_ms must be a whole number of milliseconds from 100 to 30000 (the integration timeout)."
+  }
+}
+
+variable "dashboard_price_class" {
+  description = "CloudFront price class of the dashboard (which edge locations serve it): PriceClass_100 (the default, the cheapest), PriceClass_200 or PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.dashboard_price_class)
+    error_message = "dashboard_price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+variable "site_dir" {
+  description = "Folder of the dashboard's page files, uploaded to the site bucket as they are. Null (the default) means web/ of this repository; a missing or empty folder uploads only config.json."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.site_dir == null || try(trimspace(var.site_dir) != "" && !endswith(var.site_dir, "/"), false)
+    error_message = "site_dir must be a folder path without a trailing '/', such as ../web."
   }
 }

@@ -6,7 +6,8 @@ The emulator is moto's server on a free loopback port; credentials are fake.
 
 infra/ itself knows nothing of the emulator: the copy gets tests/infra/overrides/
 emulator_override.tf (no credential or region checks, path-style S3) and the provider finds
-the emulator through AWS_ENDPOINT_URL. Destroying adds teardown_override.tf, the first step
+the emulator through AWS_ENDPOINT_URL (and dashboard_override.tf, for what moto lacks: see
+that file). Destroying adds teardown_override.tf, the first step
 of the documented teardown (the bucket, table and key are `prevent_destroy`).
 """
 
@@ -32,6 +33,8 @@ INFRA = ROOT / "infra"
 OVERRIDES = Path(__file__).resolve().with_name("overrides")
 EMULATOR_OVERRIDE = OVERRIDES / "emulator_override.tf"
 TEARDOWN_OVERRIDE = OVERRIDES / "teardown_override.tf"
+# moto has no CloudFront response headers policies: the emulator's stack goes without one.
+DASHBOARD_OVERRIDE = OVERRIDES / "dashboard_override.tf"
 LOCK_FILE = INFRA / ".terraform.lock.hcl"
 BUILD = ROOT / "build"
 FUNCTION_ZIP = BUILD / "lambda" / "function.zip"
@@ -209,6 +212,28 @@ def emulator() -> Iterator[Emulator]:
             process.wait()
 
 
+WEB = ROOT / "web"
+# Stands in for web/ while a checkout has none: a page in every form the upload handles.
+SAMPLE_SITE = {
+    "index.html": "<!doctype html><title>mailroom</title>\n",
+    "app.js": "export {};\n",
+    "style.css": "body { margin: 0; }\n",
+    "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    "config.json": '{"local": "never uploaded: Terraform writes config.json"}\n',
+}
+
+
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dashboard's page files the stack uploads: web/, or a sample while there is none."""
+    if (WEB / "index.html").exists():
+        return WEB
+    sample = tmp_path_factory.mktemp("web")
+    for name, text in SAMPLE_SITE.items():
+        (sample / name).parent.mkdir(parents=True, exist_ok=True)
+        (sample / name).write_text(text)
+    return sample
+
+
 @pytest.fixture(scope="session")
 def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """infra/ applied once to the emulator; destroyed at the end unless a test already did."""
@@ -217,7 +242,7 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if not artefact.exists():
             pytest.fail(f"{artefact.relative_to(ROOT)} is missing: run `make package` first")
 
-    workdir = copy_module(tmp_path_factory.mktemp("stack"), (EMULATOR_OVERRIDE,))
+    workdir = copy_module(tmp_path_factory.mktemp("stack"), (EMULATOR_OVERRIDE, DASHBOARD_OVERRIDE))
     # A hosted zone of the firm's, so the optional DNS records are applied too.
     zone = emulator.client("route53").create_hosted_zone(
         Name=MAIL_DOMAIN, CallerReference=f"mailroom-{time.time_ns()}"
@@ -236,6 +261,7 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "kms_deletion_window_days": 7,
         "function_zip": str(FUNCTION_ZIP),
         "layer_zip": str(LAYER_ZIP),
+        "site_dir": str(site_dir(tmp_path_factory)),
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

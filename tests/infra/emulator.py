@@ -17,6 +17,7 @@ from typing import Any
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3 import notifications
+from moto.s3.models import FakeDeleteMarker
 from moto.server import ThreadedMotoServer
 
 
@@ -74,11 +75,25 @@ def _dynamodb_resources_as_in_aws() -> None:
     DynamoHandler._determine_resource = _determine_resource  # type: ignore[attr-defined]
 
 
+def _delete_markers_can_be_deleted() -> None:
+    """Deleting a key of a bucket whose versioning was just suspended (a `destroy` suspends it
+    while it empties the bucket) disposes of every version of the key; moto's delete markers
+    (left by the dashboard's objects and by a file deleted through the API) have no dispose()
+    and the request fails with a 500, which the provider retries until it times out."""
+    if not hasattr(FakeDeleteMarker, "dispose"):
+
+        def dispose(self: FakeDeleteMarker, garbage: bool = False) -> None:
+            return None
+
+        FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
+
+
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _no_docker_lambda()
     _conditions_as_in_aws()
     _dynamodb_resources_as_in_aws()
+    _delete_markers_can_be_deleted()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()

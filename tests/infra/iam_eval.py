@@ -161,7 +161,16 @@ def requests_for(call: Call, stack: Stack) -> list[Request]:
             found.append(Request(f"dynamodb:{action}", resource, why=why))
         decrypt = Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why)
         return [*found, decrypt]
+    if (call.service, call.operation) == ("dynamodb", "UpdateItem"):
+        return [
+            Request("dynamodb:UpdateItem", stack.table_arn(p["TableName"]), why=why),
+            Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why),
+        ]
     if call.service == "s3":
+        if call.operation == "DeleteObject":
+            # With a VersionId, the version itself is destroyed: another permission.
+            action = "s3:DeleteObjectVersion" if p.get("VersionId") else "s3:DeleteObject"
+            return [Request(action, stack.object_arn(p["Bucket"], p["Key"]), why=why)]
         if call.operation in ("GetObject", "HeadObject"):
             action = "s3:GetObjectVersion" if p.get("VersionId") else "s3:GetObject"
             return [

@@ -102,3 +102,15 @@ def test_calls_map_to_the_actions_iam_checks() -> None:
     assert decrypt.context == {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
     with pytest.raises(KeyError, match="no IAM mapping"):
         requests_for(Call("dynamodb", "Scan", {"TableName": "t"}), stack)
+
+
+def test_deletes_and_updates_map_to_their_own_actions() -> None:
+    stack = IamStack(region="us-east-1", account="123456789012", key_arn=KEY)
+    current = Call("s3", "DeleteObject", {"Bucket": "b", "Key": "incoming/x"})
+    version = Call("s3", "DeleteObject", {"Bucket": "b", "Key": "incoming/x", "VersionId": "1"})
+    assert [r.action for r in requests_for(current, stack)] == ["s3:DeleteObject"]
+    assert [r.action for r in requests_for(version, stack)] == ["s3:DeleteObjectVersion"]
+    update = Call("dynamodb", "UpdateItem", {"TableName": "t", "Key": {}})
+    [item, decrypt] = requests_for(update, stack)
+    assert (item.action, item.resource) == ("dynamodb:UpdateItem", stack.table_arn("t"))
+    assert decrypt.context == {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}

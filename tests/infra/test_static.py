@@ -11,6 +11,7 @@ import pytest
 import terraform as tf  # tools/terraform.py (conftest puts tools/ on sys.path)
 
 from tests.infra.conftest import (
+    DASHBOARD_OVERRIDE,
     EMULATOR_OVERRIDE,
     INFRA,
     LOCK_FILE,
@@ -109,6 +110,16 @@ INVALID = {
     "lambda_reserved_concurrency": "{record_metadata = 2.5}",
     "lambda_max_retry_attempts": "1.5",
     "dlq_age_alarm_hours": "0.5",
+    "upload_max_bytes": "5368709121",  # over 5 GiB: one POST cannot carry it
+    "upload_types": '["Application/PDF"]',
+    "download_link_seconds": "301",  # links last at most 5 minutes
+    "cognito_domain_prefix": "firm-cognito",  # Cognito refuses its own name in a prefix
+    "staff_mfa": "OFF",
+    "staff_threat_protection": "ON",
+    "api_throttle": "{rate_limit = 0.5}",
+    "api_latency_alarm_ms": "50",
+    "dashboard_price_class": "PriceClass_Cheap",
+    "site_dir": "web/",
 }
 
 
@@ -128,7 +139,11 @@ def test_valid_values_pass_the_same_validations(initialised: Path) -> None:
         "raw_retention_days": "400",
         "raw_transition_days": "90",
         "extraction_limits": "{max_depth = 8}",
-        "lambda_memory_mb": "{extract_attachments = 2048}",
+        "lambda_memory_mb": "{extract_attachments = 2048, api = 1024}",
+        "upload_types": '["application/pdf", "image/png"]',
+        "cognito_domain_prefix": "firm-staff-1",
+        "staff_mfa": "OPTIONAL",
+        "staff_threat_protection": "ENFORCED",
     }
     assert invalid_variables(initialised, good) == set()
 
@@ -155,6 +170,16 @@ NEW_VARIABLES = (
     "alarms_without_subscriber",
     "async_event_age_alarm_seconds",
     "dlq_age_alarm_hours",
+    "upload_max_bytes",
+    "upload_types",
+    "download_link_seconds",
+    "cognito_domain_prefix",
+    "staff_mfa",
+    "staff_threat_protection",
+    "api_throttle",
+    "api_latency_alarm_ms",
+    "dashboard_price_class",
+    "site_dir",
 )
 
 
@@ -244,6 +269,13 @@ def test_outputs_the_cli_reads_exist() -> None:
         # staff access
         "reader_policy_arn",
         "uploader_policy_arn",
+        # the staff dashboard
+        "api_url",
+        "api_function_name",
+        "dashboard_url",
+        "user_pool_id",
+        "user_pool_client_id",
+        "cognito_domain",
     ):
         assert name in outputs, f"output {name} is missing"
 
@@ -310,3 +342,52 @@ def test_environment_points_terraform_at_the_project_config(tmp_path: Path) -> N
     assert env["TF_CLI_CONFIG_FILE"] == str(tf.CLI_CONFIG)
     assert tf.CLI_CONFIG.is_relative_to(ROOT / "build")
     assert tf.CLI_CONFIG.exists()
+
+
+def nested_block(text: str, start: str) -> str:
+    """The body of the block opening with `start` (terraform fmt indents `}` like `start`)."""
+    at = text.index(start)
+    indent = text[:at].rsplit("\n", 1)[-1]
+    end = text.index(f"\n{indent}}}", at)
+    return text[at + len(start) : end]
+
+
+def test_dashboard_override_changes_only_the_response_headers_policy() -> None:
+    """The emulator's stack goes without the response headers policy (moto has none): the
+    override's default_cache_behavior must be the module's, minus that one line."""
+    original = nested_block((INFRA / "dashboard.tf").read_text(), "default_cache_behavior {")
+    override = nested_block(DASHBOARD_OVERRIDE.read_text(), "default_cache_behavior {")
+    policy_line = "response_headers_policy_id = aws_cloudfront_response_headers_policy.dashboard.id"
+
+    def settings(body: str) -> set[str]:
+        return {" ".join(line.split()) for line in body.splitlines() if line.strip()}
+
+    assert policy_line in settings(original)
+    assert settings(override) == settings(original) - {policy_line}
+    assert "count = 0" in DASHBOARD_OVERRIDE.read_text()
+
+
+def terraform_api_routes() -> set[str]:
+    """The route keys of the HTTP API, as infra/api.tf lists them (local.api_routes)."""
+    text = (INFRA / "api.tf").read_text()
+    block = text.split("api_routes = toset([", 1)[1].split("])", 1)[0]
+    return set(re.findall(r'"([A-Z]+ /[^"]+)"', block))
+
+
+def test_http_api_routes_are_those_the_handler_serves() -> None:
+    routes = terraform_api_routes()
+    assert routes == {
+        "GET /files",
+        "GET /files/{proxy+}",  # handlers/api.canonical_path: decoded keys keep their slashes
+        "DELETE /files/{proxy+}",
+        "POST /uploads",
+        "GET /messages",
+        "GET /messages/{proxy+}",
+    }
+
+
+def test_local_mode_routes_what_the_http_api_routes() -> None:
+    """`mailroom local` stands in for the HTTP API (mailroom.local.httpapi, once it exists)."""
+    httpapi = pytest.importorskip("mailroom.local.httpapi")
+    local = {route.key for route in getattr(httpapi, "ROUTES", ())}
+    assert local == terraform_api_routes(), "mailroom local and infra/api.tf route different paths"

@@ -167,8 +167,8 @@ def test_the_event_has_every_field_of_the_sample_http_api_event() -> None:
         ("DELETE", "/files/incoming/m1/a.pdf", "DELETE /files/{proxy+}"),
         ("POST", "/uploads", "POST /uploads"),
         ("GET", "/messages", "GET /messages"),
-        ("GET", "/messages/0123abc", "GET /messages/{id}"),
-        ("GET", "/messages/a/b", None),
+        ("GET", "/messages/0123abc", "GET /messages/{proxy+}"),
+        ("GET", "/messages/a/b", "GET /messages/{proxy+}"),  # the handler answers 404
         ("GET", "/uploads", None),
         ("POST", "/files", None),
         ("GET", "/files/", None),

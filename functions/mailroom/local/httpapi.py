@@ -118,14 +118,15 @@ class Route:
 
 
 # The routes the HTTP API has in front of the function (docs/ARCHITECTURE.md "HTTP API"): file
-# ids are URL-encoded keys that the HTTP API hands over decoded, hence `{proxy+}`.
+# ids are URL-encoded keys that the HTTP API hands over decoded, hence `{proxy+}` (and the
+# same for message ids, which never hold a slash, so both routes have one form).
 ROUTES = (
     Route("GET", "/files"),
     Route("GET", "/files/{proxy+}"),
     Route("DELETE", "/files/{proxy+}"),
     Route("POST", "/uploads"),
     Route("GET", "/messages"),
-    Route("GET", "/messages/{id}"),
+    Route("GET", "/messages/{proxy+}"),
 )
 API_PREFIXES = ("/files", "/uploads", "/messages")
 

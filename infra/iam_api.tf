@@ -1,0 +1,110 @@
+# The api function's role: exactly what handlers/api.py and its use cases call
+# (usecases/files.py, messages.py, downloads.py, uploads.py, deletes.py through
+# adapters/catalog.py and adapters/s3.py). Presigned links and forms are signed with this
+# role's credentials, so S3 authorises the browser's GET or POST as this role: the role needs
+# s3:GetObject(Version) and s3:PutObject although the function itself never moves a byte.
+# tests/infra/test_stack.py evaluates this document against allowed and refused requests.
+
+resource "aws_iam_role" "api" {
+  name               = "${local.api_function_name}-role"
+  description        = "Execution role of ${local.api_function_name}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "api" {
+  # Catalog.get_file (GetItem), get_message and every listing (Query on the table and its
+  # indexes).
+  statement {
+    sid       = "ReadRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = local.table_and_indexes
+  }
+
+  # Catalog.mark_deleted: an UpdateItem on the file record (who, when), never a put.
+  statement {
+    sid       = "MarkDeleted"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
+
+  # S3Store.presigned_get: a GET of the recorded version (VersionId: s3:GetObjectVersion),
+  # or of the current one for a record without a version.
+  statement {
+    sid       = "SignDownloads"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  # S3Store.presigned_post: one form upload under incoming/up-<upload id>/ (uploads.py).
+  statement {
+    sid       = "SignUploads"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.upload_prefix}*"]
+  }
+
+  # S3Store.delete_current: DeleteObject without a version id; versioning keeps the bytes as a
+  # noncurrent version. No s3:DeleteObjectVersion: the function cannot destroy a version.
+  statement {
+    sid       = "DeleteCurrentVersion"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  # S3 (SSE-KMS objects: Decrypt for a GET, GenerateDataKey for a POST) and DynamoDB (the
+  # table's key) use the key on the role's behalf; kms:ViaService keeps it to those calls
+  # (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  statement {
+    sid       = "DecryptThroughS3AndDynamoDb"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.kms_via_services
+    }
+  }
+
+  statement {
+    sid       = "EncryptUploadsThroughS3"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api_function.arn}:*"]
+  }
+
+  # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  # Whole messages (raw/) and what policy kept from people (quarantine/) are never signed
+  # for, whatever else the role is ever granted.
+  statement {
+    sid     = "NeverRawOrQuarantine"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "${local.api_function_name}-policy"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api.json
+}

@@ -1,0 +1,21 @@
+# TEST ONLY (copied next to infra/*.tf by tests/infra/conftest.py, never part of a deploy).
+# moto 5.2 has no CloudFront response headers policies (CreateResponseHeadersPolicy answers
+# 404), so the emulator's stack goes without one and the distribution without its
+# response_headers_policy_id. Everything else of default_cache_behavior is as in
+# infra/dashboard.tf (tests/infra/test_static.py checks that this block differs only there),
+# and the policy's settings are checked from the plan and `terraform console` instead
+# (tests/infra/test_stack.py). A nested block in an override replaces the original's.
+resource "aws_cloudfront_response_headers_policy" "dashboard" {
+  count = 0
+}
+
+resource "aws_cloudfront_distribution" "dashboard" {
+  default_cache_behavior {
+    target_origin_id       = "site"
+    viewer_protocol_policy = "redirect-to-https"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    compress               = true
+    cache_policy_id        = local.caching_optimized_policy_id
+  }
+}
