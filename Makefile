@@ -7,7 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
-PYTEST_WORKERS ?= 2
+# Three workers on two cores: the slow tier spends much of its time waiting (on a stack's
+# worker processes, an idle minute, terraform's polling), so a third keeps the CPUs busy.
+PYTEST_WORKERS ?= 3
 # Tests sharing one applied stack live in one file: loadfile keeps them on one worker.
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 TERRAFORM := $(BIN)/python tools/terraform.py

@@ -354,7 +354,8 @@ def nested_block(text: str, start: str) -> str:
 
 def test_dashboard_override_changes_only_the_response_headers_policy() -> None:
     """The emulator's stack goes without the response headers policy (moto has none): the
-    override's default_cache_behavior must be the module's, minus that one line."""
+    override's default_cache_behavior must be the module's, minus that one line; the
+    distribution is applied disabled and nothing else differs."""
     original = nested_block((INFRA / "dashboard.tf").read_text(), "default_cache_behavior {")
     override = nested_block(DASHBOARD_OVERRIDE.read_text(), "default_cache_behavior {")
     policy_line = "response_headers_policy_id = aws_cloudfront_response_headers_policy.dashboard.id"
@@ -365,6 +366,15 @@ def test_dashboard_override_changes_only_the_response_headers_policy() -> None:
     assert policy_line in settings(original)
     assert settings(override) == settings(original) - {policy_line}
     assert "count = 0" in DASHBOARD_OVERRIDE.read_text()
+    # and the distribution is applied disabled (a faster destroy), nothing else at its top level
+    top = (
+        DASHBOARD_OVERRIDE.read_text()
+        .split('"dashboard" {', 2)[2]
+        .split("default_cache_behavior")[0]
+    )
+    assert settings(top) == {"enabled = false"}
+    module = (INFRA / "dashboard.tf").read_text().split('resource "aws_cloudfront_distribution"')[1]
+    assert "enabled = true" in settings(module.split("default_cache_behavior")[0])
 
 
 def terraform_api_routes() -> set[str]:

@@ -9,7 +9,13 @@ resource "aws_cloudfront_response_headers_policy" "dashboard" {
   count = 0
 }
 
+# The distribution is also applied disabled: to delete an enabled distribution the provider
+# first disables it and then waits for the change to deploy, with fixed delays of its own
+# (about 30 s against an emulator that deploys at once), on every test run's destroy.
+# `enabled = true` is checked from the plan's configuration instead (tests/infra/test_stack.py).
 resource "aws_cloudfront_distribution" "dashboard" {
+  enabled = false
+
   default_cache_behavior {
     target_origin_id       = "site"
     viewer_protocol_policy = "redirect-to-https"
