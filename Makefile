@@ -19,7 +19,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 # The browser tests drive the system's Chromium: Playwright must never fetch its own browsers.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help venv demo test test-fast lint format package bench infra-check clean chromium
+.PHONY: help venv tools demo test test-fast lint format package bench infra-check clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,7 +55,12 @@ chromium: ## install Chromium for the browser tests if it is missing (needs root
 	      "the browser tests will skip (fail under CI=true)" >&2; \
 	  fi; }
 
-test: $(STAMP) $(CHECKOV_STAMP) package chromium ## everything: unit, integration, cli, e2e, and the slow tier
+# The environments and Chromium are set up side by side (each mostly waits on its downloads).
+tools: ## set up .venv, checkov's environment and Chromium at once
+	$(MAKE) -j3 $(STAMP) $(CHECKOV_STAMP) chromium
+
+test: tools ## everything: unit, integration, cli, e2e, and the slow tier
+	$(MAKE) package
 	$(PYTEST) --durations=10
 
 test-fast: $(STAMP) ## everything but the slow tier (infra apply, corpus), for the inner loop
