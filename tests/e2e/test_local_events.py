@@ -19,6 +19,7 @@ import pytest
 
 from mailroom.local.app import LocalMailroom
 from mailroom.local.hooks import Counters
+from mailroom.local.runner import Runner
 from mailroom.local.stack import NOTIFICATION_ID, StackConfig
 from tests.conftest import load_event
 
@@ -236,3 +237,24 @@ def test_a_function_spinning_past_its_timeout_is_killed_and_retried_while_the_cl
     assert "Task timed out after 2.00 seconds" in letter.error
     logged = (Path(stack.state_dir) / "dead-letters.jsonl").read_text()
     assert '"seconds": 3600' in logged
+
+
+def _spawners() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("mailroom-local-spawn")}
+
+
+def test_a_stopped_runner_leaves_no_spawner_thread(
+    events_stack: tuple[LocalMailroom, Seen],
+) -> None:
+    stack, _ = events_stack
+    assert stack.endpoint is not None
+    others = _spawners()  # the module's stack keeps its own spawner while it runs
+    runner = Runner(stack.endpoint)
+    runner.start()
+    assert runner.invoke(ECHO, {"n": 1})["event"] == {"n": 1}
+    ours = _spawners() - others
+    assert ours  # the sandbox came from this runner's spawner thread
+    runner.stop()
+    for thread in ours:
+        thread.join(5)
+    assert not any(thread.is_alive() for thread in ours)

@@ -273,7 +273,7 @@ class Runner:
         # fires when the *thread* that forked the child exits, so a sandbox started from a
         # short-lived thread (a moto request thread serving a synchronous Invoke, say) would be
         # killed with it.
-        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="mailroom-local-spawner")
+        self._spawner: ThreadPoolExecutor | None = None  # made at the first sandbox
         # Told when an async event is done (function, event, succeeded): for the bench.
         self.on_complete: Callable[[str, dict[str, Any], bool], None] | None = None
 
@@ -307,8 +307,11 @@ class Runner:
         with self._pool_lock:
             warm = [s for sandboxes in self._warm.values() for s in sandboxes]
             self._warm.clear()
+            spawner, self._spawner = self._spawner, None
         for sandbox in warm:
             sandbox.kill()
+        if spawner is not None:
+            spawner.shutdown(wait=False)  # its thread ends; the sandboxes it started are gone
 
     # -- invoking ----------------------------------------------------------------------------
 
@@ -450,7 +453,11 @@ class Runner:
             evicted.kill()
         try:
             log_path = str(self.function_log.path or "")
-            return self._spawner.submit(_Sandbox, spec, self._environment(spec), log_path).result()
+            with self._pool_lock:
+                if self._spawner is None:
+                    self._spawner = ThreadPoolExecutor(1, thread_name_prefix="mailroom-local-spawn")
+                spawner = self._spawner
+            return spawner.submit(_Sandbox, spec, self._environment(spec), log_path).result()
         except BaseException:
             with self._pool_lock:
                 self._sandboxes -= 1
