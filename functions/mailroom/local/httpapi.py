@@ -35,7 +35,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -356,10 +355,6 @@ class LocalHttpApi:
         self.emulator_url = emulator_url
         self._invoke: Invoke | None = None
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-        # Invocations run on these long-lived threads, never on a request's own thread: a
-        # sandbox is started with PR_SET_PDEATHSIG (`worker`), which fires when the *thread*
-        # that started it ends, and ThreadingHTTPServer ends a thread with each connection.
-        self._invokers: ThreadPoolExecutor | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -392,7 +387,6 @@ class LocalHttpApi:
     def serve(self, invoke: Invoke) -> None:
         self.bind()
         self._invoke = invoke
-        self._invokers = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="mailroom-api")
         assert self._server is not None
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -410,9 +404,7 @@ class LocalHttpApi:
                 self._thread.join(2)
                 self._thread = None
             server.server_close()
-        invokers, self._invokers = self._invokers, None
-        if invokers is not None:
-            invokers.shutdown(wait=False, cancel_futures=True)
+        self._invoke = None
 
     # -- answering (called from the request threads) ------------------------------------------
 
@@ -456,20 +448,19 @@ class LocalHttpApi:
             path_parameters=params,
             claims=claims,
         )
-        invoke, invokers = self._invoke, self._invokers
-        if invoke is None or invokers is None:
+        invoke = self._invoke
+        if invoke is None:
             return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
         if not self._slots.acquire(timeout=INTEGRATION_TIMEOUT_S):
             return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
         try:
-            result = invokers.submit(invoke, event).result()
+            # On this request's thread: the runner starts sandboxes from a thread of its own.
+            result = invoke(event)
         except InvokeError as exc:
             log.warning("api invocation failed: %s", exc)
             if exc.timed_out:  # past the integration timeout API Gateway gives up with 503
                 return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
             return gateway_reply(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
-        except RuntimeError:  # stopping: the pool takes no more work
-            return gateway_reply(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable")
         finally:
             self._slots.release()
         return reply_from_result(result)
