@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from moto.dynamodb.responses import DynamoHandler
-from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult, S3IAMRequest
 from moto.s3 import notifications
 from moto.s3.models import FakeDeleteMarker
 from moto.server import ThreadedMotoServer
@@ -55,6 +56,47 @@ def _conditions_as_in_aws() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+# S3 operations whose IAM action is not named after them, with and without a version id
+# ("Required permissions for Amazon S3 API operations":
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html, and
+# HeadObject's own page: "you must have the s3:GetObject permission", s3:GetObjectVersion for a
+# version: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+_S3_ACTIONS: dict[str, tuple[str, str]] = {
+    "HeadObject": ("GetObject", "GetObjectVersion"),
+    "GetObject": ("GetObject", "GetObjectVersion"),
+    "DeleteObject": ("DeleteObject", "DeleteObjectVersion"),
+    "GetObjectTagging": ("GetObjectTagging", "GetObjectVersionTagging"),
+    "HeadBucket": ("ListBucket", "ListBucket"),
+    "ListObjects": ("ListBucket", "ListBucket"),
+    "ListObjectsV2": ("ListBucket", "ListBucket"),
+    "ListObjectVersions": ("ListBucketVersions", "ListBucketVersions"),
+    "CreateMultipartUpload": ("PutObject", "PutObject"),
+    "UploadPart": ("PutObject", "PutObject"),
+    "CompleteMultipartUpload": ("PutObject", "PutObject"),
+    "AbortMultipartUpload": ("AbortMultipartUpload", "AbortMultipartUpload"),
+}
+
+
+def _s3_actions_as_in_aws() -> None:
+    """moto 5.2.6 authorises an S3 request by its operation name (`s3:HeadObject`, `s3:GetObject`
+    for a version), where AWS checks the IAM action the operation needs (`s3:GetObject`, or
+    `s3:GetObjectVersion` for a version). Since s3transfer 0.19 every download starts with a
+    HeadObject, so a least-privilege policy (no `s3:HeadObject` exists to grant) was refused.
+    Name the action AWS checks.
+    """
+    original = S3IAMRequest.check_action_permitted
+
+    def check_action_permitted(self: S3IAMRequest, resource: str) -> None:
+        service, _, operation = self._action.partition(":")
+        if operation in _S3_ACTIONS:
+            query = parse_qs(urlsplit(self._path).query, keep_blank_values=True)
+            plain, versioned = _S3_ACTIONS[operation]
+            self._action = f"{service}:{versioned if 'versionId' in query else plain}"
+        original(self, resource)
+
+    S3IAMRequest.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+
+
 def _dynamodb_resources_as_in_aws() -> None:
     """With request authentication on (POST /moto-api/reset-auth), moto checks DynamoDB calls
     against the caller's IAM policies, but always for resource "*": a policy scoped to a
@@ -92,6 +134,7 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _no_docker_lambda()
     _conditions_as_in_aws()
+    _s3_actions_as_in_aws()
     _dynamodb_resources_as_in_aws()
     _delete_markers_can_be_deleted()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
