@@ -3,7 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
+# The development and test environment is installed from a lock (hashed pins, every platform),
+# so a run does not depend on the day it was installed. `make lock` renews it on purpose;
+# `make test-latest` runs the tests on the newest versions pyproject.toml allows.
+LOCK   := requirements/dev.txt
+INSTALL ?= lock
+UV_VENV := build/uv-venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
@@ -19,15 +25,20 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 # The browser tests drive the system's Chromium: Playwright must never fetch its own browsers.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help venv tools demo test test-fast lint format package bench infra-check clean chromium
+.PHONY: help venv tools demo test test-fast test-latest lock lint format package bench infra-check clean chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[cli,local,dev]'
+ifeq ($(INSTALL),latest)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade -e '.[cli,local,dev]'
+else
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+endif
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install mailroom with its CLI, local mode and dev tools
@@ -62,6 +73,17 @@ tools: ## set up .venv, checkov's environment and Chromium at once
 test: tools ## everything: unit, integration, cli, e2e, and the slow tier
 	$(MAKE) package
 	$(PYTEST) --durations=10
+
+# A venv of its own, so the locked .venv is left as it is.
+test-latest: ## every test on the newest versions pyproject.toml allows (drift, on purpose)
+	$(MAKE) test VENV=build/venv-latest INSTALL=latest
+
+lock: ## renew requirements/dev.txt (hashed pins for every platform) from pyproject.toml
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(UV_VENV)/bin/uv pip compile pyproject.toml --extra cli --extra local --extra dev \
+	  --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" -o $(LOCK)
 
 test-fast: $(STAMP) ## everything but the slow tier (infra apply, corpus), for the inner loop
 	$(PYTEST) -m "not slow"
