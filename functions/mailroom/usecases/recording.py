@@ -1,0 +1,119 @@
+"""The record_metadata use case: an object under `incoming/` in, its file record out.
+
+Whatever put the object there (the extractor, `mailroom upload`, a presigned upload) it gets a
+record the same way; provenance in the object's metadata says where it came from. The record
+always describes the object's current version, so duplicate or out-of-order events converge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import filetype
+
+from mailroom.model import FileRecord, group_of
+from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound
+from mailroom.provenance import Provenance
+
+logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 8192  # enough for filetype to tell a .docx from a plain zip
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectCreated:
+    key: str  # already URL-decoded
+    event_time: str | None = None
+
+
+def detect_type(head: bytes) -> str | None:
+    """The type the bytes say, whatever the sender declared."""
+    if not head:
+        return None
+    kind = filetype.guess_mime(head)
+    if kind:
+        return str(kind)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A multi-byte character cut at the sniff boundary is still text.
+        try:
+            head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "application/octet-stream"
+    return "text/plain"
+
+
+def record_object(
+    event: ObjectCreated, incoming_prefix: str, store: IntakeObjects, catalog: FileWriter
+) -> FileRecord | None:
+    """Write the file record of one object; None if it is gone or outside `incoming/`."""
+    if not event.key.startswith(incoming_prefix) or event.key.endswith("/"):
+        logger.warning("object outside the intake prefix skipped", extra={"key": event.key})
+        return None
+    try:
+        head, sniff = store.peek(event.key, SNIFF_BYTES)
+    except ObjectNotFound as exc:
+        # Deleted (or overwritten and deleted) since the event: nothing to record.
+        logger.warning("object no longer exists", extra={"key": event.key, "error": str(exc)})
+        return None
+
+    provenance = Provenance.from_metadata(head.metadata)
+    name = event.key.rsplit("/", 1)[-1]
+    if provenance is None:
+        # An upload by other means: no provenance, so hash it ourselves and name it by its key.
+        sha256 = _sha256_of(store, event.key)
+        provenance = Provenance(
+            source="upload",
+            message_id=group_of(event.key, incoming_prefix),
+            received_at=_iso_z(event.event_time or head.last_modified),
+            filename=name,
+            sha256=sha256,
+            content_type=head.content_type or "",
+        )
+    record = FileRecord(
+        file_id=event.key,
+        filename=provenance.filename or name,
+        safe_name=name,
+        size=head.size,
+        sha256=provenance.sha256 or _sha256_of(store, event.key),
+        received_at=_iso_z(provenance.received_at or head.last_modified),
+        source=provenance.source,
+        message_id=provenance.message_id,
+        content_type=provenance.content_type or head.content_type,
+        detected_type=detect_type(sniff),
+        sender=provenance.sender,
+        sender_name=provenance.sender_name,
+        original_sender=provenance.original_sender,
+        original_sender_via=provenance.original_sender_via,
+        case=provenance.case,
+        inline=provenance.inline,
+        part=provenance.part,
+        etag=head.etag,
+        version_id=head.version_id,
+        bucket=store.bucket,
+        authenticated=provenance.authenticated,
+        auth_reason=provenance.auth_reason,
+        suspected_spam=provenance.suspected_spam,
+        mailbox=provenance.mailbox,
+    )
+    catalog.put_file(record)
+    return record
+
+
+def _sha256_of(store: IntakeObjects, key: str) -> str:
+    digest = hashlib.sha256()
+    with store.open_stream(key) as body:
+        while chunk := body.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _iso_z(value: str) -> str:
+    """ISO 8601 UTC with milliseconds and Z, the shape SES uses, so sort keys compare."""
+    text = value.replace("Z", "+00:00")
+    moment = datetime.fromisoformat(text).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
