@@ -26,6 +26,7 @@ locals {
     "POST /uploads",
     "GET /messages",
     "GET /messages/{proxy+}",
+    "POST /messages/{proxy+}", # issue 21: /messages/{id}/file
   ])
 }
 

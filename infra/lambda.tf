@@ -17,6 +17,7 @@ locals {
     MAILROOM_MAX_TOTAL_BYTES        = tostring(var.extraction_limits.max_total_bytes)
     MAILROOM_VIRUS_POLICY           = var.virus_policy
     MAILROOM_SPAM_POLICY            = var.spam_policy
+    MAILROOM_ROUTING_RULES          = jsonencode(var.routing_rules) # issue 21
 
     POWERTOOLS_SERVICE_NAME      = "mailroom"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace

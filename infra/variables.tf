@@ -512,3 +512,50 @@ variable "site_dir" {
     error_message = "site_dir must be a folder path without a trailing '/', such as ../web."
   }
 }
+
+################################################################################
+# Filing, events and receipts (issue 21)
+################################################################################
+
+variable "routing_rules" {
+  description = "Routing rules: the case and labels a message is filed under by recipient and plus-tag, subject (default patterns [case-{id}], Case #{id}, Ref: {id}) and authenticated sender, plus a default case. Rendered as JSON to the functions' MAILROOM_ROUTING_RULES and validated again at cold start (functions/mailroom/routing.py; `mailroom rules --rules FILE` checks a file offline). Lambda allows 4 KB of environment in all, so keep the rules short."
+  type = object({
+    subject_patterns = optional(list(string))
+    case_format      = optional(string)
+    default_case     = optional(string)
+    rules = optional(list(object({
+      name      = string
+      recipient = optional(string)
+      tag       = optional(string)
+      sender    = optional(string)
+      subject   = optional(string)
+      case      = optional(string)
+      labels    = optional(list(string), [])
+    })), [])
+  })
+  default = {}
+
+  validation {
+    condition     = length(jsonencode(var.routing_rules)) <= 2500
+    error_message = "routing_rules must render to at most 2500 characters of JSON (Lambda's environment holds 4 KB in all)."
+  }
+
+  validation {
+    condition = alltrue([
+      for p in(var.routing_rules.subject_patterns == null ? [] : var.routing_rules.subject_patterns) : length(p) <= 40 && length(regexall("\\{id\\}", p)) == 1
+    ])
+    error_message = "Each subject pattern holds exactly one {id} and at most 40 characters, such as \"[case-{id}]\"."
+  }
+
+  validation {
+    condition = alltrue([
+      for r in var.routing_rules.rules : (r.case != null || length(r.labels) > 0) && (r.recipient != null || r.tag != null || r.sender != null || r.subject != null)
+    ])
+    error_message = "Each routing rule needs a condition (recipient, tag, sender or subject) and sets a case, labels or both."
+  }
+
+  validation {
+    condition     = length(distinct([for r in var.routing_rules.rules : r.name])) == length(var.routing_rules.rules)
+    error_message = "Routing rule names must be unique."
+  }
+}

@@ -244,3 +244,24 @@ class Objects(Protocol):
     ) -> Iterator[StoredObject]: ...
     def exists(self, key: str) -> bool: ...
     def head_bytes(self, key: str, length: int) -> tuple[bytes, datetime]: ...
+
+
+# -- filing (issue 21): messages that need filing, and staff re-filing -------------------------
+
+
+class NeedsFilingReader(Protocol):
+    def messages_needing_filing(
+        self, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[MessageRecord]: ...
+
+
+class MessageFiler(Protocol):
+    """What re-filing needs: the message with its files, and updates of their case."""
+
+    def get_message(self, message_id: str) -> tuple[MessageRecord | None, list[FileRecord]]: ...
+
+    def file_message(
+        self, message_id: str, case: str, by: str, at: str
+    ) -> MessageRecord | None: ...
+
+    def set_file_case(self, file_id: str, case: str) -> bool: ...

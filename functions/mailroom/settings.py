@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from mailroom.limits import Limits
 from mailroom.model import PREFIXES
 from mailroom.policy import SpamPolicy, VirusPolicy
+from mailroom.routing import RoutingRules, RulesError, load_rules
 
 # The environment contract shared with infra/lambda.tf and the local stack.
 ENV_BUCKET = "MAILROOM_BUCKET"
@@ -26,6 +27,7 @@ ENV_MAX_PARTS = "MAILROOM_MAX_PARTS"
 ENV_MAX_TOTAL_BYTES = "MAILROOM_MAX_TOTAL_BYTES"
 ENV_VIRUS_POLICY = "MAILROOM_VIRUS_POLICY"
 ENV_SPAM_POLICY = "MAILROOM_SPAM_POLICY"
+ENV_ROUTING_RULES = "MAILROOM_ROUTING_RULES"  # issue 21: JSON, see mailroom.routing
 
 REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
 ALL_ENV = (
@@ -40,6 +42,7 @@ ALL_ENV = (
     ENV_MAX_TOTAL_BYTES,
     ENV_VIRUS_POLICY,
     ENV_SPAM_POLICY,
+    ENV_ROUTING_RULES,
 )
 
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
@@ -100,6 +103,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     virus_policy: VirusPolicy = VirusPolicy.STRICT
     spam_policy: SpamPolicy = SpamPolicy.TAG
+    routing: RoutingRules = field(default_factory=RoutingRules)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -170,6 +174,12 @@ class Settings:
             choices = ", ".join(p.value for p in SpamPolicy)
             problems.append(f"{ENV_SPAM_POLICY}={spam_text!r} must be one of {choices}")
 
+        routing = RoutingRules()
+        try:
+            routing = load_rules(env.get(ENV_ROUTING_RULES))
+        except RulesError as exc:
+            problems.append(f"{ENV_ROUTING_RULES}: {exc}")
+
         if problems:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
         return cls(
@@ -182,6 +192,7 @@ class Settings:
             limits=Limits(**limit_values),
             virus_policy=VirusPolicy(virus_text),
             spam_policy=SpamPolicy(spam_text),
+            routing=routing,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -198,6 +209,7 @@ class Settings:
             ENV_MAX_TOTAL_BYTES: str(self.limits.max_total_bytes),
             ENV_VIRUS_POLICY: str(self.virus_policy),
             ENV_SPAM_POLICY: str(self.spam_policy),
+            ENV_ROUTING_RULES: self.routing.to_json(),
         }
 
 

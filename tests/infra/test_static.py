@@ -120,6 +120,7 @@ INVALID = {
     "api_latency_alarm_ms": "50",
     "dashboard_price_class": "PriceClass_Cheap",
     "site_dir": "web/",
+    "routing_rules": '{rules = [{name = "a", sender = "@acme.example"}]}',  # sets nothing
 }
 
 
@@ -180,6 +181,7 @@ NEW_VARIABLES = (
     "api_latency_alarm_ms",
     "dashboard_price_class",
     "site_dir",
+    "routing_rules",
 )
 
 
@@ -393,6 +395,7 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "POST /uploads",
         "GET /messages",
         "GET /messages/{proxy+}",
+        "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21)
     }
 
 

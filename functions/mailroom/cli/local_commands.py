@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mailroom.cli.local_filing import local_rules, write_local_rules
 from mailroom.local import state as state_file
 
 if TYPE_CHECKING:
@@ -123,6 +124,13 @@ IN_MEMORY_NOTE = (
     metavar="NAME",
     help="With --attach: act as this SES receipt rule set instead of the active one.",
 )
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Routing rules (JSON, as the Terraform variable routing_rules): cases and labels "
+    "by recipient, subject and authenticated sender. `mailroom rules` lists them.",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
@@ -136,6 +144,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     addresses: tuple[str, ...],
     attach_url: str | None,
     rule_set: str | None,
+    rules_path: Path | None,
     verbose: bool,
 ) -> None:
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
@@ -165,11 +174,13 @@ def local(  # noqa: PLR0917 (click passes every option)
             err=True,
         )
 
+    routing = local_rules(rules_path)
     config = StackConfig(
         bucket=bucket,
         table=table,
         region=region,
         submission_addresses=addresses or (DEFAULT_ADDRESS,),
+        routing=routing,
     )
     stack = (
         LocalMailroom.attach(
@@ -210,6 +221,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     pid = os.getpid()
     try:
         path = state_file.write_state(stack.local_state(pid))
+        write_local_rules(path.parent, routing)
         for name, value in stack.env().items():
             click.echo(f"export {name}={shlex.quote(value)}")
         if stack.dashboard_url:

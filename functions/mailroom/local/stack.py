@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from mailroom.local.emulator import Endpoint
 from mailroom.model import table_definition
+from mailroom.routing import RoutingRules
 from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
@@ -50,6 +51,7 @@ class StackConfig:
     allowed_sender_domains: frozenset[str] = field(default_factory=frozenset)
     timeout_s: int = 300  # as infra/ sets them: enforced by the local runner
     memory_mb: int = 512
+    routing: RoutingRules = field(default_factory=RoutingRules)  # `mailroom local --rules`
 
     def function_name(self, short: str) -> str:
         return f"{self.name_prefix}-{short}"
@@ -63,6 +65,7 @@ class StackConfig:
             bucket=self.bucket,
             table=self.table,
             allowed_sender_domains=self.allowed_sender_domains,
+            routing=self.routing,
         )
 
     def function_env(self) -> dict[str, str]:

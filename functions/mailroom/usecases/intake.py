@@ -39,13 +39,13 @@ from mailroom.policy import (
     VirusPolicy,
     authenticate,
     bounded,
-    case_tag,
     decide,
     dkim_signing_domains,
     outcome_for,
 )
 from mailroom.ports import AttachmentSink, MailStore, MessageWriter
 from mailroom.provenance import MessageContext
+from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -165,8 +165,11 @@ def process_message(
     Raises after recording `failed` (deadline, S3 error, engine bug) so Lambda retries.
     """
     sender, sender_name = mail.sender()
-    case = mail.case or case_tag(mail.recipients)
     auth = mail.authentication()
+    # Routing rules (issue 21): a case given by the caller (import --case) wins over them.
+    sender_ok = authenticated_sender(auth.authenticated, mail.from_addresses())
+    filing = route(settings.routing, Envelope(mail.recipients, mail.subject, sender_ok))
+    case = mail.case or filing.case
     decision = decide(
         mail.verdicts,
         sender,
@@ -197,6 +200,9 @@ def process_message(
         suspected_spam=decision.suspected_spam,
         source=None if mail.origin == "email" else mail.origin,
         mailbox=mail.mailbox,
+        labels=list(filing.labels),
+        needs_filing=filing.needs_filing and not mail.case,
+        filing_reason="given by the caller" if mail.case else filing.reason,
     )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
