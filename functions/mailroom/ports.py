@@ -9,12 +9,12 @@ pass anything shaped the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
-from mailroom.extract.types import AttachmentWriter, PartInfo
+from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
 from mailroom.model import Bounds, FileRecord, MessageRecord
 from mailroom.provenance import MessageContext
 
@@ -265,3 +265,18 @@ class MessageFiler(Protocol):
     ) -> MessageRecord | None: ...
 
     def set_file_case(self, file_id: str, case: str) -> bool: ...
+
+
+# -- outcome events (issue 21) -----------------------------------------------------------------
+
+
+class EventPublisher(Protocol):
+    """The bus (EventBridge PutEvents) or local mode's outbox; raises unless it was accepted."""
+
+    def publish(self, source: str, detail_type: str, detail: Mapping[str, Any]) -> None: ...
+
+
+class OutcomeSink(Protocol):
+    """Told once a message's record is final (`usecases.outcomes.OutcomePublisher`)."""
+
+    def final(self, record: MessageRecord, attachments: Sequence[Attachment]) -> None: ...

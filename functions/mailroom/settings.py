@@ -28,6 +28,7 @@ ENV_MAX_TOTAL_BYTES = "MAILROOM_MAX_TOTAL_BYTES"
 ENV_VIRUS_POLICY = "MAILROOM_VIRUS_POLICY"
 ENV_SPAM_POLICY = "MAILROOM_SPAM_POLICY"
 ENV_ROUTING_RULES = "MAILROOM_ROUTING_RULES"  # issue 21: JSON, see mailroom.routing
+ENV_EVENT_BUS = "MAILROOM_EVENT_BUS"  # issue 21: the bus outcome events go to ("": none)
 
 REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
 ALL_ENV = (
@@ -43,6 +44,7 @@ ALL_ENV = (
     ENV_VIRUS_POLICY,
     ENV_SPAM_POLICY,
     ENV_ROUTING_RULES,
+    ENV_EVENT_BUS,
 )
 
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
@@ -81,6 +83,7 @@ MAX_UPLOAD_BYTES = 5 * 1024**3  # one presigned POST is one PUT-sized object: at
 MAX_LINK_SECONDS = 300  # issue 11: a download link lasts at most 5 minutes
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUS_RE = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+/$")
 _ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
@@ -104,6 +107,7 @@ class Settings:
     virus_policy: VirusPolicy = VirusPolicy.STRICT
     spam_policy: SpamPolicy = SpamPolicy.TAG
     routing: RoutingRules = field(default_factory=RoutingRules)
+    event_bus: str | None = None  # None: outcome events are not published
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -180,6 +184,10 @@ class Settings:
         except RulesError as exc:
             problems.append(f"{ENV_ROUTING_RULES}: {exc}")
 
+        event_bus = env.get(ENV_EVENT_BUS, "").strip() or None
+        if event_bus is not None and not _BUS_RE.match(event_bus):
+            problems.append(f"{ENV_EVENT_BUS}={event_bus!r} is not an event bus name")
+
         if problems:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
         return cls(
@@ -193,6 +201,7 @@ class Settings:
             virus_policy=VirusPolicy(virus_text),
             spam_policy=SpamPolicy(spam_text),
             routing=routing,
+            event_bus=event_bus,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -210,6 +219,7 @@ class Settings:
             ENV_VIRUS_POLICY: str(self.virus_policy),
             ENV_SPAM_POLICY: str(self.spam_policy),
             ENV_ROUTING_RULES: self.routing.to_json(),
+            ENV_EVENT_BUS: self.event_bus or "",
         }
 
 

@@ -15,7 +15,18 @@ from pathlib import Path
 
 import click
 
-from mailroom.cli import deletes, files, imports, local_mode, offline, ops, query, reports, tools
+from mailroom.cli import (
+    deletes,
+    files,
+    imports,
+    local_mode,
+    offline,
+    ops,
+    outbox,
+    query,
+    reports,
+    tools,
+)
 from mailroom.cli import filing as filing_commands
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
@@ -101,6 +112,8 @@ cli.add_command(ops.doctor)
 cli.add_command(imports.import_mail)
 cli.add_command(filing_commands.file_command, "file")  # issue 21
 cli.add_command(filing_commands.rules_group, "rules")
+cli.add_command(outbox.outbox_command, "outbox")
+cli.add_command(outbox.watch_command, "watch")
 local_mode.register(cli)  # `local` and `demo`, or stand-ins that name the missing extra
 
 

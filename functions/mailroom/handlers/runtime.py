@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config
 
 from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.events import EventBridgeBus
 from mailroom.adapters.s3 import S3Store
 from mailroom.settings import Settings
 
@@ -19,6 +20,7 @@ class Runtime:
     settings: Settings
     store: S3Store
     catalog: Catalog
+    events: EventBridgeBus | None = None  # issue 21: None when no bus is configured
 
 
 @cache
@@ -31,4 +33,9 @@ def runtime() -> Runtime:
         # with SigV2, which S3 is retiring and whose expiry is not bounded by the 7-day rule.
         store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
         catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
+        events=(
+            EventBridgeBus(boto3.client("events"), settings.event_bus)
+            if settings.event_bus
+            else None
+        ),
     )

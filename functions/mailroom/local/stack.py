@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from mailroom.local.emulator import Endpoint
+from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import table_definition
 from mailroom.routing import RoutingRules
 from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
@@ -66,6 +67,7 @@ class StackConfig:
             table=self.table,
             allowed_sender_domains=self.allowed_sender_domains,
             routing=self.routing,
+            event_bus=bus_name(self.name_prefix),
         )
 
     def function_env(self) -> dict[str, str]:
@@ -94,6 +96,7 @@ class Provisioned:
     functions: dict[str, str]  # short name (EXTRACT, RECORD) -> function name
     dlq_urls: dict[str, str]  # short name -> queue URL
     rule_set: str = RULE_SET
+    outbox_url: str = ""  # issue 21: the queue the bus delivers to (local/outbox.py)
 
     def dlq_by_function(self) -> dict[str, str]:
         return {self.functions[short]: url for short, url in self.dlq_urls.items()}
@@ -195,7 +198,8 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
             ]
         },
     )
-    return Provisioned(functions=names, dlq_urls=dlq_urls)
+    outbox_url = provision_events(endpoint, config.name_prefix)  # issue 21
+    return Provisioned(functions=names, dlq_urls=dlq_urls, outbox_url=outbox_url)
 
 
 def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str) -> str:

@@ -19,6 +19,7 @@ the I/O. The lifecycle of a message record:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -43,7 +44,7 @@ from mailroom.policy import (
     dkim_signing_domains,
     outcome_for,
 )
-from mailroom.ports import AttachmentSink, MailStore, MessageWriter
+from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
@@ -158,6 +159,7 @@ def process_message(
     remaining_ms: Callable[[], int] | None = None,
     margin_ms: int = DEADLINE_MARGIN_MS,
     sleep: Callable[[float], None] = time.sleep,
+    outcomes: OutcomeSink | None = None,
 ) -> MessageRecord:
     """Extract one message's attachments by policy; its record goes `processing` -> final.
 
@@ -207,6 +209,8 @@ def process_message(
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
         _write_final(catalog, record, sleep)
+        if outcomes is not None:  # issue 21: after the record is final
+            outcomes.final(record, ())
         return record
 
     # Written before any work: a timeout or an out-of-memory kill leaves this for the doctor.
@@ -241,6 +245,9 @@ def process_message(
         record.file_ids = list(sink.keys)
         record.file_count = len(sink.keys)
         _write_final(catalog, record, sleep)
+        if outcomes is not None:
+            with contextlib.suppress(Exception):  # counted by the publisher; the cause is raised
+                outcomes.final(record, ())
         raise
 
     record.outcome = outcome_for(decision.disposition, len(extraction.attachments))
@@ -256,6 +263,8 @@ def process_message(
     if record.subject is None:
         record.subject = bounded(extraction.subject, MAX_SUBJECT)
     _write_final(catalog, record, sleep)
+    if outcomes is not None:
+        outcomes.final(record, extraction.attachments)
     return record
 
 
