@@ -18,6 +18,7 @@ locals {
     MAILROOM_VIRUS_POLICY           = var.virus_policy
     MAILROOM_SPAM_POLICY            = var.spam_policy
     MAILROOM_ROUTING_RULES          = jsonencode(var.routing_rules) # issue 21
+    MAILROOM_EVENT_BUS              = aws_cloudwatch_event_bus.outcomes.name
 
     POWERTOOLS_SERVICE_NAME      = "mailroom"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace

@@ -559,3 +559,25 @@ variable "routing_rules" {
     error_message = "Routing rule names must be unique."
   }
 }
+
+variable "notify_email" {
+  description = "Optional address told (through SNS, encrypted with the stack key) of every quarantined, failed and needs-filing message, from the outcome events bus. Null: no topic. The address confirms the subscription once."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,63}$", var.notify_email))
+    error_message = "notify_email must be an email address."
+  }
+}
+
+variable "webhook_url" {
+  description = "Optional HTTPS URL that receives every outcome event (POST, JSON) through an EventBridge API destination. Its API key is set outside Terraform after the first apply (docs/DEPLOY.md): the state holds only a placeholder."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.webhook_url == null || can(regex("^https://[^\\s/]+(/\\S*)?$", var.webhook_url))
+    error_message = "webhook_url must be an https:// URL."
+  }
+}

@@ -850,6 +850,8 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert extract.pop("s3:PutObject") == written
     assert extract.pop("s3:AbortMultipartUpload") == written
     assert extract.pop("dynamodb:PutItem") == {table_arn}
+    bus = stack.emulator.client("events").describe_event_bus(Name=f"{NAME_PREFIX}-events")
+    assert extract.pop("events:PutEvents") == {bus["Arn"]}  # issue 21: its own bus only
 
     record = role_grants(stack, "record_metadata")
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
