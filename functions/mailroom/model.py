@@ -201,6 +201,8 @@ class MessageRecord:
     filing_reason: str | None = None
     filed_by: str | None = None
     filed_at: str | None = None
+    automatic: str | None = None  # why it is automatic mail (RFC 3834): never answered
+    receipt: str | None = None  # "sent <when>" or why none was sent (usecases.receipts)
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))

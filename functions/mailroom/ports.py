@@ -280,3 +280,24 @@ class OutcomeSink(Protocol):
     """Told once a message's record is final (`usecases.outcomes.OutcomePublisher`)."""
 
     def final(self, record: MessageRecord, attachments: Sequence[Attachment]) -> None: ...
+
+
+# -- receipts (issue 21) -----------------------------------------------------------------------
+
+
+class ReceiptLedger(Protocol):
+    """The catalogue, as receipts use it: one claim per message, a per-sender hourly count."""
+
+    def claim_receipt(self, message_id: str, to: str, at: str) -> bool: ...
+
+    def release_receipt(self, message_id: str) -> None: ...
+
+    def take_rate(self, address: str, window: str, limit: int) -> bool: ...
+
+    def note_receipt(self, message_id: str, status: str) -> None: ...
+
+
+class Mailer(Protocol):
+    """SES SendRawEmail, or local mode's outbox; returns the provider's message id."""
+
+    def send_raw(self, source: str, to: str, raw: bytes) -> str: ...

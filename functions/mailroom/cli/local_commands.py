@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailroom.cli.local_filing import local_rules, write_local_rules
+from mailroom.cli.local_filing import local_receipts, local_rules, write_local_rules
 from mailroom.local import state as state_file
+from mailroom.receipts import ReceiptPolicy
 
 if TYPE_CHECKING:
     from mailroom.local.app import LocalMailroom, MessageOutcome
@@ -131,6 +132,14 @@ IN_MEMORY_NOTE = (
     help="Routing rules (JSON, as the Terraform variable routing_rules): cases and labels "
     "by recipient, subject and authenticated sender. `mailroom rules` lists them.",
 )
+@click.option(
+    "--receipt-policy",
+    type=click.Choice([p.value for p in ReceiptPolicy]),
+    default=ReceiptPolicy.OFF.value,
+    show_default=True,
+    help="Receipts to senders (kept in the outbox, never mailed): off, authenticated "
+    "(recommended) or all. `mailroom outbox` shows them.",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
@@ -145,6 +154,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     attach_url: str | None,
     rule_set: str | None,
     rules_path: Path | None,
+    receipt_policy: str,
     verbose: bool,
 ) -> None:
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
@@ -181,6 +191,7 @@ def local(  # noqa: PLR0917 (click passes every option)
         region=region,
         submission_addresses=addresses or (DEFAULT_ADDRESS,),
         routing=routing,
+        receipts=local_receipts(receipt_policy, addresses or (DEFAULT_ADDRESS,)),
     )
     stack = (
         LocalMailroom.attach(

@@ -46,6 +46,7 @@ from mailroom.local.httpapi import (
 )
 from mailroom.local.outbox import OUTBOX_FILE, Drainer, Outbox
 from mailroom.local.persist import DataDir
+from mailroom.local.receipts_local import answer_locally
 from mailroom.local.runner import (
     DEFAULT_CONCURRENCY,
     DeadLetter,
@@ -260,7 +261,8 @@ class LocalMailroom:
 
     def _on_event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """What an outcome event causes locally (receipts, issue 21); entries for the outbox."""
-        return []
+        assert self.endpoint is not None
+        return answer_locally(event, self.config.receipts, self.endpoint, self.config.table)
 
     def _serve_api(self, endpoint: Endpoint, runner: Runner, port: int) -> None:
         """Bind first (the function's CORS origin is the server's address), then provision

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mailroom.local.emulator import Endpoint
 from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import table_definition
+from mailroom.receipts import ReceiptSettings
 from mailroom.routing import RoutingRules
 from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
 
@@ -53,6 +54,7 @@ class StackConfig:
     timeout_s: int = 300  # as infra/ sets them: enforced by the local runner
     memory_mb: int = 512
     routing: RoutingRules = field(default_factory=RoutingRules)  # `mailroom local --rules`
+    receipts: ReceiptSettings = field(default_factory=ReceiptSettings)  # --receipt-policy
 
     def function_name(self, short: str) -> str:
         return f"{self.name_prefix}-{short}"

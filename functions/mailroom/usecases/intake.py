@@ -46,6 +46,7 @@ from mailroom.policy import (
 )
 from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
+from mailroom.receipts import automatic_reason
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 
@@ -74,6 +75,7 @@ class ReceivedMail:
     origin: str = "email"  # "import" for `mailroom import`; carried to the records
     mailbox: str | None = None  # the mailbox an imported message came from
     case: str | None = None  # a case tag given by the caller (import --case), else plus-address
+    automatic: str | None = None  # issue 21: why this is automatic mail (RFC 3834), else None
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -97,6 +99,9 @@ class ReceivedMail:
             ),
             origin=str(origin.get("source") or "email"),
             mailbox=origin.get("mailbox") or None,
+            automatic=automatic_reason(
+                (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or ()
+            ),
         )
 
     @property
@@ -205,6 +210,7 @@ def process_message(
         labels=list(filing.labels),
         needs_filing=filing.needs_filing and not mail.case,
         filing_reason="given by the caller" if mail.case else filing.reason,
+        automatic=mail.automatic,
     )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED

@@ -103,6 +103,7 @@ def outcome_event(record: MessageRecord, attachments: Sequence[Attachment] = ())
         "subject": bounded(record.subject, MAX_NAME_CHARS),
         "recipients": list(record.recipients[:10]),
         "reason": bounded(record.reason, 300),
+        "automatic": record.automatic,
         "documents": [_file(a, record.case) for a in listed],
         "document_count": len(documents),
         "documents_truncated": len(documents) > len(listed),
