@@ -581,3 +581,58 @@ variable "webhook_url" {
     error_message = "webhook_url must be an https:// URL."
   }
 }
+
+variable "receipt_policy" {
+  description = "Receipts to senders (RFC 3834, one per message): off (the default), authenticated (recommended: only to senders SES authenticated) or all. Needs receipt_from and SES production access (docs/DEPLOY.md)."
+  type        = string
+  default     = "off"
+
+  validation {
+    condition     = contains(["off", "authenticated", "all"], var.receipt_policy)
+    error_message = "receipt_policy must be off, authenticated or all."
+  }
+}
+
+variable "receipt_from" {
+  description = "The address receipts are sent from, on mail_domain (SES verifies the domain). The send grant is conditioned on it. Required unless receipt_policy is off."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.receipt_from == null || can(regex("^[a-z0-9._%-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.receipt_from))
+    error_message = "receipt_from must be a lower-case address such as receipts@docs.example.com."
+  }
+}
+
+variable "receipt_firm_name" {
+  description = "The firm's name, shown in every receipt (From display name and signature)."
+  type        = string
+  default     = "Our office"
+
+  validation {
+    condition     = length(var.receipt_firm_name) >= 1 && length(var.receipt_firm_name) <= 200
+    error_message = "receipt_firm_name must be 1 to 200 characters."
+  }
+}
+
+variable "receipt_contact" {
+  description = "Optional contact line shown in every receipt, such as \"Questions? Call 01 23 45 67 89\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.receipt_contact == null || try(length(var.receipt_contact) <= 200, false)
+    error_message = "receipt_contact must be at most 200 characters."
+  }
+}
+
+variable "receipt_rate_per_hour" {
+  description = "At most this many receipts per sender address and hour (RFC 3834 rate limit)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.receipt_rate_per_hour >= 1 && var.receipt_rate_per_hour <= 1000 && floor(var.receipt_rate_per_hour) == var.receipt_rate_per_hour
+    error_message = "receipt_rate_per_hour must be a whole number from 1 to 1000."
+  }
+}

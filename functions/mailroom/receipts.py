@@ -246,10 +246,13 @@ def build_receipt(
     message = EmailMessage()
     message["From"] = f"{settings.firm_name} <{settings.from_address}>"
     message["To"] = to
-    message["Subject"] = f"Received: {reference}" + (f" ({case})" if case else "")
+    count = int(detail.get("document_count") or 0)
+    message["Subject"] = (
+        f"Received: {count} document(s)" if count else "Received: your message"
+    ) + (f" ({case})" if case else "")
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(
-        idstring=reference, domain=domain_of(settings.from_address) or None
+        idstring="receipt", domain=domain_of(settings.from_address) or None
     )
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office back

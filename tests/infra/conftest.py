@@ -271,6 +271,8 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "routing_rules": ROUTING_RULES,
         "notify_email": f"staff@{MAIL_DOMAIN}",
         "webhook_url": WEBHOOK_URL,
+        "receipt_policy": "authenticated",
+        "receipt_from": f"receipts@{MAIL_DOMAIN}",
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from mailroom.receipts import ReceiptPolicy, ReceiptSettings
 from mailroom.routing import load_rules
 from mailroom.settings import Settings
 from tests.infra.conftest import MAIL_DOMAIN, NAME_PREFIX, ROUTING_RULES, WEBHOOK_URL, Stack
@@ -58,3 +59,36 @@ def test_webhook_goes_through_an_api_destination_whose_secret_is_not_in_state(
     key = connection["values"]["auth_parameters"][0]["api_key"][0]
     assert key["value"] == "placeholder-set-outside-terraform"  # the real key never is
     assert "ignore_changes = [auth_parameters]" in (stack.workdir / "events.tf").read_text()
+
+
+def test_receipts_function_answers_the_bus_and_may_send_only_as_receipt_from(
+    stack: Stack,
+) -> None:
+    events, lam = stack.emulator.client("events"), stack.emulator.client("lambda")
+    bus = f"{NAME_PREFIX}-events"
+    rule = events.describe_rule(Name=f"{NAME_PREFIX}-receipts", EventBusName=bus)
+    assert json.loads(rule["EventPattern"])["detail-type"] == [
+        "Message Recorded",
+        "Message Needs Filing",
+        "Message Quarantined",
+    ]
+    [target] = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+    config = lam.get_function_configuration(FunctionName=f"{NAME_PREFIX}-send-receipt")
+    assert target["Arn"] == config["FunctionArn"]
+    assert config["Handler"] == "mailroom.handlers.send_receipt.handler"
+    settings = ReceiptSettings.from_env(config["Environment"]["Variables"])
+    assert (settings.policy, settings.from_address) == (
+        ReceiptPolicy.AUTHENTICATED,
+        f"receipts@{MAIL_DOMAIN}",
+    )
+    [policy] = [
+        json.loads(r["values"]["policy"])
+        for r in stack.resources()
+        if r["type"] == "aws_iam_role_policy" and r["name"] == "receipts"
+    ]
+    [send] = [s for s in policy["Statement"] if s["Sid"] == "SendReceiptsFromOneAddress"]
+    assert send["Action"] == "ses:SendRawEmail"
+    assert send["Resource"].endswith(f":identity/{MAIL_DOMAIN}")
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": f"receipts@{MAIL_DOMAIN}"}}
+    [claims] = [s for s in policy["Statement"] if s["Sid"] == "ClaimAndCountReceipts"]
+    assert claims["Resource"].endswith(f":table/{stack.output('table')}")

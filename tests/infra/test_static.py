@@ -121,6 +121,11 @@ INVALID = {
     "dashboard_price_class": "PriceClass_Cheap",
     "site_dir": "web/",
     "routing_rules": '{rules = [{name = "a", sender = "@acme.example"}]}',  # sets nothing
+    "notify_email": "not an address",
+    "webhook_url": "http://hooks.example.com/x",  # https only
+    "receipt_policy": "always",
+    "receipt_from": "Receipts@Docs.example.com",
+    "receipt_rate_per_hour": "2.5",
 }
 
 
@@ -182,6 +187,13 @@ NEW_VARIABLES = (
     "dashboard_price_class",
     "site_dir",
     "routing_rules",
+    "notify_email",
+    "webhook_url",
+    "receipt_policy",
+    "receipt_from",
+    "receipt_firm_name",
+    "receipt_contact",
+    "receipt_rate_per_hour",
 )
 
 

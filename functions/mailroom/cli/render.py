@@ -323,7 +323,12 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("envelope sender", record.envelope_sender or ""),
         ("original sender", _via(record.original_sender, record.original_sender_via)),
         ("recipients", recipients),
-        ("case", record.case or ""),
+        ("case", record.case or ("NEEDS FILING (mailroom file)" if record.needs_filing else "")),
+        ("labels", ", ".join(record.labels)),  # issue 21: filing and receipts
+        ("filed", f"by {record.filed_by} at {record.filed_at}" if record.filed_by else ""),
+        ("filing", record.filing_reason or ""),
+        ("automatic mail", record.automatic or ""),
+        ("receipt", record.receipt or ""),
         ("subject", record.subject or ""),
         ("verdicts", verdicts),
         ("spam", "suspected (spam verdict FAIL)" if record.suspected_spam else ""),

@@ -12,7 +12,6 @@ The schema, with an example of each kind, is in docs/ARCHITECTURE.md ("Outcome e
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
@@ -128,8 +127,9 @@ def slug(detail_type: str) -> str:
 
 
 def reference_of(message_id: str) -> str:
-    """A short reference staff can search for (`mailroom message` takes the full id)."""
-    return "MR-" + hashlib.sha256(message_id.encode()).hexdigest()[:10].upper()
+    """The reference a receipt quotes: the message id, which staff look up as it is
+    (`mailroom message <id>`, GET /messages/<id>, the dashboard)."""
+    return message_id
 
 
 def publish(
