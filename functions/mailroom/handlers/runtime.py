@@ -11,8 +11,10 @@ from botocore.config import Config
 
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.events import EventBridgeBus
+from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
-from mailroom.settings import Settings
+from mailroom.receipts import ReceiptSettings
+from mailroom.settings import ENV_TABLE, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,4 +40,24 @@ def runtime() -> Runtime:
             if settings.event_bus
             else None
         ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRuntime:
+    """The send_receipt function's (issue 21): its settings, the claim ledger, SES."""
+
+    settings: ReceiptSettings
+    ledger: ReceiptBook
+    mailer: SesMailer
+
+
+@cache
+def receipt_runtime() -> ReceiptRuntime:
+    """Read once; a wiring mistake raises ReceiptSettingsError naming every problem."""
+    settings = ReceiptSettings.from_env(os.environ)
+    return ReceiptRuntime(
+        settings=settings,
+        ledger=ReceiptBook(boto3.client("dynamodb"), os.environ[ENV_TABLE]),
+        mailer=SesMailer(boto3.client("ses")),
     )

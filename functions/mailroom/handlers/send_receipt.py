@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.adapters.receipts import ReceiptBook, SesMailer
-from mailroom.receipts import ReceiptSettings
-from mailroom.settings import ENV_TABLE
+from mailroom.handlers.runtime import receipt_runtime
 from mailroom.usecases.receipts import answer_event
 
 logger = Logger()
 metrics = Metrics()
 
 
-@cache
-def _wiring() -> tuple[ReceiptSettings, ReceiptBook, SesMailer]:
-    settings = ReceiptSettings.from_env(os.environ)  # raises naming every problem
-    table = os.environ[ENV_TABLE]
-    return settings, ReceiptBook(boto3.client("dynamodb"), table), SesMailer(boto3.client("ses"))
-
-
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings, book, mailer = _wiring()
+    rt = receipt_runtime()
     detail = event.get("detail") or {}
     logger.append_keys(message_id=detail.get("message_id"))
-    result = answer_event(str(event.get("detail-type") or ""), detail, settings, book, mailer)
+    result = answer_event(
+        str(event.get("detail-type") or ""), detail, rt.settings, rt.ledger, rt.mailer
+    )
     logger.info("receipt decided", extra={"sent": result.sent, "reason": result.reason})
     if result.sent:
         metrics.add_metric(name="ReceiptsSent", unit=MetricUnit.Count, value=1)
