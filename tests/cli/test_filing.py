@@ -59,6 +59,8 @@ def test_filing_sets_the_case_of_the_message_and_its_files_and_records_who(stack
     assert {f["case"] for f in shown["files"]} == {"case-42"}
     listed = json.loads(run("list", "--case", "case-42", "--format", "json").stdout)
     assert {f["file_id"] for f in listed} == {a.file_id, b.file_id}
+    table = run("message", "m1")
+    assert "filed" in table.output and "by ann@firm.example at" in table.output
     empty = run("messages", "--needs-filing", "--format", "json")
     assert json.loads(empty.stdout) == []
 
@@ -119,3 +121,12 @@ def test_rules_test_says_which_rule_applies_and_why_offline(cli_env: Path) -> No
     two = eml(cli_env / "t.eml", "[case-1] [case-2]")
     flagged = run("rules", "test", str(two))
     assert "NEEDS FILING" in flagged.output and "case-1, case-2" in flagged.output
+
+
+def test_mailroom_local_refuses_bad_rules_before_starting_anything(cli_env: Path) -> None:
+    bad = cli_env / "rules.json"
+    bad.write_text('{"subject_patterns": ["Case #{id} {id}"]}')
+    result = run("local", "--rules", str(bad), "--port", "0", "--endpoint-port", "0")
+    assert result.exit_code == 2
+    assert "--rules" in result.output and "exactly one {id}" in result.output
+    assert not (cli_env.parent / "state" / "local.json").exists()
