@@ -61,7 +61,8 @@ function say(text) {
 function showError(error) {
   let text = error instanceof Error ? error.message : String(error);
   if (error instanceof ApiError && error.status === 401 && state.config?.auth?.mode === "local") {
-    text += " Reload the page: `mailroom local` makes a new token each time it starts.";
+    text += " Open the dashboard link `mailroom local` printed: it makes a new token each time it starts.";
+    forgetSession(); // a stale token: a reload must not send it again
   }
   $("error-text").textContent = text;
   $("error").hidden = false;

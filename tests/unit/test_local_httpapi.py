@@ -392,13 +392,33 @@ def test_config_json_is_the_contract_with_the_page(server: tuple[LocalHttpApi, R
     api, _ = server
     reply = requests.get(f"{api.url}/config.json", timeout=10)
     assert reply.status_code == 200
-    assert reply.json() == {
-        "apiUrl": api.url,
-        "auth": {"mode": "local", "token": TOKEN, "user": "staff@firm.example"},
-    }
+    # No token: whatever can make a browser fetch this file learns nothing that signs in.
+    assert reply.json() == {"apiUrl": api.url, "auth": {"mode": "local", "user": "staff@firm.example"}}
+    assert TOKEN not in reply.text
     assert api.url == f"http://127.0.0.1:{api.port}"
+    assert api.dashboard_link == f"{api.url}/#token={TOKEN}"
     assert reply.headers["Cache-Control"] == "no-store"
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_another_host_is_421_before_anything_is_answered(
+    server: tuple[LocalHttpApi, Recorder],
+) -> None:
+    """DNS rebinding: a page at evil.example whose name now points to 127.0.0.1 sends its own
+    Host; neither the site, nor config.json, nor the API (with a valid token) answers it."""
+    api, recorder = server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for host in (f"evil.example:{api.port}", "evil.example", f"127.0.0.1:{api.port + 1}",
+                 f"127.0.0.1.evil.example:{api.port}", f"localhost.:{api.port}"):
+        for path, headers in (("/", {}), ("/config.json", {}), ("/files", auth)):
+            reply = requests.get(f"{api.url}{path}", headers={"Host": host, **headers}, timeout=10)
+            assert reply.status_code == 421, (host, path)
+            assert reply.json() == {"message": "Misdirected Request"}
+    assert recorder.events == []
+    for host in (f"127.0.0.1:{api.port}", f"localhost:{api.port}", f"LOCALHOST:{api.port}"):
+        reply = requests.get(f"{api.url}/files", headers={"Host": host, **auth}, timeout=10)
+        assert reply.status_code == 200, host
+    assert len(recorder.events) == 3
 
 
 def test_without_the_page_slash_says_which_folder_is_missing(tmp_path: Path) -> None:

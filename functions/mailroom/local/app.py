@@ -257,6 +257,8 @@ class LocalMailroom:
             emulator_url=endpoint.url,
         )
         self.api = api.bind()
+        if self._emulator is not None:  # the page's presigned uploads and downloads
+            self._emulator.allow_origins(api.url, f"http://localhost:{api.port}")
         function = provision_api(endpoint, self.config, api.url)
         if self.provisioned is not None:
             self.provisioned.functions[API] = function
@@ -384,7 +386,8 @@ class LocalMailroom:
 
     @property
     def dashboard_url(self) -> str | None:
-        return f"{self.api.url}/" if self.api else None
+        """The page to open, signed in: the token rides in the fragment (never sent)."""
+        return self.api.dashboard_link if self.api else None
 
     def catalog(self) -> Catalog:
         endpoint, _ = self._running()

@@ -11,8 +11,14 @@ One loopback HTTP server (`ThreadingHTTPServer`, standard library) does what AWS
   never send credentials on a preflight, and the function's resolver answers it.
 - **Everything else** is the dashboard site, as CloudFront serves it from its bucket: the files
   of `web/` (`/` is `index.html`), plus `/config.json`, which Terraform writes on AWS and this
-  server generates (`{"apiUrl", "auth": {"mode": "local", "token", "user"}}`), each with the
+  server generates (`{"apiUrl", "auth": {"mode": "local", "user"}}`), each with the
   security headers the distribution's response-headers policy adds.
+
+Only its user reaches it: a request whose `Host` is not `127.0.0.1:PORT` or `localhost:PORT`
+is answered 421 before anything else (a DNS-rebinding page sends its own name), and the token
+is in no response: `mailroom local` prints it in the dashboard link's fragment
+(`http://127.0.0.1:PORT/#token=...`), which the browser never sends and the page moves to its
+tab's sessionStorage.
 
 The function runs through the local Lambda runner (`invoke` is `Runner.invoke` bound to the
 provisioned `api` function), not in this process: the handler reads its settings and builds
@@ -369,12 +375,21 @@ class LocalHttpApi:
         """The origin: the API's base URL and the dashboard's address (without the `/`)."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def dashboard_link(self) -> str:
+        """The page with the token in the fragment: what `mailroom local` prints to open."""
+        return f"{self.url}/#token={self.token}"
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """The `Host` values this server answers: its own port on 127.0.0.1 or localhost."""
+        return frozenset({f"{LOOPBACK}:{self.port}", f"localhost:{self.port}"})
+
     def config(self) -> dict[str, Any]:
-        """`/config.json`, the contract with the page (on AWS, Terraform writes it)."""
-        return {
-            "apiUrl": self.url,
-            "auth": {"mode": "local", "token": self.token, "user": self.staff_address},
-        }
+        """`/config.json`, the contract with the page (on AWS, Terraform writes it).
+
+        No token: any page that can make the browser fetch this file (DNS rebinding, a
+        misconfigured proxy) must learn nothing that signs in; the link carries it."""
+        return {"apiUrl": self.url, "auth": {"mode": "local", "user": self.staff_address}}
 
     def bind(self) -> LocalHttpApi:
         if self._server is None:
@@ -547,6 +562,12 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         api = self.server.api
         path = unquote(self.path.partition("?")[0].partition("#")[0])
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in api.allowed_hosts():
+            # Another name for this address (DNS rebinding) or none: refused before the body.
+            reply = gateway_reply(HTTPStatus.MISDIRECTED_REQUEST, "Misdirected Request")
+            self._send(reply, head=head, close=True)
+            return
         length_text = self.headers.get("Content-Length", "0") or "0"
         try:
             length = int(length_text)
