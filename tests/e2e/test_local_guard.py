@@ -43,6 +43,38 @@ def probe(stack: LocalMailroom) -> str:
     return f"{stack.endpoint.url}/{stack.config.bucket}/{PROBE_KEY}"
 
 
+def signed(stack: LocalMailroom, method: str, **params: str) -> str:
+    """A presigned URL made with the published fake credentials, as any page could make one."""
+    assert stack.endpoint is not None
+    s3 = stack.endpoint.client("s3")
+    return str(
+        s3.generate_presigned_url(
+            method, Params={"Bucket": stack.config.bucket, **params}, ExpiresIn=300
+        )
+    )
+
+
+def list_tables(stack: LocalMailroom, headers: dict[str, str]) -> requests.Response:
+    """DynamoDB's ListTables as a page's fetch() makes it (moto checks no signature)."""
+    assert stack.endpoint is not None
+    return requests.post(
+        stack.endpoint.url + "/",
+        data=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/"
+            f"{stack.endpoint.region}/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            **headers,
+        },
+        timeout=30,
+    )
+
+
+def refused_by_the_guard(reply: requests.Response) -> bool:
+    return reply.status_code == 403 and reply.text.startswith("403 Forbidden: ")
+
+
 def probe_is_intact(stack: LocalMailroom) -> bool:
     assert stack.endpoint is not None
     s3 = stack.endpoint.client("s3")
@@ -59,34 +91,36 @@ def test_another_origin_is_refused_by_the_emulator_and_changes_nothing(
     stack: LocalMailroom, probe: str
 ) -> None:
     assert stack.endpoint is not None
-    bucket_url = f"{stack.endpoint.url}/{stack.config.bucket}"
     for method, url in (
-        ("GET", bucket_url),  # list the raw mail
-        ("GET", probe),
-        ("DELETE", probe),
+        ("GET", signed(stack, "list_objects_v2")),  # list the raw mail
+        ("GET", signed(stack, "get_object", Key=PROBE_KEY)),
+        ("DELETE", signed(stack, "delete_object", Key=PROBE_KEY)),
         ("POST", f"{stack.endpoint.url}/moto-api/reset"),
     ):
         reply = requests.request(method, url, headers={"Origin": EVIL}, timeout=30)
-        assert reply.status_code == 403, (method, url, reply.text)
+        assert refused_by_the_guard(reply), (method, url, reply.status_code, reply.text)
         assert "Access-Control-Allow-Origin" not in reply.headers
         assert b"still here" not in reply.content
+    tables = list_tables(stack, {"Origin": EVIL})
+    assert refused_by_the_guard(tables), tables.text
+    assert stack.config.table not in tables.text
     # A preflight from another origin gets no CORS answer: the browser sends nothing after it.
     preflight = requests.options(
         probe,
         headers={"Origin": EVIL, "Access-Control-Request-Method": "DELETE"},
         timeout=30,
     )
-    assert preflight.status_code == 403
+    assert refused_by_the_guard(preflight)
     assert "Access-Control-Allow-Origin" not in preflight.headers
     assert probe_is_intact(stack)
-    assert stack.endpoint.client("s3").head_bucket(Bucket=stack.config.bucket)
 
 
 def test_the_dashboards_origins_still_reach_the_emulator(stack: LocalMailroom, probe: str) -> None:
     """The page's presigned GETs and POSTs come from http://127.0.0.1:API or localhost:API."""
     assert stack.api is not None
     for origin in (stack.api.url, f"http://localhost:{stack.api.port}"):
-        reply = requests.get(probe, headers={"Origin": origin}, timeout=30)
+        url = signed(stack, "get_object", Key=PROBE_KEY)
+        reply = requests.get(url, headers={"Origin": origin}, timeout=30)
         assert reply.status_code == 200, origin
         assert reply.content == b"still here"
         assert reply.headers["Access-Control-Allow-Origin"] == origin
@@ -101,7 +135,7 @@ def test_the_control_api_is_for_the_stack_alone(stack: LocalMailroom, probe: str
         ("GET", "/moto-api/"),
     ):
         reply = requests.request(method, f"{stack.endpoint.url}{path}", timeout=30)
-        assert reply.status_code == 403, (method, path)
+        assert refused_by_the_guard(reply), (method, path)
     assert probe_is_intact(stack)
 
 
@@ -110,16 +144,20 @@ def test_a_rebinding_host_is_refused_by_the_emulator_and_the_api(
 ) -> None:
     assert stack.endpoint is not None and stack.api is not None
     emulator_port = stack.endpoint.url.rsplit(":", 1)[1]
+    tables = list_tables(stack, {"Host": f"evil.example:{emulator_port}"})
+    assert refused_by_the_guard(tables), tables.text
+    assert stack.config.table not in tables.text
+    url = signed(stack, "get_object", Key=PROBE_KEY)
     for host in (f"evil.example:{emulator_port}", "evil.example", "motoapi.amazonaws.com"):
-        reply = requests.get(probe, headers={"Host": host}, timeout=30)
-        assert reply.status_code == 403, host
+        reply = requests.get(url, headers={"Host": host}, timeout=30)
+        assert refused_by_the_guard(reply), host
         assert b"still here" not in reply.content
     reset = requests.post(
         f"{stack.endpoint.url}/moto-api/reset",
         headers={"Host": f"evil.example:{emulator_port}"},
         timeout=30,
     )
-    assert reset.status_code == 403
+    assert refused_by_the_guard(reset)
     assert probe_is_intact(stack)
 
     auth = {"Authorization": f"Bearer {stack.api.token}"}
