@@ -115,6 +115,30 @@ def test_another_origin_is_refused_by_the_emulator_and_changes_nothing(
     assert probe_is_intact(stack)
 
 
+def test_a_browser_request_without_origin_from_another_page_is_refused(
+    stack: LocalMailroom, probe: str
+) -> None:
+    """`<img src>`, `<script src>` or a followed link: no Origin, but Sec-Fetch-Site says it
+    came from a page; only the dashboard's own download links (Referer) pass."""
+    assert stack.api is not None
+    url = signed(stack, "get_object", Key=PROBE_KEY)
+    for site in ("cross-site", "same-site"):
+        for referer in ({}, {"Referer": f"{EVIL}/page"}):
+            reply = requests.get(url, headers={"Sec-Fetch-Site": site, **referer}, timeout=30)
+            assert refused_by_the_guard(reply), (site, referer)
+        opened = requests.get(
+            url,
+            headers={
+                "Sec-Fetch-Site": site,
+                "Sec-Fetch-Mode": "navigate",
+                "Referer": f"{stack.api.url}/",
+            },
+            timeout=30,
+        )
+        assert opened.status_code == 200
+        assert opened.content == b"still here"
+
+
 def test_the_dashboards_origins_still_reach_the_emulator(stack: LocalMailroom, probe: str) -> None:
     """The page's presigned GETs and POSTs come from http://127.0.0.1:API or localhost:API."""
     assert stack.api is not None

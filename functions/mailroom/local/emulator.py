@@ -9,7 +9,9 @@ Loopback alone does not keep a web page in the developer's browser out, so a gua
 a WSGI middleware in front of moto's app) refuses, with 403 and before moto sees them:
 
 - a request whose `Origin` is present and is not one the stack allowed (the local dashboard's
-  own; SDKs and the CLI send none);
+  own; SDKs and the CLI send none), and a browser's request without one (`Sec-Fetch-Site`
+  cross-site or same-site: an image, a script, a link followed) unless its `Referer` is the
+  dashboard (the page opening a download link);
 - a `Host` other than `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
 - `/moto-api/*` without the per-start key only the stack's own calls carry (`MOTO_API_KEY`).
 """
@@ -27,6 +29,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -119,6 +122,11 @@ class Guard:
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and str(origin).strip().lower() not in self.origins:
             return "requests from other web origins are refused"
+        if origin is None and environ.get("HTTP_SEC_FETCH_SITE") in {"cross-site", "same-site"}:
+            # A browser request without Origin (an <img>, a <script>, a link followed): only
+            # one the dashboard's page made, a download link it opened, says so in Referer.
+            if _origin_of(str(environ.get("HTTP_REFERER", ""))) not in self.origins:
+                return "requests another site's page made are refused"
         path = environ.get("PATH_INFO", "")
         if isinstance(path, bytes):
             path = path.decode("utf-8", "replace")
@@ -142,6 +150,11 @@ class Guard:
             ],
         )
         return [body]
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
 class _GuardedMotoServer(ThreadedMotoServer):
