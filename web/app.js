@@ -636,4 +636,9 @@ function wireEvents() {
   }
 }
 
+// A local dashboard link pasted into a tab already on this page only changes the fragment:
+// start again, so its token signs in (and leaves the address bar).
+window.addEventListener("hashchange", () => {
+  if (/^#(.*&)?token=/.test(window.location.hash)) window.location.reload();
+});
 start().catch(showError);

@@ -47,8 +47,11 @@ def open_dashboard(browser: Browser, stack: LocalMailroom, width: int) -> Page:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors  # type: ignore[attr-defined]
-    page.goto(stack.api.url + "/")
+    assert stack.dashboard_url is not None
+    page.goto(stack.dashboard_url)  # the link `mailroom local` prints: the token in the fragment
     expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
+    # The page keeps the token for this tab and takes it out of the address bar.
+    expect(page).to_have_url(stack.api.url + "/")
     expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible()
     return page
 
@@ -415,13 +418,40 @@ def test_a_late_listing_never_replaces_a_newer_one(
 
 
 def test_a_stale_local_token_says_what_to_do(browser: Browser, dashboard: LocalMailroom) -> None:
-    """After `mailroom local` restarts, a page still holding the old token is told to reload."""
+    """After `mailroom local` restarts, a page still holding the old token is told to open
+    the new link, and forgets the old token (a reload does not send it again)."""
     assert dashboard.api is not None
     context = browser.new_context()
     page = context.new_page()
-    stale = {**dashboard.api.config(), "auth": {**dashboard.api.config()["auth"], "token": "old"}}
-    page.route("**/config.json", lambda route: route.fulfill(json=stale))
-    page.goto(dashboard.api.url + "/")
+    page.goto(dashboard.api.url + "/#token=old")
     expect(page.locator("#error")).to_contain_text("not signed in")
-    expect(page.locator("#error")).to_contain_text("Reload the page")
+    expect(page.locator("#error")).to_contain_text("Open the dashboard link `mailroom local`")
+    assert page.evaluate("() => sessionStorage.getItem('mailroom.local.token')") is None
+    page.reload()
+    expect(page.locator("#error")).to_contain_text("ends in #token=")
+    context.close()
+
+
+def test_the_local_token_comes_from_the_link_only(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """config.json has no token: without the link's fragment the page is not signed in; with
+    it, the token stays in this tab (a reload keeps the session) and leaves the address bar."""
+    assert dashboard.api is not None and dashboard.dashboard_url is not None
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(dashboard.api.url + "/")
+    expect(page.locator("#signed-out")).to_be_visible()
+    expect(page.locator("#error")).to_contain_text("ends in #token=")
+    page.goto(dashboard.dashboard_url)
+    expect(page.locator("#user-name")).to_have_text(dashboard.api.staff_address)
+    expect(page).to_have_url(dashboard.api.url + "/")
+    assert "#token" not in page.evaluate("() => window.location.href")
+    page.reload()
+    expect(page.locator("#user-name")).to_have_text(dashboard.api.staff_address)
+    # (the api function's first invocation is a cold start: give it time)
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible(timeout=30_000)
+    other_tab = context.new_page()  # sessionStorage is per tab: another tab needs the link
+    other_tab.goto(dashboard.api.url + "/")
+    expect(other_tab.locator("#signed-out")).to_be_visible()
     context.close()
