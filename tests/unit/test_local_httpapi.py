@@ -393,7 +393,10 @@ def test_config_json_is_the_contract_with_the_page(server: tuple[LocalHttpApi, R
     reply = requests.get(f"{api.url}/config.json", timeout=10)
     assert reply.status_code == 200
     # No token: whatever can make a browser fetch this file learns nothing that signs in.
-    assert reply.json() == {"apiUrl": api.url, "auth": {"mode": "local", "user": "staff@firm.example"}}
+    assert reply.json() == {
+        "apiUrl": api.url,
+        "auth": {"mode": "local", "user": "staff@firm.example"},
+    }
     assert TOKEN not in reply.text
     assert api.url == f"http://127.0.0.1:{api.port}"
     assert api.dashboard_link == f"{api.url}/#token={TOKEN}"
@@ -408,8 +411,13 @@ def test_another_host_is_421_before_anything_is_answered(
     Host; neither the site, nor config.json, nor the API (with a valid token) answers it."""
     api, recorder = server
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    for host in (f"evil.example:{api.port}", "evil.example", f"127.0.0.1:{api.port + 1}",
-                 f"127.0.0.1.evil.example:{api.port}", f"localhost.:{api.port}"):
+    for host in (
+        f"evil.example:{api.port}",
+        "evil.example",
+        f"127.0.0.1:{api.port + 1}",
+        f"127.0.0.1.evil.example:{api.port}",
+        f"localhost.:{api.port}",
+    ):
         for path, headers in (("/", {}), ("/config.json", {}), ("/files", auth)):
             reply = requests.get(f"{api.url}{path}", headers={"Host": host, **headers}, timeout=10)
             assert reply.status_code == 421, (host, path)

@@ -122,11 +122,11 @@ class Guard:
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and str(origin).strip().lower() not in self.origins:
             return "requests from other web origins are refused"
-        if origin is None and environ.get("HTTP_SEC_FETCH_SITE") in {"cross-site", "same-site"}:
-            # A browser request without Origin (an <img>, a <script>, a link followed): only
-            # one the dashboard's page made, a download link it opened, says so in Referer.
-            if _origin_of(str(environ.get("HTTP_REFERER", ""))) not in self.origins:
-                return "requests another site's page made are refused"
+        # A browser request without Origin (an <img>, a <script>, a link followed): only one
+        # the dashboard's page made, a download link it opened, says so in its Referer.
+        from_a_page = environ.get("HTTP_SEC_FETCH_SITE") in {"cross-site", "same-site"}
+        if origin is None and from_a_page and _referer_origin(environ) not in self.origins:
+            return "requests another site's page made are refused"
         path = environ.get("PATH_INFO", "")
         if isinstance(path, bytes):
             path = path.decode("utf-8", "replace")
@@ -152,8 +152,8 @@ class Guard:
         return [body]
 
 
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url.strip())
+def _referer_origin(environ: dict[str, Any]) -> str:
+    parts = urlsplit(str(environ.get("HTTP_REFERER", "")).strip())
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 

@@ -472,7 +472,8 @@ class _NoHttpSMTP(SMTP):
 
     async def _refuse_http(self, command: str, arg: str | None) -> None:
         if is_http_request_line(command, arg):
-            log.warning("%r spoke HTTP to the SMTP door: connection dropped", self.session.peer)
+            peer = self.session.peer if self.session else None
+            log.warning("%r spoke HTTP to the SMTP door: connection dropped", peer)
             assert self.transport is not None
             self.transport.close()
             return
