@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -152,6 +153,9 @@ def test_staff_upload_list_filter_open_delete(
     # Open one: the page follows a presigned link; its bytes are the uploaded bytes.
     name, (data, _kind) = next(iter(files.items()))
     row = row_of(page, name)
+    downloads: list[Any] = []
+    # (Playwright wraps the handler, so it must be a Python function, not a bound builtin)
+    page.context.on("page", lambda tab: tab.on("download", lambda d: downloads.append(d)))  # noqa: PLW0108
     with (
         page.expect_response(lambda r: r.url.endswith("/download")) as answer,
         page.context.expect_page() as opened,
@@ -159,6 +163,13 @@ def test_staff_upload_list_filter_open_delete(
         row.get_by_role("button", name=f"Open {name}").click()
     link = answer.value.json()
     assert 0 < link["expires_in"] <= 300
+    # The new tab's navigation (a followed link) passed the emulator's guard.
+    for _ in range(100):
+        if downloads:
+            break
+        page.wait_for_timeout(100)
+    assert downloads, "the link opened no download"
+    assert Path(downloads[0].path()).read_bytes() == data
     opened.value.close()
     with urllib.request.urlopen(link["url"], timeout=30) as response:
         assert response.read() == data

@@ -55,8 +55,8 @@ def answer(g: Guard, env: dict[str, Any]) -> tuple[str, bytes]:
         {"host": "127.0.0.1:4525", "origin": "http://evil.example"},
         {"host": "127.0.0.1:4525", "origin": "null"},
         {"host": "127.0.0.1:4525", "origin": "http://127.0.0.1:4525"},  # not the dashboard
-        {"host": "127.0.0.1:4525", "sec_fetch_site": "cross-site"},
-        {"host": "127.0.0.1:4525", "sec_fetch_site": "same-site", "referer": "http://x.test/"},
+        {"host": "127.0.0.1:4525", "sec_fetch_site": "cross-site"},  # <img>, no-cors fetch
+        {"host": "127.0.0.1:4525", "sec_fetch_site": "same-site", "sec_fetch_mode": "no-cors"},
     ],
 )
 def test_refused_before_moto(headers: dict[str, str]) -> None:
@@ -73,12 +73,20 @@ def test_refused_before_moto(headers: dict[str, str]) -> None:
         {"host": "LOCALHOST:4525"},
         {"host": "127.0.0.1:4525", "origin": DASHBOARD},
         {"host": "127.0.0.1:4525", "origin": "http://localhost:4526"},
-        {"host": "127.0.0.1:4525", "sec_fetch_site": "same-site", "referer": DASHBOARD + "/"},
+        # A link followed (the dashboard's download links): the answer goes to the person.
+        {"host": "127.0.0.1:4525", "sec_fetch_site": "same-site", "sec_fetch_mode": "navigate"},
+        {"host": "127.0.0.1:4525", "sec_fetch_site": "cross-site", "sec_fetch_mode": "navigate"},
         {"host": "127.0.0.1:4525", "sec_fetch_site": "none"},  # typed into the address bar
     ],
 )
 def test_passed_to_moto(headers: dict[str, str]) -> None:
     assert answer(guard(), environ(**headers)) == ("200 OK", b"moto")
+
+
+def test_a_followed_link_that_is_not_a_get_is_refused() -> None:
+    env = environ(host="127.0.0.1:4525", sec_fetch_site="cross-site", sec_fetch_mode="navigate")
+    env["REQUEST_METHOD"] = "POST"  # a form without Origin (no browser sends one so, but)
+    assert answer(guard(), env)[0] == "403 Forbidden"
 
 
 def test_the_control_api_needs_the_key_of_this_start() -> None:

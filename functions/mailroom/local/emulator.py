@@ -9,9 +9,8 @@ Loopback alone does not keep a web page in the developer's browser out, so a gua
 a WSGI middleware in front of moto's app) refuses, with 403 and before moto sees them:
 
 - a request whose `Origin` is present and is not one the stack allowed (the local dashboard's
-  own; SDKs and the CLI send none), and a browser's request without one (`Sec-Fetch-Site`
-  cross-site or same-site: an image, a script, a link followed) unless its `Referer` is the
-  dashboard (the page opening a download link);
+  own; SDKs and the CLI send none), and a page's request without one that is not a link
+  followed (`Sec-Fetch-Site` cross-site or same-site: an image, a script, a no-cors fetch);
 - a `Host` other than `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
 - `/moto-api/*` without the per-start key only the stack's own calls carry (`MOTO_API_KEY`).
 """
@@ -29,7 +28,6 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -122,10 +120,14 @@ class Guard:
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and str(origin).strip().lower() not in self.origins:
             return "requests from other web origins are refused"
-        # A browser request without Origin (an <img>, a <script>, a link followed): only one
-        # the dashboard's page made, a download link it opened, says so in its Referer.
+        # A page's request without Origin and without CORS (an <img>, a <script>, a no-cors
+        # fetch) is refused; a link followed (the dashboard's download links, which go out
+        # without a Referer) is a GET whose answer goes to the person, not to the page.
         from_a_page = environ.get("HTTP_SEC_FETCH_SITE") in {"cross-site", "same-site"}
-        if origin is None and from_a_page and _referer_origin(environ) not in self.origins:
+        followed = environ.get("HTTP_SEC_FETCH_MODE") == "navigate" and environ.get(
+            "REQUEST_METHOD"
+        ) in {"GET", "HEAD"}
+        if origin is None and from_a_page and not followed:
             return "requests another site's page made are refused"
         path = environ.get("PATH_INFO", "")
         if isinstance(path, bytes):
@@ -150,11 +152,6 @@ class Guard:
             ],
         )
         return [body]
-
-
-def _referer_origin(environ: dict[str, Any]) -> str:
-    parts = urlsplit(str(environ.get("HTTP_REFERER", "")).strip())
-    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
 class _GuardedMotoServer(ThreadedMotoServer):
