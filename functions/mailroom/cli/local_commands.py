@@ -141,8 +141,9 @@ def local(  # noqa: PLR0917 (click passes every option)
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
 
     Also serves the staff HTTP API and the dashboard page on 127.0.0.1 (--api-port), signed
-    in with a token printed as MAILROOM_API_TOKEN (new at each start). The bucket and the
-    table are in memory unless --data DIR is given.
+    in with a token printed as MAILROOM_API_TOKEN (new at each start) and in the dashboard
+    link's #token= fragment. The bucket and the table are in memory unless --data DIR is
+    given.
     """
     from mailroom.local.app import LocalMailroom, LocalStackError
     from mailroom.local.stack import StackConfig
