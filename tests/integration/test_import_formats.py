@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.intake import ReceivedMail
 from mailroom.local.frontdoor import ses_event
 from mailroom.policy import Verdicts
 from mailroom.usecases.imports import (
@@ -18,6 +17,7 @@ from mailroom.usecases.imports import (
     read_headers,
     read_mailbox,
 )
+from mailroom.usecases.intake import ReceivedMail
 from tests.integration.mailboxes import message, write_mbox
 
 
