@@ -425,3 +425,56 @@ def test_a_stale_local_token_says_what_to_do(browser: Browser, dashboard: LocalM
     expect(page.locator("#error")).to_contain_text("not signed in")
     expect(page.locator("#error")).to_contain_text("Reload the page")
     context.close()
+
+
+def open_as(browser: Browser, stack: LocalMailroom, width: int, role: str) -> Page:
+    """The dashboard signed in with a token of `role` (issued by the local API, which passes
+    its `cognito:groups` on as the JWT authorizer does)."""
+    assert stack.api is not None
+    config = stack.api.config()
+    signed = {**config, "auth": {**config["auth"], "token": stack.api.issue_token(role)}}
+    context = browser.new_context(viewport={"width": width, "height": HEIGHTS[width]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    page.route("**/config.json", lambda route: route.fulfill(json=signed))
+    page.goto(stack.api.url + "/")
+    expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible()
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_reader_sees_no_upload_and_no_delete(
+    browser: Browser, dashboard: LocalMailroom, width: int
+) -> None:
+    page = open_as(browser, dashboard, width, "reader")
+    expect(page.locator("#user-role")).to_have_text("reader")
+    expect(page.locator("#user-role")).to_be_visible()
+    expect(page.locator("#upload-section")).to_be_hidden()
+    expect(page.locator("#drop-zone")).to_be_hidden()
+    rows = page.locator("#files-body tr:not(.empty)")
+    assert rows.count() >= 2
+    expect(page.locator("#files-body").get_by_role("button", name="Open")).not_to_have_count(0)
+    expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    assert_fits(page, width)
+    screenshot(page, f"{width}-10-reader")
+
+    row_of(page, EMAIL_FILE).first.get_by_role("button", name=f"Details of {EMAIL_FILE}").click()
+    expect(page.locator("#details-download")).to_be_visible()
+    expect(page.locator("#details-delete")).to_be_hidden()
+    screenshot(page, f"{width}-11-reader-details")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_an_uploader_may_upload_but_sees_no_delete(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    page = open_as(browser, dashboard, 1280, "uploader")
+    expect(page.locator("#user-role")).to_have_text("uploader")
+    expect(page.locator("#upload-section")).to_be_visible()
+    expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    screenshot(page, "1280-12-uploader")
+    page.context.close()
