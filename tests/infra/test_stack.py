@@ -831,10 +831,11 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
     Catalog(stack.emulator.client("dynamodb"), table).put_file(
         dataclasses.replace(source, file_id=file_id, filename="admin-deletes-this.pdf")
     )
+    [version] = root_s3.list_object_versions(Bucket=bucket, Prefix=file_id)["Versions"]
     document = tmp_path / "filing.txt"
     document.write_bytes(b"a filing\n")
 
-    set_request_auth(stack, on=True)
+    set_request_auth(stack, on=True)  # from here on, the emulator's own credentials are refused
     listed = cli_as.run("list", "--json", "--since", datetime.now(UTC).strftime("%Y-%m-%d"))
     assert listed.exit_code == 0, listed.output
     assert file_id in {f["file_id"] for f in json.loads(listed.output)}
@@ -853,11 +854,6 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
     with pytest.raises(ClientError) as refused:
         s3.delete_object(Bucket=bucket, Key=f"raw/{delivered.message_id}")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
-    [version] = [
-        v
-        for v in root_s3.list_object_versions(Bucket=bucket, Prefix=file_id)["Versions"]
-        if v["Key"] == file_id
-    ]
     with pytest.raises(ClientError) as refused:
         s3.delete_object(Bucket=bucket, Key=file_id, VersionId=version["VersionId"])
     assert refused.value.response["Error"]["Code"] == "AccessDenied"

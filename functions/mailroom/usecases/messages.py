@@ -18,6 +18,7 @@ from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import check_limit, check_range
 from mailroom.usecases.params import day, known, page_size
+from mailroom.usecases.roles import Role, needs
 
 # Every outcome a record can carry. "processing" is the record written before extraction starts
 # (issue 7); listed here too so that the partition is read even before the enum names it.
@@ -31,6 +32,7 @@ class MessageView:
     held: list[str] = field(default_factory=list)  # quarantined objects: kept, never served
 
 
+@needs(Role.READER)
 def get_message(catalog: FileCatalog, message_id: str) -> MessageView:
     record, files = catalog.get_message(message_id)
     if record is None and not files:
@@ -76,12 +78,14 @@ def iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+@needs(Role.READER)
 def list_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> list[MessageRecord]:
     return page_messages(catalog, query, now=now).messages
 
 
+@needs(Role.READER)
 def page_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> MessagePage:

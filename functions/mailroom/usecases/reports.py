@@ -17,6 +17,7 @@ from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput
 from mailroom.usecases.files import check_range
 from mailroom.usecases.messages import OUTCOMES
+from mailroom.usecases.roles import Role, needs
 
 STAT_KEYS = ("sender", "day", "month", "case", "outcome", "type")
 
@@ -46,6 +47,7 @@ _FILE_KEYS: dict[str, Callable[[FileRecord], str]] = {
 }
 
 
+@needs(Role.READER)
 def stats(
     catalog: FileCatalog, by: str, since: date | None = None, until: date | None = None
 ) -> list[StatRow]:
@@ -80,6 +82,7 @@ def _row(key: str, items: Iterable[tuple[int, int, str]]) -> StatRow:
     return StatRow(key, count, size, last)
 
 
+@needs(Role.READER)
 def cases(
     catalog: FileCatalog, since: date | None = None, until: date | None = None
 ) -> list[StatRow]:
