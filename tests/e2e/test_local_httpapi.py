@@ -290,6 +290,7 @@ def test_a_token_whose_address_is_not_verified_is_401(stack: LocalMailroom) -> N
 # -- `mailroom local` as a user runs it ----------------------------------------------------
 
 MAILROOM = [sys.executable, "-c", "from mailroom.cli.main import main; main()"]
+READER = ["--role", "reader"]
 
 
 def test_mailroom_local_prints_the_api_the_token_and_the_dashboard(
@@ -298,8 +299,7 @@ def test_mailroom_local_prints_the_api_the_token_and_the_dashboard(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAILROOM_"))}
     env |= {"MAILROOM_STATE_DIR": str(tmp_path), "MAILROOM_WEB_DIR": str(web)}
     process = subprocess.Popen(
-        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0"]
-        + ["--role", "reader"],
+        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0", *READER],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
