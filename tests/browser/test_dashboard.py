@@ -441,7 +441,8 @@ def open_as(browser: Browser, stack: LocalMailroom, width: int, role: str) -> Pa
     page.route("**/config.json", lambda route: route.fulfill(json=signed))
     page.goto(stack.api.url + "/")
     expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
-    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible()
+    # The first listing may wait for the api function's cold start.
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible(timeout=30_000)
     return page
 
 
