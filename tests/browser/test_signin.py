@@ -186,6 +186,8 @@ def test_cognito_sign_in_with_pkce_sends_the_id_token(browser: Browser) -> None:
 
     page.click("#sign-in")
     expect(page.locator("#user-name")).to_have_text(EMAIL)
+    # The name shows before the first listing is asked for: wait for its answer to render.
+    expect(page.locator("#files-body")).to_have_text("No files yet.")
     # The role comes from the ID token's groups: an uploader may upload, not delete.
     expect(page.locator("#user-role")).to_have_text("uploader")
     expect(page.locator("#upload-section")).to_be_visible()
