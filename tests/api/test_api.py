@@ -538,3 +538,16 @@ def test_routes_work_when_the_http_api_hands_over_a_decoded_path(call: Call, sta
     assert link.status == 200
     assert requests.get(link.body["url"], timeout=10).content == b"plain text\n"
     assert call("DELETE", "/files/incoming/m2/02-scan-2.pdf").body["file"]["deleted"] is True
+
+
+def test_a_refusal_is_logged_with_who_and_the_missing_role(
+    call: Call, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(stack)
+    logged: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        api.logger, "info", lambda msg, *a, extra=None, **k: logged.append((msg, extra or {}))
+    )
+    claims = {**STAFF, "cognito:groups": "[uploaders]"}
+    assert call("DELETE", file_path("incoming/m1/01-a.pdf"), claims=claims).status == 403
+    assert ("refused", {"by": "Staff@Firm.example", "needs": "admins"}) in logged

@@ -135,7 +135,11 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     def who(use_case: Any, action: str) -> str:
         """The person asking, once they hold the role `use_case` needs (401, else 403)."""
         person = staff(app.current_event.raw_event)
-        roles.check(person.roles, use_case, action)
+        try:
+            roles.check(person.roles, use_case, action)
+        except roles.Forbidden as refused:
+            logger.info("refused", extra={"by": person.who, "needs": refused.needed.group})
+            raise
         return person.who
 
     def record_of(encoded_id: str) -> Any:
