@@ -3,7 +3,8 @@
 // senders come from outside the firm.
 
 import { Api, ApiError, postToS3 } from "./js/api.js";
-import { SignInError, beginSignIn, currentSession, forgetSession, signOut } from "./js/auth.js";
+import { SignInError, beginSignIn, currentSession, forgetSession, jwtClaims, signOut } from "./js/auth.js";
+import { can, roleOf } from "./js/roles.js";
 import {
   contentTypeOf,
   formatSize,
@@ -26,6 +27,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   config: null,
   api: null,
+  role: null, // "reader", "uploader" or "admin" (web/js/roles.js)
   filters: {},
   cursor: null, // the cursor of the page shown (null: the first)
   previous: [], // the cursors of the pages before it
@@ -102,6 +104,11 @@ async function start() {
   }
   state.api = new Api(state.config.apiUrl, session.token);
   $("user-name").textContent = session.user;
+  // What the role may not do is not offered (the API refuses it anyway).
+  state.role = roleOf(jwtClaims(session.token));
+  $("user-role").textContent = state.role || "no role";
+  $("user-role").hidden = false;
+  $("upload-section").hidden = !can(state.role, "upload");
   $("account").hidden = false;
   $("mode-badge").hidden = session.mode !== "local";
   $("sign-out").hidden = session.mode === "local";
@@ -235,6 +242,10 @@ function fileRow(record) {
         "aria-label": `Open ${record.filename}`,
         onclick: () => openFile(record),
       }),
+    );
+  }
+  if (!record.deleted && can(state.role, "delete")) {
+    actions.append(
       el("button", {
         type: "button",
         className: "button button-small button-danger-quiet",
@@ -308,7 +319,7 @@ function renderDetails(record) {
   field(list, "File id", record.file_id, "mono");
   field(list, "Message id", record.message_id, "mono");
   $("details-download").hidden = Boolean(record.deleted);
-  $("details-delete").hidden = Boolean(record.deleted);
+  $("details-delete").hidden = Boolean(record.deleted) || !can(state.role, "delete");
 }
 
 async function renderMessage(record) {
@@ -641,8 +652,8 @@ function wireEvents() {
     event.preventDefault();
     depth = 0;
     zone.classList.remove("dragging");
-    if (!state.api) {
-      say("Sign in first: nothing was uploaded.");
+    if (!state.api || !can(state.role, "upload")) {
+      say(state.api ? "Your role may not upload: nothing was uploaded." : "Sign in first: nothing was uploaded.");
       return;
     }
     await uploadFiles(event.dataTransfer ? event.dataTransfer.files : []);

@@ -527,6 +527,59 @@ def test_the_local_token_comes_from_the_link_only(
     context.close()
 
 
+def open_as(browser: Browser, stack: LocalMailroom, width: int, role: str) -> Page:
+    """The dashboard signed in with a token of `role` (issued by the local API, which passes
+    its `cognito:groups` on as the JWT authorizer does)."""
+    assert stack.api is not None
+    context = browser.new_context(viewport={"width": width, "height": HEIGHTS[width]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    # As `mailroom local --role ROLE` prints it: the token in the link's fragment.
+    page.goto(f"{stack.api.url}/#token={stack.api.issue_token(role)}")
+    expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
+    # The first listing may wait for the api function's cold start.
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible(timeout=30_000)
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_reader_sees_no_upload_and_no_delete(
+    browser: Browser, dashboard: LocalMailroom, width: int
+) -> None:
+    page = open_as(browser, dashboard, width, "reader")
+    expect(page.locator("#user-role")).to_have_text("reader")
+    expect(page.locator("#user-role")).to_be_visible()
+    expect(page.locator("#upload-section")).to_be_hidden()
+    expect(page.locator("#drop-zone")).to_be_hidden()
+    rows = page.locator("#files-body tr:not(.empty)")
+    assert rows.count() >= 2
+    expect(page.locator("#files-body").get_by_role("button", name="Open")).not_to_have_count(0)
+    expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    assert_fits(page, width)
+    screenshot(page, f"{width}-10-reader")
+
+    # Any file's details (other tests add and delete files on this stack)
+    rows.first.locator("button.name-button").click()
+    expect(page.locator("#details-download")).to_be_visible()
+    expect(page.locator("#details-delete")).to_be_hidden()
+    screenshot(page, f"{width}-11-reader-details")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_an_uploader_may_upload_but_sees_no_delete(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    page = open_as(browser, dashboard, 1280, "uploader")
+    expect(page.locator("#user-role")).to_have_text("uploader")
+    expect(page.locator("#upload-section")).to_be_visible()
+    expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    screenshot(page, "1280-12-uploader")
+    page.context.close()
+
+
 # The same sizes the CLI's tests pin (tests/cli/test_render.py), halves and unit changes included.
 SIZES = [0, 999, 1000, 1049, 1050, 1250, 99_949, 99_950, 123_456, 140_000, 999_499, 999_500]
 SIZES += [40_000_000, 10**12 - 1, 5 * 10**15]

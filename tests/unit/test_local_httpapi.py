@@ -22,6 +22,7 @@ from mailroom.local.httpapi import (
     ROUTES,
     InvokeError,
     LocalHttpApi,
+    authorizer_claims,
     build_event,
     default_web_dir,
     find_route,
@@ -278,10 +279,51 @@ def test_no_token_or_a_wrong_one_is_401_before_the_function(
     )
     assert reply.status_code == 200
     claims = recorder.events[0]["requestContext"]["authorizer"]["jwt"]["claims"]
+    # As API Gateway's JWT authorizer passes them: strings, a list as "[a b]".
     assert claims == {
         "sub": "local-staff",
         "email": "staff@firm.example",
+        "email_verified": "true",
         "cognito:username": "local-staff",
+        "cognito:groups": "[admins]",
+    }
+
+
+def test_each_issued_token_carries_its_role_in_the_authorizers_form(
+    server: tuple[LocalHttpApi, Recorder],
+) -> None:
+    api, recorder = server
+    reader = api.issue_token("reader")
+    unverified = api.issue_token("uploader", email_verified=False)
+    for token in (reader, unverified):
+        reply = requests.get(
+            f"{api.url}/files", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert reply.status_code == 200
+    first, second = (e["requestContext"]["authorizer"]["jwt"]["claims"] for e in recorder.events)
+    assert (first["cognito:groups"], first["email_verified"]) == ("[readers]", "true")
+    assert (second["cognito:groups"], second["email_verified"]) == ("[uploaders]", "false")
+    # The token reads like Cognito's ID token (the page shows who and which role from it).
+    payload = reader.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["cognito:groups"] == ["readers"] and claims["email_verified"] is True
+    assert len(reader.split(".")[2]) >= 43  # 32 random bytes: the part nobody can guess
+    # A made-up token with the same claims is refused: only issued tokens count.
+    forged = ".".join([*reader.split(".")[:2], "x" * 43])
+    reply = requests.get(
+        f"{api.url}/files", headers={"Authorization": f"Bearer {forged}"}, timeout=10
+    )
+    assert reply.status_code == 401
+
+
+def test_authorizer_claims_are_strings_as_api_gateway_passes_them() -> None:
+    claims = authorizer_claims(
+        {"email_verified": True, "cognito:groups": ["admins", "readers"], "exp": 1700000000}
+    )
+    assert claims == {
+        "email_verified": "true",
+        "cognito:groups": "[admins readers]",
+        "exp": "1700000000",
     }
 
 

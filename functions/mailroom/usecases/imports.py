@@ -43,6 +43,7 @@ from mailroom.ports import IntakeCatalog, IntakeStore, RawStore, Records
 from mailroom.settings import Settings
 from mailroom.usecases.intake import ReceivedMail, process_message
 from mailroom.usecases.recording import ObjectCreated, record_object
+from mailroom.usecases.roles import Role, needs
 
 MAX_LINE = 1024 * 1024  # longer lines are read in pieces
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -464,6 +465,7 @@ class Importer:
         )
 
 
+@needs(Role.ADMIN)
 def import_paths(
     paths: list[Path],
     importer: Importer,

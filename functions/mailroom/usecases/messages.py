@@ -19,6 +19,7 @@ from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import check_limit, check_range
 from mailroom.usecases.params import day, known, page_size
+from mailroom.usecases.roles import Role, needs
 
 UPLOAD_ID = re.compile(r"up-[0-9]{8}-[0-9a-f]+")
 
@@ -35,6 +36,7 @@ class MessageView:
     upload: bool = False  # the id is an upload's (`mailroom upload`, the dashboard): no email
 
 
+@needs(Role.READER)
 def get_message(catalog: FileCatalog, message_id: str) -> MessageView:
     record, files = catalog.get_message(message_id)
     upload = record is None and is_upload_id(message_id)
@@ -90,12 +92,14 @@ def iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+@needs(Role.READER)
 def list_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> list[MessageRecord]:
     return page_messages(catalog, query, now=now).messages
 
 
+@needs(Role.READER)
 def page_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> MessagePage:

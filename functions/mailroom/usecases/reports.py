@@ -17,6 +17,7 @@ from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput
 from mailroom.usecases.files import check_range
 from mailroom.usecases.messages import OUTCOMES
+from mailroom.usecases.roles import Role, needs
 
 STAT_KEYS = ("sender", "day", "month", "case", "outcome", "type")
 
@@ -48,6 +49,7 @@ _FILE_KEYS: dict[str, Callable[[FileRecord], str]] = {
 }
 
 
+@needs(Role.READER)
 def stats(
     catalog: FileCatalog, by: str, since: date | None = None, until: date | None = None
 ) -> list[StatRow]:
@@ -81,6 +83,7 @@ def _count(key: str, times: Iterable[str]) -> StatRow:
     return StatRow(key, count, None, last)
 
 
+@needs(Role.READER)
 def cases(
     catalog: FileCatalog, since: date | None = None, until: date | None = None
 ) -> list[StatRow]:
