@@ -491,9 +491,22 @@ def test_doctor_young_objects_are_not_judged_and_since_bounds_records(ops: Ops) 
 
     result = run("doctor", "--json", "--since", "today")  # default grace: 5 minutes
 
+    # THEN the young raw message is not judged, and says so: pending, never "ok"; exit 3
     report = json.loads(result.stdout)
-    assert statuses(report)["raw_without_record"] == "ok"
+    found = {f["check"]: f for f in report["findings"]}
+    assert found["raw_without_record"]["status"] == "pending"
+    assert found["raw_without_record"]["summary"].startswith(
+        "pending (1, younger than the grace)"
+    )
+    assert report["settled"] is False
+    assert result.exit_code == 1  # the rule set and the alarm topic are not set up here
     assert "failed_messages" not in statuses(report)
+    # AND without the grace it is judged: a raw message without a record
+    code, judged = doctor_json("--since", "today")
+    assert code == 1
+    assert [f["items"] for f in judged["findings"] if f["check"] == "raw_without_record"] == [
+        ["just-arrived"]
+    ]
 
 
 def test_doctor_skips_what_is_not_configured(ops: Ops, monkeypatch: pytest.MonkeyPatch) -> None:
