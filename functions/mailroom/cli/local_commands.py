@@ -200,10 +200,12 @@ def local(  # noqa: PLR0917 (click passes every option)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
+        from mailroom.local.persist import DataDirBusy
+
         hint = (
             " (another program has the port? choose others with --port, --endpoint-port "
             "and --api-port, or 0 for any free port)"
-            if port or endpoint_port or api_port
+            if (port or endpoint_port or api_port) and not isinstance(exc.__cause__, DataDirBusy)
             else ""
         )
         raise click.ClickException(f"could not start the local stack: {exc}{hint}") from exc
@@ -224,6 +226,8 @@ def local(  # noqa: PLR0917 (click passes every option)
             kept = (
                 "# state is IN MEMORY only: lost when this stack stops (use --data DIR to keep it)"
             )
+        if stack.reconciled is not None:
+            kept += f"\n# {stack.reconciled.summary()}"
         click.echo(
             f"# SMTP front door on {stack.frontdoor.host}:{stack.frontdoor.port}, accepting "
             f"{', '.join(stack.config.submission_addresses)}\n"
