@@ -3,12 +3,18 @@ printed exports; doctor compares versions."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
 import smtplib
+import subprocess
+import threading
 from pathlib import Path
+from subprocess import PIPE
+from typing import IO
 from urllib.parse import quote
 
 import requests
@@ -18,11 +24,14 @@ from mailroom.cli.main import cli
 from mailroom.local import state as state_file
 from mailroom.local.app import LocalMailroom
 from mailroom.local.stack import StackConfig
+from mailroom.local.state import LocalState
 from mailroom.model import FileRecord, file_pk_sk
 
 from .conftest import MAIL_DIR, SUBMIT
+from .test_local_command import MAILROOM, _state_in, clean_env, wait_until
 
 RESTARTS = 3
+BURST = 12
 
 
 def sample(name: str) -> bytes:
@@ -206,3 +215,106 @@ def doctor_reports_a_record_whose_version_is_gone(
     assert result.exit_code == 1
     assert found["file_object_gone"]["status"] == "problem"
     assert found["file_object_gone"]["items"] == [first.file_id]
+
+
+def test_a_stack_killed_mid_burst_reconciles_on_restart_and_its_folder_is_locked(
+    tmp_path: Path,
+) -> None:
+    data, state_dir = tmp_path / "data", tmp_path / "state"
+    command = [
+        *MAILROOM,
+        "local",
+        *("--port", "0", "--endpoint-port", "0", "--api-port", "0"),
+        *("--data", str(data)),
+    ]
+
+    def start() -> tuple[subprocess.Popen[str], LocalState]:
+        process = subprocess.Popen(
+            command, env=clean_env(state_dir), stdout=PIPE, stderr=PIPE, text=True
+        )
+        return process, wait_until(lambda: _state_in(state_dir), 90, "the state file")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*MAILROOM, *args],
+            env=clean_env(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    process, state = start()
+    try:
+        # GIVEN a second stack on the same folder (its own state dir): it refuses, naming the pid
+        second = subprocess.run(
+            command,
+            env=clean_env(tmp_path / "other-state"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert f"is in use by pid {process.pid}" in second.stderr, second.stderr
+
+        # WHEN the stack is killed (SIGKILL: no flush, no clean stop) in the middle of a burst
+        raw = sample("collaborator-two-pdfs.eml")
+        accepted: list[str] = []
+
+        def burst() -> None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                for _ in range(BURST):
+                    with smtplib.SMTP(state.smtp_host, state.smtp_port, timeout=30) as smtp:
+                        smtp.ehlo("client.test")
+                        smtp.mail("elodie.martin@partner-avocats.example")
+                        smtp.rcpt(SUBMIT)
+                        code, reply = smtp.data(raw)
+                    if code == 250:
+                        accepted.append(reply.decode().split()[-1])
+
+        sender = threading.Thread(target=burst)
+        sender.start()
+        wait_until(lambda: len(accepted) >= BURST // 2, 120, "half the burst accepted")
+        killed = process.pid
+        process.kill()
+        process.communicate(timeout=30)
+        sender.join(60)
+        assert BURST // 2 <= len(accepted) < BURST
+
+        # THEN a new stack takes the dead one's lock over and reconciles on start
+        process, state = start()
+        assert process.stderr is not None
+        err = _lines_of(process.stderr)
+        note = wait_until(
+            lambda: next((x for x in err if "stop cleanly" in x), None), 60, "the note"
+        )
+        assert f"pid {killed} did not stop cleanly: reconciled on start" in note, note
+        queued = re.search(r"re-queued (\d+) message\(s\) and (\d+) object\(s\)", note)
+        assert queued is not None and int(queued[1]) + int(queued[2]) > 0, note
+
+        # AND once that work is done, doctor is clean and every accepted message is whole
+        def healthy() -> bool:
+            return cli("doctor", "--grace", "0s", "--json").returncode == 0
+
+        wait_until(healthy, 180, "a clean doctor")
+        for message_id in accepted:
+            shown = json.loads(cli("message", message_id, "--json").stdout)
+            assert shown["message"]["outcome"] == "extracted", message_id
+            assert len(shown["files"]) == 2, message_id
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+
+
+def _lines_of(stream: IO[str]) -> list[str]:
+    """Lines read from `stream` by a thread of their own, as they come."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
