@@ -99,21 +99,35 @@ def test_every_file_stays_downloadable_across_restarts_and_the_exports_are_enoug
     data = tmp_path / "data"
     config = StackConfig(submission_addresses=(SUBMIT,))
     recorded: dict[str, FileRecord] = {}
+    # an object kept in the layout before versions were kept (one body, no version id)
+    legacy = data / "s3" / config.bucket / hashlib.sha256(b"legacy/old.txt").hexdigest()
+    legacy.parent.mkdir(parents=True)
+    legacy.with_suffix(".json").write_text(json.dumps({"key": "legacy/old.txt", "metadata": {}}))
+    legacy.with_suffix(".body").write_bytes(b"kept before versions")
     for run in range(RESTARTS + 1):
         # GIVEN a --data stack (started again after each clean stop) that receives mail
         with LocalMailroom(
             config, smtp_port=0, state_dir=tmp_path / f"state-{run}", data_dir=data
         ) as stack:
             assert stack.reconciled is None  # the previous run stopped cleanly
-            assert stack.restored[0] == 3 * run  # each run's raw message and its two files
+            # each run's raw message and its two files, and the old layout's object
+            assert stack.restored[0] == 3 * run + 1
+            if run == 0:  # rewritten in the versioned layout at once
+                kept = json.loads(legacy.with_suffix(".json").read_text())
+                assert [v["version_id"] for v in kept["versions"]] != []
+                assert not legacy.with_suffix(".body").exists()
             message_id = send(stack, sample("collaborator-two-pdfs.eml"))
             (outcome,) = stack.wait_for_messages([message_id], timeout=60)
             assert len(outcome.files) == 2
             recorded.update({f.file_id: f for f in outcome.files})
+            dead_letter_queue_is_kept(stack, run)
             # THEN every file recorded in this run and every earlier one downloads by its
             # recorded version through the API's presigned link (the dashboard's Open), and
             # after the last restart with `mailroom get` too
             last = run == RESTARTS
+            assert stack.endpoint is not None
+            old = stack.endpoint.client("s3").get_object(Bucket=config.bucket, Key="legacy/old.txt")
+            assert old["Body"].read() == b"kept before versions"
             downloads(stack, recorded, tmp_path / f"out-{run}", with_cli=last)
             if not last:
                 continue
@@ -131,6 +145,28 @@ def test_every_file_stays_downloadable_across_restarts_and_the_exports_are_enoug
             reprocess_finds_the_function_in_the_state_file(stack, message_id, tmp_path)
             doctor_reports_a_record_whose_version_is_gone(stack, recorded, tmp_path)
     assert len(recorded) == 2 * (RESTARTS + 1)
+
+
+def dead_letter_queue_is_kept(stack: LocalMailroom, run: int) -> None:
+    """Run 0 leaves an event in the extract DLQ; run 1 finds it (body and attributes) and
+    takes it out; run 2 finds the queue empty."""
+    assert stack.endpoint is not None and stack.provisioned is not None
+    sqs = stack.endpoint.client("sqs")
+    url = stack.provisioned.dlq_urls["extract-attachments"]
+    event = {"Records": [{"eventSource": "aws:ses", "n": 1}]}
+    if run == 0:
+        attributes = {"ErrorMessage": {"DataType": "String", "StringValue": "Timeout"}}
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes=attributes)
+        return
+    got = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+    ).get("Messages", [])
+    if run == 1:
+        assert [json.loads(m["Body"]) for m in got] == [event]
+        assert got[0]["MessageAttributes"]["ErrorMessage"]["StringValue"] == "Timeout"
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    else:
+        assert got == []
 
 
 def every_command_works_with_only_the_printed_exports(
