@@ -206,6 +206,7 @@ class LocalMailroom:
                 self.poller.start()
             if self._data is not None and self._data.unclean:  # before any mail arrives
                 self.reconciled = reconcile(self, previous_pid=self._data.lock.previous_pid)
+                self._data.repaired = True
             self.frontdoor = FrontDoor(
                 self.endpoint,
                 self.runner,

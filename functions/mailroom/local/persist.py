@@ -349,7 +349,7 @@ class Objects:
 
 
 class DataDir:
-    def __init__(self, path: Path, *, region: str, **_: Any) -> None:
+    def __init__(self, path: Path, *, region: str) -> None:
         self.path = path
         self.region = region
         self.lock = DataLock(path)
@@ -360,6 +360,7 @@ class DataDir:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._save_lock = threading.Lock()
+        self.repaired = False  # set once the start-up reconciliation has run (see `reconcile`)
 
     @property
     def unclean(self) -> bool:
@@ -399,7 +400,8 @@ class DataDir:
         try:
             self._save()
         finally:
-            self.lock.release(clean=clean)
+            # A start that failed before reconciling leaves the folder marked as it found it.
+            self.lock.release(clean=clean and (not self.unclean or self.repaired))
 
     def on_write(self, written: ObjectWritten) -> None:
         try:
