@@ -85,7 +85,10 @@ def write_state(state: LocalState) -> Path:
     # Owner-only: the file carries the local API's token.
     descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(json.dumps(asdict(state), indent=2) + "\n")
+        # `outputs`: the same names under the CLI's (Terraform's) own, as `terraform output`
+        # gives them, so `reprocess`, `redrive` and `doctor` read them without translation.
+        outputs = {name: getattr(state, field) for name, field in OPS_FIELDS.items()}
+        out.write(json.dumps({**asdict(state), "outputs": outputs}, indent=2) + "\n")
     tmp.replace(path)
     return path
 
