@@ -98,8 +98,10 @@ IN_MEMORY_NOTE = (
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the bucket and the table in DIR across restarts (restored on start, written "
-    "as they change). Without it, state is in memory and lost on stop.",
+    help="Keep the bucket (every version, by its id), the table, the dead-letter queues and "
+    "the dead-letter file in DIR across restarts (restored on start, written as they change; "
+    "one stack per DIR; after a crash the next start repairs what was cut short). Without it, "
+    "state is in memory and lost on stop.",
 )
 @click.option("--region", default=DEFAULT_REGION, show_default=True)
 @click.option("--bucket", default=DEFAULT_NAME, show_default=True)
