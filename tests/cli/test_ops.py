@@ -598,6 +598,7 @@ def test_ops_names_come_from_terraform_outputs(
         "record_dlq_url": ("https://sqs/r", "terraform output"),
         "receipt_rule_set_name": (None, "not set"),
         "alarm_topic_arn": ("arn:flag", "flag --alarm-topic-arn"),
+        "dead_letter_file": (None, "not set"),  # local mode's own: Terraform has none
     }
 
 
@@ -628,6 +629,31 @@ def test_ops_names_come_from_the_local_stack_state_file(cli_env: Path) -> None:
     assert names["extract_function_name"].source == "local stack"
     assert names["record_dlq_url"].value == state["record_dlq_url"]
     assert names["alarm_topic_arn"].value is None
+
+
+def test_with_exported_names_the_running_stack_fills_in_only_if_it_is_that_stack() -> None:
+    state = {
+        "endpoint_url": "http://127.0.0.1:4525",
+        "bucket": "local-b",
+        "table": "local-t",
+        "extract_function": "mailroom-local-extract-attachments",
+        "rule_set": "mailroom",
+    }
+    exports = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4525/",
+        "MAILROOM_BUCKET": "local-b",
+        "MAILROOM_TABLE": "local-t",
+    }
+    config = resolve(Overrides(), exports, read_local_state=lambda: None)
+    names = resolve_ops(config, {}, exports, read_local_extras=lambda: state)
+    assert names["extract_function_name"].value == "mailroom-local-extract-attachments"
+    assert names["receipt_rule_set_name"].value == "mailroom"
+
+    # another bucket (a real stack's, say) never takes the local stack's functions
+    elsewhere = {**exports, "MAILROOM_BUCKET": "prod-bucket"}
+    config = resolve(Overrides(), elsewhere, read_local_state=lambda: None)
+    names = resolve_ops(config, {}, elsewhere, read_local_extras=lambda: state)
+    assert names["extract_function_name"].value is None
 
 
 def test_reprocess_reports_a_refused_invoke_and_goes_on(
