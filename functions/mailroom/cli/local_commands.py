@@ -106,8 +106,10 @@ IN_MEMORY_NOTE = (
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the bucket and the table in DIR across restarts (restored on start, written "
-    "as they change). Without it, state is in memory and lost on stop.",
+    help="Keep the bucket (every version, by its id), the table, the dead-letter queues and "
+    "the dead-letter file in DIR across restarts (restored on start, written as they change; "
+    "one stack per DIR; after a crash the next start repairs what was cut short). Without it, "
+    "state is in memory and lost on stop.",
 )
 @click.option("--region", default=DEFAULT_REGION, show_default=True)
 @click.option("--bucket", default=DEFAULT_NAME, show_default=True)
@@ -211,10 +213,12 @@ def local(  # noqa: PLR0917 (click passes every option)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
+        from mailroom.local.persist import DataDirBusy
+
         hint = (
             " (another program has the port? choose others with --port, --endpoint-port "
             "and --api-port, or 0 for any free port)"
-            if port or endpoint_port or api_port
+            if (port or endpoint_port or api_port) and not isinstance(exc.__cause__, DataDirBusy)
             else ""
         )
         raise click.ClickException(f"could not start the local stack: {exc}{hint}") from exc
@@ -235,6 +239,8 @@ def local(  # noqa: PLR0917 (click passes every option)
             kept = (
                 "# state is IN MEMORY only: lost when this stack stops (use --data DIR to keep it)"
             )
+        if stack.reconciled is not None:
+            kept += f"\n# {stack.reconciled.summary()}"
         click.echo(
             f"# SMTP front door on {stack.frontdoor.host}:{stack.frontdoor.port}, accepting "
             f"{', '.join(stack.config.submission_addresses)}\n"

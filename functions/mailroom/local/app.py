@@ -44,7 +44,8 @@ from mailroom.local.httpapi import (
     LocalHttpApi,
     default_web_dir,
 )
-from mailroom.local.persist import DataDir
+from mailroom.local.persist import DataDir, DataDirBusy
+from mailroom.local.reconcile import Reconciled, reconcile
 from mailroom.local.runner import (
     DEFAULT_CONCURRENCY,
     DeadLetter,
@@ -131,6 +132,7 @@ class LocalMailroom:
         self.provisioned: Provisioned | None = None
         self.restored: tuple[int, int] = (0, 0)
         self._data: DataDir | None = None
+        self.reconciled: Reconciled | None = None  # after an unclean stop (see `reconcile`)
         self.api_port = api_port
         self.staff_address = staff_address
         self.role = role  # of the token the local API issues at start (`--role`)
@@ -172,20 +174,19 @@ class LocalMailroom:
                 dlqs = self.provisioned.dlq_by_function()
                 if self.data_dir is not None:
                     # Before anything listens: a restore triggers no function.
-                    self._data = DataDir(
-                        self.data_dir,
-                        bucket=self.config.bucket,
-                        table=self.config.table,
-                        region=self.config.region,
-                    )
-                    self.restored = self._data.restore()
+                    self._data = DataDir(self.data_dir, region=self.config.region)
+                    try:
+                        self.restored = self._data.restore()  # locks the folder first
+                    except DataDirBusy as exc:
+                        self._data = None
+                        raise LocalStackError(str(exc)) from exc
             else:
                 self.endpoint = Endpoint(self._attach_url, self.config.region)
                 self.config = self._discover(self.endpoint)
             self.runner = Runner(
                 self.endpoint,
                 self.function_log,
-                self.state_dir / DEAD_LETTERS,
+                self.dead_letter_path,
                 concurrency=self.concurrency,
                 dead_letter_queues=dlqs,
             )
@@ -197,6 +198,7 @@ class LocalMailroom:
                     invokes=self._on_invoke,
                     writes=self._data.on_write if self._data else None,
                     tables=self._data.on_table_write if self._data else None,
+                    queues=self._data.on_queue_write if self._data else None,
                     functions=self.runner.forget_configurations,
                 )
                 if self._data is not None:
@@ -204,6 +206,9 @@ class LocalMailroom:
             else:
                 self.poller = Poller(self.endpoint, self.config.bucket, self.runner)
                 self.poller.start()
+            if self._data is not None and self._data.unclean:  # before any mail arrives
+                self.reconciled = reconcile(self, previous_pid=self._data.lock.previous_pid)
+                self._data.repaired = True
             self.frontdoor = FrontDoor(
                 self.endpoint,
                 self.runner,
@@ -234,13 +239,15 @@ class LocalMailroom:
         if self.poller is not None:
             self.poller.stop()
             self.poller = None
+        clean = True  # nothing cut short: the next start need not reconcile
         if self.runner is not None:
+            clean = self.runner.idle
             self.runner.stop(STOP_GRACE_S)
             self.runner = None
         if self._emulator is not None:
             hooks.listen()
         if self._data is not None:
-            self._data.stop()
+            self._data.stop(clean=clean)
             self._data = None
         if self._emulator is not None:
             self._emulator.stop()
@@ -362,7 +369,7 @@ class LocalMailroom:
             extract_dlq_url=dlqs.get(EXTRACT, ""),
             record_dlq_url=dlqs.get(RECORD, ""),
             rule_set=provisioned.rule_set if provisioned else (self.rule_set or ""),
-            dead_letter_file=str(self.state_dir / DEAD_LETTERS),
+            dead_letter_file=str(self.dead_letter_path),
             data_dir=str(self.data_dir.resolve()) if self.data_dir else "",
             api_url=self.api.url if self.api else "",
             api_port=self.api.port if self.api else 0,
@@ -385,7 +392,15 @@ class LocalMailroom:
             "MAILROOM_TABLE": self.config.table,
             "MAILROOM_SUBMISSION_ADDRESS": self.submission_address,
             **api,
+            **state_file.ops_env(self.local_state(os.getpid())),
         }
+
+    @property
+    def dead_letter_path(self) -> Path:
+        """The runner's dead letters: kept with the data (--data), else in the state dir."""
+        if self.data_dir is not None and self._attach_url is None:
+            return self.data_dir / DEAD_LETTERS
+        return self.state_dir / DEAD_LETTERS
 
     @property
     def dashboard_url(self) -> str | None:

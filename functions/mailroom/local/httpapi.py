@@ -339,10 +339,16 @@ def gateway_reply(status: HTTPStatus, message: str) -> HttpReply:
 
 
 def default_web_dir(env: Mapping[str, str]) -> Path:
-    """`$MAILROOM_WEB_DIR`, else `web/` at the top of the repository (an editable install)."""
+    """`$MAILROOM_WEB_DIR`, else the page the wheel carries (`mailroom/web/`, see setup.py),
+    else `web/` at the top of the repository (an editable install)."""
     explicit = env.get(WEB_DIR_ENV, "").strip()
     if explicit:
         return Path(explicit).expanduser().resolve()
+    from importlib.resources import files  # noqa: PLC0415 (only here)
+
+    packaged = files("mailroom") / "web"
+    if isinstance(packaged, Path) and (packaged / "index.html").is_file():
+        return packaged
     # functions/mailroom/local/httpapi.py -> the repository root is three folders up.
     return Path(__file__).resolve().parents[3] / "web"
 
