@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailroom.limits import Limits
 from mailroom.policy import SpamPolicy, VirusPolicy
@@ -141,7 +142,7 @@ class Settings:
         )
 
         defaults = Limits()
-        limit_values: dict[str, int] = {}
+        limit_values: dict[str, Any] = {}
         for name, attr in (
             (ENV_MAX_DEPTH, "max_depth"),
             (ENV_MAX_PARTS, "max_parts"),
