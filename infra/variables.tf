@@ -107,7 +107,7 @@ variable "extraction_limits" {
     max_archive_bytes   = optional(number, 104857600)
     max_archive_ratio   = optional(number, 100)
     max_archive_depth   = optional(number, 2)
-    signature_repeats   = optional(number, 2)
+    signature_repeats   = optional(number, 1)
   })
   default = {}
 

@@ -24,5 +24,5 @@ class Limits:
     inline_image_max_bytes: int = 100 * 1024
     inline_image_max_pixels: int = 600  # longer side
     tracker_max_pixels: int = 3  # both sides at most this: 1x1 pixels, 2x2 spacers
-    signature_repeats: int = 2  # an inline image seen this often from one domain: a signature
+    signature_repeats: int = 1  # an inline image seen this often from one domain: a signature
     keep_body: bool = False  # store the message's text body as a `body`-role file

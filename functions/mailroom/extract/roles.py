@@ -78,10 +78,10 @@ def classify(
     return INLINE_IMAGE, f"{how}, small ({shape}, {_kb(size)})"
 
 
-def signature_role(role: str, repeats_before: int, limits: Limits) -> tuple[str, str] | None:
-    """The signature rule: an inline image already seen `signature_repeats` times from the
-    sender's domain becomes a `signature`; None when the rule does not apply."""
-    if role != INLINE_IMAGE or repeats_before < limits.signature_repeats:
+def signature_role(role: str, repeats_before: int, repeats: int) -> tuple[str, str] | None:
+    """The signature rule: an inline image already seen `repeats` times (`signature_repeats`)
+    from the sender's domain becomes a `signature`; None when the rule does not apply."""
+    if role != INLINE_IMAGE or repeats_before < repeats:
         return None
     return SIGNATURE, (
         f"inline image already received {repeats_before} times from this sender domain"
