@@ -5,7 +5,7 @@ JSON. Errors are `{"error": {"code", "message"}}` with the status a client can a
 asking comes from the authorizer's verified claims; with none the answer is 401. CORS headers
 are sent for the configured dashboard origin only, and none when no origin is configured.
 
-    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=
+    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=&all=
     GET    /files/{id}                  {id}: the URL-encoded object key
     GET    /files/{id}/download         a presigned GET (at most 300 s)
     DELETE /files/{id}

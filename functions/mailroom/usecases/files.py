@@ -97,24 +97,19 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     page = query.limit + (position.shown if position else 0)
     matches: Iterable[FileMatch]
     sender = (query.sender or "").strip().lower() or None
+    # Passed only when asked for, so a catalogue that lists documents only still serves.
+    every: dict[str, Any] = {"include_all": True} if query.include_all else {}
     if query.case:
-        records = catalog.files_of_case(
-            query.case.strip().lower(), bounds, page_size=page, include_all=query.include_all
-        )
+        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page, **every)
         matches = (m for r in records if (m := _match(r, sender)) is not None)
     elif sender:
         matches = (
             FileMatch(r, role)
-            for r, role in catalog.files_from(
-                sender, bounds, page_size=page, include_all=query.include_all
-            )
+            for r, role in catalog.files_from(sender, bounds, page_size=page, **every)
         )
     else:
         matches = (
-            FileMatch(r)
-            for r in catalog.files_newest_first(
-                bounds, page_size=page, include_all=query.include_all
-            )
+            FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page, **every)
         )
     if not query.include_deleted:
         # Skipped rows are still read: a listing costs what it returns plus the deleted files
