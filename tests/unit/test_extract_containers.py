@@ -422,3 +422,24 @@ def test_keep_body_stores_the_text_body_as_a_body_file_without_shifting_keys() -
     ]
     assert sink.named("body.txt").data.startswith(b"Hello,\r\nplease find the files.")
     assert [(a.index, a.safe_name) for a in plain.attachments] == [(1, "a.pdf")]
+
+
+def test_a_msg_file_attached_to_a_msg_is_opened_too() -> None:
+    inner = write_cfb(
+        msg_item("Inner", "cy@deep.example", "Cy", [("deep.pdf", "application/pdf", PDF)])
+    )
+    outer = write_cfb(
+        msg_item(
+            "Outer",
+            "bob@other.example",
+            "Bob",
+            [("inner.msg", "application/vnd.ms-outlook", inner)],
+        )
+    )
+    _, result = run(mail(part('Content-Type: application/vnd.ms-outlook; name="outer.msg"', outer)))
+    got = [(a.filename, a.parent, a.original_sender) for a in result.attachments]
+    assert got == [
+        ("outer.msg", None, None),
+        ("inner.msg", 1, "bob@other.example"),
+        ("deep.pdf", 2, "cy@deep.example"),
+    ]

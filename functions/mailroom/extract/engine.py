@@ -833,12 +833,15 @@ class _OutlookItem:
             writer.write(data[at : at + CHUNK])
         attachment = writer.commit()
         limits = ctx.limits
-        if is_zip(ctype, name) and limits.expand_archives:
+        kind = "zip" if is_zip(ctype, name) else None
+        if kind is None and name.lower().endswith(".msg") and looks_like_msg(data[:8]):
+            kind = "msg"  # an Outlook item attached as a file, not embedded
+        if kind is not None and limits.expand_archives:
             if self.depth >= limits.max_archive_depth:
                 ctx.warn(f"part {path}: {name!r}: nested too deep; not opened")
                 return
             ctx.open_container(
-                "zip",
+                kind,
                 path,
                 attachment.index,
                 io.BytesIO(data),
