@@ -8,6 +8,7 @@ import {
   contentTypeOf,
   formatSize,
   formatTime,
+  pageSummary,
   sourceLabel,
   senderLabel,
   trust,
@@ -28,6 +29,8 @@ const state = {
   filters: {},
   cursor: null, // the cursor of the page shown (null: the first)
   previous: [], // the cursors of the pages before it
+  first: 0, // how many files the pages before this one showed
+  firsts: [], // `first` of each page before it
   next: null,
   files: [],
   selected: null, // the record in the details panel
@@ -177,9 +180,7 @@ function renderFiles() {
   const active = Object.keys(state.filters).length;
   $("filter-count").textContent = active ? `(${active} active)` : "";
   const page = state.previous.length + 1;
-  const count = state.files.length;
-  $("files-summary").textContent =
-    count === 0 ? "" : `Showing ${count} file${count === 1 ? "" : "s"}, newest first`;
+  $("files-summary").textContent = pageSummary(state.first, state.files.length, Boolean(state.next));
   $("page-number").textContent = page > 1 || state.next ? `Page ${page}` : "";
   $("prev-page").disabled = state.previous.length === 0;
   $("next-page").disabled = !state.next;
@@ -188,7 +189,13 @@ function renderFiles() {
 function senderCell(record) {
   const cell = el("td", { "data-label": "Sender", className: "sender" });
   // One child per cell: the narrow layout lays a cell out as label | value.
-  const value = el("span", {}, el("span", { className: "sender-address", text: senderLabel(record) }));
+  const label = senderLabel(record);
+  if (!label) {
+    // No From and no envelope sender: nothing to verify, so no "(unverified)" badge either.
+    cell.append(el("span", { className: "sender-unknown", text: "unknown sender" }));
+    return cell;
+  }
+  const value = el("span", {}, el("span", { className: "sender-address", text: label }));
   cell.append(value);
   if (record.authenticated === false) {
     value.append(
@@ -429,7 +436,12 @@ async function openFile(record) {
 function confirmDelete(record, origin) {
   const dialog = $("confirm-delete");
   $("confirm-title").textContent = `Delete ${record.filename}?`;
-  $("confirm-text").textContent = `${record.filename} from ${senderLabel(record) || "unknown sender"}, received ${formatTime(record.received_at)}.`;
+  // The time is kept on one line: "2026-11-29 21:50 UTC" broken after the date misreads.
+  $("confirm-text").replaceChildren(
+    `${record.filename} from ${senderLabel(record) || "unknown sender"}, received `,
+    el("span", { className: "nowrap", text: formatTime(record.received_at) }),
+    ".",
+  );
   dialog.returnValue = "";
   dialog.addEventListener(
     "close",
@@ -563,6 +575,8 @@ function wireEvents() {
     state.filters = readFilters();
     state.cursor = null;
     state.previous = [];
+    state.first = 0;
+    state.firsts = [];
     await loadFiles();
     say(`${state.files.length} file${state.files.length === 1 ? "" : "s"} shown.`);
   });
@@ -572,6 +586,8 @@ function wireEvents() {
     state.filters = {};
     state.cursor = null;
     state.previous = [];
+    state.first = 0;
+    state.firsts = [];
     await loadFiles();
     say("Filters cleared.");
   });
@@ -579,6 +595,8 @@ function wireEvents() {
     if (!state.next) return;
     state.previous.push(state.cursor);
     state.cursor = state.next;
+    state.firsts.push(state.first);
+    state.first += state.files.length;
     await loadFiles();
     say(`Page ${state.previous.length + 1}.`);
     if ($("next-page").disabled) $("prev-page").focus();
@@ -586,6 +604,7 @@ function wireEvents() {
   $("prev-page").addEventListener("click", async () => {
     if (!state.previous.length) return;
     state.cursor = state.previous.pop();
+    state.first = state.firsts.pop() || 0;
     await loadFiles();
     say(`Page ${state.previous.length + 1}.`);
     if ($("prev-page").disabled) $("next-page").focus();

@@ -179,6 +179,8 @@ def test_cognito_sign_in_with_pkce_sends_the_id_token(browser: Browser) -> None:
 
     page.click("#sign-in")
     expect(page.locator("#user-name")).to_have_text(EMAIL)
+    # The name shows before the first listing is asked for: wait for its answer to render.
+    expect(page.locator("#files-body")).to_have_text("No files yet.")
     assert fake.authorize["code_challenge_method"] == "S256"
     assert fake.authorize["client_id"] == CLIENT_ID
     assert len(fake.token_requests) == 1

@@ -38,6 +38,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from mailroom.extract.headers import unfold as _unfold
 from mailroom.local.emulator import LOOPBACK, Endpoint
 from mailroom.local.runner import Runner
 
@@ -388,10 +389,6 @@ def split_addresses(value: str) -> list[str]:
         current.append(char)
     parts.append("".join(current).strip())
     return [p for p in parts if p]
-
-
-def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]+", " ", value).strip()
 
 
 # -- the server -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from mailroom.extract.headers import unfold
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
 from mailroom.ports import IntakeCatalog, IntakeStore, RawStore, Records
@@ -306,7 +307,7 @@ def read_headers(stream: BinaryIO) -> Headers:
         value = parsed.get(name)
         if value is None:
             return None
-        return _decoded(str(value)).strip() or None
+        return _decoded(unfold(str(value))).strip() or None  # unfolded, as SES gives it
 
     date: datetime | None = None
     if raw_date := text("Date"):
