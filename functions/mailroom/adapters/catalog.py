@@ -82,11 +82,14 @@ class Catalog:
 
         An UpdateItem, not a put: re-recording an object (a duplicate event, `reprocess`
         applying roles to older mail) sets what the pipeline derives and removes what it no
-        longer derives, and leaves a staff member's delete mark as it was.
+        longer derives, and leaves a staff member's delete mark as it was (a record without a
+        mark never clears one).
         """
         item = record.to_item(self._incoming_prefix)
         key = {"pk": item.pop("pk"), "sk": item.pop("sk")}
-        sets = [name for name in item if name not in STAFF_FIELDS]
+        # A record that carries a delete mark writes it (a copy of a deleted record); one
+        # without never clears an existing mark.
+        sets = [name for name in item if record.deleted or name not in STAFF_FIELDS]
         removes = sorted(PIPELINE_FIELDS - set(sets))
         names = {f"#a{i}": name for i, name in enumerate(sets + removes)}
         values = {f":v{i}": item[name] for i, name in enumerate(sets)}
