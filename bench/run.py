@@ -403,7 +403,7 @@ def main() -> int:
                 _, zip_rate, zip_peak = figures["mailroom"]
                 members = len(rows["mailroom"]["digests"]) - 1
                 zip_line = (
-                    f"zip: {size:.1f} MB archive, {members} members expanded: mailroom "
+                    f"zip: {size:.1f} MB message, a zip of {members} members expanded: mailroom "
                     f"{zip_rate:.0f} MB/s, peak +{zip_peak:.1f} MB"
                 )
             if name == "38MB":
