@@ -142,6 +142,8 @@ function readFilters() {
     if (value) filters[name] = value;
   }
   if (data.get("include_deleted")) filters.include_deleted = "true";
+  // Inline images, signature logos, tracking pixels and kept bodies are set aside, not lost.
+  if (data.get("all")) filters.all = "true";
   return filters;
 }
 
@@ -312,6 +314,13 @@ function renderDetails(record) {
   const declared = record.content_type || "";
   const detected = record.detected_type || "";
   field(list, "Type", detected && detected !== declared ? `${declared} (looks like ${detected})` : declared);
+  if (record.role && (record.role !== "document" || record.role_reason)) {
+    field(list, "Role", record.role_reason ? `${record.role} (${record.role_reason})` : record.role);
+  }
+  if (record.width && record.height) field(list, "Image", `${record.width}×${record.height}`);
+  if (record.parent_index !== null && record.parent_index !== undefined) {
+    field(list, "In container", `file ${String(record.parent_index).padStart(2, "0")} of this message`);
+  }
   field(list, "Source", sourceLabel(record));
   if (record.suspected_spam) field(list, "Spam", "Suspected (spam verdict FAIL)");
   if (record.deleted) field(list, "Deleted", `by ${record.deleted_by} at ${formatTime(record.deleted_at)}`);
@@ -338,6 +347,9 @@ async function renderMessage(record) {
   if (message) {
     const list = el("dl", { className: "fields" });
     field(list, "Subject", message.subject);
+    if (message.excerpt) field(list, "Excerpt", message.excerpt);
+    // Shown as text, never fetched or linked: staff decide whether to open them.
+    if (message.links && message.links.length) field(list, "Links", message.links.join(" "), "mono");
     field(list, "From", message.from_name ? `${message.from_name} <${message.from_address}>` : message.from_address);
     field(list, "Outcome", message.outcome);
     field(list, "Authenticated", trust(message));

@@ -164,6 +164,8 @@ NEW_VARIABLES = (
     "replace_active_rule_set",
     "virus_policy",
     "spam_policy",
+    "expand_archives",
+    "keep_body",
     "raw_retention_days",
     "raw_transition_days",
     "raw_transition_storage_class",

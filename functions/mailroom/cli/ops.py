@@ -165,13 +165,25 @@ def _rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     type=click.Choice(["failed", "processing"]),
     help="Every message with this outcome instead of MESSAGE_IDs.",
 )
-@click.option("--since", type=DATE, help="With --outcome: messages received from this UTC day.")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every message that was extracted (extracted, no_attachments, quarantined, failed, "
+    "processing) received since --since: applies the current rules (roles, archives) to older "
+    "mail; identical files are not rewritten, staff deletes stay.",
+)
+@click.option(
+    "--since", type=DATE, help="With --outcome or --all: messages received from this UTC day."
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be queued; invoke nothing.")
 @ops_options(["extract_function_name"])
 @json_option
 def reprocess(
     message_ids: tuple[str, ...],
+    *,
     outcome: str | None,
+    every: bool,
     since: date | None,
     dry_run: bool,
     as_json: bool,
@@ -185,14 +197,20 @@ def reprocess(
     """
     from mailroom.usecases import reprocess as use
 
-    if bool(message_ids) == bool(outcome):
-        raise click.UsageError("give MESSAGE_IDs or --outcome failed|processing (one of them)")
-    if since and not outcome:
-        raise click.UsageError("--since goes with --outcome")
+    if sum((bool(message_ids), bool(outcome), every)) != 1:
+        raise click.UsageError(
+            "give MESSAGE_IDs, --outcome failed|processing or --all --since DAY (one of them)"
+        )
+    if since and not (outcome or every):
+        raise click.UsageError("--since goes with --outcome or --all")
+    if every and not since:
+        raise click.UsageError("--all needs --since DAY (reprocessing is bounded by a date)")
     ops = _Ops(flags)
     function = ops.need("extract_function_name")
     records = ops.records()
-    if outcome:
+    if every:
+        targets = use.targets_since(records, PREFIXES.raw, since)
+    elif outcome:
         targets = use.targets_for_outcome(outcome, records, PREFIXES.raw, since)
     else:
         targets = use.targets_for_ids(message_ids, records, PREFIXES.raw)

@@ -37,6 +37,12 @@ MAX_AGE = 3650 * 86400  # --older-than: ten years
 @click.option(
     "--include-deleted", is_flag=True, help="Also files deleted by staff (marked deleted)."
 )
+@click.option(
+    "--all",
+    "include_all",
+    is_flag=True,
+    help="Also inline images, signature logos, tracking pixels and kept bodies (set aside).",
+)
 @range_options
 @wide_option
 @format_option()
@@ -50,10 +56,11 @@ def list_files(
     until: date | None,
     limit: int,
     include_deleted: bool,
+    include_all: bool,
     wide: bool,
     fmt: str,
 ) -> None:
-    """Files received, newest first (no --since/--until: all time).
+    """Documents received, newest first (no --since/--until: all time); --all: every file.
 
     With --sender, a forwarded file is found by the staff member who forwarded it and by the
     client who sent it; JSON and CSV say which matched ("matched": "sender" or
@@ -66,6 +73,7 @@ def list_files(
         until=until,
         limit=limit,
         include_deleted=include_deleted,
+        include_all=include_all,
     )
     page = files.list_files(app.catalog, query)
     show_files(
@@ -92,12 +100,17 @@ def more_note(limit: int, what: str) -> None:
 @format_option(("table", "json"))
 @pass_app
 def show(app: App, file_id: str, fmt: str) -> None:
-    """One file's record: name, size, type, sha256, sender, message."""
+    """One file's record: name, size, type, role, sha256, sender, its message's subject,
+    excerpt and links."""
     record = files.get_file(app.catalog, file_id)
+    view = messages.get_message(app.catalog, record.message_id)
+    parent = messages.container_of(record, view.files)
     if fmt == "json":
         click.echo(to_json(asdict(record)))
     else:
-        show_fields(render.file_fields(record, local_time()))
+        show_fields(
+            render.file_fields(record, local_time()) + render.context_fields(view.record, parent)
+        )
 
 
 @click.command()

@@ -377,6 +377,8 @@ def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]
         ("deleted", _deleted(record, local)),
         ("size", f"{human_size(record.size)} ({record.size} bytes)"),
         ("type", _both(record.content_type, record.detected_type)),
+        ("role", role_text(record)),
+        ("image", f"{record.width}x{record.height}" if record.width and record.height else ""),
         ("sha256", record.sha256),
         ("received", show_time(record.received_at, local, seconds=True)),
         ("sender", sender),
@@ -421,12 +423,36 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("recipients", recipients),
         ("case", record.case or ""),
         ("subject", record.subject or ""),
+        ("excerpt", record.excerpt or ""),
+        ("links", " ".join(record.links)),
         ("verdicts", verdicts),
         ("spam", "suspected (spam verdict FAIL)" if record.suspected_spam else ""),
         ("attachments", str(record.attachment_count)),
         ("raw message", record.raw_key),
         ("warnings", "; ".join(record.warnings)),
     ]
+    return [(k, printable(v)) for k, v in pairs if v]
+
+
+def role_text(record: FileRecord) -> str:
+    """Issue 20: what the file is and why; a document says nothing unless it has a reason."""
+    if record.role == "document" and not record.role_reason:
+        return ""
+    return f"{record.role} ({record.role_reason})" if record.role_reason else record.role
+
+
+def context_fields(
+    message: MessageRecord | None, parent: FileRecord | None = None
+) -> list[tuple[str, str]]:
+    """What `show` adds for a file: its container, and its message's subject, excerpt, links
+    (links are shown, never fetched)."""
+    pairs = [("in container", f"{parent.filename} ({parent.file_id})" if parent else "")]
+    if message is not None:
+        pairs += [
+            ("subject", message.subject or ""),
+            ("excerpt", message.excerpt or ""),
+            ("links", " ".join(message.links)),
+        ]
     return [(k, printable(v)) for k, v in pairs if v]
 
 

@@ -67,6 +67,7 @@ HEADERS_READ = frozenset(
         "sender",
         "reply-to",
         "delivered-to",
+        "remote-attachment-url",  # a link standing in for an attachment (issue 20)
     }
 )
 ADDRESS_CAP = 4096  # characters of a From-like header read to find its first mailbox

@@ -8,7 +8,7 @@ status a client can act on. Who is asking comes from the authorizer's verified c
 are sent for the configured dashboard origin only, and none when no origin is configured.
 Every route is also served under `/api` (the prefix the dashboard's distribution forwards).
 
-    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=
+    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=&all=
     GET    /files/{id}                  {id}: the URL-encoded object key
     GET    /files/{id}/download         a presigned GET (at most 300 s)
     DELETE /files/{id}

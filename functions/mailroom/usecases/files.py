@@ -35,6 +35,8 @@ class FileQuery:
     limit: int = 50
     cursor: str | None = None  # `FilePage.next` of the previous page
     include_deleted: bool = False  # deleted files are hidden unless asked for
+    # Issue 20: documents only unless asked for (inline images, signatures, trackers, bodies).
+    include_all: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> FileQuery:
@@ -48,10 +50,11 @@ class FileQuery:
             limit=page_size(params.get("limit")),
             cursor=params.get("cursor") or None,
             include_deleted=flag("include_deleted", params.get("include_deleted")),
+            include_all=flag("all", params.get("all")),
         )
 
 
-PARAMS = ("sender", "case", "since", "until", "limit", "cursor", "include_deleted")
+PARAMS = ("sender", "case", "since", "until", "limit", "cursor", "include_deleted", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +99,20 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     page = query.limit + (position.shown if position else 0)
     matches: Iterable[FileMatch]
     sender = (query.sender or "").strip().lower() or None
+    # Passed only when asked for, so a catalogue that lists documents only still serves.
+    every: dict[str, Any] = {"include_all": True} if query.include_all else {}
     if query.case:
-        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page)
+        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page, **every)
         matches = (m for r in records if (m := _match(r, sender)) is not None)
     elif sender:
         matches = (
-            FileMatch(r, role) for r, role in catalog.files_from(sender, bounds, page_size=page)
+            FileMatch(r, role)
+            for r, role in catalog.files_from(sender, bounds, page_size=page, **every)
         )
     else:
-        matches = (FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page))
+        matches = (
+            FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page, **every)
+        )
     if not query.include_deleted:
         # Skipped rows are still read: a listing costs what it returns plus the deleted files
         # among them (few: deleting is for what was sent by mistake).

@@ -386,7 +386,14 @@ def intake_steps(
         return process_message(mail, settings, store, catalog)
 
     def record(key: str) -> FileRecord | None:
-        return record_object(ObjectCreated(key), settings.incoming_prefix, store, catalog)
+        return record_object(
+            ObjectCreated(key),
+            settings.incoming_prefix,
+            store,
+            catalog,
+            sightings=catalog,
+            signature_repeats=settings.limits.signature_repeats,
+        )
 
     return extract, record
 

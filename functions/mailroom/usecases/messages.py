@@ -58,6 +58,18 @@ def is_upload_id(message_id: str) -> bool:
     return UPLOAD_ID.fullmatch(message_id) is not None
 
 
+def container_of(record: FileRecord, siblings: list[FileRecord]) -> FileRecord | None:
+    """The archive or .msg a file was taken from: the sibling whose key is `<nn>-...` with
+    `nn` the file's `parent_index` (issue 20)."""
+    if record.parent_index is None:
+        return None
+    for sibling in siblings:
+        number = sibling.file_id.rsplit("/", 1)[-1].partition("-")[0]
+        if number.isdigit() and int(number) == record.parent_index:
+            return sibling
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class MessageQuery:
     outcome: str | None = None  # None: every outcome
