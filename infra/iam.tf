@@ -16,7 +16,7 @@ data "aws_iam_policy_document" "lambda_assume" {
 resource "aws_iam_role" "function" {
   for_each = local.functions
 
-  name               = "${each.value.name}-role"
+  name               = "${each.value.name}-${var.region}-role" # IAM names are account-wide
   description        = "Execution role of ${each.value.name}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
 }

@@ -92,13 +92,13 @@ data "aws_iam_policy_document" "staff_uploader" {
 }
 
 resource "aws_iam_policy" "staff_reader" {
-  name        = "${var.name_prefix}-reader"
+  name        = "${var.name_prefix}-${var.region}-reader" # IAM names are account-wide
   description = "mailroom ${var.name_prefix}: read file and message records and download files from incoming/ (never raw/ or quarantine/)"
   policy      = data.aws_iam_policy_document.staff_reader.json
 }
 
 resource "aws_iam_policy" "staff_uploader" {
-  name        = "${var.name_prefix}-uploader"
+  name        = "${var.name_prefix}-${var.region}-uploader"
   description = "mailroom ${var.name_prefix}: the reader's permissions, plus uploads into ${local.upload_prefix}"
   policy      = data.aws_iam_policy_document.staff_uploader.json
 }

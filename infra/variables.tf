@@ -61,18 +61,6 @@ variable "submission_addresses" {
   }
 }
 
-variable "activate_rule_set" {
-  description = "Make this stack's receipt rule set the active one. Only one rule set can be active per account and region: when another set is active, the plan stops unless replace_active_rule_set = true. Set to false to leave activation alone (add this stack's rule to the account's active set by hand)."
-  type        = bool
-  default     = true
-}
-
-variable "replace_active_rule_set" {
-  description = "Allow activate_rule_set to replace a receipt rule set of another name that is active in the account (the mail it routes stops being handled by it). Also needed for the first apply in an account where no rule set is active at all: the provider cannot read an active set that does not exist. False (the default) reads the active set and refuses to replace a different one."
-  type        = bool
-  default     = false
-}
-
 variable "route53_zone_id" {
   description = "Optional Route 53 hosted zone of mail_domain. When set, the MX record, the SES verification TXT record and the DKIM CNAME records are created in it; when null, publish them yourself (see the outputs)."
   type        = string
@@ -168,6 +156,13 @@ variable "raw_transition_storage_class" {
   validation {
     condition     = contains(["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"], var.raw_transition_storage_class)
     error_message = "raw_transition_storage_class must be STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR (classes read without a restore)."
+  }
+
+  # S3 refuses a lifecycle transition to STANDARD_IA or ONEZONE_IA before 30 days (S3 User
+  # Guide, "Transitioning objects using Amazon S3 Lifecycle", constraints).
+  validation {
+    condition     = !contains(["STANDARD_IA", "ONEZONE_IA"], var.raw_transition_storage_class) || var.raw_transition_days >= 30
+    error_message = "raw_transition_storage_class STANDARD_IA or ONEZONE_IA needs raw_transition_days of at least 30 (S3 refuses an earlier transition to them)."
   }
 }
 
@@ -279,17 +274,17 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrency of each function: caps the load on the table and the bill. AWS refuses a reservation that leaves the account fewer than 10 unreserved executions, so an account whose concurrency quota is still 10 needs a quota increase, or -1 here (no reservation)."
+  description = "Optional reserved concurrency per function (caps its load on the table and the bill; it also guarantees it). None by default: Lambda refuses a reservation that leaves the account fewer than 100 unreserved executions, so a new account (whose quota may be 10 or 50) could not apply any. Set one only after `mailroom preflight` shows the account's quota leaves room (docs/DEPLOY.md)."
   type = object({
-    extract_attachments = optional(number, 5)
-    record_metadata     = optional(number, 10)
-    api                 = optional(number, 10)
+    extract_attachments = optional(number)
+    record_metadata     = optional(number)
+    api                 = optional(number)
   })
   default = {}
 
   validation {
-    condition     = alltrue([for c in values(var.lambda_reserved_concurrency) : (c == -1 || c >= 1) && floor(c) == c])
-    error_message = "Reserved concurrency must be a whole number, at least 1, or -1 for no reservation (0 would stop the function)."
+    condition     = alltrue([for c in values(var.lambda_reserved_concurrency) : c == null ? true : c >= 1 && floor(c) == c])
+    error_message = "A reserved concurrency must be a whole number, at least 1, or left out (no reservation; 0 would stop the function)."
   }
 }
 
@@ -370,6 +365,12 @@ variable "alarm_email" {
 
 variable "alarms_without_subscriber" {
   description = "Deploy without alarm_email on purpose (the alarm topic's subscribers are managed elsewhere, e.g. a chat or paging integration). False (the default) makes alarm_email required."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_ok_notifications" {
+  description = "Also notify the alarm topic when an alarm returns to OK. False (the default): only ALARM is sent, so the first apply does not mail one OK per alarm."
   type        = bool
   default     = false
 }
