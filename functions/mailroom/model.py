@@ -285,3 +285,10 @@ def _cut(text: str, max_chars: int) -> str:
 def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in item.items() if k in names}
+
+
+# -- schema version: which index keys the items carry (usecases/migrate.py registers a step per
+# change; `mailroom migrate` runs them, `mailroom preflight` compares). One item holds it; it
+# carries no index key, so no listing ever returns it.
+SCHEMA_VERSION = 2  # 2: by_time and by_original_sender replaced by_day
+SCHEMA_ITEM_KEY = {"pk": "MAILROOM#SCHEMA", "sk": "VERSION"}
