@@ -20,7 +20,6 @@ from typing import Any
 import click
 
 EXIT_FAILED = 1
-INCOMING_PREFIX = "incoming/"
 
 
 def _checked_case(value: str | None) -> str | None:
@@ -83,11 +82,11 @@ def import_mail(
     ddb = dynamodb_client(config)
     settings = Settings(bucket=bucket, table=table)
     store = S3Store(s3_client(config), bucket)
-    extract, record = intake_steps(settings, store, Catalog(ddb, table, INCOMING_PREFIX))
+    extract, record = intake_steps(settings, store, Catalog(ddb, table, settings.incoming_prefix))
     importer = Importer(
         settings=settings,
         raw=store,
-        records=RecordInventory(ddb, table, INCOMING_PREFIX),
+        records=RecordInventory(ddb, table, settings.incoming_prefix),
         extract=extract,
         record=record,
         case=tag,

@@ -34,14 +34,14 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO
 
-from mailroom.intake import ReceivedMail, process_message
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
-from mailroom.recording import ObjectCreated, record_object
+from mailroom.ports import IntakeCatalog, IntakeStore, RawStore, Records
 from mailroom.settings import Settings
-from mailroom.usecases.recovery_ports import Records
+from mailroom.usecases.intake import ReceivedMail, process_message
+from mailroom.usecases.recording import ObjectCreated, record_object
 
 MAX_LINE = 1024 * 1024  # longer lines are read in pieces
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -370,20 +370,15 @@ class ImportResult:
         }
 
 
-class RawStore(Protocol):
-    def has_identical(self, key: str, sha256: str) -> bool: ...
-    def upload(
-        self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
-    ) -> None: ...
-
-
 Extract = Callable[[ReceivedMail], MessageRecord]  # one message -> its files and record
 Record = Callable[[str], FileRecord | None]  # one object key under incoming/ -> its record
 
 
-def intake_steps(settings: Settings, store: Any, catalog: Any) -> tuple[Extract, Record]:
+def intake_steps(
+    settings: Settings, store: IntakeStore, catalog: IntakeCatalog
+) -> tuple[Extract, Record]:
     """The path mail from SES takes, in-process: `intake.process_message`, then
-    `recording.record_object` for each file (store: an S3Store, catalog: a Catalog)."""
+    `recording.record_object` for each file."""
 
     def extract(mail: ReceivedMail) -> MessageRecord:
         return process_message(mail, settings, store, catalog)
