@@ -307,3 +307,8 @@ def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
 # carries no index key, so no listing ever returns it.
 SCHEMA_VERSION = 2  # 2: by_time and by_original_sender replaced by_day
 SCHEMA_ITEM_KEY = {"pk": "MAILROOM#SCHEMA", "sk": "VERSION"}
+
+# Fields of a file record that staff actions own (delete; later holds and re-filing): a
+# re-recording (record_metadata after a reprocess, `doctor --fix`) keeps their stored values
+# and writes only the defaults of a new record (adapters.catalog.Catalog.put_file).
+STAFF_FIELDS = ("deleted", "deleted_by", "deleted_at")

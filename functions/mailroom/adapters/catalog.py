@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from mailroom.model import (
     MESSAGE_SK,
     PREFIXES,
     SORT_KEY,
+    STAFF_FIELDS,
     Bounds,
     FileRecord,
     MessageRecord,
@@ -74,8 +76,34 @@ class Catalog:
         self._ddb.put_item(TableName=self.table, Item=to_ddb(record.to_item()))
 
     def put_file(self, record: FileRecord) -> None:
+        """Write the record with UpdateItem, never PutItem: what the pipeline derives is set
+        (and what it no longer derives removed), while the fields staff own (STAFF_FIELDS:
+        a deletion, ...) keep their stored values; a new record gets their defaults."""
         item = record.to_item(self._incoming_prefix)
-        self._ddb.put_item(TableName=self.table, Item=to_ddb(item))
+        key = {name: item.pop(name) for name in ("pk", "sk")}
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        for n, (name, value) in enumerate(item.items()):
+            names[f"#a{n}"], values[f":v{n}"] = name, value
+            if name in STAFF_FIELDS:
+                sets.append(f"#a{n} = if_not_exists(#a{n}, :v{n})")
+            else:
+                sets.append(f"#a{n} = :v{n}")
+        derived = {f.name for f in fields(FileRecord)} | set(INDEXES.values())
+        gone = sorted(derived - set(item) - set(STAFF_FIELDS))
+        removes = []
+        for n, name in enumerate(gone):
+            names[f"#r{n}"] = name
+            removes.append(f"#r{n}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=to_ddb(key),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_ddb(values),
+        )
 
     def mark_deleted(self, file_id: str, by: str, at: str) -> FileRecord | None:
         """Flag a file record deleted (who, when); None when there is no such record.

@@ -2,7 +2,7 @@
 
 The standard library has no DNS client and one query type does not justify a dependency: this
 sends one MX query to the first nameserver in /etc/resolv.conf and parses the answer (name
-compression included). Tests inject their own resolver (usecases/preflight.Resolver) and check
+compression included). Tests inject their own resolver (ports.Resolver) and check
 the parser on crafted packets.
 """
 
@@ -13,7 +13,7 @@ import socket
 import struct
 from pathlib import Path
 
-from mailroom.usecases.preflight import LookupFailed
+from mailroom.ports import LookupFailed
 
 TYPE_MX = 15
 CLASS_IN = 1

@@ -1,4 +1,4 @@
-"""AWS reads behind `mailroom preflight` (usecases/preflight.py's Protocols). Read-only calls:
+"""AWS reads behind `mailroom preflight` (the Protocols in ports.py). Read-only calls:
 ses:DescribeActiveReceiptRuleSet, ses:DescribeReceiptRuleSet,
 ses:GetIdentityVerificationAttributes, lambda:GetAccountSettings,
 lambda:GetFunctionConcurrency, sns:ListSubscriptionsByTopic."""
@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from mailroom.adapters.inventory import confirmed_subscriptions
-from mailroom.usecases.preflight import ReceivingUnavailable
+from mailroom.ports import ReceivingUnavailable
 
 # What SES answers for a receiving call in a region that does not receive.
 _NO_RECEIVING = {"InvalidAction", "UnknownOperationException", "UnsupportedOperation"}

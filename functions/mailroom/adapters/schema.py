@@ -1,4 +1,4 @@
-"""The table as `mailroom migrate` and `mailroom preflight` see it (usecases/migrate.SchemaStore).
+"""The table as `mailroom migrate` and `mailroom preflight` see it (ports.SchemaStore).
 
 The version item (model.SCHEMA_ITEM_KEY) also holds a running migration's checkpoint. Scans are
 paginated and consistent; updates are UpdateItem SET on existing items only (a record deleted

@@ -13,26 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from mailroom.model import INDEXES, SCHEMA_VERSION, SORT_KEY, FileRecord, MessageRecord
+from mailroom.ports import SchemaStore
 
 INDEX_ATTRIBUTES = (SORT_KEY, *INDEXES.values())
-
-
-class SchemaStore(Protocol):
-    """The table, as a migration sees it (adapters/schema.py)."""
-
-    def stored_version(self) -> int | None: ...
-    def has_records(self) -> bool: ...
-    def item_count(self) -> int | None: ...
-    def checkpoint(self) -> dict[str, Any] | None: ...
-    def save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
-    def set_version(self, version: int) -> None: ...
-    def scan_page(
-        self, start_key: dict[str, Any] | None, limit: int
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
-    def set_attributes(self, key: dict[str, str], values: dict[str, Any]) -> bool: ...
 
 
 def expected_index_keys(item: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ target (MX, domain verification and receiving regions mean nothing to `mailroom 
 "not applicable locally": never "ok". BLOCKS means mail will not flow (or apply will fail);
 the command exits non-zero on any.
 
-The adapters behind the Protocols below: adapters/preflight_aws.py (SES, Lambda, SNS),
+The Protocols are in ports.py; their adapters: adapters/preflight_aws.py (SES, Lambda, SNS),
 adapters/dns_mx.py (MX lookup), adapters/schema.py (the table's schema version).
 """
 
@@ -13,10 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from mailroom.model import SCHEMA_VERSION
-from mailroom.usecases.migrate import SchemaStore, count_missing_index_keys, current_version
+from mailroom.ports import (
+    Concurrency,
+    LookupFailed,
+    MailSetup,
+    ReceivingUnavailable,
+    Resolver,
+    SchemaStore,
+    Subscribers,
+)
+from mailroom.usecases.migrate import count_missing_index_keys, current_version
+
+__all__ = ["LookupFailed", "ReceivingUnavailable", "preflight"]
 
 OK = "ok"
 BLOCKS = "blocks"
@@ -38,33 +49,6 @@ SES_RECEIVING_REGIONS = frozenset(
         "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
     }
 )  # fmt: skip
-
-
-class ReceivingUnavailable(Exception):
-    """SES answered that it does not receive mail in this region."""
-
-
-class LookupFailed(Exception):
-    """The DNS lookup itself failed (no answer, timeout): distinct from "no MX"."""
-
-
-class MailSetup(Protocol):
-    def active_rule_set(self) -> str | None: ...  # raises ReceivingUnavailable
-    def rule_set_exists(self, name: str) -> bool: ...
-    def domain_status(self, domain: str) -> str | None: ...  # "Success", "Pending", ... or None
-
-
-class Resolver(Protocol):
-    def mx(self, domain: str) -> list[tuple[int, str]]: ...  # raises LookupFailed
-
-
-class Concurrency(Protocol):
-    def account(self) -> tuple[int, int]: ...  # (ConcurrentExecutions, UnreservedConcurrent...)
-    def reserved(self, function_name: str) -> int | None: ...
-
-
-class Subscribers(Protocol):
-    def confirmed(self, topic_arn: str) -> int: ...
 
 
 @dataclass(frozen=True)

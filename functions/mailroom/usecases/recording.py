@@ -100,6 +100,8 @@ def record_object(
         suspected_spam=provenance.suspected_spam,
         mailbox=provenance.mailbox,
     )
+    # An update of the pipeline's fields: a re-recording never wipes what staff set
+    # (model.STAFF_FIELDS; Catalog.put_file writes with UpdateItem).
     catalog.put_file(record)
     return record
 
