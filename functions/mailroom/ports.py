@@ -290,3 +290,13 @@ class Concurrency(Protocol):
 
 class Subscribers(Protocol):
     def confirmed(self, topic_arn: str) -> int: ...
+
+
+class MailSender(Protocol):
+    """Sends one raw message into the stack's real path (SESv2 SendEmail, or the SMTP door)."""
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None: ...
+
+
+class HttpProbe(Protocol):
+    def get(self, url: str) -> tuple[int, dict[str, str]]: ...  # status, headers (lower-case)

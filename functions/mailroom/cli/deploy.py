@@ -249,3 +249,93 @@ def preflight(
         )
     if report.blocked:
         click.get_current_context().exit(EXIT_PROBLEM)
+
+
+@click.command()
+@click.option("--to", "address", metavar="ADDRESS", help="Submission address (else the stack's).")
+@click.option(
+    "--from", "sender", metavar="ADDRESS", help="Sender, in the stack's domain (smoke@DOMAIN)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(5, 3600),
+    default=300,
+    show_default=True,
+    help="Seconds to wait for the records.",
+)
+@click.option("--big-mb", type=click.FloatRange(0.01, 39), default=16.5, show_default=True)
+@json_option
+def smoke(
+    address: str | None, sender: str | None, timeout: float, big_mb: float, as_json: bool
+) -> None:
+    """Send tagged test mail through the real path and check each stage, with its latency.
+
+    A small message, one over 16 MB and one to a plus-address: file and message records,
+    sha256 and case, empty dead-letter queues, the API's 401 without a token and the
+    dashboard's security headers. Exits 1 naming the first failed stage.
+    """
+    import os
+
+    from mailroom.adapters.catalog import Catalog
+    from mailroom.adapters.smoke import SesV2Sender, SmtpSender, UrlProbe
+    from mailroom.adapters.sqs import DeadLetterQueue
+    from mailroom.cli.config import client, dynamodb_client
+    from mailroom.usecases import smoke as use
+
+    names, extras, local = _ops_and_extras({})
+    the_app = app()
+    config = the_app.config
+    _, table = the_app.names()
+    subs = extras.get("submission_addresses")
+    address = (
+        address
+        or os.environ.get("MAILROOM_SUBMISSION_ADDRESS")
+        or extras.get("submission_address")
+        or (subs[0] if isinstance(subs, list) and subs else None)
+    )
+    if not address:
+        raise DeployError("no submission address known: pass --to ADDRESS")
+    domain = _domain(None, extras) or address.rsplit("@", 1)[-1]
+    sender = sender or f"smoke@{domain}"
+    if local:
+        host, port = extras.get("smtp_host"), extras.get("smtp_port")
+        if not host or not port:
+            raise DeployError("the local stack's SMTP door is not known (is `mailroom local` up?)")
+        mail: Any = SmtpSender(str(host), int(port))
+    else:
+        mail = SesV2Sender(client(config, "sesv2"))
+    queues = {
+        key: DeadLetterQueue(client(config, "sqs"), str(names[key].value))
+        for key in ("extract_dlq_url", "record_dlq_url")
+        if names[key].value
+    }
+    target = use.Target(
+        submission_address=address,
+        sender=sender,
+        api_url=extras.get("api_url") or None,
+        dashboard_url=extras.get("dashboard_url") or extras.get("api_url") or None,
+        big_bytes=int(big_mb * 1024 * 1024),
+        timeout=timeout,
+    )
+    catalog = Catalog(dynamodb_client(config), table)
+
+    def show(stage: str, found: int, wanted: int, elapsed: float) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"\r{stage}: {found}/{wanted} after {elapsed:.0f} s", nl=False, err=True)
+
+    report = use.run_smoke(target, mail, catalog, queues, UrlProbe(), progress=show)
+    if as_json:
+        click.echo(to_json(report.as_dict()))
+    else:
+        if sys.stderr.isatty():
+            click.echo("", err=True)
+        for stage in report.stages:
+            mark = "ok" if stage.ok else "FAIL"
+            click.echo(f"{stage.name:<20} {mark:>4}  {stage.seconds:7.2f} s  {stage.detail}")
+        click.echo(
+            f"smoke {report.tag}: mail flows end to end"
+            if report.ok
+            else f"smoke {report.tag}: FAILED at {report.failed_stage}"
+        )
+    if not report.ok:
+        click.get_current_context().exit(EXIT_PROBLEM)

@@ -111,6 +111,7 @@ cli.add_command(ops.doctor)
 cli.add_command(imports.import_mail)
 cli.add_command(deploy.migrate)
 cli.add_command(deploy.preflight)
+cli.add_command(deploy.smoke)
 local_mode.register(cli)  # `local` and `demo`, or stand-ins that name the missing extra
 
 
