@@ -300,3 +300,10 @@ class MailSender(Protocol):
 
 class HttpProbe(Protocol):
     def get(self, url: str) -> tuple[int, dict[str, str]]: ...  # status, headers (lower-case)
+
+
+class CanaryState(Protocol):
+    """The last canary sent: its tag and when (one item of the table, never listed)."""
+
+    def last(self) -> tuple[str, str] | None: ...  # (tag, sent_at ISO 8601 UTC)
+    def save(self, tag: str, sent_at: str) -> None: ...
