@@ -279,6 +279,7 @@ variable "lambda_reserved_concurrency" {
     extract_attachments = optional(number)
     record_metadata     = optional(number)
     api                 = optional(number)
+    canary              = optional(number)
   })
   default = {}
 
@@ -511,5 +512,37 @@ variable "site_dir" {
   validation {
     condition     = var.site_dir == null || try(trimspace(var.site_dir) != "" && !endswith(var.site_dir, "/"), false)
     error_message = "site_dir must be a folder path without a trailing '/', such as ../web."
+  }
+}
+
+################################################################################
+# Mail-flow canary (opt-in)
+################################################################################
+
+variable "canary_enabled" {
+  description = "Send a canary message to the first submission address every canary_interval_minutes and alarm when one does not arrive: the one alarm that catches MX, domain, rule-set and permission breakage. Off by default (each canary is a sent and a received message; the SES sandbox allows 200 sent a day)."
+  type        = bool
+  default     = false
+}
+
+variable "canary_interval_minutes" {
+  description = "Minutes between canaries (96 a day at the default 15)."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.canary_interval_minutes >= 5 && var.canary_interval_minutes <= 1440 && floor(var.canary_interval_minutes) == var.canary_interval_minutes
+    error_message = "canary_interval_minutes must be a whole number from 5 to 1440."
+  }
+}
+
+variable "canary_bound_minutes" {
+  description = "A canary counts as delivered when its file record was received within this many minutes of sending; it must be under canary_interval_minutes (the next run checks it)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.canary_bound_minutes >= 1 && floor(var.canary_bound_minutes) == var.canary_bound_minutes && var.canary_bound_minutes < var.canary_interval_minutes
+    error_message = "canary_bound_minutes must be a whole number of minutes, at least 1 and under canary_interval_minutes."
   }
 }

@@ -202,6 +202,28 @@ def test_topic_and_queues_refuse_requests_without_tls() -> None:
         assert 'variable = "aws:SecureTransport"' in body and 'effect    = "Deny"' in body
 
 
+def test_the_canary_alarm_treats_silence_as_a_missing_canary() -> None:
+    """The per-failure alarms watch metrics published only on failure (missing = nothing
+    failed); the canary's metric is published every interval, so missing = broken."""
+    text = (INFRA / "canary.tf").read_text()
+    alarm = text.split('resource "aws_cloudwatch_metric_alarm" "canary" {', 1)[1].split("\n}\n")[0]
+    assert 'treat_missing_data  = "breaching"' in alarm
+    assert 'metric_name         = "CanaryDelivered"' in alarm
+    assert "period              = var.canary_interval_minutes * 60" in alarm
+    assert "count = local.canary_count" in alarm  # opt-in
+    handler = (ROOT / "functions" / "mailroom" / "handlers" / "canary.py").read_text()
+    assert 'name="CanaryDelivered"' in handler and 'name="CanaryLatency"' in handler
+    assert '"mailroom.handlers.canary.handler"' in text
+
+
+def test_canary_bound_is_under_its_interval(initialised: Path) -> None:
+    late = {"canary_interval_minutes": "15", "canary_bound_minutes": "15"}
+    assert invalid_variables(initialised, late) == {"canary_bound_minutes"}
+    assert invalid_variables(initialised, {"canary_interval_minutes": "4"}) == {
+        "canary_interval_minutes"
+    }
+
+
 def test_activation_is_never_terraforms() -> None:
     """The provider's delete of aws_ses_active_receipt_rule_set deactivates whatever set is
     active (SetActiveReceiptRuleSet with no name); its data source fails when none is. Neither
@@ -245,6 +267,9 @@ def test_number_variables_accept_only_whole_numbers() -> None:
 NEW_VARIABLES = (
     "lambda_reserved_concurrency",
     "alarm_ok_notifications",
+    "canary_enabled",
+    "canary_interval_minutes",
+    "canary_bound_minutes",
     "virus_policy",
     "spam_policy",
     "raw_retention_days",

@@ -121,7 +121,6 @@ def _ops_and_extras(flags: dict[str, str | None]) -> tuple[Any, dict[str, Any], 
 
     the_app = app()
     config = the_app.config
-    the_app.names()  # bucket and table must resolve (a clear error otherwise)
     names = resolve_ops(config, flags)
     # Local: the names came from a running `mailroom local`, or the endpoint is its emulator
     # (its `export` lines set MAILROOM_BUCKET and AWS_ENDPOINT_URL).
@@ -152,6 +151,14 @@ def _ops_and_extras(flags: dict[str, str | None]) -> tuple[Any, dict[str, Any], 
         if not setting.value and isinstance(value, str) and value:
             names[key] = Setting(value, LOCAL if local else "terraform output")
     return names, extras, local
+
+
+def _schema_or_none() -> Any:
+    """The table's schema store; None before the first apply (no table known yet)."""
+    try:
+        return schema_store()
+    except Exception:  # ConfigMissing: no bucket or table resolves before the first apply
+        return None
 
 
 def _domain(explicit: str | None, extras: dict[str, Any]) -> str | None:
@@ -229,7 +236,7 @@ def preflight(
         resolver=None if local else SystemResolver(),
         concurrency=LambdaConcurrency(client(config, "lambda")),
         subscribers=TopicSubscribers(client(config, "sns")) if topic else None,
-        schema=schema_store(),
+        schema=_schema_or_none(),
     )
     with progress_bar("preflight --deep: items scanned") as update:
         report = use.preflight(target, ports, deep=deep, progress=update)
