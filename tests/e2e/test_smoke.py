@@ -40,6 +40,7 @@ def test_smoke_is_green_on_a_working_local_stack(stack: LocalMailroom) -> None:
         "content",
         "message_records",
         "dead_letter_queues",
+        "doctor",
         "api_requires_token",
         "dashboard_headers",
     ]

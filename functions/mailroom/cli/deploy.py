@@ -330,7 +330,42 @@ def smoke(
         if not as_json and sys.stderr.isatty():
             click.echo(f"\r{stage}: {found}/{wanted} after {elapsed:.0f} s", nl=False, err=True)
 
-    report = use.run_smoke(target, mail, catalog, queues, UrlProbe(), progress=show)
+    def doctor() -> tuple[bool, list[str]]:
+        from datetime import UTC, datetime
+
+        from mailroom.adapters import inventory
+        from mailroom.cli.config import s3_client
+        from mailroom.model import PREFIXES
+        from mailroom.usecases import doctor as examine
+
+        bucket, _ = the_app.names()
+        rule_set = names["receipt_rule_set_name"].value
+        topic = names["alarm_topic_arn"].value
+        stack = examine.Stack(
+            bucket=bucket,
+            raw_prefix=PREFIXES.raw,
+            incoming_prefix=PREFIXES.incoming,
+            objects=inventory.ObjectInventory(s3_client(config), bucket),
+            records=inventory.RecordInventory(dynamodb_client(config), table, PREFIXES.incoming),
+            queues={
+                "extract_attachments": queues.get("extract_dlq_url"),
+                "record_metadata": queues.get("record_dlq_url"),
+            },
+            rule_set_name=rule_set,
+            rules=(lambda: inventory.active_receipt_rules(client(config, "ses")))
+            if rule_set
+            else None,
+            alarm_topic_arn=topic,
+            subscribers=(
+                lambda: inventory.confirmed_subscriptions(client(config, "sns"), str(topic))
+            )
+            if topic
+            else None,
+        )
+        found = examine.examine(stack, since=datetime.now(UTC).date())
+        return found.healthy, [f.summary for f in found.findings if f.status == "problem"]
+
+    report = use.run_smoke(target, mail, catalog, queues, UrlProbe(), doctor=doctor, progress=show)
     if as_json:
         click.echo(to_json(report.as_dict()))
     else:

@@ -5,8 +5,9 @@ SMTP door locally): a small one, one over 16 MB (SES stores large mail in parts,
 kms:Decrypt as well as GenerateDataKey on the bucket's key) and one to a plus-address. Then
 each stage is checked and timed: the file records appear (by the sender's index), their
 sha256 matches what was sent and the plus-address became the case, the message records say
-`extracted`, the dead-letter queues are empty, the API answers 401 without a token and the
-dashboard sends its security headers. The first failed stage is named.
+`extracted`, the dead-letter queues are empty, `mailroom doctor` finds nothing wrong, the API
+answers 401 without a token and the dashboard sends its security headers. The first failed
+stage is named.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def run_smoke(
     queues: Mapping[str, Queue | None],
     http: HttpProbe | None,
     *,
+    doctor: Callable[[], tuple[bool, list[str]]] | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -222,6 +224,18 @@ def run_smoke(
             else (f"not empty: {full} (mailroom redrive)" if full else "no queue known"),
         )
     )
+
+    if doctor is not None:
+        checked = clock()
+        healthy, problems = doctor()
+        report.stages.append(
+            Stage(
+                "doctor",
+                healthy,
+                clock() - checked,
+                "clean" if healthy else "; ".join(problems) + " (run `mailroom doctor`)",
+            )
+        )
 
     if http is not None and target.api_url:
         checked = clock()
