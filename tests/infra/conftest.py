@@ -265,6 +265,8 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "alarm_email": f"ops@{MAIL_DOMAIN}",
         "force_destroy": True,
         "kms_deletion_window_days": 7,
+        # The opt-in canary is applied too (function, schedule, alarm).
+        "canary_enabled": True,
         "function_zip": str(FUNCTION_ZIP),
         "layer_zip": str(LAYER_ZIP),
         "site_dir": str(site_dir(tmp_path_factory)),

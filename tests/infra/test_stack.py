@@ -332,6 +332,8 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         assert sort(by_metric.pop(("AWS/SQS", metric))) == sort(queues), metric
     for metric in ("PublishFailure", "PublishExpired"):
         assert by_metric.pop(("AWS/SES", metric)) == [{"RuleName": stack.output("rule")}]
+    # The canary's one alarm, on the metric its function publishes (EMF: service dimension).
+    assert by_metric.pop(("mailroom", "CanaryDelivered")) == [{"service": "mailroom"}]
     # HTTP APIs report `5xx` and `Latency` by ApiId and Stage (REST APIs: 5XXError, ApiName).
     stage = {"ApiId": staff_api(stack)["ApiId"], "Stage": "$default"}
     for metric in ("5xx", "Latency"):
@@ -372,17 +374,14 @@ def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
     suffixes = runbook_suffixes()
     names = [a["AlarmName"] for a in stack_alarms(stack)]
     # 5 per asynchronous function, 2 per queue, 2 for the rule, 2 for the api function and
-    # 2 for the HTTP API (5xx, p99 latency)
-    assert len(names) == 20
+    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary
+    assert len(names) == 21
     used = set()
     for name in names:
         matching = [s for s in suffixes if name.endswith(s)]
         assert matching, f"alarm {name} has no runbook line in docs/DEPLOY.md"
         used.add(max(matching, key=len))
-    # The canary's alarm exists only with canary_enabled (off in this stack; canary.tf).
-    optional = {"-canary-missing"}
-    assert optional <= set(suffixes)
-    assert used == set(suffixes) - optional, f"runbook lines for no alarm: {set(suffixes) - used}"
+    assert used == set(suffixes), f"runbook lines for no alarm: {set(suffixes) - used}"
 
 
 def test_dns_records_are_published_in_the_zone(stack: Stack) -> None:
@@ -558,6 +557,27 @@ def test_prevent_destroy_stops_destroy_before_anything_is_touched(stack: Stack) 
 def active_set(stack: Stack) -> str | None:
     response = stack.emulator.client("ses").describe_active_receipt_rule_set()
     return (response.get("Metadata") or {}).get("Name")
+
+
+def test_canary_runs_on_a_schedule_and_alarms_when_silent(stack: Stack) -> None:
+    name = stack.output("canary_function_name")
+    config = stack.emulator.client("lambda").get_function_configuration(FunctionName=name)
+    assert config["Handler"] == "mailroom.handlers.canary.handler"
+    env = config["Environment"]["Variables"]
+    assert env["MAILROOM_CANARY_SENDER"] == "canary@docs.example.com"
+    assert env["MAILROOM_CANARY_RECIPIENT"] == SUBMISSION
+    assert env["MAILROOM_CANARY_BOUND_SECONDS"] == "600"
+    events = stack.emulator.client("events")
+    rule = events.describe_rule(Name=name)
+    assert rule["ScheduleExpression"] == "rate(15 minutes)"
+    [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert target["Arn"] == config["FunctionArn"]
+    [alarm] = [a for a in stack_alarms(stack) if a["AlarmName"].endswith("-canary-missing")]
+    assert (alarm["TreatMissingData"], alarm["ComparisonOperator"]) == (
+        "breaching",
+        "LessThanThreshold",
+    )
+    assert alarm["Period"] == 900 and alarm["AlarmActions"] == [stack.output("alarm_topic_arn")]
 
 
 def test_first_apply_in_an_account_with_no_active_set_leaves_activation_alone(
