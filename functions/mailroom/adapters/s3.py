@@ -142,7 +142,12 @@ class S3Store:
         Every field is also a policy condition, so the form cannot change the type or the
         provenance metadata; `content-length-range` with equal bounds makes S3 refuse any other
         size (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
+        The key condition is exact: boto3 makes a key ending in `${filename}` a `starts-with`
+        condition (and S3 substitutes it), so `$`, `{` and `}` are refused in the key and the
+        fields (safe_name never produces them).
         """
+        if any(c in text for text in (key, *fields.values()) for c in "${}"):
+            raise ValueError("a presigned form's key and fields never hold '$', '{' or '}'")
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", size, size])
         post = self._s3.generate_presigned_post(

@@ -95,6 +95,14 @@ IN_MEMORY_NOTE = (
     help="Who the local API token signs in as (the sender of uploads, who deletes).",
 )
 @click.option(
+    "--role",
+    type=click.Choice(["reader", "uploader", "admin"]),
+    default="admin",
+    show_default=True,
+    help="The role of the local API token (its Cognito group: readers, uploaders, admins); "
+    "the dashboard shows what the role may do.",
+)
+@click.option(
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -129,6 +137,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     endpoint_port: int,
     api_port: int,
     staff_address: str,
+    role: str,
     data_dir: Path | None,
     region: str,
     bucket: str,
@@ -141,8 +150,9 @@ def local(  # noqa: PLR0917 (click passes every option)
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
 
     Also serves the staff HTTP API and the dashboard page on 127.0.0.1 (--api-port), signed
-    in with a token printed as MAILROOM_API_TOKEN (new at each start). The bucket and the
-    table are in memory unless --data DIR is given.
+    in with a token printed as MAILROOM_API_TOKEN (new at each start) and in the dashboard
+    link's #token= fragment, for --role (admin unless told). The bucket and the table are in
+    memory unless --data DIR is given.
     """
     from mailroom.local.app import LocalMailroom, LocalStackError
     from mailroom.local.stack import StackConfig
@@ -190,6 +200,7 @@ def local(  # noqa: PLR0917 (click passes every option)
             data_dir=data_dir,
             api_port=api_port,
             staff_address=staff_address,
+            role=role,
         )
     )
     stop = threading.Event()

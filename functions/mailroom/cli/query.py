@@ -22,6 +22,7 @@ from mailroom.cli.output import (
 )
 from mailroom.cli.params import DurationParam
 from mailroom.usecases import files, messages
+from mailroom.usecases.files import MAX_LIMIT
 
 MAX_AGE = 3650 * 86400  # --older-than: ten years
 
@@ -74,8 +75,16 @@ def list_files(
         matched=[m.matched for m in page.files] if sender else None,
         wide=wide,
     )
-    if page.next and fmt == "table":
-        note(f"(the newest {limit}; --limit N shows more)")
+    if page.next:
+        more_note(limit, "files")
+
+
+def more_note(limit: int, what: str) -> None:
+    """Said (on stderr, in every format) whenever a listing stops before the end."""
+    note(
+        f"(the newest {limit} {what}; there are more: --limit N shows up to {MAX_LIMIT}, "
+        "--since/--until pick a range)"
+    )
 
 
 @click.command()
@@ -93,12 +102,14 @@ def show(app: App, file_id: str, fmt: str) -> None:
 
 @click.command()
 @click.argument("message_id")
+@wide_option
 @format_option(("table", "json"))
 @pass_app
-def message(app: App, message_id: str, fmt: str) -> None:
+def message(app: App, message_id: str, wide: bool, fmt: str) -> None:
     """A message's record (outcome, verdicts, recipients, case) and its files.
 
     A quarantined message's files are listed as held: kept under quarantine/, never served.
+    An upload's id (up-..., as `mailroom upload` prints) lists the files of that upload.
     """
     view = messages.get_message(app.catalog, message_id)
     if fmt == "json":
@@ -106,6 +117,7 @@ def message(app: App, message_id: str, fmt: str) -> None:
             to_json(
                 {
                     "message": asdict(view.record) if view.record else None,
+                    "upload": view.upload,
                     "files": [asdict(f) for f in view.files],
                     "held": view.held,
                 }
@@ -114,11 +126,13 @@ def message(app: App, message_id: str, fmt: str) -> None:
         return
     if view.record is not None:
         show_fields(render.message_fields(view.record, local_time()))
+    elif view.upload:
+        show_fields(render.upload_fields(message_id, view.files, local_time()))
     else:
-        note(f"{message_id}: no message record (an upload?)")
+        note(f"{message_id}: no message record, only files")
     if view.files:
         click.echo()
-        show_files(view.files)
+        show_files(view.files, wide=wide)
     if view.held:
         click.echo()
         click.echo(f"HELD IN QUARANTINE ({len(view.held)}, never served)")
@@ -172,5 +186,8 @@ def messages_command(
     `--outcome processing --older-than 15m` shows messages whose extraction never finished.
     """
     query = messages.MessageQuery(outcome, since, until, older_than, limit)
-    found = messages.list_messages(app.catalog, query)
-    show_messages(found, fmt, f"no {outcome or ''} messages".replace("  ", " "), wide=wide)
+    page = messages.page_messages(app.catalog, query)
+    empty = f"no {outcome or ''} messages".replace("  ", " ")
+    show_messages(page.messages, fmt, empty, wide=wide)
+    if page.next:
+        more_note(limit, "messages")

@@ -145,6 +145,18 @@ def _decode_word(word: str) -> str:
     return "".join(out)
 
 
+_FOLDING = re.compile(r"\r?\n[ \t]+")
+
+
+def unfold(value: str) -> str:
+    """A header value on one line, as SES gives it in `commonHeaders` (RFC 5322 2.2.3).
+
+    Each line break with the whitespace that folds it becomes one space; the ends are trimmed.
+    The SMTP door (for SES's event) and `mailroom import` both read headers through this.
+    """
+    return _FOLDING.sub(" ", value).strip()
+
+
 def decode_words(value: object) -> str:
     """A header value as text: RFC 2047 words decoded (even glued to quotes), 8-bit repaired."""
     if value is None:

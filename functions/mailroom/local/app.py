@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from mailroom.local.dispatch import Notifier, Poller
 from mailroom.local.emulator import Emulator, Endpoint
 from mailroom.local.frontdoor import DEFAULT_PORT, FrontDoor, Received, active_rules
 from mailroom.local.httpapi import (
+    DEFAULT_ROLE,
     STAFF_ADDRESS,
     InvokeError,
     LocalHttpApi,
@@ -103,6 +103,7 @@ class LocalMailroom:
         api_port: int | None = 0,
         staff_address: str = STAFF_ADDRESS,
         web_dir: Path | None = None,
+        role: str = DEFAULT_ROLE,
     ) -> None:
         """With `endpoint_url`, attach to that emulator instead of starting and provisioning.
 
@@ -132,6 +133,7 @@ class LocalMailroom:
         self._data: DataDir | None = None
         self.api_port = api_port
         self.staff_address = staff_address
+        self.role = role  # of the token the local API issues at start (`--role`)
         self.web_dir = web_dir
         self.api: LocalHttpApi | None = None
 
@@ -251,12 +253,14 @@ class LocalMailroom:
         the `api` function with it, then answer."""
         api = LocalHttpApi(
             port=port,
-            token=secrets.token_urlsafe(32),  # a new sign-in per stack start
-            staff_address=self.staff_address,
+            staff_address=self.staff_address,  # a new token per stack start
+            role=self.role,
             web_dir=self.web_dir or default_web_dir(os.environ),
             emulator_url=endpoint.url,
         )
         self.api = api.bind()
+        if self._emulator is not None:  # the page's presigned uploads and downloads
+            self._emulator.allow_origins(api.url, f"http://localhost:{api.port}")
         function = provision_api(endpoint, self.config, api.url)
         if self.provisioned is not None:
             self.provisioned.functions[API] = function
@@ -364,6 +368,7 @@ class LocalMailroom:
             api_port=self.api.port if self.api else 0,
             api_token=self.api.token if self.api else "",
             api_user=self.api.staff_address if self.api else "",
+            api_role=self.api.role if self.api else "",
         )
 
     def env(self) -> dict[str, str]:
@@ -384,7 +389,8 @@ class LocalMailroom:
 
     @property
     def dashboard_url(self) -> str | None:
-        return f"{self.api.url}/" if self.api else None
+        """The page to open, signed in: the token rides in the fragment (never sent)."""
+        return self.api.dashboard_link if self.api else None
 
     def catalog(self) -> Catalog:
         endpoint, _ = self._running()

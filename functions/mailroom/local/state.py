@@ -38,6 +38,7 @@ class LocalState:
     api_port: int = 0
     api_token: str = ""  # the bearer token the local API accepts (random per start)
     api_user: str = ""  # the staff address that token signs in as
+    api_role: str = ""  # and its role (`mailroom local --role`: reader, uploader, admin)
 
     @property
     def endpoint_port(self) -> int:

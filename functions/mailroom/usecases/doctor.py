@@ -28,6 +28,7 @@ from mailroom.ports import (
 )
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 from mailroom.usecases.reprocess import Target, reprocess
+from mailroom.usecases.roles import Role, needs
 
 SHOWN = 20  # ids printed per finding; the count is always whole
 S3_EVENT_BATCH = 25  # object keys per synthetic S3 event handed to record_metadata
@@ -97,6 +98,7 @@ def _finding(check: str, ids: list[str], ok: str, bad: str, fix: str | None) -> 
     return Finding(check, PROBLEM, bad.format(n=len(ids)), len(ids), ids[:SHOWN], fix)
 
 
+@needs(Role.ADMIN)
 def examine(
     stack: Stack,
     *,

@@ -20,6 +20,7 @@ from mailroom.model import PREFIXES, Bounds, FileRecord
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.params import day, flag, known, page_size
+from mailroom.usecases.roles import Role, needs
 
 TOP = "\U0010ffff"  # sorts after any key (UTF-8 and code points agree)
 MAX_LIMIT = 10_000  # one listing; more is a job for --format csv over several ranges
@@ -82,6 +83,7 @@ def check_limit(limit: int) -> None:
         raise InvalidInput("limit", f"the limit is between 1 and {MAX_LIMIT}")
 
 
+@needs(Role.READER)
 def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     """Files newest first, filtered by sender and/or case, one page of `query.limit`."""
     check_range(query.since, query.until)
@@ -185,6 +187,7 @@ def _skip_shown(ordered: Iterator[FileMatch], position: _Cursor) -> Iterator[Fil
         yield match
 
 
+@needs(Role.READER)
 def get_file(catalog: FileCatalog, file_id: str) -> FileRecord:
     record = catalog.get_file(file_id)
     if record is None:
@@ -206,6 +209,7 @@ def checked_sha256(value: str) -> str:
     return digest
 
 
+@needs(Role.READER)
 def duplicates(
     catalog: FileCatalog, *, file_id: str | None = None, sha256: str | None = None
 ) -> list[FileRecord]:

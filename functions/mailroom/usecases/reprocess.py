@@ -19,6 +19,7 @@ from typing import Any
 
 from mailroom.ports import Invoker, RawObjects, Records
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
+from mailroom.usecases.roles import Role, needs
 
 HEADER_BYTES = 64 * 1024  # enough for any header block SES stores in practice
 VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
@@ -189,6 +190,7 @@ def targets_for_outcome(
     ]
 
 
+@needs(Role.ADMIN)
 def reprocess(
     targets: Iterable[Target],
     function_name: str,
