@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The tests run on the Lambda runtime's Python (infra/lambda.tf: python3.12) when the machine has
+# it (on PATH, or installed by pyenv without being selected); otherwise on python3.
+LAMBDA_PYTHON := 3.12
+RUNTIME_PYTHON := $(shell for p in python$(LAMBDA_PYTHON) $$HOME/.pyenv/versions/$(LAMBDA_PYTHON)*/bin/python$(LAMBDA_PYTHON); do "$$p" -c '' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+PYTHON ?= $(or $(RUNTIME_PYTHON),python3)
 VENV   ?= .venv
 # The development and test environment is installed from a lock (hashed pins, every platform),
 # so a run does not depend on the day it was installed. `make lock` renews it on purpose;
@@ -30,8 +34,15 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# A .venv made by another Python than $(PYTHON) is made again.
+PY_VERSION = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(call PY_VERSION,$(BIN)/python),$(call PY_VERSION,$(PYTHON)))
+$(STAMP): FORCE
+endif
+FORCE:
+
 $(STAMP): pyproject.toml $(LOCK)
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 ifeq ($(INSTALL),latest)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade -e '.[cli,local,dev]'

@@ -55,7 +55,7 @@ resource "aws_lambda_function" "api" {
 
   memory_size                    = var.lambda_memory_mb.api
   timeout                        = var.lambda_timeout_seconds.api
-  reserved_concurrent_executions = var.lambda_reserved_concurrency.api
+  reserved_concurrent_executions = coalesce(var.lambda_reserved_concurrency.api, -1) # -1: no reservation
   code_signing_config_arn        = var.code_signing_config_arn
 
   kms_key_arn = aws_kms_key.this.arn

@@ -69,6 +69,14 @@ resource "aws_cognito_user_pool" "staff" {
 resource "aws_cognito_user_pool_domain" "staff" {
   domain       = local.cognito_domain_prefix
   user_pool_id = aws_cognito_user_pool.staff.id
+
+  # The default prefix (from name_prefix) must pass the rules cognito_domain_prefix checks.
+  lifecycle {
+    precondition {
+      condition     = can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", local.cognito_domain_prefix)) && !can(regex("aws|amazon|cognito", local.cognito_domain_prefix))
+      error_message = "The sign-in prefix \"${local.cognito_domain_prefix}\" is not one Cognito accepts (1-63 of a-z, 0-9 and '-', without aws, amazon or cognito): set cognito_domain_prefix."
+    }
+  }
 }
 
 resource "aws_cognito_user_pool_client" "dashboard" {

@@ -225,7 +225,8 @@ resource "aws_s3_object" "site_config" {
 ################################################################################
 
 resource "aws_cloudfront_origin_access_control" "site" {
-  name                              = "${var.name_prefix}-dashboard"
+  # CloudFront names are account-wide: the region keeps two regions' stacks apart.
+  name                              = "${var.name_prefix}-${var.region}-dashboard"
   description                       = "CloudFront signs its requests to the dashboard bucket"
   origin_access_control_origin_type = "s3"
   signing_behavior                  = "always"
@@ -233,7 +234,7 @@ resource "aws_cloudfront_origin_access_control" "site" {
 }
 
 resource "aws_cloudfront_response_headers_policy" "dashboard" {
-  name    = "${var.name_prefix}-dashboard"
+  name    = "${var.name_prefix}-${var.region}-dashboard"
   comment = "mailroom dashboard: CSP, HSTS, no framing, no sniffing, no referrer"
 
   security_headers_config {

@@ -62,6 +62,38 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id         = aws_kms_key.this.arn
 }
 
+# Like the buckets, each queue refuses requests not sent over TLS ("Enforce encryption of data in
+# transit", SQS Developer Guide, security best practices). The functions' roles send to them
+# (iam.tf) over HTTPS, as every SDK does.
+data "aws_iam_policy_document" "dlq" {
+  for_each = local.functions
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each = local.functions
+
+  queue_url = aws_sqs_queue.dlq[each.key].id
+  policy    = data.aws_iam_policy_document.dlq[each.key].json
+}
+
 resource "aws_lambda_function" "this" {
   for_each = local.functions
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (S3, DynamoDB, SQS, KMS, X-Ray); a VPC would add NAT or endpoints and protect nothing
@@ -79,7 +111,7 @@ resource "aws_lambda_function" "this" {
 
   memory_size                    = each.value.memory
   timeout                        = each.value.timeout
-  reserved_concurrent_executions = each.value.concurrency
+  reserved_concurrent_executions = coalesce(each.value.concurrency, -1) # -1: no reservation
   code_signing_config_arn        = var.code_signing_config_arn
 
   kms_key_arn = aws_kms_key.this.arn

@@ -37,9 +37,9 @@ output "rule" {
   value       = aws_ses_receipt_rule.store_and_extract.name
 }
 
-output "rule_set_active" {
-  description = "Whether this stack activated its rule set (var.activate_rule_set)."
-  value       = var.activate_rule_set
+output "activate_rule_set_command" {
+  description = "The one-time step that makes this stack's rule set the active one (it replaces whatever set is active: run `mailroom preflight` first, docs/DEPLOY.md)."
+  value       = "aws ses set-active-receipt-rule-set --region ${var.region} --rule-set-name ${aws_ses_receipt_rule_set.this.rule_set_name}"
 }
 
 output "submission_addresses" {
@@ -189,4 +189,9 @@ output "user_pool_client_id" {
 output "cognito_domain" {
   description = "URL of the user pool's hosted sign-in domain."
   value       = local.cognito_domain_url
+}
+
+output "mail_domain" {
+  description = "The domain that receives the submissions (what `mailroom preflight` checks: SES verification and MX)."
+  value       = var.mail_domain
 }

@@ -135,19 +135,19 @@ data "aws_iam_policy_document" "staff_admin" {
 }
 
 resource "aws_iam_policy" "staff_reader" {
-  name        = "${var.name_prefix}-reader"
+  name        = "${var.name_prefix}-${var.region}-reader" # IAM names are account-wide
   description = "mailroom ${var.name_prefix}: read file and message records and download files from incoming/ (never raw/ or quarantine/)"
   policy      = data.aws_iam_policy_document.staff_reader.json
 }
 
 resource "aws_iam_policy" "staff_uploader" {
-  name        = "${var.name_prefix}-uploader"
+  name        = "${var.name_prefix}-${var.region}-uploader"
   description = "mailroom ${var.name_prefix}: the reader's permissions, plus uploads into ${local.upload_prefix}"
   policy      = data.aws_iam_policy_document.staff_uploader.json
 }
 
 resource "aws_iam_policy" "staff_admin" {
-  name        = "${var.name_prefix}-admin"
+  name        = "${var.name_prefix}-${var.region}-admin"
   description = "mailroom ${var.name_prefix}: the uploader's permissions, plus deletes (current version and delete mark only) and invoking the pipeline's functions"
   policy      = data.aws_iam_policy_document.staff_admin.json
 }

@@ -345,6 +345,12 @@ def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in names}
 
 
+# -- schema version: which index keys the items carry (usecases/migrate.py registers a step per
+# change; `mailroom migrate` runs them, `mailroom preflight` compares). One item holds it; it
+# carries no index key, so no listing ever returns it.
+SCHEMA_VERSION = 2  # 2: by_time and by_original_sender replaced by_day
+SCHEMA_ITEM_KEY = {"pk": "MAILROOM#SCHEMA", "sk": "VERSION"}
+
 # A file record has owners (DESIGN, third round): staff own the delete mark; the pipeline owns
 # everything it derives, index keys included. Re-recording writes only the pipeline's fields.
 STAFF_FIELDS = frozenset({"deleted", "deleted_by", "deleted_at"})

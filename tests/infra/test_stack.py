@@ -52,6 +52,7 @@ from tests.infra.conftest import (
     TEARDOWN_OVERRIDE,
     Stack,
 )
+from tests.infra.conftest import terraform as run_terraform
 from tests.infra.iam_eval import Call, Decision, Request, evaluate, requests_for
 from tests.infra.iam_eval import Stack as IamStack
 from tests.infra.iam_rules import as_list, problems, state_documents
@@ -225,8 +226,9 @@ def test_function_runs_the_package_with_tracing_and_its_own_layer(
     assert f":layer:{NAME_PREFIX}-deps:" in layer["Arn"]
 
     lam = stack.emulator.client("lambda")
+    # No reservation by default: AWS keeps 100 unreserved, which new accounts do not have.
     concurrency = lam.get_function_concurrency(FunctionName=stack.output(output))
-    assert concurrency["ReservedConcurrentExecutions"] >= 1
+    assert concurrency.get("ReservedConcurrentExecutions") is None
 
     logs = stack.emulator.client("logs")
     [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{stack.output(output)}")[
@@ -310,6 +312,7 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
     by_metric: dict[tuple[str, str], list[dict[str, str]]] = {}
     for alarm in stack_alarms(stack):
         assert alarm["AlarmActions"] == [stack.output("alarm_topic_arn")]
+        assert alarm["OKActions"] == []  # no OK mail unless alarm_ok_notifications = true
         dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
         by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(dimensions)
     functions = [{"FunctionName": stack.output(o)} for o in sorted(HANDLERS)]
@@ -330,6 +333,8 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         assert sort(by_metric.pop(("AWS/SQS", metric))) == sort(queues), metric
     for metric in ("PublishFailure", "PublishExpired"):
         assert by_metric.pop(("AWS/SES", metric)) == [{"RuleName": stack.output("rule")}]
+    # The canary's one alarm, on the metric its function publishes (EMF: service dimension).
+    assert by_metric.pop(("mailroom", "CanaryDelivered")) == [{"service": "mailroom"}]
     # HTTP APIs report `5xx` and `Latency` by ApiId and Stage (REST APIs: 5XXError, ApiName).
     stage = {"ApiId": staff_api(stack)["ApiId"], "Stage": "$default"}
     for metric in ("5xx", "Latency"):
@@ -339,6 +344,17 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
     topic_arn = stack.output("alarm_topic_arn")
     topic = stack.emulator.client("sns").get_topic_attributes(TopicArn=topic_arn)
     assert topic["Attributes"]["KmsMasterKeyId"] == stack_key_arn(stack)
+    # Like the buckets, the topic and the queues refuse requests without TLS.
+    topic_policy = json.loads(topic["Attributes"]["Policy"])
+    deny = {s["Sid"]: s for s in topic_policy["Statement"]}["DenyInsecureTransport"]
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    sqs = stack.emulator.client("sqs")
+    for url in dead_letter_urls(stack):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        [deny] = json.loads(attributes["Attributes"]["Policy"])["Statement"]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:*")
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     subscriptions = stack.emulator.client("sns").list_subscriptions_by_topic(TopicArn=topic_arn)
     [subscription] = subscriptions["Subscriptions"]
     variables = json.loads((stack.workdir / "terraform.tfvars.json").read_text())
@@ -359,8 +375,8 @@ def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
     suffixes = runbook_suffixes()
     names = [a["AlarmName"] for a in stack_alarms(stack)]
     # 5 per asynchronous function, 2 per queue, 2 for the rule, 2 for the api function and
-    # 2 for the HTTP API (5xx, p99 latency)
-    assert len(names) == 20
+    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary
+    assert len(names) == 21
     used = set()
     for name in names:
         matching = [s for s in suffixes if name.endswith(s)]
@@ -539,54 +555,69 @@ def test_prevent_destroy_stops_destroy_before_anything_is_touched(stack: Stack) 
         partial.unlink()
 
 
-def plan_activation(stack: Stack, replace: bool) -> tuple[int, str]:
-    """A plan of only the active-rule-set check (the data source and its postcondition)."""
-    result = tf.run(
-        [
-            "plan",
-            "-refresh=false",
-            "-input=false",
-            "-no-color",
-            "-target=data.aws_ses_active_receipt_rule_set.current",
-            f"-var=replace_active_rule_set={str(replace).lower()}",
-        ],
-        cwd=stack.workdir,
-        env=stack.env,
-        check=False,
-        capture=True,
-        timeout=300,
+def active_set(stack: Stack) -> str | None:
+    response = stack.emulator.client("ses").describe_active_receipt_rule_set()
+    return (response.get("Metadata") or {}).get("Name")
+
+
+def test_canary_runs_on_a_schedule_and_alarms_when_silent(stack: Stack) -> None:
+    name = stack.output("canary_function_name")
+    config = stack.emulator.client("lambda").get_function_configuration(FunctionName=name)
+    assert config["Handler"] == "mailroom.handlers.canary.handler"
+    env = config["Environment"]["Variables"]
+    assert env["MAILROOM_CANARY_SENDER"] == "canary@docs.example.com"
+    assert env["MAILROOM_CANARY_RECIPIENT"] == SUBMISSION
+    assert env["MAILROOM_CANARY_BOUND_SECONDS"] == "600"
+    events = stack.emulator.client("events")
+    rule = events.describe_rule(Name=name)
+    assert rule["ScheduleExpression"] == "rate(15 minutes)"
+    [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert target["Arn"] == config["FunctionArn"]
+    [alarm] = [a for a in stack_alarms(stack) if a["AlarmName"].endswith("-canary-missing")]
+    assert (alarm["TreatMissingData"], alarm["ComparisonOperator"]) == (
+        "breaching",
+        "LessThanThreshold",
     )
-    return result.returncode, result.stdout + result.stderr
+    assert alarm["Period"] == 900 and alarm["AlarmActions"] == [stack.output("alarm_topic_arn")]
 
 
-def test_activation_refuses_to_replace_another_active_rule_set(stack: Stack) -> None:
+def test_first_apply_in_an_account_with_no_active_set_leaves_activation_alone(
+    stack: Stack,
+) -> None:
+    """The emulator starts with no active rule set: plan and apply went through (no data
+    source that fails on an empty result), and nothing was activated; activation is the
+    documented one-time step the fixture then ran (the `activate_rule_set_command` output)."""
+    assert stack.active_after_apply is None
+    kinds = {r["type"] for r in stack.resources()}
+    assert "aws_ses_receipt_rule_set" in kinds
+    assert "aws_ses_active_receipt_rule_set" not in kinds
+    planned = {r["type"] for r in stack.plan["configuration"]["root_module"]["resources"]}
+    assert "aws_ses_active_receipt_rule_set" not in planned
+    assert stack.output("activate_rule_set_command") == (
+        f"aws ses set-active-receipt-rule-set --region {REGION} "
+        f"--rule-set-name {stack.output('rule_set')}"
+    )
+
+
+def test_apply_with_another_set_active_leaves_it_active(stack: Stack) -> None:
+    """Another team's set active: a later apply neither replaces nor deactivates it."""
     ses = stack.emulator.client("ses")
     ours = stack.output("receipt_rule_set_name")
-    # Activation waits for the rule (mail flows the moment a set is active) and for the check.
-    [activation] = [
-        r
-        for r in stack.plan["configuration"]["root_module"]["resources"]
-        if r["address"] == "aws_ses_active_receipt_rule_set.this"
-    ]
-    assert set(activation["depends_on"]) == {
-        "aws_ses_receipt_rule.store_and_extract",
-        "data.aws_ses_active_receipt_rule_set.current",
-    }
-    # Our own set active: nothing to refuse.
-    code, out = plan_activation(stack, replace=False)
-    assert code == 0, out
-    # Another firm's set active: the plan stops, naming it, unless replacing it is chosen.
+    assert active_set(stack) == ours
     ses.create_receipt_rule_set(RuleSetName="firm-existing-rules")
     ses.set_active_receipt_rule_set(RuleSetName="firm-existing-rules")
     try:
-        code, out = plan_activation(stack, replace=False)
-        assert code != 0
-        assert "firm-existing-rules" in out and "replace_active_rule_set" in out, out
-        code, out = plan_activation(stack, replace=True)
-        assert code == 0, out
+        run_terraform(
+            ["apply", "-auto-approve", "-input=false", "-no-color"],
+            stack.workdir,
+            stack.env,
+            timeout=600,
+        )
+        assert active_set(stack) == "firm-existing-rules"
     finally:
         ses.set_active_receipt_rule_set(RuleSetName=ours)
         ses.delete_receipt_rule_set(RuleSetName="firm-existing-rules")
+    assert active_set(stack) == ours
 
 
 def test_outputs_name_what_the_operations_commands_act_on(stack: Stack) -> None:
@@ -943,8 +974,7 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     record = role_grants(stack, "record_metadata")
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
     assert record.pop("s3:ListBucket") == {bucket_arn}
-    assert record.pop("dynamodb:PutItem") == {table_arn}
-    assert record.pop("dynamodb:UpdateItem") == {table_arn}  # re-recording keeps a delete mark
+    assert record.pop("dynamodb:UpdateItem") == {table_arn}  # Catalog.put_file: UpdateItem
     assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
 
     for output, grants in (("extract_function", extract), ("record_function", record)):
@@ -1017,7 +1047,8 @@ def test_api_function_runs_the_package_with_the_api_settings(stack: Stack) -> No
     assert config["KMSKeyArn"] == stack_key_arn(stack)
     [layer] = config["Layers"]
     assert f":layer:{NAME_PREFIX}-deps:" in layer["Arn"]
-    assert config["Role"].endswith(f":role/{stack.output('api_function_name')}-role")
+    # IAM names are account-wide: the region keeps two regions' stacks apart.
+    assert config["Role"].endswith(f":role/{stack.output('api_function_name')}-{REGION}-role")
 
     env = config["Environment"]["Variables"]
     settings = ApiSettings.from_env(env)  # raises SettingsError naming every problem
@@ -1032,7 +1063,7 @@ def test_api_function_runs_the_package_with_the_api_settings(stack: Stack) -> No
 
     lam = stack.emulator.client("lambda")
     concurrency = lam.get_function_concurrency(FunctionName=stack.output("api_function_name"))
-    assert concurrency["ReservedConcurrentExecutions"] >= 1
+    assert concurrency.get("ReservedConcurrentExecutions") is None  # none unless asked for
     [group] = stack.emulator.client("logs").describe_log_groups(
         logGroupNamePrefix=f"/aws/lambda/{stack.output('api_function_name')}"
     )["logGroups"]
@@ -1395,6 +1426,10 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         Call("s3", "PutObject", {"Bucket": bucket, "Key": upload}),
     ]
     assert_allowed(document, calls, iam)
+    # Lambda decrypts the function's environment (encrypted with the stack key) for the role:
+    # granted here, not left to the grant Lambda made for an earlier role of the same name.
+    decrypt_environment = Request("kms:Decrypt", stack_key_arn(stack), iam.via("lambda"))
+    assert evaluate([document], decrypt_environment) == Decision.ALLOWED
 
     object_arn = f"arn:aws:s3:::{bucket}/"
     for denied in (
@@ -1552,9 +1587,12 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
 
 # Keep this last: it destroys the stack the tests above share.
 def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
+    """...and never touches another team's active rule set: it is active before and after."""
     key_arn = stack_key_arn(stack)
-    stack.destroy()
     client = stack.emulator.client
+    client("ses").create_receipt_rule_set(RuleSetName="firm-existing-rules")
+    client("ses").set_active_receipt_rule_set(RuleSetName="firm-existing-rules")
+    stack.destroy()
 
     assert [b["Name"] for b in client("s3").list_buckets()["Buckets"]] == []
     assert client("dynamodb").list_tables()["TableNames"] == []
@@ -1566,8 +1604,9 @@ def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     assert client("sqs").list_queues().get("QueueUrls", []) == []
     assert client("sns").list_topics()["Topics"] == []
     assert client("sns").list_subscriptions()["Subscriptions"] == []
-    assert client("ses").list_receipt_rule_sets()["RuleSets"] == []
-    assert "Metadata" not in client("ses").describe_active_receipt_rule_set()
+    rule_sets = client("ses").list_receipt_rule_sets()["RuleSets"]
+    assert [r["Name"] for r in rule_sets] == ["firm-existing-rules"]
+    assert active_set(stack) == "firm-existing-rules"
     assert client("ses").list_identities()["Identities"] == []
     assert client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
     assert client("cloudwatch").describe_alarms()["MetricAlarms"] == []

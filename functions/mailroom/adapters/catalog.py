@@ -223,7 +223,8 @@ class Catalog:
             Select="COUNT",
             Limit=max(limit, 1),
         )
-        self._ddb.put_item(TableName=self.table, Item=to_ddb({"pk": pk, "sk": at}))
+        # UpdateItem creates the key-only item: record_metadata's role has no PutItem.
+        self._ddb.update_item(TableName=self.table, Key=to_ddb({"pk": pk, "sk": at}))
         return min(int(response.get("Count", 0)), limit)
 
     def messages_by_outcome(

@@ -15,7 +15,18 @@ from pathlib import Path
 
 import click
 
-from mailroom.cli import deletes, files, imports, local_mode, offline, ops, query, reports, tools
+from mailroom.cli import (
+    deletes,
+    deploy,
+    files,
+    imports,
+    local_mode,
+    offline,
+    ops,
+    query,
+    reports,
+    tools,
+)
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
 from mailroom.cli.output import show_files
@@ -98,6 +109,9 @@ cli.add_command(ops.reprocess)
 cli.add_command(ops.redrive)
 cli.add_command(ops.doctor)
 cli.add_command(imports.import_mail)
+cli.add_command(deploy.migrate)
+cli.add_command(deploy.preflight)
+cli.add_command(deploy.smoke)
 local_mode.register(cli)  # `local` and `demo`, or stand-ins that name the missing extra
 
 

@@ -9,8 +9,10 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
+from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import S3Store
+from mailroom.adapters.smoke import SesV2Sender
 from mailroom.settings import Settings
 
 
@@ -31,4 +33,13 @@ def runtime() -> Runtime:
         # with SigV2, which S3 is retiring and whose expiry is not bounded by the 7-day rule.
         store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
         catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
+    )
+
+
+@cache
+def canary_ports() -> tuple[TableCanaryState, SesV2Sender]:
+    """The canary function's extra adapters: its state item and SESv2 (handlers/canary.py)."""
+    settings = runtime().settings
+    return TableCanaryState(boto3.client("dynamodb"), settings.table), SesV2Sender(
+        boto3.client("sesv2")
     )

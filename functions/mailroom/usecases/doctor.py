@@ -466,7 +466,7 @@ def _rule_finding(stack: Stack) -> Finding:
         return Finding(check, SKIPPED, "receipt rule set name not configured")
     found = stack.rules()
     activate = (
-        f"activate it: terraform apply -var activate_rule_set=true, or "
+        f"check `mailroom preflight`, then activate it: "
         f"aws ses set-active-receipt-rule-set --rule-set-name {stack.rule_set_name}"
     )
     if found.active_rule_set != stack.rule_set_name:

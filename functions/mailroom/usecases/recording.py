@@ -121,6 +121,8 @@ def record_object(
             record.width, record.height = dimensions
     if sightings is not None and record.role == INLINE_IMAGE:
         _signature(record, sightings, signature_repeats)
+    # An update of the pipeline's fields: a re-recording never wipes what staff set
+    # (model.STAFF_FIELDS; Catalog.put_file writes with UpdateItem).
     catalog.put_file(record)
     return record
 
