@@ -89,11 +89,13 @@ test: tools ## everything: unit, integration, cli, e2e, and the slow tier
 test-latest: ## every test on the newest versions pyproject.toml allows (drift, on purpose)
 	$(MAKE) test VENV=build/venv-latest INSTALL=latest
 
-lock: ## renew requirements/dev.txt (hashed pins for every platform) from pyproject.toml
+# LOCK_UPGRADE=1: every pin to the newest allowed version; otherwise pins move only as far as a
+# change of pyproject.toml needs.
+lock: ## renew requirements/dev.txt (hashed pins, every platform) after pyproject.toml changed
 	$(PYTHON) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(UV_VENV)/bin/uv pip compile pyproject.toml --extra cli --extra local --extra dev \
-	  --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --universal --python-version 3.11 --generate-hashes $(if $(LOCK_UPGRADE),--upgrade) \
 	  --custom-compile-command "make lock" -o $(LOCK)
 
 test-fast: $(STAMP) ## everything but the slow tier (infra apply, corpus), for the inner loop
