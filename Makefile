@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The tests run on the Lambda runtime's Python (infra/lambda.tf: python3.12) when the machine has
+# it (on PATH, or installed by pyenv without being selected); otherwise on python3.
+LAMBDA_PYTHON := 3.12
+RUNTIME_PYTHON := $(shell for p in python$(LAMBDA_PYTHON) $$HOME/.pyenv/versions/$(LAMBDA_PYTHON)*/bin/python$(LAMBDA_PYTHON); do "$$p" -c '' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+PYTHON ?= $(or $(RUNTIME_PYTHON),python3)
 VENV   ?= .venv
 # The development and test environment is installed from a lock (hashed pins, every platform),
 # so a run does not depend on the day it was installed. `make lock` renews it on purpose;
@@ -30,8 +34,15 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# A .venv made by another Python than $(PYTHON) is made again.
+PY_VERSION = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(call PY_VERSION,$(BIN)/python),$(call PY_VERSION,$(PYTHON)))
+$(STAMP): FORCE
+endif
+FORCE:
+
 $(STAMP): pyproject.toml $(LOCK)
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 ifeq ($(INSTALL),latest)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade -e '.[cli,local,dev]'
@@ -78,11 +89,13 @@ test: tools ## everything: unit, integration, cli, e2e, and the slow tier
 test-latest: ## every test on the newest versions pyproject.toml allows (drift, on purpose)
 	$(MAKE) test VENV=build/venv-latest INSTALL=latest
 
-lock: ## renew requirements/dev.txt (hashed pins for every platform) from pyproject.toml
+# LOCK_UPGRADE=1: every pin to the newest allowed version; otherwise pins move only as far as a
+# change of pyproject.toml needs.
+lock: ## renew requirements/dev.txt (hashed pins, every platform) after pyproject.toml changed
 	$(PYTHON) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(UV_VENV)/bin/uv pip compile pyproject.toml --extra cli --extra local --extra dev \
-	  --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --universal --python-version 3.11 --generate-hashes $(if $(LOCK_UPGRADE),--upgrade) \
 	  --custom-compile-command "make lock" -o $(LOCK)
 
 test-fast: $(STAMP) ## everything but the slow tier (infra apply, corpus), for the inner loop

@@ -33,7 +33,7 @@ resource "aws_cloudwatch_metric_alarm" "api_function" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
@@ -49,7 +49,7 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }
 
 resource "aws_cloudwatch_metric_alarm" "api_latency" {
@@ -66,5 +66,5 @@ resource "aws_cloudwatch_metric_alarm" "api_latency" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }

@@ -154,7 +154,7 @@ data "aws_iam_policy_document" "events_assume" {
 resource "aws_iam_role" "webhook" {
   count = var.webhook_url == null ? 0 : 1
 
-  name               = "${var.name_prefix}-webhook-role"
+  name               = "${var.name_prefix}-${var.region}-webhook-role" # IAM names are account-wide
   description        = "EventBridge invokes the webhook API destination"
   assume_role_policy = data.aws_iam_policy_document.events_assume.json
 }

@@ -16,7 +16,7 @@ data "aws_iam_policy_document" "lambda_assume" {
 resource "aws_iam_role" "function" {
   for_each = local.functions
 
-  name               = "${each.value.name}-role"
+  name               = "${each.value.name}-${var.region}-role" # IAM names are account-wide
   description        = "Execution role of ${each.value.name}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
 }
@@ -37,9 +37,11 @@ data "aws_iam_policy_document" "function_common" {
     resources = [aws_s3_bucket.documents.arn]
   }
 
+  # extract_attachments puts message records; record_metadata updates file records
+  # (Catalog.put_file: UpdateItem, so a re-recording keeps what staff set).
   statement {
     sid       = "WriteRecords"
-    actions   = ["dynamodb:PutItem"]
+    actions   = [each.key == "record_metadata" ? "dynamodb:UpdateItem" : "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.documents.arn]
   }
 
@@ -113,6 +115,15 @@ data "aws_iam_policy_document" "record_metadata" {
     sid       = "ReadIncoming"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  # Issue 20: a file record is updated (staff's delete mark is never overwritten), and an
+  # inline image's earlier sightings from its sender domain are counted (a Query of the base
+  # table, at most signature_repeats keys; no index).
+  statement {
+    sid       = "UpdateFileRecordsCountSightings"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.documents.arn]
   }
 }
 

@@ -6,7 +6,7 @@
 # tests/infra/test_stack.py evaluates this document against allowed and refused requests.
 
 resource "aws_iam_role" "api" {
-  name               = "${local.api_function_name}-role"
+  name               = "${local.api_function_name}-${var.region}-role" # IAM names are account-wide
   description        = "Execution role of ${local.api_function_name}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
 }
@@ -62,6 +62,23 @@ data "aws_iam_policy_document" "api" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = local.kms_via_services
+    }
+  }
+
+  # The function's environment is encrypted with the stack key (checkov CKV_AWS_173 and the
+  # one-key design), and Lambda decrypts it on the role's behalf at each cold start. An
+  # identity-policy grant through Lambda (kms:ViaService) keeps that working when the role is
+  # recreated, instead of resting on the grant Lambda made for the old role (ARCHITECTURE.md,
+  # "The api function's environment").
+  statement {
+    sid       = "DecryptOwnEnvironmentThroughLambda"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["lambda.${var.region}.amazonaws.com"]
     }
   }
 

@@ -19,6 +19,13 @@ locals {
     MAILROOM_SPAM_POLICY            = var.spam_policy
     MAILROOM_ROUTING_RULES          = jsonencode(var.routing_rules) # issue 21
     MAILROOM_EVENT_BUS              = aws_cloudwatch_event_bus.outcomes.name
+    MAILROOM_EXPAND_ARCHIVES        = tostring(var.expand_archives)
+    MAILROOM_KEEP_BODY              = tostring(var.keep_body)
+    MAILROOM_MAX_ARCHIVE_MEMBERS    = tostring(var.extraction_limits.max_archive_members)
+    MAILROOM_MAX_ARCHIVE_BYTES      = tostring(var.extraction_limits.max_archive_bytes)
+    MAILROOM_MAX_ARCHIVE_RATIO      = tostring(var.extraction_limits.max_archive_ratio)
+    MAILROOM_MAX_ARCHIVE_DEPTH      = tostring(var.extraction_limits.max_archive_depth)
+    MAILROOM_SIGNATURE_REPEATS      = tostring(var.extraction_limits.signature_repeats)
 
     POWERTOOLS_SERVICE_NAME      = "mailroom"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
@@ -31,7 +38,7 @@ locals {
 
 resource "aws_lambda_layer_version" "deps" {
   layer_name          = "${var.name_prefix}-deps"
-  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse), as tested"
+  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse, olefile), as tested"
   filename            = local.layer_zip
   source_code_hash    = filebase64sha256(local.layer_zip)
   compatible_runtimes = ["python3.12"]
@@ -57,6 +64,38 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id         = aws_kms_key.this.arn
 }
 
+# Like the buckets, each queue refuses requests not sent over TLS ("Enforce encryption of data in
+# transit", SQS Developer Guide, security best practices). The functions' roles send to them
+# (iam.tf) over HTTPS, as every SDK does.
+data "aws_iam_policy_document" "dlq" {
+  for_each = local.functions
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each = local.functions
+
+  queue_url = aws_sqs_queue.dlq[each.key].id
+  policy    = data.aws_iam_policy_document.dlq[each.key].json
+}
+
 resource "aws_lambda_function" "this" {
   for_each = local.functions
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (S3, DynamoDB, SQS, KMS, X-Ray); a VPC would add NAT or endpoints and protect nothing
@@ -74,7 +113,7 @@ resource "aws_lambda_function" "this" {
 
   memory_size                    = each.value.memory
   timeout                        = each.value.timeout
-  reserved_concurrent_executions = each.value.concurrency
+  reserved_concurrent_executions = coalesce(each.value.concurrency, -1) # -1: no reservation
   code_signing_config_arn        = var.code_signing_config_arn
 
   kms_key_arn = aws_kms_key.this.arn

@@ -8,6 +8,62 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = aws_kms_key.this.arn
 }
 
+# Like the buckets, the topic refuses requests not sent over TLS ("Enforce encryption of data in
+# transit", SNS Developer Guide, security best practices); CloudWatch alarms of this stack may
+# publish, and the account administers it through IAM as with SNS's default policy.
+data "aws_iam_policy_document" "alarm_topic" {
+  statement {
+    sid       = "AccountAdministersTopicThroughIam"
+    actions   = ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["SNS:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["SNS:Publish", "SNS:Subscribe"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarm_topic.json
+}
+
 resource "aws_sns_topic_subscription" "alarm_email" {
   count = var.alarm_email == null ? 0 : 1
 
@@ -17,6 +73,9 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 }
 
 locals {
+  # OK notifications only when asked for (alarm_ok_notifications).
+  alarm_ok_actions = var.alarm_ok_notifications ? [aws_sns_topic.alarms.arn] : []
+
   # Lambda metrics (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html):
   # Errors and Throttles count invocations; DeadLetterErrors counts events that could not be
   # written to the DLQ (lost unless seen here); AsyncEventsDropped counts async events dropped
@@ -75,7 +134,7 @@ resource "aws_cloudwatch_metric_alarm" "function" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }
 
 resource "aws_cloudwatch_metric_alarm" "ses" {
@@ -93,7 +152,7 @@ resource "aws_cloudwatch_metric_alarm" "ses" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }
 
 # Anything in a dead-letter queue is a message or file that was not processed.
@@ -112,7 +171,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }
 
 # ...and one left there for long will expire with the queue's 14-day retention.
@@ -131,5 +190,5 @@ resource "aws_cloudwatch_metric_alarm" "dlq_age" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
 }

@@ -37,9 +37,9 @@ output "rule" {
   value       = aws_ses_receipt_rule.store_and_extract.name
 }
 
-output "rule_set_active" {
-  description = "Whether this stack activated its rule set (var.activate_rule_set)."
-  value       = var.activate_rule_set
+output "activate_rule_set_command" {
+  description = "The one-time step that makes this stack's rule set the active one (it replaces whatever set is active: run `mailroom preflight` first, docs/DEPLOY.md)."
+  value       = "aws ses set-active-receipt-rule-set --region ${var.region} --rule-set-name ${aws_ses_receipt_rule_set.this.rule_set_name}"
 }
 
 output "submission_addresses" {
@@ -139,11 +139,21 @@ output "uploader_policy_arn" {
   value       = aws_iam_policy.staff_uploader.arn
 }
 
+output "admin_policy_arn" {
+  description = "ARN of the mailroom-admin managed policy: the uploader's permissions plus `mailroom delete` and invoking the pipeline's functions (reprocess, redrive)."
+  value       = aws_iam_policy.staff_admin.arn
+}
+
+output "staff_groups" {
+  description = "Cognito groups of the staff user pool, one per role (admin-add-user-to-group): readers, uploaders, admins."
+  value       = sort([for g in aws_cognito_user_group.staff : g.name])
+}
+
 # The staff API and dashboard (api.tf, auth.tf, dashboard.tf).
 
 output "api_url" {
-  description = "Base URL of the staff HTTP API (no trailing slash): GET {api_url}/files with a token from the user pool."
-  value       = aws_apigatewayv2_api.staff.api_endpoint
+  description = "Base URL of the staff HTTP API, direct (no trailing slash): GET {api_url}/files with a token from the user pool. The dashboard reaches the same routes at {dashboard_url}/api."
+  value       = "${aws_apigatewayv2_api.staff.api_endpoint}${local.api_path_prefix}"
 }
 
 output "api_function_name" {
@@ -179,4 +189,9 @@ output "user_pool_client_id" {
 output "cognito_domain" {
   description = "URL of the user pool's hosted sign-in domain."
   value       = local.cognito_domain_url
+}
+
+output "mail_domain" {
+  description = "The domain that receives the submissions (what `mailroom preflight` checks: SES verification and MX)."
+  value       = var.mail_domain
 }

@@ -11,7 +11,7 @@ locals {
 resource "aws_iam_role" "receipts" {
   count = local.receipts_on ? 1 : 0
 
-  name               = "${local.receipts_function}-role"
+  name               = "${local.receipts_function}-${var.region}-role" # IAM names are account-wide
   description        = "Execution role of ${local.receipts_function}"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
 }

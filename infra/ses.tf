@@ -18,32 +18,21 @@ resource "aws_ses_receipt_rule_set" "this" {
   rule_set_name = local.rule_set_name
 }
 
-# Only one rule set can be active per account and region: activating ours is a choice, and
-# replacing another firm's set is a second, explicit one. The account's active set is read
-# first. (The provider fails to read when no set is active at all, so the first apply in such
-# an account sets replace_active_rule_set = true: there is nothing to replace.)
-data "aws_ses_active_receipt_rule_set" "current" {
-  count = var.activate_rule_set && !var.replace_active_rule_set ? 1 : 0
+# Activation is not Terraform's. Only one rule set can be active per account and region, and the
+# provider's aws_ses_active_receipt_rule_set deletes by calling SetActiveReceiptRuleSet with no
+# name, which deactivates whatever set is active then, another team's included; its read also
+# fails in an account where no set is active. So apply and destroy never touch activation: it
+# is a one-time step after the first apply (docs/DEPLOY.md, "Activate the rule set"), and
+# `mailroom preflight` says which set is active and the exact command.
+#
+# A stack applied before this change has the activation in its state: forget it, never
+# destroy it (destroying it would deactivate receiving in the region).
+removed {
+  from = aws_ses_active_receipt_rule_set.this
 
   lifecycle {
-    postcondition {
-      condition     = self.rule_set_name == local.rule_set_name
-      error_message = "The receipt rule set \"${self.rule_set_name}\" is active in this account and region; activating ${local.rule_set_name} would stop it handling mail. Add this stack's rule to that set by hand and set activate_rule_set = false, or set replace_active_rule_set = true to replace it."
-    }
+    destroy = false
   }
-}
-
-resource "aws_ses_active_receipt_rule_set" "this" {
-  count = var.activate_rule_set ? 1 : 0
-
-  rule_set_name = aws_ses_receipt_rule_set.this.rule_set_name
-
-  # Mail starts flowing to the set the moment it is active: only once its rule exists, and
-  # only after the active set was read and found to be ours (or replacing it was chosen).
-  depends_on = [
-    aws_ses_receipt_rule.store_and_extract,
-    data.aws_ses_active_receipt_rule_set.current,
-  ]
 }
 
 resource "aws_ses_receipt_rule" "store_and_extract" {

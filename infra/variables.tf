@@ -61,18 +61,6 @@ variable "submission_addresses" {
   }
 }
 
-variable "activate_rule_set" {
-  description = "Make this stack's receipt rule set the active one. Only one rule set can be active per account and region: when another set is active, the plan stops unless replace_active_rule_set = true. Set to false to leave activation alone (add this stack's rule to the account's active set by hand)."
-  type        = bool
-  default     = true
-}
-
-variable "replace_active_rule_set" {
-  description = "Allow activate_rule_set to replace a receipt rule set of another name that is active in the account (the mail it routes stops being handled by it). Also needed for the first apply in an account where no rule set is active at all: the provider cannot read an active set that does not exist. False (the default) reads the active set and refuses to replace a different one."
-  type        = bool
-  default     = false
-}
-
 variable "route53_zone_id" {
   description = "Optional Route 53 hosted zone of mail_domain. When set, the MX record, the SES verification TXT record and the DKIM CNAME records are created in it; when null, publish them yourself (see the outputs)."
   type        = string
@@ -98,11 +86,16 @@ variable "allowed_sender_domains" {
 }
 
 variable "extraction_limits" {
-  description = "Caps on one message's MIME tree (nesting depth, number of parts, decoded bytes); what a cap stops becomes a warning on the message record."
+  description = "Caps on one message's MIME tree (nesting depth, number of parts, decoded bytes) and on each archive opened (files, decompressed bytes, decompressed-to-compressed ratio, archives within archives); signature_repeats: how often an inline image must already have come from one sender domain to be a signature. What a cap stops becomes a warning on the message record."
   type = object({
-    max_depth       = optional(number, 32)
-    max_parts       = optional(number, 2000)
-    max_total_bytes = optional(number, 268435456)
+    max_depth           = optional(number, 32)
+    max_parts           = optional(number, 2000)
+    max_total_bytes     = optional(number, 268435456)
+    max_archive_members = optional(number, 500)
+    max_archive_bytes   = optional(number, 104857600)
+    max_archive_ratio   = optional(number, 100)
+    max_archive_depth   = optional(number, 2)
+    signature_repeats   = optional(number, 1)
   })
   default = {}
 
@@ -110,6 +103,18 @@ variable "extraction_limits" {
     condition     = alltrue([for v in values(var.extraction_limits) : v >= 1 && floor(v) == v])
     error_message = "Every extraction limit must be a whole number, at least 1."
   }
+}
+
+variable "expand_archives" {
+  description = "Open zip archives and Outlook .msg items attached to mail: their files become records whose parent is the container (kept too). false keeps every container closed. Reaches the functions as MAILROOM_EXPAND_ARCHIVES."
+  type        = bool
+  default     = true
+}
+
+variable "keep_body" {
+  description = "Also store each message's text body as a file with role body (hidden from the default listing). Reaches the functions as MAILROOM_KEEP_BODY."
+  type        = bool
+  default     = false
 }
 
 variable "virus_policy" {
@@ -168,6 +173,13 @@ variable "raw_transition_storage_class" {
   validation {
     condition     = contains(["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"], var.raw_transition_storage_class)
     error_message = "raw_transition_storage_class must be STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING or GLACIER_IR (classes read without a restore)."
+  }
+
+  # S3 refuses a lifecycle transition to STANDARD_IA or ONEZONE_IA before 30 days (S3 User
+  # Guide, "Transitioning objects using Amazon S3 Lifecycle", constraints).
+  validation {
+    condition     = !contains(["STANDARD_IA", "ONEZONE_IA"], var.raw_transition_storage_class) || var.raw_transition_days >= 30
+    error_message = "raw_transition_storage_class STANDARD_IA or ONEZONE_IA needs raw_transition_days of at least 30 (S3 refuses an earlier transition to them)."
   }
 }
 
@@ -279,17 +291,18 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrency of each function: caps the load on the table and the bill. AWS refuses a reservation that leaves the account fewer than 10 unreserved executions, so an account whose concurrency quota is still 10 needs a quota increase, or -1 here (no reservation)."
+  description = "Optional reserved concurrency per function (caps its load on the table and the bill; it also guarantees it). None by default: Lambda refuses a reservation that leaves the account fewer than 100 unreserved executions, so a new account (whose quota may be 10 or 50) could not apply any. Set one only after `mailroom preflight` shows the account's quota leaves room (docs/DEPLOY.md)."
   type = object({
-    extract_attachments = optional(number, 5)
-    record_metadata     = optional(number, 10)
-    api                 = optional(number, 10)
+    extract_attachments = optional(number)
+    record_metadata     = optional(number)
+    api                 = optional(number)
+    canary              = optional(number)
   })
   default = {}
 
   validation {
-    condition     = alltrue([for c in values(var.lambda_reserved_concurrency) : (c == -1 || c >= 1) && floor(c) == c])
-    error_message = "Reserved concurrency must be a whole number, at least 1, or -1 for no reservation (0 would stop the function)."
+    condition     = alltrue([for c in values(var.lambda_reserved_concurrency) : c == null ? true : c >= 1 && floor(c) == c])
+    error_message = "A reserved concurrency must be a whole number, at least 1, or left out (no reservation; 0 would stop the function)."
   }
 }
 
@@ -370,6 +383,12 @@ variable "alarm_email" {
 
 variable "alarms_without_subscriber" {
   description = "Deploy without alarm_email on purpose (the alarm topic's subscribers are managed elsewhere, e.g. a chat or paging integration). False (the default) makes alarm_email required."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_ok_notifications" {
+  description = "Also notify the alarm topic when an alarm returns to OK. False (the default): only ALARM is sent, so the first apply does not mail one OK per alarm."
   type        = bool
   default     = false
 }
@@ -634,5 +653,37 @@ variable "receipt_rate_per_hour" {
   validation {
     condition     = var.receipt_rate_per_hour >= 1 && var.receipt_rate_per_hour <= 1000 && floor(var.receipt_rate_per_hour) == var.receipt_rate_per_hour
     error_message = "receipt_rate_per_hour must be a whole number from 1 to 1000."
+  }
+}
+
+################################################################################
+# Mail-flow canary (opt-in)
+################################################################################
+
+variable "canary_enabled" {
+  description = "Send a canary message to the first submission address every canary_interval_minutes and alarm when one does not arrive: the one alarm that catches MX, domain, rule-set and permission breakage. Off by default (each canary is a sent and a received message; the SES sandbox allows 200 sent a day)."
+  type        = bool
+  default     = false
+}
+
+variable "canary_interval_minutes" {
+  description = "Minutes between canaries (96 a day at the default 15)."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.canary_interval_minutes >= 5 && var.canary_interval_minutes <= 1440 && floor(var.canary_interval_minutes) == var.canary_interval_minutes
+    error_message = "canary_interval_minutes must be a whole number from 5 to 1440."
+  }
+}
+
+variable "canary_bound_minutes" {
+  description = "A canary counts as delivered when its file record was received within this many minutes of sending; it must be under canary_interval_minutes (the next run checks it)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.canary_bound_minutes >= 1 && floor(var.canary_bound_minutes) == var.canary_bound_minutes && var.canary_bound_minutes < var.canary_interval_minutes
+    error_message = "canary_bound_minutes must be a whole number of minutes, at least 1 and under canary_interval_minutes."
   }
 }

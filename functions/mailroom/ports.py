@@ -74,11 +74,17 @@ class FileWriter(Protocol):
     def put_file(self, record: FileRecord) -> None: ...
 
 
+class SignatureSightings(Protocol):
+    """Issue 20: how often an inline image already came from a sender domain (the catalogue)."""
+
+    def signature_sightings(self, domain: str, sha256: str, at: str, limit: int) -> int: ...
+
+
 class IntakeStore(MailStore, IntakeObjects, Protocol):
     """Both halves of the pipeline in one process (`mailroom import`)."""
 
 
-class IntakeCatalog(MessageWriter, FileWriter, Protocol):
+class IntakeCatalog(MessageWriter, FileWriter, SignatureSightings, Protocol):
     pass
 
 
@@ -103,17 +109,31 @@ class FileCatalog(Protocol):
     def get_message(self, message_id: str) -> tuple[MessageRecord | None, list[FileRecord]]: ...
 
     def files_from(
-        self, address: str, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        address: str,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[tuple[FileRecord, str]]: ...
 
     def files_of_case(
-        self, case: str, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        case: str,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[FileRecord]: ...
 
     def files_by_sha256(self, sha256: str) -> Iterator[FileRecord]: ...
 
     def files_newest_first(
-        self, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[FileRecord]: ...
 
     def messages_with(
@@ -301,3 +321,66 @@ class Mailer(Protocol):
     """SES SendRawEmail, or local mode's outbox; returns the provider's message id."""
 
     def send_raw(self, source: str, to: str, raw: bytes) -> str: ...
+
+
+# -- deployment: `mailroom migrate` and `mailroom preflight` (usecases/migrate.py, preflight.py;
+# adapters/schema.py, preflight_aws.py, dns_mx.py) --
+
+
+class SchemaStore(Protocol):
+    """The table as a migration sees it: its version item, a paginated Scan, UpdateItem SET."""
+
+    def stored_version(self) -> int | None: ...
+    def has_records(self) -> bool: ...
+    def item_count(self) -> int | None: ...
+    def checkpoint(self) -> dict[str, Any] | None: ...
+    def save_checkpoint(self, checkpoint: dict[str, Any]) -> None: ...
+    def set_version(self, version: int) -> None: ...
+    def scan_page(
+        self, start_key: dict[str, Any] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    def set_attributes(self, key: dict[str, str], values: dict[str, Any]) -> bool: ...
+
+
+class ReceivingUnavailable(Exception):
+    """SES answered that it does not receive mail in this region."""
+
+
+class LookupFailed(Exception):
+    """The DNS lookup itself failed (no answer, timeout): distinct from "no MX"."""
+
+
+class MailSetup(Protocol):
+    def active_rule_set(self) -> str | None: ...  # raises ReceivingUnavailable
+    def rule_set_exists(self, name: str) -> bool: ...
+    def domain_status(self, domain: str) -> str | None: ...  # "Success", "Pending", ... or None
+
+
+class Resolver(Protocol):
+    def mx(self, domain: str) -> list[tuple[int, str]]: ...  # raises LookupFailed
+
+
+class Concurrency(Protocol):
+    def account(self) -> tuple[int, int]: ...  # (ConcurrentExecutions, Unreserved...)
+    def reserved(self, function_name: str) -> int | None: ...
+
+
+class Subscribers(Protocol):
+    def confirmed(self, topic_arn: str) -> int: ...
+
+
+class MailSender(Protocol):
+    """Sends one raw message into the stack's real path (SESv2 SendEmail, or the SMTP door)."""
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None: ...
+
+
+class HttpProbe(Protocol):
+    def get(self, url: str) -> tuple[int, dict[str, str]]: ...  # status, headers (lower-case)
+
+
+class CanaryState(Protocol):
+    """The last canary sent: its tag and when (one item of the table, never listed)."""
+
+    def last(self) -> tuple[str, str] | None: ...  # (tag, sent_at ISO 8601 UTC)
+    def save(self, tag: str, sent_at: str) -> None: ...

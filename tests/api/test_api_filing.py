@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Call
+from tests.api.conftest import STAFF, Call
 from tests.cli.conftest import Stack, hours_ago
 
 
@@ -32,3 +32,24 @@ def test_filing_refuses_bad_input(call: Call, stack: Stack) -> None:
     assert call("POST", "/messages/m1/file", raw_body="nope").status == 400
     assert call("POST", "/messages/zz/file", body={"case": "x"}).status == 404
     assert call("POST", "/messages/m1/file", body={"case": "x"}, claims=None).status == 401
+
+
+def test_filing_needs_the_uploaders_role(call: Call, stack: Stack) -> None:
+    """A reader may list what needs filing but not file it (403 naming the role)."""
+    stack.add_message("m1", received_at=hours_ago(2), needs_filing=True)
+    reader = {**STAFF, "cognito:groups": "[readers]"}
+    listed = call("GET", "/messages", query={"needs_filing": "true"}, claims=reader)
+    assert [m["message_id"] for m in listed.body["messages"]] == ["m1"]
+    refused = call("POST", "/messages/m1/file", body={"case": "case-42"}, claims=reader)
+    assert (refused.status, refused.error, refused.body["error"]["role"]) == (
+        403,
+        "forbidden",
+        "uploaders",
+    )
+    still = call("GET", "/messages", query={"needs_filing": "true"}, claims=reader)
+    assert [m["message_id"] for m in still.body["messages"]] == ["m1"]  # nothing changed
+    uploader = {**STAFF, "cognito:groups": "[uploaders]"}
+    filed = call("POST", "/messages/m1/file", body={"case": "case-42"}, claims=uploader)
+    assert filed.status == 200 and filed.body["message"]["case"] == "case-42"
+    nobody = {**STAFF, "cognito:groups": "[]"}
+    assert call("GET", "/messages", query={"needs_filing": "true"}, claims=nobody).status == 403

@@ -5,6 +5,7 @@ The tests run in file order on one stack (one apply per session); the last one d
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import hashlib
@@ -32,7 +33,7 @@ from mailroom.cli.main import cli
 from mailroom.handlers import api
 from mailroom.handlers.runtime import Runtime
 from mailroom.local.app import LocalMailroom
-from mailroom.model import INDEXES, table_definition
+from mailroom.model import INDEXES, MessageRecord, file_pk_sk, table_definition
 from mailroom.settings import (
     ALL_ENV,
     DEFAULT_UPLOAD_TYPES,
@@ -51,6 +52,7 @@ from tests.infra.conftest import (
     TEARDOWN_OVERRIDE,
     Stack,
 )
+from tests.infra.conftest import terraform as run_terraform
 from tests.infra.iam_eval import Call, Decision, Request, evaluate, requests_for
 from tests.infra.iam_eval import Stack as IamStack
 from tests.infra.iam_rules import as_list, problems, state_documents
@@ -224,8 +226,9 @@ def test_function_runs_the_package_with_tracing_and_its_own_layer(
     assert f":layer:{NAME_PREFIX}-deps:" in layer["Arn"]
 
     lam = stack.emulator.client("lambda")
+    # No reservation by default: AWS keeps 100 unreserved, which new accounts do not have.
     concurrency = lam.get_function_concurrency(FunctionName=stack.output(output))
-    assert concurrency["ReservedConcurrentExecutions"] >= 1
+    assert concurrency.get("ReservedConcurrentExecutions") is None
 
     logs = stack.emulator.client("logs")
     [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{stack.output(output)}")[
@@ -309,6 +312,7 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
     by_metric: dict[tuple[str, str], list[dict[str, str]]] = {}
     for alarm in stack_alarms(stack):
         assert alarm["AlarmActions"] == [stack.output("alarm_topic_arn")]
+        assert alarm["OKActions"] == []  # no OK mail unless alarm_ok_notifications = true
         dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
         by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(dimensions)
     functions = [{"FunctionName": stack.output(o)} for o in sorted(HANDLERS)]
@@ -329,6 +333,8 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         assert sort(by_metric.pop(("AWS/SQS", metric))) == sort(queues), metric
     for metric in ("PublishFailure", "PublishExpired"):
         assert by_metric.pop(("AWS/SES", metric)) == [{"RuleName": stack.output("rule")}]
+    # The canary's one alarm, on the metric its function publishes (EMF: service dimension).
+    assert by_metric.pop(("mailroom", "CanaryDelivered")) == [{"service": "mailroom"}]
     # HTTP APIs report `5xx` and `Latency` by ApiId and Stage (REST APIs: 5XXError, ApiName).
     stage = {"ApiId": staff_api(stack)["ApiId"], "Stage": "$default"}
     for metric in ("5xx", "Latency"):
@@ -338,6 +344,17 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
     topic_arn = stack.output("alarm_topic_arn")
     topic = stack.emulator.client("sns").get_topic_attributes(TopicArn=topic_arn)
     assert topic["Attributes"]["KmsMasterKeyId"] == stack_key_arn(stack)
+    # Like the buckets, the topic and the queues refuse requests without TLS.
+    topic_policy = json.loads(topic["Attributes"]["Policy"])
+    deny = {s["Sid"]: s for s in topic_policy["Statement"]}["DenyInsecureTransport"]
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    sqs = stack.emulator.client("sqs")
+    for url in dead_letter_urls(stack):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        [deny] = json.loads(attributes["Attributes"]["Policy"])["Statement"]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:*")
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     subscriptions = stack.emulator.client("sns").list_subscriptions_by_topic(TopicArn=topic_arn)
     [subscription] = subscriptions["Subscriptions"]
     variables = json.loads((stack.workdir / "terraform.tfvars.json").read_text())
@@ -358,8 +375,8 @@ def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
     suffixes = runbook_suffixes()
     names = [a["AlarmName"] for a in stack_alarms(stack)]
     # 5 per asynchronous function, 2 per queue, 2 for the rule, 2 for the api function and
-    # 2 for the HTTP API (5xx, p99 latency)
-    assert len(names) == 20
+    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary
+    assert len(names) == 21
     used = set()
     for name in names:
         matching = [s for s in suffixes if name.endswith(s)]
@@ -538,54 +555,69 @@ def test_prevent_destroy_stops_destroy_before_anything_is_touched(stack: Stack) 
         partial.unlink()
 
 
-def plan_activation(stack: Stack, replace: bool) -> tuple[int, str]:
-    """A plan of only the active-rule-set check (the data source and its postcondition)."""
-    result = tf.run(
-        [
-            "plan",
-            "-refresh=false",
-            "-input=false",
-            "-no-color",
-            "-target=data.aws_ses_active_receipt_rule_set.current",
-            f"-var=replace_active_rule_set={str(replace).lower()}",
-        ],
-        cwd=stack.workdir,
-        env=stack.env,
-        check=False,
-        capture=True,
-        timeout=300,
+def active_set(stack: Stack) -> str | None:
+    response = stack.emulator.client("ses").describe_active_receipt_rule_set()
+    return (response.get("Metadata") or {}).get("Name")
+
+
+def test_canary_runs_on_a_schedule_and_alarms_when_silent(stack: Stack) -> None:
+    name = stack.output("canary_function_name")
+    config = stack.emulator.client("lambda").get_function_configuration(FunctionName=name)
+    assert config["Handler"] == "mailroom.handlers.canary.handler"
+    env = config["Environment"]["Variables"]
+    assert env["MAILROOM_CANARY_SENDER"] == "canary@docs.example.com"
+    assert env["MAILROOM_CANARY_RECIPIENT"] == SUBMISSION
+    assert env["MAILROOM_CANARY_BOUND_SECONDS"] == "600"
+    events = stack.emulator.client("events")
+    rule = events.describe_rule(Name=name)
+    assert rule["ScheduleExpression"] == "rate(15 minutes)"
+    [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert target["Arn"] == config["FunctionArn"]
+    [alarm] = [a for a in stack_alarms(stack) if a["AlarmName"].endswith("-canary-missing")]
+    assert (alarm["TreatMissingData"], alarm["ComparisonOperator"]) == (
+        "breaching",
+        "LessThanThreshold",
     )
-    return result.returncode, result.stdout + result.stderr
+    assert alarm["Period"] == 900 and alarm["AlarmActions"] == [stack.output("alarm_topic_arn")]
 
 
-def test_activation_refuses_to_replace_another_active_rule_set(stack: Stack) -> None:
+def test_first_apply_in_an_account_with_no_active_set_leaves_activation_alone(
+    stack: Stack,
+) -> None:
+    """The emulator starts with no active rule set: plan and apply went through (no data
+    source that fails on an empty result), and nothing was activated; activation is the
+    documented one-time step the fixture then ran (the `activate_rule_set_command` output)."""
+    assert stack.active_after_apply is None
+    kinds = {r["type"] for r in stack.resources()}
+    assert "aws_ses_receipt_rule_set" in kinds
+    assert "aws_ses_active_receipt_rule_set" not in kinds
+    planned = {r["type"] for r in stack.plan["configuration"]["root_module"]["resources"]}
+    assert "aws_ses_active_receipt_rule_set" not in planned
+    assert stack.output("activate_rule_set_command") == (
+        f"aws ses set-active-receipt-rule-set --region {REGION} "
+        f"--rule-set-name {stack.output('rule_set')}"
+    )
+
+
+def test_apply_with_another_set_active_leaves_it_active(stack: Stack) -> None:
+    """Another team's set active: a later apply neither replaces nor deactivates it."""
     ses = stack.emulator.client("ses")
     ours = stack.output("receipt_rule_set_name")
-    # Activation waits for the rule (mail flows the moment a set is active) and for the check.
-    [activation] = [
-        r
-        for r in stack.plan["configuration"]["root_module"]["resources"]
-        if r["address"] == "aws_ses_active_receipt_rule_set.this"
-    ]
-    assert set(activation["depends_on"]) == {
-        "aws_ses_receipt_rule.store_and_extract",
-        "data.aws_ses_active_receipt_rule_set.current",
-    }
-    # Our own set active: nothing to refuse.
-    code, out = plan_activation(stack, replace=False)
-    assert code == 0, out
-    # Another firm's set active: the plan stops, naming it, unless replacing it is chosen.
+    assert active_set(stack) == ours
     ses.create_receipt_rule_set(RuleSetName="firm-existing-rules")
     ses.set_active_receipt_rule_set(RuleSetName="firm-existing-rules")
     try:
-        code, out = plan_activation(stack, replace=False)
-        assert code != 0
-        assert "firm-existing-rules" in out and "replace_active_rule_set" in out, out
-        code, out = plan_activation(stack, replace=True)
-        assert code == 0, out
+        run_terraform(
+            ["apply", "-auto-approve", "-input=false", "-no-color"],
+            stack.workdir,
+            stack.env,
+            timeout=600,
+        )
+        assert active_set(stack) == "firm-existing-rules"
     finally:
         ses.set_active_receipt_rule_set(RuleSetName=ours)
         ses.delete_receipt_rule_set(RuleSetName="firm-existing-rules")
+    assert active_set(stack) == ours
 
 
 def test_outputs_name_what_the_operations_commands_act_on(stack: Stack) -> None:
@@ -789,14 +821,58 @@ def test_reader_policy_is_enough_for_list_show_message_and_get_and_refuses_raw(
 
 @pytest.mark.parametrize("staff_user", ["uploader_policy_arn"], indirect=True)
 def test_uploader_policy_is_enough_for_upload_and_only_under_the_upload_prefix(
-    stack: Stack, cli_as: CliAs, tmp_path: Path
+    stack: Stack, delivered: Delivered, cli_as: CliAs, tmp_path: Path
 ) -> None:
     document = tmp_path / "contract.txt"
     document.write_bytes(b"signed contract\n")
+    # A message of its own to file (issue 21; the delivered one is other tests'), written with
+    # the emulator's credentials as the pipeline would have: flagged needs_filing, one file.
+    table = stack.output("table")
+    root_catalog = Catalog(stack.emulator.client("dynamodb"), table)
+    [source, *_] = sorted(delivered.outcome.files, key=lambda f: f.file_id)
+    message_id = f"filing-{delivered.message_id}"
+    file_id = f"incoming/{message_id}/01-to-file.pdf"
+    root_catalog.put_file(dataclasses.replace(source, file_id=file_id, message_id=message_id))
+    root_catalog.put_message(
+        MessageRecord(
+            message_id=message_id,
+            received_at=source.received_at,
+            raw_key=f"raw/{message_id}",
+            outcome="extracted",
+            needs_filing=True,
+            file_ids=[file_id],
+        )
+    )
+
     set_request_auth(stack, on=True)
     uploaded = cli_as.run("upload", str(document), "--sender", "clerk@firm.example")
+    filed = cli_as.run("file", message_id, "--case", "case-77", "--by", "clerk@firm.example")
+    # Filing writes only the filing attributes: the record's other fields stay refused.
+    with pytest.raises(ClientError) as refused:
+        cli_as.client("dynamodb").update_item(
+            TableName=table,
+            Key={k: {"S": v} for k, v in file_pk_sk(file_id).items()},
+            UpdateExpression="SET sender = :s, #case = :c",
+            ExpressionAttributeNames={"#case": "case"},
+            ExpressionAttributeValues={":s": {"S": "forged@example.com"}, ":c": {"S": "x"}},
+        )
     set_request_auth(stack, on=False)
     assert uploaded.exit_code == 0, uploaded.output
+    assert filed.exit_code == 0, filed.output
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    message, files = root_catalog.get_message(message_id)
+    assert message is not None
+    assert (message.case, message.needs_filing, message.filed_by) == (
+        "case-77",
+        False,
+        "clerk@firm.example",
+    )
+    assert [(f.file_id, f.case, f.sender) for f in files] == [(file_id, "case-77", source.sender)]
+    assert_allowed(
+        staff_document(stack, "staff_uploader"),
+        cli_as.calls["file"],
+        IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack)),
+    )
 
     calls = cli_as.calls["upload"]
     puts = [c for c in calls if c.operation in ("PutObject", "CreateMultipartUpload")]
@@ -812,6 +888,94 @@ def test_uploader_policy_is_enough_for_upload_and_only_under_the_upload_prefix(
     assert evaluate([uploader], Request("s3:PutObject", f"{object_arn}incoming/abc123/x")) == (
         Decision.IMPLICIT_DENY
     )
+
+
+@pytest.mark.parametrize("staff_user", ["admin_policy_arn"], indirect=True)
+def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_fields(
+    stack: Stack, delivered: Delivered, cli_as: CliAs, tmp_path: Path
+) -> None:
+    """The admin's CLI: everything the uploader's does, plus `delete`, which deletes the
+    current version (never a version) and writes only the delete mark of the record."""
+    bucket, table = stack.output("bucket"), stack.output("table")
+    # A file of its own to delete (the delivered ones are other tests'): a copy of one, made
+    # with the emulator's own credentials, as the pipeline would have made it.
+    [source, *_] = sorted(delivered.outcome.files, key=lambda f: f.file_id)
+    file_id = f"incoming/admin-{delivered.message_id}/01-admin-deletes-this.pdf"
+    root_s3 = stack.emulator.client("s3")
+    root_s3.put_object(Bucket=bucket, Key=file_id, Body=b"%PDF-1.4 admin\n")
+    Catalog(stack.emulator.client("dynamodb"), table).put_file(
+        dataclasses.replace(source, file_id=file_id, filename="admin-deletes-this.pdf")
+    )
+    [version] = root_s3.list_object_versions(Bucket=bucket, Prefix=file_id)["Versions"]
+    document = tmp_path / "filing.txt"
+    document.write_bytes(b"a filing\n")
+
+    set_request_auth(stack, on=True)  # from here on, the emulator's own credentials are refused
+    listed = cli_as.run("list", "--json", "--since", datetime.now(UTC).strftime("%Y-%m-%d"))
+    assert listed.exit_code == 0, listed.output
+    assert file_id in {f["file_id"] for f in json.loads(listed.output)}
+    uploaded = cli_as.run("upload", str(document), "--sender", "clerk@firm.example")
+    assert uploaded.exit_code == 0, uploaded.output
+    deleted = cli_as.run("delete", file_id, "--yes", "--by", "admin@firm.example", "--json")
+    assert deleted.exit_code == 0, deleted.output
+    assert json.loads(deleted.output)["deleted_by"] == "admin@firm.example"
+    # Not more: raw/ and quarantine/ stay refused, versions cannot be destroyed, and the record's
+    # other fields cannot be written (the emulator checks dynamodb:Attributes, as AWS does).
+    s3 = cli_as.client("s3")
+    for key in (f"raw/{delivered.message_id}", "quarantine/any/01-file.pdf"):
+        with pytest.raises(ClientError) as refused:
+            s3.get_object(Bucket=bucket, Key=key)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied", key
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket=bucket, Key=f"raw/{delivered.message_id}")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket=bucket, Key=file_id, VersionId=version["VersionId"])
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    ddb = cli_as.client("dynamodb")
+    key = {k: {"S": v} for k, v in file_pk_sk(file_id).items()}
+    with pytest.raises(ClientError) as refused:
+        ddb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET sender = :s",
+            ExpressionAttributeValues={":s": {"S": "forged@example.com"}},
+        )
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    set_request_auth(stack, on=False)
+
+    # The bytes are kept (a delete marker over the version) and the record says who.
+    assert root_s3.list_object_versions(Bucket=bucket, Prefix=file_id)["DeleteMarkers"]
+    record = Catalog(stack.emulator.client("dynamodb"), table).get_file(file_id)
+    assert record is not None and record.deleted and record.deleted_by == "admin@firm.example"
+    assert record.sender == source.sender
+
+    admin = staff_document(stack, "staff_admin")
+    iam = IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack))
+    for command in ("list", "upload", "delete"):
+        assert cli_as.calls[command], command
+        assert_allowed(admin, cli_as.calls[command], iam)
+    object_arn = f"arn:aws:s3:::{bucket}/"
+    for denied in (
+        Request("s3:GetObject", f"{object_arn}raw/{delivered.message_id}"),
+        Request("s3:DeleteObject", f"{object_arn}quarantine/m/01-x.pdf"),
+    ):
+        assert evaluate([admin], denied) == Decision.EXPLICIT_DENY, denied
+    forged = {"dynamodb:Attributes": ["pk", "sk", "sender"]}
+    for not_granted in (
+        Request("s3:DeleteObjectVersion", f"{object_arn}{file_id}"),
+        Request("dynamodb:UpdateItem", iam.table_arn(table), forged),
+        Request("dynamodb:PutItem", iam.table_arn(table)),
+        Request("dynamodb:DeleteItem", iam.table_arn(table)),
+    ):
+        assert evaluate([admin], not_granted) == Decision.IMPLICIT_DENY, not_granted
+    # reprocess and redrive hand events to the pipeline's functions, and only to them.
+    functions = [stack.output("extract_function_name"), stack.output("record_function_name")]
+    for name in functions:
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        assert evaluate([admin], Request("lambda:InvokeFunction", arn)) == Decision.ALLOWED
+    api_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{stack.output('api_function_name')}"
+    assert evaluate([admin], Request("lambda:InvokeFunction", api_arn)) == (Decision.IMPLICIT_DENY)
 
 
 def test_no_policy_document_in_the_state_is_too_broad(stack: Stack) -> None:
@@ -856,7 +1020,8 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     record = role_grants(stack, "record_metadata")
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
     assert record.pop("s3:ListBucket") == {bucket_arn}
-    assert record.pop("dynamodb:PutItem") == {table_arn}
+    assert record.pop("dynamodb:UpdateItem") == {table_arn}  # Catalog.put_file: UpdateItem
+    assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
 
     for output, grants in (("extract_function", extract), ("record_function", record)):
         name = stack.output(output)
@@ -879,19 +1044,21 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
 # from the plan and `terraform console`), no IAM evaluation of KMS or of presigned requests
 # (the api role's document is evaluated instead), no JWT validation by API Gateway.
 
+# Every route under /api: the dashboard's distribution forwards /api/* with the path as it is.
 API_ROUTES = {
-    "GET /files",
-    "GET /files/{proxy+}",
-    "DELETE /files/{proxy+}",
-    "POST /uploads",
-    "GET /messages",
-    "GET /messages/{proxy+}",
+    "GET /api/files",
+    "GET /api/files/{proxy+}",
+    "DELETE /api/files/{proxy+}",
+    "POST /api/uploads",
+    "GET /api/messages",
+    "GET /api/messages/{proxy+}",
+    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
 }
 
 
 def staff_api(stack: Stack) -> dict[str, Any]:
     apis = stack.emulator.client("apigatewayv2").get_apis()["Items"]
-    [api] = [a for a in apis if a["ApiEndpoint"] == stack.output("api_url")]
+    [api] = [a for a in apis if f"{a['ApiEndpoint']}/api" == stack.output("api_url")]
     return dict(api)
 
 
@@ -927,7 +1094,8 @@ def test_api_function_runs_the_package_with_the_api_settings(stack: Stack) -> No
     assert config["KMSKeyArn"] == stack_key_arn(stack)
     [layer] = config["Layers"]
     assert f":layer:{NAME_PREFIX}-deps:" in layer["Arn"]
-    assert config["Role"].endswith(f":role/{stack.output('api_function_name')}-role")
+    # IAM names are account-wide: the region keeps two regions' stacks apart.
+    assert config["Role"].endswith(f":role/{stack.output('api_function_name')}-{REGION}-role")
 
     env = config["Environment"]["Variables"]
     settings = ApiSettings.from_env(env)  # raises SettingsError naming every problem
@@ -942,7 +1110,7 @@ def test_api_function_runs_the_package_with_the_api_settings(stack: Stack) -> No
 
     lam = stack.emulator.client("lambda")
     concurrency = lam.get_function_concurrency(FunctionName=stack.output("api_function_name"))
-    assert concurrency["ReservedConcurrentExecutions"] >= 1
+    assert concurrency.get("ReservedConcurrentExecutions") is None  # none unless asked for
     [group] = stack.emulator.client("logs").describe_log_groups(
         logGroupNamePrefix=f"/aws/lambda/{stack.output('api_function_name')}"
     )["logGroups"]
@@ -981,11 +1149,8 @@ def test_every_api_route_goes_through_the_jwt_authorizer_to_the_function(stack: 
 def test_cors_of_the_api_and_the_document_bucket_allow_only_the_dashboard(stack: Stack) -> None:
     dashboard = stack.output("dashboard_url")
     assert dashboard.startswith("https://") and not dashboard.endswith("/")
-    cors = staff_api(stack)["CorsConfiguration"]
-    assert cors["AllowOrigins"] == [dashboard]
-    assert sorted(cors["AllowMethods"]) == ["DELETE", "GET", "POST"]
-    assert sorted(h.lower() for h in cors["AllowHeaders"]) == ["authorization", "content-type"]
-    assert cors.get("AllowCredentials") in (False, None)
+    # The page calls the API on its own origin (/api/* of the distribution): no CORS at all.
+    assert not staff_api(stack).get("CorsConfiguration")
 
     # The browser posts the presigned form and opens presigned links on the document bucket.
     [rule] = stack.emulator.client("s3").get_bucket_cors(Bucket=stack.output("bucket"))["CORSRules"]
@@ -1074,6 +1239,28 @@ def test_dashboard_client_is_public_and_signs_in_with_the_code_grant_only(stack:
     assert planned["generate_secret"]["constant_value"] is False
     assert planned["allowed_oauth_flows"]["constant_value"] == ["code"]
     assert planned["explicit_auth_flows"]["constant_value"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
+    # The address is who a person is to the API: the client may not write it.
+    assert "email" not in planned["write_attributes"]["constant_value"]
+    assert "email" not in client.get("WriteAttributes", ["email"])
+
+
+def test_user_pool_has_one_group_per_role_and_verifies_changed_addresses(stack: Stack) -> None:
+    cognito = stack.emulator.client("cognito-idp")
+    pool_id = stack.output("user_pool_id")
+    groups = {g["GroupName"]: g for g in cognito.list_groups(UserPoolId=pool_id)["Groups"]}
+    assert set(groups) == {"readers", "uploaders", "admins"}
+    assert stack.output("staff_groups") == ["admins", "readers", "uploaders"]
+    # A person in several groups: the lowest precedence is the highest role.
+    assert groups["admins"]["Precedence"] < groups["uploaders"]["Precedence"]
+    assert groups["uploaders"]["Precedence"] < groups["readers"]["Precedence"]
+    # A changed address is used only once it is verified.
+    planned = planned_config(stack, "aws_cognito_user_pool.staff")
+    [update] = planned["user_attribute_update_settings"]
+    assert update["attributes_require_verification_before_update"]["constant_value"] == ["email"]
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    applied = pool.get("UserAttributeUpdateSettings")
+    if applied is not None:  # the emulator may not keep it; the plan above is what was asked
+        assert applied["AttributesRequireVerificationBeforeUpdate"] == ["email"]
 
 
 def test_site_bucket_is_private_and_read_only_by_the_distribution(stack: Stack) -> None:
@@ -1120,11 +1307,17 @@ def test_distribution_serves_the_site_bucket_over_https_through_oac(stack: Stack
     # that the module enables it.
     assert config["Enabled"] is False
     assert config["DefaultRootObject"] == "index.html"
-    [origin] = config["Origins"]["Items"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    assert set(origins) == {"site", "api"}
+    origin = origins["site"]
     assert origin["DomainName"].startswith(f"{stack.output('dashboard_bucket')}.s3.")
     # The emulator drops the origin's OriginAccessControlId, so the plan's configuration is
     # checked (the origin names the OAC resource), and the emulator's answer when it has one.
-    [planned_origin] = planned_config(stack, "aws_cloudfront_distribution.dashboard")["origin"]
+    [planned_origin] = [
+        o
+        for o in planned_config(stack, "aws_cloudfront_distribution.dashboard")["origin"]
+        if o["origin_id"]["constant_value"] == "site"
+    ]
     assert planned_origin["origin_access_control_id"]["references"][0] == (
         "aws_cloudfront_origin_access_control.site.id"
     )
@@ -1168,9 +1361,49 @@ def test_security_headers_policy_sets_csp_hsts_and_frame_deny(stack: Stack) -> N
     assert sources[0] == "'self'"
     assert stack.output("cognito_domain") in sources
     assert f"https://{stack.output('bucket')}.s3.{REGION}.amazonaws.com" in sources
-    # The API's own host is matched by the region's execute-api wildcard (see dashboard.tf).
-    api_host = stack.output("api_url").removeprefix("https://")
-    assert f"https://*.{api_host.split('.', 1)[1]}" in sources
+    # The API is on the page's own origin ('self'): no execute-api host, wildcard or not.
+    assert not any("execute-api" in source for source in sources), sources
+    assert len(sources) == 4, sources  # self, Cognito, the bucket's two endpoint forms
+
+
+def test_distribution_forwards_api_to_the_http_api_uncached(stack: Stack) -> None:
+    """/api/* goes to the HTTP API's own host, HTTPS only, with every method. The emulator has
+    no cache or origin request policies: their managed ids are checked from the plan here and
+    in test_static.py, which cites AWS's list of them."""
+    config = stack.emulator.client("cloudfront").get_distribution(
+        Id=stack.output("dashboard_distribution_id")
+    )["Distribution"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    api_host = stack.output("api_url").removeprefix("https://").removesuffix("/api")
+    assert origins["api"]["DomainName"] == api_host
+    assert origins["api"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    [behavior] = config["CacheBehaviors"]["Items"]
+    assert behavior["PathPattern"] == "/api/*"
+    assert behavior["TargetOriginId"] == "api"
+    assert behavior["ViewerProtocolPolicy"] == "https-only"
+    assert sorted(behavior["AllowedMethods"]["Items"]) == sorted(
+        ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    )
+    [planned] = planned_config(stack, "aws_cloudfront_distribution.dashboard")[
+        "ordered_cache_behavior"
+    ]
+    assert planned["cache_policy_id"]["references"][0] == "local.caching_disabled_policy_id"
+    assert planned["origin_request_policy_id"]["references"][0] == (
+        "local.all_viewer_except_host_header_policy_id"
+    )
+    assert console_value(stack, "local.caching_disabled_policy_id") == (
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    )
+    assert console_value(stack, "local.all_viewer_except_host_header_policy_id") == (
+        "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    )
+    # and the page is told to call the API there
+    config_json = (
+        stack.emulator.client("s3")
+        .get_object(Bucket=stack.output("dashboard_bucket"), Key="config.json")["Body"]
+        .read()
+    )
+    assert json.loads(config_json)["apiUrl"] == stack.output("dashboard_url") + "/api"
 
 
 def test_page_files_and_config_json_are_in_the_site_bucket(stack: Stack) -> None:
@@ -1200,7 +1433,7 @@ def test_page_files_and_config_json_are_in_the_site_bucket(stack: Stack) -> None
     # The contract with the page, exactly.
     config = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
     assert config == {
-        "apiUrl": stack.output("api_url"),
+        "apiUrl": stack.output("dashboard_url") + "/api",  # the API on the page's own origin
         "auth": {
             "mode": "cognito",
             "domain": stack.output("cognito_domain"),
@@ -1240,6 +1473,10 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         Call("s3", "PutObject", {"Bucket": bucket, "Key": upload}),
     ]
     assert_allowed(document, calls, iam)
+    # Lambda decrypts the function's environment (encrypted with the stack key) for the role:
+    # granted here, not left to the grant Lambda made for an earlier role of the same name.
+    decrypt_environment = Request("kms:Decrypt", stack_key_arn(stack), iam.via("lambda"))
+    assert evaluate([document], decrypt_environment) == Decision.ALLOWED
 
     object_arn = f"arn:aws:s3:::{bucket}/"
     for denied in (
@@ -1397,9 +1634,12 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
 
 # Keep this last: it destroys the stack the tests above share.
 def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
+    """...and never touches another team's active rule set: it is active before and after."""
     key_arn = stack_key_arn(stack)
-    stack.destroy()
     client = stack.emulator.client
+    client("ses").create_receipt_rule_set(RuleSetName="firm-existing-rules")
+    client("ses").set_active_receipt_rule_set(RuleSetName="firm-existing-rules")
+    stack.destroy()
 
     assert [b["Name"] for b in client("s3").list_buckets()["Buckets"]] == []
     assert client("dynamodb").list_tables()["TableNames"] == []
@@ -1411,8 +1651,9 @@ def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     assert client("sqs").list_queues().get("QueueUrls", []) == []
     assert client("sns").list_topics()["Topics"] == []
     assert client("sns").list_subscriptions()["Subscriptions"] == []
-    assert client("ses").list_receipt_rule_sets()["RuleSets"] == []
-    assert "Metadata" not in client("ses").describe_active_receipt_rule_set()
+    rule_sets = client("ses").list_receipt_rule_sets()["RuleSets"]
+    assert [r["Name"] for r in rule_sets] == ["firm-existing-rules"]
+    assert active_set(stack) == "firm-existing-rules"
     assert client("ses").list_identities()["Identities"] == []
     assert client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
     assert client("cloudwatch").describe_alarms()["MetricAlarms"] == []

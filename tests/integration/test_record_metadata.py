@@ -157,3 +157,32 @@ def test_size_is_the_whole_object_not_the_sniffed_range(stack: Stack, context: A
     assert record is not None
     assert record.size == len(body)
     assert record.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_re_recording_keeps_what_staff_set(stack: Stack, context: Any) -> None:
+    """A reprocess or `doctor --fix` re-records the object: the pipeline's fields are written
+    again (UpdateItem), a staff deletion stays, and an attribute the code does not own too."""
+    keys = extract_sample(stack, context)
+    record_metadata.handler(s3_event(*keys), context)
+    assert stack.catalog.mark_deleted(FIRST, "clerk@firm.example", "2026-12-01T10:00:00.000Z")
+    key = {"pk": {"S": f"MSG#{MESSAGE_ID}"}, "sk": {"S": f"FILE#{FIRST}"}}
+    stack.ddb.update_item(
+        TableName=stack.catalog.table,
+        Key=key,
+        UpdateExpression="SET held_by = :h, case_key = :stale",
+        ExpressionAttributeValues={":h": {"S": "legal@firm.example"}, ":stale": {"S": "stale"}},
+    )
+
+    assert record_metadata.handler(s3_event(*keys), context) == {"recorded": len(keys)}
+
+    record = stack.catalog.get_file(FIRST)
+    assert record is not None
+    assert (record.deleted, record.deleted_by) == (True, "clerk@firm.example")
+    assert record.deleted_at == "2026-12-01T10:00:00.000Z"
+    item = stack.ddb.get_item(TableName=stack.catalog.table, Key=key)["Item"]
+    assert item["held_by"] == {"S": "legal@firm.example"}  # not the pipeline's: kept
+    assert item["case_key"] == {"S": "case-42"}  # the pipeline's: derived again
+    assert item["sha256_key"]["S"] == record.sha256
+    # A new record still gets the defaults of the staff fields.
+    other = stack.catalog.get_file(keys[1])
+    assert other is not None and other.deleted is False

@@ -17,6 +17,7 @@ import click
 
 from mailroom.cli import (
     deletes,
+    deploy,
     files,
     imports,
     local_mode,
@@ -114,6 +115,9 @@ cli.add_command(filing_commands.file_command, "file")  # issue 21
 cli.add_command(filing_commands.rules_group, "rules")
 cli.add_command(outbox.outbox_command, "outbox")
 cli.add_command(outbox.watch_command, "watch")
+cli.add_command(deploy.migrate)
+cli.add_command(deploy.preflight)
+cli.add_command(deploy.smoke)
 local_mode.register(cli)  # `local` and `demo`, or stand-ins that name the missing extra
 
 

@@ -9,10 +9,12 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
+from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.events import EventBridgeBus
 from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
+from mailroom.adapters.smoke import SesV2Sender
 from mailroom.receipts import ReceiptSettings
 from mailroom.settings import ENV_TABLE, Settings
 
@@ -60,4 +62,13 @@ def receipt_runtime() -> ReceiptRuntime:
         settings=settings,
         ledger=ReceiptBook(boto3.client("dynamodb"), os.environ[ENV_TABLE]),
         mailer=SesMailer(boto3.client("ses")),
+    )
+
+
+@cache
+def canary_ports() -> tuple[TableCanaryState, SesV2Sender]:
+    """The canary function's extra adapters: its state item and SESv2 (handlers/canary.py)."""
+    settings = runtime().settings
+    return TableCanaryState(boto3.client("dynamodb"), settings.table), SesV2Sender(
+        boto3.client("sesv2")
     )

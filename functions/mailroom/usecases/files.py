@@ -20,6 +20,7 @@ from mailroom.model import PREFIXES, Bounds, FileRecord
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.params import day, flag, known, page_size
+from mailroom.usecases.roles import Role, needs
 
 TOP = "\U0010ffff"  # sorts after any key (UTF-8 and code points agree)
 MAX_LIMIT = 10_000  # one listing; more is a job for --format csv over several ranges
@@ -34,6 +35,8 @@ class FileQuery:
     limit: int = 50
     cursor: str | None = None  # `FilePage.next` of the previous page
     include_deleted: bool = False  # deleted files are hidden unless asked for
+    # Issue 20: documents only unless asked for (inline images, signatures, trackers, bodies).
+    include_all: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> FileQuery:
@@ -47,10 +50,11 @@ class FileQuery:
             limit=page_size(params.get("limit")),
             cursor=params.get("cursor") or None,
             include_deleted=flag("include_deleted", params.get("include_deleted")),
+            include_all=flag("all", params.get("all")),
         )
 
 
-PARAMS = ("sender", "case", "since", "until", "limit", "cursor", "include_deleted")
+PARAMS = ("sender", "case", "since", "until", "limit", "cursor", "include_deleted", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ def check_limit(limit: int) -> None:
         raise InvalidInput("limit", f"the limit is between 1 and {MAX_LIMIT}")
 
 
+@needs(Role.READER)
 def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     """Files newest first, filtered by sender and/or case, one page of `query.limit`."""
     check_range(query.since, query.until)
@@ -94,15 +99,20 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     page = query.limit + (position.shown if position else 0)
     matches: Iterable[FileMatch]
     sender = (query.sender or "").strip().lower() or None
+    # Passed only when asked for, so a catalogue that lists documents only still serves.
+    every: dict[str, Any] = {"include_all": True} if query.include_all else {}
     if query.case:
-        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page)
+        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page, **every)
         matches = (m for r in records if (m := _match(r, sender)) is not None)
     elif sender:
         matches = (
-            FileMatch(r, role) for r, role in catalog.files_from(sender, bounds, page_size=page)
+            FileMatch(r, role)
+            for r, role in catalog.files_from(sender, bounds, page_size=page, **every)
         )
     else:
-        matches = (FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page))
+        matches = (
+            FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page, **every)
+        )
     if not query.include_deleted:
         # Skipped rows are still read: a listing costs what it returns plus the deleted files
         # among them (few: deleting is for what was sent by mistake).
@@ -185,6 +195,7 @@ def _skip_shown(ordered: Iterator[FileMatch], position: _Cursor) -> Iterator[Fil
         yield match
 
 
+@needs(Role.READER)
 def get_file(catalog: FileCatalog, file_id: str) -> FileRecord:
     record = catalog.get_file(file_id)
     if record is None:
@@ -206,6 +217,7 @@ def checked_sha256(value: str) -> str:
     return digest
 
 
+@needs(Role.READER)
 def duplicates(
     catalog: FileCatalog, *, file_id: str | None = None, sha256: str | None = None
 ) -> list[FileRecord]:

@@ -19,13 +19,12 @@ from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import check_limit, check_range
 from mailroom.usecases.messages import MessagePage, MessageQuery, iso_z
 from mailroom.usecases.params import json_object, known
+from mailroom.usecases.roles import Role, needs
 
-# The role a caller needs to re-file (issue 17 adds role checks per route). TODO(issue 17): the
-# API checks this once the roles mechanism is on main; until then any signed-in person may file.
-REQUIRED_ROLE = "uploaders"
 MAX_ACTOR_CHARS = 320
 
 
+@needs(Role.READER)
 def page_needing_filing(catalog: NeedsFilingReader, query: MessageQuery) -> MessagePage:
     """Messages flagged `needs_filing`, newest first, one page (cursor as `page_messages`)."""
     check_range(query.since, query.until)
@@ -64,6 +63,7 @@ def case_from_body(text: str | None) -> str:
     return case_from(values.get("case"))
 
 
+@needs(Role.UPLOADER)  # re-filing changes a case: the role that may add documents
 def file_message(
     catalog: MessageFiler,
     message_id: str,

@@ -1,0 +1,47 @@
+"""What `mailroom smoke` sends and probes with (ports.MailSender, ports.HttpProbe).
+
+SESv2 SendEmail with raw content (SES v1 SendRawEmail stops at 10 MB; SESv2 takes up to 40 MB,
+"Service quotas in Amazon SES"), the local SMTP door, and a plain HTTP GET.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class SesV2Sender:
+    def __init__(self, client: Any) -> None:
+        self._ses = client
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        self._ses.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [recipient]},
+            Content={"Raw": {"Data": raw}},
+        )
+
+
+class SmtpSender:
+    def __init__(self, host: str, port: int, timeout: float = 120.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def send(self, raw: bytes, sender: str, recipient: str) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.ehlo("mailroom-smoke")
+            smtp.sendmail(sender, [recipient], raw)
+
+
+class UrlProbe:
+    def __init__(self, timeout: float = 15.0) -> None:
+        self.timeout = timeout
+
+    def get(self, url: str) -> tuple[int, dict[str, str]]:
+        request = urllib.request.Request(url, method="GET")  # noqa: S310 (the stack's own URLs)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, {k.lower(): v for k, v in response.headers.items()}
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}
