@@ -49,6 +49,7 @@ from tests.infra.conftest import (
     ROOT,
     SUBMISSION,
     TEARDOWN_OVERRIDE,
+    TRUSTED_FORWARDERS,
     Stack,
 )
 from tests.infra.iam_eval import Call, Decision, Request, evaluate, requests_for
@@ -208,6 +209,8 @@ def test_function_environment_is_what_the_settings_object_requires(
     assert (settings.raw_prefix, settings.incoming_prefix) == ("raw/", "incoming/")
     # The verdict policies, at their defaults (Settings validates them where it reads them).
     assert (env["MAILROOM_VIRUS_POLICY"], env["MAILROOM_SPAM_POLICY"]) == ("strict", "tag")
+    # trusted_forwarders, as applied (conftest): validated into Settings as a set.
+    assert settings.trusted_forwarders == frozenset(TRUSTED_FORWARDERS)
 
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))
