@@ -20,7 +20,12 @@ class FileCatalog(Protocol):
     def get_message(self, message_id: str) -> tuple[MessageRecord | None, list[FileRecord]]: ...
 
     def files_from(
-        self, address: str, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        address: str,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_claimed: bool = False,
     ) -> Iterator[tuple[FileRecord, str]]: ...
 
     def files_of_case(
@@ -96,3 +101,10 @@ class UploadSigner(Protocol):
         size: int,
         expires_in: int,
     ) -> dict[str, Any]: ...
+
+
+class UploadLedger(Protocol):
+    """The table, as the api's uploads use it: who signed the form for a key (record_metadata
+    takes a form upload's uploader from there, never from what the browser sent)."""
+
+    def put_upload(self, file_id: str, uploader: str, signed_at: str) -> None: ...

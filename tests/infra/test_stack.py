@@ -858,6 +858,7 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
     assert record.pop("s3:ListBucket") == {bucket_arn}
     assert record.pop("dynamodb:PutItem") == {table_arn}
+    assert record.pop("dynamodb:GetItem") == {table_arn}  # the api's upload item (issue 16)
 
     for output, grants in (("extract_function", extract), ("record_function", record)):
         name = stack.output(output)

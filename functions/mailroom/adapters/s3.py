@@ -238,6 +238,7 @@ class S3AttachmentSink:
             sender_name=ctx.sender_name,
             original_sender=attachment.original_sender,
             original_sender_via=attachment.original_sender_via,
+            original_sender_level=attachment.original_sender_level,
             case=ctx.case,
             part=attachment.part,
             inline=attachment.inline,

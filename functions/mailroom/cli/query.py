@@ -36,6 +36,12 @@ MAX_AGE = 3650 * 86400  # --older-than: ten years
 @click.option(
     "--include-deleted", is_flag=True, help="Also files deleted by staff (marked deleted)."
 )
+@click.option(
+    "--include-claimed",
+    is_flag=True,
+    help="With --sender: also files whose original sender is only claimed (not verified by "
+    "DKIM nor vouched for by a trusted forwarder); shown marked (claimed).",
+)
 @range_options
 @wide_option
 @format_option()
@@ -49,6 +55,7 @@ def list_files(
     until: date | None,
     limit: int,
     include_deleted: bool,
+    include_claimed: bool = False,
     wide: bool,
     fmt: str,
 ) -> None:
@@ -56,7 +63,8 @@ def list_files(
 
     With --sender, a forwarded file is found by the staff member who forwarded it and by the
     client who sent it; JSON and CSV say which matched ("matched": "sender" or
-    "original_sender").
+    "original_sender") and how far the client is trusted ("original_sender_level": verified,
+    vouched or claimed). A claimed client is found only with --include-claimed.
     """
     query = files.FileQuery(
         sender=sender,
@@ -65,6 +73,7 @@ def list_files(
         until=until,
         limit=limit,
         include_deleted=include_deleted,
+        include_claimed=include_claimed,
     )
     page = files.list_files(app.catalog, query)
     show_files(

@@ -142,7 +142,10 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     @app.get("/files")
     def list_files() -> Response[str]:
         who()
-        p = query({"sender", "case", "since", "until", "limit", "cursor", "include_deleted"})
+        p = query(
+            {"sender", "case", "since", "until", "limit", "cursor", "include_deleted"}
+            | {"include_claimed"}
+        )
         page = files.list_files(
             rt.catalog,
             files.FileQuery(
@@ -153,6 +156,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
                 limit=_limit(p.get("limit")),
                 cursor=p.get("cursor") or None,
                 include_deleted=_flag("include_deleted", p.get("include_deleted")),
+                include_claimed=_flag("include_claimed", p.get("include_claimed")),
             ),
         )
         return json_response({"files": [m.to_dict() for m in page.files], "next": page.next})
@@ -160,7 +164,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     @app.get("/files/<file_id>")
     def get_file(file_id: str) -> Response[str]:
         who()
-        return json_response({"file": asdict(record_of(file_id))})
+        return json_response({"file": files.FileMatch(record_of(file_id)).to_dict()})
 
     @app.get("/files/<file_id>/download")
     def download(file_id: str) -> Response[str]:
@@ -209,6 +213,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             allowed_types=settings.upload_types,
             expires_in=settings.link_seconds,
             incoming_prefix=core.incoming_prefix,
+            ledger=rt.catalog,
         )
         logger.info("upload signed", extra={"file_id": post.file_id, "by": person})
         return json_response(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mailroom.naming import safe_name
 from mailroom.policy import case_tag
-from mailroom.ports import ObjectStore, UploadSigner
+from mailroom.ports import ObjectStore, UploadLedger, UploadSigner
 from mailroom.provenance import Provenance
 from mailroom.usecases.errors import InvalidInput, TooLarge, UnsupportedType
 from mailroom.usecases.messages import iso_z
@@ -165,6 +165,7 @@ def presign_upload(
     expires_in: int,
     now: datetime | None = None,
     incoming_prefix: str = INCOMING_PREFIX,
+    ledger: UploadLedger | None = None,
 ) -> PresignedUpload:
     """A presigned POST for one file under a new upload id in `incoming/`, all checked first.
 
@@ -185,8 +186,13 @@ def presign_upload(
     if not who or len(who) > MAX_UPLOADER_CHARS:
         raise InvalidInput("uploader", "an upload must say who made it")
     tag = checked_case(request.case) if request.case else None
-    upload_id = new_upload_id((now or datetime.now(UTC)).date())
+    moment = now or datetime.now(UTC)
+    upload_id = new_upload_id(moment.date())
     key = f"{incoming_prefix}{upload_id}/{safe_name(name, fallback='upload')}"
+    if ledger is not None:
+        # Before the form exists: record_metadata reads who signed it from here, since S3 sees
+        # only the api's role as the requester and the form's own fields are the browser's.
+        ledger.put_upload(key, who, iso_z(moment))
     provenance = Provenance(
         source="upload",
         message_id=upload_id,
