@@ -53,6 +53,7 @@ class DkimResult:
     verified: bool
     reason: str  # "dkim=pass d=client.example" or why not
     domain: str | None = None  # the d= of the signature that verified
+    author: str | None = None  # the From address it vouches for (lower case), when verified
 
 
 def verify_forward(message: bytes, from_address: str | None, lookup: TxtLookup) -> DkimResult:
@@ -81,7 +82,7 @@ def verify_forward(message: bytes, from_address: str | None, lookup: TxtLookup) 
     for idx in range(min(count, MAX_SIGNATURES)):
         result = _one_signature(checker, idx, from_domain, lookup)
         if result.verified:
-            return result
+            return DkimResult(True, result.reason, result.domain, author)
         reasons.append(result.reason)
     return DkimResult(False, "; ".join(reasons)[:300])
 
