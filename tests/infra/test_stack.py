@@ -164,6 +164,14 @@ def test_bucket_policy_requires_tls_and_lets_only_our_rule_write_raw(stack: Stac
     assert ses["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
         f":receipt-rule-set/{stack.output('rule_set')}:receipt-rule/{stack.output('rule')}"
     )
+    # Upload keys are written once (If-None-Match), but for the api's presigned POSTs.
+    overwrite = by_sid["DenyUploadOverwrites"]
+    assert (overwrite["Effect"], overwrite["Action"]) == ("Deny", "s3:PutObject")
+    assert overwrite["Resource"].endswith(f":::{stack.output('bucket')}/incoming/up-*")
+    assert overwrite["Condition"]["Null"] == {"s3:if-none-match": "true"}
+    assert overwrite["Condition"]["Bool"] == {"s3:ObjectCreationOperation": "true"}
+    exempt = overwrite["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert exempt.endswith(f":role/{stack.output('api_function_name')}-role")
 
 
 def test_table_is_the_one_the_code_defines(stack: Stack) -> None:
