@@ -61,6 +61,12 @@ class ObjectStore(Protocol):
         self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
     ) -> None: ...
 
+    def upload_new(
+        self, key: str, body: IO[bytes], size: int, content_type: str, metadata: dict[str, str]
+    ) -> None:
+        """Write a key that must not exist yet (If-None-Match); raise if it does."""
+        ...
+
     def download(
         self,
         key: str,

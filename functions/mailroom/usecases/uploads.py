@@ -114,7 +114,8 @@ def upload_files(
         )
         key = f"{incoming_prefix}{upload_id}/{name}"
         with path.open("rb") as body:
-            store.upload(key, body, content_type, provenance.to_metadata())
+            # Never over an existing key (the bucket policy requires If-None-Match there).
+            store.upload_new(key, body, path.stat().st_size, content_type, provenance.to_metadata())
         done.append(
             UploadedFile(
                 key, path.name, path.stat().st_size, sha256, content_type, upload_id, store.bucket
