@@ -94,6 +94,21 @@ class SettingsError(ValueError):
     """The function's environment is incomplete or malformed."""
 
 
+def parse_trusted_forwarders(text: str) -> tuple[frozenset[str], list[str]]:
+    """Comma-separated domains or addresses, lower-cased; and what is neither."""
+    forwarders = frozenset(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [
+        f"{f!r} is neither a domain name nor an email address"
+        for f in sorted(forwarders)
+        if not (
+            _ADDRESS_RE.match(f) and _DOMAIN_RE.match(f.rsplit("@", 1)[1])
+            if "@" in f
+            else _DOMAIN_RE.match(f)
+        )
+    ]
+    return forwarders, bad
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     bucket: str
@@ -149,18 +164,8 @@ class Settings:
             if not _DOMAIN_RE.match(d)
         )
 
-        forwarders = frozenset(
-            f.strip().lower() for f in env.get(ENV_TRUSTED_FORWARDERS, "").split(",") if f.strip()
-        )
-        problems.extend(
-            f"{ENV_TRUSTED_FORWARDERS}: {f!r} is neither a domain name nor an email address"
-            for f in sorted(forwarders)
-            if not (
-                _ADDRESS_RE.match(f) and _DOMAIN_RE.match(f.rsplit("@", 1)[1])
-                if "@" in f
-                else _DOMAIN_RE.match(f)
-            )
-        )
+        forwarders, bad = parse_trusted_forwarders(env.get(ENV_TRUSTED_FORWARDERS, ""))
+        problems.extend(f"{ENV_TRUSTED_FORWARDERS}: {b}" for b in bad)
 
         defaults = Limits()
         limit_values: dict[str, int] = {}
