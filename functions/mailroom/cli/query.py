@@ -95,7 +95,7 @@ def show(app: App, file_id: str, fmt: str) -> None:
     """One file's record: name, size, type, sha256, sender, message."""
     record = files.get_file(app.catalog, file_id)
     if fmt == "json":
-        click.echo(to_json(asdict(record)))
+        click.echo(to_json(files.FileMatch(record).to_dict()))
     else:
         show_fields(render.file_fields(record, local_time()))
 
