@@ -180,7 +180,7 @@ class S3Store:
         self, key: str, body: IO[bytes], size: int, content_type: str, metadata: dict[str, str]
     ) -> None:
         """Like `upload`, but never over an existing object (KeyExists)."""
-        upload_new(self, key, body, size, content_type, metadata)
+        upload_new(self, key, body, size=size, content_type=content_type, meta=metadata)
 
     def upload(
         self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
@@ -210,7 +210,7 @@ def _precondition_failed(exc: ClientError) -> bool:
 
 
 def upload_new(
-    store: S3Store, key: str, body: IO[bytes], size: int, content_type: str, meta: dict[str, str]
+    store: S3Store, key: str, body: IO[bytes], *, size: int, content_type: str, meta: dict[str, str]
 ) -> None:
     """Write `key` only if it does not exist yet; KeyExists otherwise."""
     s3, bucket = store.client, store.bucket

@@ -567,7 +567,7 @@ class _Text:
                 result.original_sender = found.address
                 result.original_sender_name = found.name
                 result.original_sender_via = found.via
-                if self.ctx.on_inline_forward is not None:
+                if self.ctx.on_inline_forward is not None and found.address:
                     self.ctx.on_inline_forward(found.address, found.name)
 
 

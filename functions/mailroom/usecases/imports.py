@@ -36,6 +36,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
 
+from mailroom.dkimcheck import TxtLookup, no_lookup
 from mailroom.intake import ReceivedMail, process_message
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
@@ -381,12 +382,16 @@ Extract = Callable[[ReceivedMail], MessageRecord]  # one message -> its files an
 Record = Callable[[str], FileRecord | None]  # one object key under incoming/ -> its record
 
 
-def intake_steps(settings: Settings, store: Any, catalog: Any) -> tuple[Extract, Record]:
+def intake_steps(
+    settings: Settings, store: Any, catalog: Any, txt_lookup: TxtLookup = no_lookup
+) -> tuple[Extract, Record]:
     """The path mail from SES takes, in-process: `intake.process_message`, then
-    `recording.record_object` for each file (store: an S3Store, catalog: a Catalog)."""
+    `recording.record_object` for each file (store: an S3Store, catalog: a Catalog).
+    `txt_lookup`: DNS for the DKIM checks of forwards (an import's forwards are claimed unless
+    their own signature verifies)."""
 
     def extract(mail: ReceivedMail) -> MessageRecord:
-        return process_message(mail, settings, store, catalog)
+        return process_message(mail, settings, store, catalog, txt_lookup=txt_lookup)
 
     def record(key: str) -> FileRecord | None:
         return record_object(ObjectCreated(key), settings.incoming_prefix, store, catalog)
