@@ -79,6 +79,21 @@ TIME_SHARDS = 4
 TIME_KEY_PREFIX = "FILES#"
 
 
+@dataclass(frozen=True, slots=True)
+class Prefixes:
+    """The bucket's key prefixes, defined once: the functions' defaults, the CLI, local mode and
+    the key functions below read them here (infra/main.tf's locals hold the same values;
+    tests/infra checks the applied notification filter and function environment against them).
+    """
+
+    raw: str = "raw/"
+    incoming: str = "incoming/"
+    quarantine: str = "quarantine/"
+
+
+PREFIXES = Prefixes()
+
+
 def time_shard_keys() -> list[str]:
     return [f"{TIME_KEY_PREFIX}{n}" for n in range(TIME_SHARDS)]
 
@@ -88,14 +103,14 @@ def time_key_of(file_id: str) -> str:
     return f"{TIME_KEY_PREFIX}{zlib.crc32(file_id.encode()) % TIME_SHARDS}"
 
 
-def group_of(file_id: str, incoming_prefix: str = "incoming/") -> str:
+def group_of(file_id: str, incoming_prefix: str = PREFIXES.incoming) -> str:
     """The message (or upload) a file belongs to: the folder right under `incoming/`."""
     rest = file_id.removeprefix(incoming_prefix)
     group, sep, _ = rest.partition("/")
     return group if sep and group else rest
 
 
-def file_pk_sk(file_id: str, incoming_prefix: str = "incoming/") -> dict[str, str]:
+def file_pk_sk(file_id: str, incoming_prefix: str = PREFIXES.incoming) -> dict[str, str]:
     return {"pk": PK_PREFIX + group_of(file_id, incoming_prefix), "sk": FILE_SK_PREFIX + file_id}
 
 
@@ -265,7 +280,7 @@ class FileRecord:
     uploaded_by: str | None = None
     sender_named_by: str | None = None
 
-    def to_item(self, incoming_prefix: str = "incoming/") -> dict[str, Any]:
+    def to_item(self, incoming_prefix: str = PREFIXES.incoming) -> dict[str, Any]:
         item = _compact(asdict(self))
         item.update(file_pk_sk(self.file_id, incoming_prefix))
         item["type"] = "file"

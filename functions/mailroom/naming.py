@@ -95,4 +95,7 @@ def attachment_key(prefix: str, message_id: str, index: int, name: str) -> str:
     room = MAX_KEY_BYTES - len(head.encode("utf-8"))
     if room < 16:
         raise ValueError("message id too long to build an object key")
-    return head + safe_name(name, max_bytes=min(MAX_NAME_BYTES, room))
+    # The key's last segment ("<nn>-<name>") is the downloaded file's name on some tools: it
+    # stays within a file system's 255 bytes too, the index included.
+    last = MAX_NAME_BYTES - len(f"{index:02d}-")
+    return head + safe_name(name, max_bytes=min(last, room))

@@ -1,15 +1,106 @@
-"""The Protocols the use cases need: what a catalogue and an object store must offer.
+"""The Protocols the use cases need, and the plain data that crosses them.
 
-Use cases (`mailroom.usecases`) depend on these, never on boto3; `adapters.catalog.Catalog` and
-`adapters.s3.S3Store` satisfy them, and tests may pass anything shaped the same.
+Use cases (`mailroom.usecases`) depend on these, never on boto3 or on `mailroom.adapters`;
+the adapters (`adapters.catalog.Catalog`, `adapters.s3.S3Store`, `adapters.inventory`,
+`adapters.sqs`, `adapters.lambda_invoke`) satisfy them, and import nothing from the use cases.
+Entry points (handlers, the CLI, local mode) build the adapters and hand them in; tests may
+pass anything shaped the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any, BinaryIO, Protocol
 
+from mailroom.extract.types import AttachmentWriter, PartInfo
 from mailroom.model import Bounds, FileRecord, MessageRecord
+from mailroom.provenance import MessageContext
+
+MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages
+
+
+class ObjectNotFound(LookupError):
+    """The object (or the version asked for) does not exist (any more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHead:
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+    content_type: str | None
+    metadata: dict[str, str]
+    last_modified: str
+
+
+# -- intake (extract_attachments) and recording (record_metadata) -----------------------------
+
+
+class AttachmentSink(Protocol):
+    """The extraction engine's sink, remembering the key of every attachment it stored."""
+
+    keys: list[str]
+
+    def open(self, part: PartInfo) -> AttachmentWriter: ...
+
+
+class MailStore(Protocol):
+    """The bucket, as intake uses it: the raw message in, each attachment out."""
+
+    def open_stream(self, key: str) -> BinaryIO: ...
+
+    def attachment_sink(self, prefix: str, context: MessageContext) -> AttachmentSink: ...
+
+
+class MessageWriter(Protocol):
+    def put_message(self, record: MessageRecord) -> None: ...
+
+
+class IntakeObjects(Protocol):
+    """The bucket, as recording reads an object under `incoming/`."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def peek(self, key: str, length: int) -> tuple[ObjectHead, bytes]: ...
+
+    def open_stream(self, key: str) -> BinaryIO: ...
+
+    def head(self, key: str) -> ObjectHead: ...
+
+
+class FileWriter(Protocol):
+    def put_file(self, record: FileRecord) -> None: ...
+
+    # Uploads (usecases/upload_recording.py): who signed the form for a key, and a write that
+    # never records a second version of a key.
+    def get_upload(self, file_id: str) -> str | None: ...
+
+    def put_file_once(self, record: FileRecord) -> bool: ...
+
+
+class IntakeStore(MailStore, IntakeObjects, Protocol):
+    """Both halves of the pipeline in one process (`mailroom import`)."""
+
+
+class IntakeCatalog(MessageWriter, FileWriter, Protocol):
+    pass
+
+
+class RawStore(Protocol):
+    """raw/, as `mailroom import` fills it: each message kept once, by its bytes."""
+
+    def has_identical(self, key: str, sha256: str) -> bool: ...
+
+    def upload(
+        self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
+    ) -> None: ...
+
+
+# -- staff queries, downloads, uploads and deletes --------------------------------------------
 
 
 class FileCatalog(Protocol):
@@ -107,6 +198,71 @@ class UploadSigner(Protocol):
         size: int,
         expires_in: int,
     ) -> dict[str, Any]: ...
+
+
+# -- recovery and import: Lambda, SQS, S3 listings, plain DynamoDB items ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """One message received from a dead-letter queue."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)  # RequestID, ErrorMessage, ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    last_modified: datetime
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    active_rule_set: str | None  # the account's active rule set in this region, if any
+    rules: list[dict[str, Any]]  # its rules as SES describes them
+
+
+class Invoker(Protocol):
+    """Hands an event to a deployed function asynchronously; raises unless it was accepted."""
+
+    def invoke_async(self, function: str, event: Mapping[str, Any]) -> None: ...
+
+
+class Queue(Protocol):
+    url: str
+
+    def depth(self) -> int: ...
+    def receive(self, max_messages: int, visibility_timeout: int) -> list[QueuedMessage]: ...
+    def delete(self, message: QueuedMessage) -> None: ...
+    def release(self, message: QueuedMessage) -> None: ...
+
+
+class Records(Protocol):
+    """Message and file records as plain items (an outcome this code does not know still reads)."""
+
+    def message_items(self, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+    def file_items(self, file_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+    def messages_by_outcome(
+        self, outcome: str, since: date | None = None, until: date | None = None
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+class RawObjects(Protocol):
+    def exists(self, key: str) -> bool: ...
+
+    def head_bytes(self, key: str, length: int) -> tuple[bytes, datetime]: ...
+
+
+class Objects(Protocol):
+    def list_objects(
+        self, prefix: str, since: datetime | None = None
+    ) -> Iterator[StoredObject]: ...
+    def exists(self, key: str) -> bool: ...
+    def head_bytes(self, key: str, length: int) -> tuple[bytes, datetime]: ...
 
 
 class UploadLedger(Protocol):

@@ -37,6 +37,22 @@ _BUDGET = {
 
 
 @dataclass(frozen=True, slots=True)
+class MessageContext:
+    """What every attachment of one message shares in its provenance."""
+
+    message_id: str
+    received_at: str
+    sender: str | None
+    sender_name: str | None
+    case: str | None
+    authenticated: bool | None = None
+    auth_reason: str | None = None
+    suspected_spam: bool = False
+    source: str = "email"  # "import" for `mailroom import`
+    mailbox: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     source: str  # "email", "upload" or "import"
     message_id: str

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mailroom.limits import Limits
+from mailroom.model import PREFIXES
 from mailroom.policy import SpamPolicy, VirusPolicy
 
 # The environment contract shared with infra/lambda.tf and the local stack.
@@ -113,9 +114,9 @@ def parse_trusted_forwarders(text: str) -> tuple[frozenset[str], list[str]]:
 class Settings:
     bucket: str
     table: str
-    raw_prefix: str = "raw/"
-    incoming_prefix: str = "incoming/"
-    quarantine_prefix: str = "quarantine/"
+    raw_prefix: str = PREFIXES.raw
+    incoming_prefix: str = PREFIXES.incoming
+    quarantine_prefix: str = PREFIXES.quarantine
     allowed_sender_domains: frozenset[str] = field(default_factory=frozenset)
     limits: Limits = field(default_factory=Limits)
     virus_policy: VirusPolicy = VirusPolicy.STRICT
@@ -141,9 +142,9 @@ class Settings:
 
         prefixes = {}
         for name, default in (
-            (ENV_RAW_PREFIX, "raw/"),
-            (ENV_INCOMING_PREFIX, "incoming/"),
-            (ENV_QUARANTINE_PREFIX, "quarantine/"),
+            (ENV_RAW_PREFIX, PREFIXES.raw),
+            (ENV_INCOMING_PREFIX, PREFIXES.incoming),
+            (ENV_QUARANTINE_PREFIX, PREFIXES.quarantine),
         ):
             value = env.get(name, "").strip() or default
             if not _PREFIX_RE.match(value):

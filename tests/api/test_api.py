@@ -17,7 +17,7 @@ from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import S3Store
 from mailroom.handlers import api
 from mailroom.policy import Outcome
-from mailroom.recording import ObjectCreated, record_object
+from mailroom.usecases.recording import ObjectCreated, record_object
 from tests.api.conftest import ORIGIN, Call, event, file_path
 from tests.cli.conftest import BUCKET, TABLE, Stack, hours_ago, run
 from tests.conftest import load_event

@@ -38,6 +38,7 @@ def presign(signer: Signer, **values: Any) -> uploads.PresignedUpload:
         max_bytes=100,
         allowed_types=TYPES,
         expires_in=300,
+        incoming_prefix="incoming/",
         now=NOW,
     )
 
@@ -124,28 +125,40 @@ class Store:
 def test_delete_removes_the_object_then_marks_the_record_once() -> None:
     catalog = Catalog(RECORD)
     store = Store(catalog.log)
-    done = deletes.delete_file(catalog, store, RECORD.file_id, by=" ann ", now=NOW)
+    done = deletes.delete_file(
+        catalog, store, RECORD.file_id, by=" ann ", now=NOW, incoming_prefix="incoming/"
+    )
     assert catalog.log == [f"delete {RECORD.file_id}", f"mark {RECORD.file_id}"]
     assert (done.deleted, done.deleted_by, done.deleted_at) == (
         True,
         "ann",
         "2026-11-29T20:00:00.000Z",
     )
-    again = deletes.delete_file(catalog, store, RECORD.file_id, by="bob")
+    again = deletes.delete_file(
+        catalog, store, RECORD.file_id, by="bob", incoming_prefix="incoming/"
+    )
     assert again.deleted_by == "ann"
     assert len(catalog.log) == 2
 
 
 def test_delete_refuses_unknown_foreign_and_anonymous() -> None:
     with pytest.raises(NotFound):
-        deletes.delete_file(Catalog(None), Store([]), "incoming/m1/09-x.pdf", by="ann")
+        deletes.delete_file(
+            Catalog(None), Store([]), "incoming/m1/09-x.pdf", by="ann", incoming_prefix="incoming/"
+        )
     foreign = replace(RECORD, file_id="quarantine/m1/01-a.pdf")
     catalog = Catalog(foreign)
     with pytest.raises(NotFound):
-        deletes.delete_file(catalog, Store(catalog.log), foreign.file_id, by="ann")
+        deletes.delete_file(
+            catalog, Store(catalog.log), foreign.file_id, by="ann", incoming_prefix="incoming/"
+        )
     assert catalog.log == []
     with pytest.raises(InvalidInput):
-        deletes.delete_file(Catalog(RECORD), Store([]), RECORD.file_id, by="  ")
+        deletes.delete_file(
+            Catalog(RECORD), Store([]), RECORD.file_id, by="  ", incoming_prefix="incoming/"
+        )
     vanishing = Catalog(RECORD, vanish=True)
     with pytest.raises(NotFound):
-        deletes.delete_file(vanishing, Store(vanishing.log), RECORD.file_id, by="ann")
+        deletes.delete_file(
+            vanishing, Store(vanishing.log), RECORD.file_id, by="ann", incoming_prefix="incoming/"
+        )

@@ -13,7 +13,7 @@ import requests
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import S3Store
 from mailroom.provenance import Provenance
-from mailroom.recording import ObjectCreated, record_object
+from mailroom.usecases.recording import ObjectCreated, record_object
 from tests.cli.conftest import BUCKET, Stack, hours_ago, run
 
 BODY = bytes(range(256)) * 100

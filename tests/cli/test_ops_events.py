@@ -13,11 +13,11 @@ from urllib.parse import unquote_plus
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event, SESEvent
 
-from mailroom.intake import ReceivedMail
 from mailroom.model import MessageRecord
 from mailroom.policy import Outcome, Verdicts
+from mailroom.ports import QueuedMessage
 from mailroom.usecases.doctor import s3_created_event
-from mailroom.usecases.recovery_ports import QueuedMessage
+from mailroom.usecases.intake import ReceivedMail
 from mailroom.usecases.redrive import event_of
 from mailroom.usecases.reprocess import event_from_raw, event_from_record
 from tests.conftest import SAMPLE_MAIL

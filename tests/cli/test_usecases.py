@@ -208,7 +208,12 @@ def test_upload_builds_keys_provenance_and_time_itself(tmp_path: Path) -> None:
     moment = datetime(2026, 11, 29, 17, 43, 5, 123000, tzinfo=UTC)
 
     [done] = uploads.upload_files(
-        store, [scan], sender="Rec <REC@firm.example>", case="Case-1", now=moment
+        store,
+        [scan],
+        sender="Rec <REC@firm.example>",
+        case="Case-1",
+        incoming_prefix="incoming/",
+        now=moment,
     )
 
     assert done.file_id.startswith("incoming/up-20261129-")
@@ -220,4 +225,4 @@ def test_upload_builds_keys_provenance_and_time_itself(tmp_path: Path) -> None:
     assert provenance.received_at == "2026-11-29T17:43:05.123Z"
     assert content_type == "application/pdf"
     with pytest.raises(InvalidInput):
-        uploads.upload_files(store, [scan], sender="")
+        uploads.upload_files(store, [scan], sender="", incoming_prefix="incoming/")

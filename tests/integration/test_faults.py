@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from mailroom.extract.collect import Collector
 from mailroom.handlers import extract_attachments, record_metadata
 from mailroom.handlers.runtime import Runtime, runtime
-from mailroom.intake import DeadlineReached
+from mailroom.usecases.intake import DeadlineReached
 from tests.conftest import load_event
 from tests.integration.conftest import BUCKET, Stack
 from tests.integration.faults import (

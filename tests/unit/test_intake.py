@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailroom.intake import ReceivedMail
+from mailroom.usecases.intake import ReceivedMail
 from tests.conftest import load_event
 
 

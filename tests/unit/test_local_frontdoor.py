@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SESEvent
 
-from mailroom.intake import ReceivedMail
 from mailroom.local.frontdoor import (
     EICAR,
     ReceiptRule,
@@ -22,6 +21,7 @@ from mailroom.local.frontdoor import (
     ses_event,
     split_addresses,
 )
+from mailroom.usecases.intake import ReceivedMail
 from tests.conftest import SAMPLE_MAIL, load_event
 
 

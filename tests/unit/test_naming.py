@@ -80,6 +80,7 @@ def test_safe_name_keeps_ordinary_names_and_extensions() -> None:
     st.from_regex(r"[a-z0-9]{1,64}", fullmatch=True),
     st.integers(min_value=1, max_value=99999),
 )
+@example(name="a" * 300 + ".pdf", message_id="m", index=1)  # "01-" + 255 bytes was 258
 def test_key_stays_in_the_message_folder_and_within_s3_limits(
     name: str, message_id: str, index: int
 ) -> None:

@@ -18,6 +18,7 @@ from mailroom.model import (
     FILE_SK_PREFIX,
     INDEXES,
     MESSAGE_SK,
+    PREFIXES,
     SORT_KEY,
     Bounds,
     FileRecord,
@@ -59,7 +60,9 @@ def query_items(client: DynamoDBClient, args: dict[str, Any]) -> Iterator[dict[s
 
 
 class Catalog:
-    def __init__(self, client: DynamoDBClient, table: str, incoming_prefix: str = "incoming/"):
+    def __init__(
+        self, client: DynamoDBClient, table: str, incoming_prefix: str = PREFIXES.incoming
+    ):
         self._ddb = client
         self.client = client  # public for fault injection in tests (botocore event hooks)
         self.table = table

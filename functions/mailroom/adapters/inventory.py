@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 
 from mailroom.adapters.catalog import from_ddb, query_items, to_ddb
 from mailroom.adapters.s3 import ObjectNotFound
-from mailroom.model import SORT_KEY, file_pk_sk, message_pk_sk
-from mailroom.usecases.recovery_ports import RuleCheck, StoredObject
+from mailroom.model import PREFIXES, SORT_KEY, file_pk_sk, message_pk_sk
+from mailroom.ports import RuleCheck, StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,7 +73,7 @@ class ObjectInventory:
 
 class RecordInventory:
     def __init__(
-        self, client: DynamoDBClient, table: str, incoming_prefix: str = "incoming/"
+        self, client: DynamoDBClient, table: str, incoming_prefix: str = PREFIXES.incoming
     ) -> None:
         self._ddb = client
         self.table = table

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import quote
 
@@ -19,7 +18,10 @@ from botocore.exceptions import ClientError
 
 from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
 from mailroom.naming import attachment_key, safe_name
-from mailroom.provenance import Provenance
+from mailroom.ports import ObjectHead, ObjectNotFound
+from mailroom.provenance import MessageContext, Provenance
+
+__all__ = ["ObjectHead", "ObjectNotFound", "S3AttachmentSink", "S3Store", "content_disposition"]
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,21 +33,6 @@ TRANSFER = TransferConfig(
     multipart_chunksize=8 * 1024 * 1024,
     max_concurrency=2,
 )
-
-
-class ObjectNotFound(LookupError):
-    """The object (or the version asked for) does not exist (any more)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectHead:
-    key: str
-    size: int
-    etag: str
-    version_id: str | None
-    content_type: str | None
-    metadata: dict[str, str]
-    last_modified: str
 
 
 def _error_code(exc: ClientError) -> str:
@@ -74,6 +61,10 @@ class S3Store:
         self._s3 = client
         self.client = client  # public for fault injection in tests (botocore event hooks)
         self.bucket = bucket
+
+    def attachment_sink(self, prefix: str, context: MessageContext) -> S3AttachmentSink:
+        """Where intake stores one message's attachments (`<prefix><message-id>/<nn>-<name>`)."""
+        return S3AttachmentSink(self, prefix, context)
 
     def open_stream(self, key: str) -> BinaryIO:
         """The object's body as a stream (botocore's StreamingBody reads it on demand)."""
@@ -260,22 +251,6 @@ def content_disposition(filename: str) -> str:
     fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
     fallback = fallback.replace("\\", "_").replace('"', "_")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-@dataclass(frozen=True, slots=True)
-class MessageContext:
-    """What every attachment of one message shares in its provenance."""
-
-    message_id: str
-    received_at: str
-    sender: str | None
-    sender_name: str | None
-    case: str | None
-    authenticated: bool | None = None
-    auth_reason: str | None = None
-    suspected_spam: bool = False
-    source: str = "email"  # "import" for `mailroom import`
-    mailbox: str | None = None
 
 
 class S3AttachmentSink:

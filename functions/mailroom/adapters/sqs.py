@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mailroom.usecases.recovery_ports import MAX_BATCH, QueuedMessage
+from mailroom.ports import MAX_BATCH, QueuedMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

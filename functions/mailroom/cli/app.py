@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from mailroom.cli.config import ConfigError, Overrides, resolve
+from mailroom.model import PREFIXES, Prefixes
 from mailroom.usecases.errors import IntegrityError, InvalidInput, NotFound, UseCaseError
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1  # failed, or not found
 EXIT_USAGE = 2
-INCOMING_PREFIX = "incoming/"
 
 
 class CliError(click.ClickException):
@@ -47,6 +47,9 @@ class ConfigMissing(CliError):
 
 class App:
     """The group's flags, resolved settings, clients on demand."""
+
+    # The bucket's key prefixes (the functions' own defaults: Terraform sets no others).
+    prefixes: Prefixes = PREFIXES
 
     def __init__(self, overrides: Overrides, debug: bool, local_time: bool = False) -> None:
         self.overrides = overrides
@@ -73,7 +76,7 @@ class App:
         from mailroom.cli.config import dynamodb_client
 
         _, table = self.names()
-        return Catalog(dynamodb_client(self.config), table, INCOMING_PREFIX)
+        return Catalog(dynamodb_client(self.config), table, self.prefixes.incoming)
 
     @cached_property
     def s3(self) -> S3Client:

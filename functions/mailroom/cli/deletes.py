@@ -42,7 +42,11 @@ def delete(app: App, file_id: str, yes: bool, by: str | None, fmt: str) -> None:
         name = render.printable(record.filename)
         click.confirm(f"Delete {name} ({record.size} bytes, from {record.sender})?", abort=True)
     done = deletes.delete_file(
-        app.catalog, app.store(record.bucket), file_id, by=by or _default_actor()
+        app.catalog,
+        app.store(record.bucket),
+        file_id,
+        by=by or _default_actor(),
+        incoming_prefix=app.prefixes.incoming,
     )
     if fmt == "json":
         click.echo(to_json(asdict(done)))

@@ -41,7 +41,7 @@ def _wants_progress(record: FileRecord) -> bool:
 def _fetch(app: App, record: FileRecord, target: IO[bytes], progress: bool) -> None:
     store = app.store(record.bucket)
     if not progress:
-        downloads.download(store, record, target)
+        downloads.download(store, record, target, incoming_prefix=app.prefixes.incoming)
         return
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -55,7 +55,13 @@ def _fetch(app: App, record: FileRecord, target: IO[bytes], progress: bool) -> N
         transient=True,
     ) as bar:
         task = bar.add_task(render.printable(record.filename)[:40], total=record.size)
-        downloads.download(store, record, target, progress=lambda n: bar.update(task, advance=n))
+        downloads.download(
+            store,
+            record,
+            target,
+            incoming_prefix=app.prefixes.incoming,
+            progress=lambda n: bar.update(task, advance=n),
+        )
 
 
 _KINDS = {
@@ -198,7 +204,9 @@ def url(app: App, file_id: str, expires: int) -> None:
     expire, whatever --expires says.
     """
     record = get_file(app.catalog, file_id)
-    link = downloads.download_link(app.store(record.bucket), record, expires)
+    link = downloads.download_link(
+        app.store(record.bucket), record, expires, incoming_prefix=app.prefixes.incoming
+    )
     until = datetime.now().astimezone() + timedelta(seconds=expires)
     click.echo(link)
     note(f"expires {render.show_time(until.isoformat(), local=False)}")
@@ -224,7 +232,9 @@ def upload(app: App, paths: tuple[Path, ...], sender: str, case: str | None, fmt
     """Put files into intake (incoming/<upload-id>/); they are recorded like emailed ones."""
     uploads.checked_sender(sender)  # before any client is built: bad input fails first
     uploads.checked_case(case)
-    done = uploads.upload_files(app.store(), list(paths), sender=sender, case=case)
+    done = uploads.upload_files(
+        app.store(), list(paths), sender=sender, case=case, incoming_prefix=app.prefixes.incoming
+    )
     if fmt == "json":
         click.echo(to_json([asdict(d) for d in done]))
         return

@@ -20,7 +20,6 @@ from typing import Any
 import click
 
 EXIT_FAILED = 1
-INCOMING_PREFIX = "incoming/"
 
 
 def _checked_case(value: str | None) -> str | None:
@@ -86,12 +85,12 @@ def import_mail(
     store = S3Store(s3_client(config), bucket)
     # DKIM of forwarded messages is checked against real DNS from this machine.
     extract, record = intake_steps(
-        settings, store, Catalog(ddb, table, INCOMING_PREFIX), txt_lookup=dns_txt_lookup
+        settings, store, Catalog(ddb, table, settings.incoming_prefix), txt_lookup=dns_txt_lookup
     )
     importer = Importer(
         settings=settings,
         raw=store,
-        records=RecordInventory(ddb, table, INCOMING_PREFIX),
+        records=RecordInventory(ddb, table, settings.incoming_prefix),
         extract=extract,
         record=record,
         case=tag,

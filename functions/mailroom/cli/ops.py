@@ -23,13 +23,12 @@ import click
 from mailroom.cli.config import OPS_NAMES, Config, Setting, client, resolve_ops
 from mailroom.cli.output import json_option, to_json
 from mailroom.cli.params import DATE, DurationParam
+from mailroom.model import PREFIXES
 
 if TYPE_CHECKING:
+    from mailroom.ports import Invoker
     from mailroom.usecases.doctor import Report
-    from mailroom.usecases.recovery_ports import Invoker
 
-RAW_PREFIX = "raw/"
-INCOMING_PREFIX = "incoming/"
 FUNCTIONS = ("extract_attachments", "record_metadata")
 EXIT_PROBLEM = 1
 
@@ -129,7 +128,7 @@ class _Ops:
         from mailroom.adapters.inventory import RecordInventory
         from mailroom.cli.config import dynamodb_client
 
-        return RecordInventory(dynamodb_client(self.config), self.table, INCOMING_PREFIX)
+        return RecordInventory(dynamodb_client(self.config), self.table, PREFIXES.incoming)
 
 
 def _dlq_name(function: str) -> str:
@@ -187,9 +186,9 @@ def reprocess(
     function = ops.need("extract_function_name")
     records = ops.records()
     if outcome:
-        targets = use.targets_for_outcome(outcome, records, RAW_PREFIX, since)
+        targets = use.targets_for_outcome(outcome, records, PREFIXES.raw, since)
     else:
-        targets = use.targets_for_ids(message_ids, records, RAW_PREFIX)
+        targets = use.targets_for_ids(message_ids, records, PREFIXES.raw)
     result = use.reprocess(
         targets,
         function,
@@ -336,8 +335,8 @@ def doctor(
     topic = ops.names["alarm_topic_arn"].value
     stack = use.Stack(
         bucket=ops.bucket,
-        raw_prefix=RAW_PREFIX,
-        incoming_prefix=INCOMING_PREFIX,
+        raw_prefix=PREFIXES.raw,
+        incoming_prefix=PREFIXES.incoming,
         objects=ops.objects(),
         records=ops.records(),
         queues={f: ops.queue(f) for f in FUNCTIONS},

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
-from datetime import date
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -43,7 +42,6 @@ from mailroom.usecases.errors import (
 
 logger = Logger()
 
-MAX_PAGE = 500  # rows per API page; the CLI may ask for more
 # Claims that name a signed-in person, best first: an address is what files record as sender.
 IDENTITY_CLAIMS = ("email", "cognito:username", "username", "sub")
 
@@ -79,30 +77,6 @@ def identity(event: dict[str, Any]) -> str:
     raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "sign in first")
 
 
-def _date(name: str, text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(name, f"{name} is a date, YYYY-MM-DD") from None
-
-
-def _limit(text: str | None) -> int:
-    if not text:
-        return 50
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
-        raise InvalidInput("limit", f"limit is a whole number from 1 to {MAX_PAGE}")
-    return int(text)
-
-
-def _flag(name: str, text: str | None) -> bool:
-    value = (text or "false").lower()
-    if value not in {"true", "false", "1", "0"}:
-        raise InvalidInput(name, f"{name} is true or false")
-    return value in {"true", "1"}
-
-
 def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     """The resolver with every route, over one set of settings and adapters."""
     cors = None
@@ -116,25 +90,11 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(cors=cors)
     core = settings.core
 
-    def query(allowed: set[str]) -> dict[str, str]:
-        params = app.current_event.query_string_parameters or {}
-        unknown = sorted(set(params) - allowed)
-        if unknown:
-            raise InvalidInput(unknown[0], f"unknown parameter {unknown[0]!r}")
-        return dict(params)
+    def params() -> dict[str, str]:
+        return dict(app.current_event.query_string_parameters or {})
 
     def who() -> str:
         return identity(app.current_event.raw_event)
-
-    def body() -> dict[str, Any]:
-        text = app.current_event.decoded_body or ""
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise InvalidInput("body", "the body is not JSON") from None
-        if not isinstance(value, dict):
-            raise InvalidInput("body", "the body is a JSON object")
-        return value
 
     def record_of(encoded_id: str) -> Any:
         return files.get_file(rt.catalog, unquote(encoded_id))
@@ -142,23 +102,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     @app.get("/files")
     def list_files() -> Response[str]:
         who()
-        p = query(
-            {"sender", "case", "since", "until", "limit", "cursor", "include_deleted"}
-            | {"include_claimed"}
-        )
-        page = files.list_files(
-            rt.catalog,
-            files.FileQuery(
-                sender=p.get("sender") or None,
-                case=p.get("case") or None,
-                since=_date("since", p.get("since")),
-                until=_date("until", p.get("until")),
-                limit=_limit(p.get("limit")),
-                cursor=p.get("cursor") or None,
-                include_deleted=_flag("include_deleted", p.get("include_deleted")),
-                include_claimed=_flag("include_claimed", p.get("include_claimed")),
-            ),
-        )
+        page = files.list_files(rt.catalog, files.FileQuery.from_params(params()))
         return json_response({"files": [m.to_dict() for m in page.files], "next": page.next})
 
     @app.get("/files/<file_id>")
@@ -192,22 +136,9 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     @app.post("/uploads")
     def upload() -> Response[str]:
         person = who()
-        values = body()
-        unknown = sorted(set(values) - {"filename", "size", "content_type", "case"})
-        if unknown:
-            raise InvalidInput(unknown[0], f"unknown field {unknown[0]!r}")
-        for name in ("filename", "content_type", "case"):
-            if values.get(name) is not None and not isinstance(values[name], str):
-                raise InvalidInput(name, f"{name} is a string")
-        request = uploads.UploadRequest(
-            filename=values.get("filename") or "",
-            size=values.get("size"),  # type: ignore[arg-type]  # checked by the use case
-            content_type=values.get("content_type"),
-            case=values.get("case"),
-        )
         post = uploads.presign_upload(
             rt.store,
-            request,
+            uploads.UploadRequest.from_body(app.current_event.decoded_body),
             uploader=person,
             max_bytes=settings.upload_max_bytes,
             allowed_types=settings.upload_types,
@@ -229,17 +160,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     @app.get("/messages")
     def list_messages() -> Response[str]:
         who()
-        p = query({"outcome", "since", "until", "limit", "cursor"})
-        page = messages.page_messages(
-            rt.catalog,
-            messages.MessageQuery(
-                outcome=p.get("outcome") or None,
-                since=_date("since", p.get("since")),
-                until=_date("until", p.get("until")),
-                limit=_limit(p.get("limit")),
-                cursor=p.get("cursor") or None,
-            ),
-        )
+        page = messages.page_messages(rt.catalog, messages.MessageQuery.from_params(params()))
         return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
 
     @app.get("/messages/<message_id>")

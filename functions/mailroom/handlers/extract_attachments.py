@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes import SESEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import runtime
-from mailroom.intake import DeadlineReached, ReceivedMail, process_message
 from mailroom.model import MessageRecord
+from mailroom.usecases.intake import DeadlineReached, ReceivedMail, process_message
 
 # Traced by Lambda's active tracing (infra/lambda.tf), without the X-Ray SDK: keeping the SDK off
 # the import path is most of the cold start it cost (docs/ARCHITECTURE.md, Observability).

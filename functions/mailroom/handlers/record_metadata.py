@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import runtime
-from mailroom.recording import ObjectCreated, record_object
+from mailroom.usecases.recording import ObjectCreated, record_object
 
 # Traced by Lambda's active tracing (infra/lambda.tf), without the X-Ray SDK: keeping the SDK off
 # the import path is most of the cold start it cost (docs/ARCHITECTURE.md, Observability).

@@ -61,7 +61,7 @@ from mailroom.local.stack import (
     provision,
     provision_api,
 )
-from mailroom.model import FileRecord, MessageRecord
+from mailroom.model import PREFIXES, FileRecord, MessageRecord
 from mailroom.policy import Outcome
 from mailroom.settings import ENV_INCOMING_PREFIX, ENV_TABLE
 
@@ -320,7 +320,7 @@ class LocalMailroom:
                     )
                     variables = (function.get("Environment") or {}).get("Variables") or {}
                     table = variables.get(ENV_TABLE)
-                    self.incoming_prefix = variables.get(ENV_INCOMING_PREFIX) or "incoming/"
+                    self.incoming_prefix = variables.get(ENV_INCOMING_PREFIX) or PREFIXES.incoming
         if bucket is None or table is None:
             raise LocalStackError(
                 "the active receipt rule needs an S3 action and a Lambda action whose function "

@@ -1,9 +1,12 @@
 """Use cases shared by every entry point (the CLI, the API, local mode).
 
-Plain functions over the Protocols of `mailroom.ports`: they build keys, provenance and
+Plain functions over the Protocols of `mailroom.ports` (never `mailroom.adapters`): they build keys, provenance and
 timestamps, validate input and page results, so that a command or a route only parses, calls
 one of them and renders. They never import boto3, click or rich.
 
+    intake     one SES message: policy, extraction, its message record (extract_attachments)
+    recording  one object under incoming/: its file record (record_metadata)
+    params     query strings and JSON bodies checked into the requests below
     files      queries on file records: list (by sender, case, date), one file, duplicates
     messages   one message with its files, messages by outcome (stuck `processing` included)
     reports    stats and cases
@@ -13,5 +16,4 @@ one of them and renders. They never import boto3, click or rich.
     redrive    dead-letter queues back through their functions
     doctor     raw/ <-> records <-> incoming/ reconciliation and health checks
     imports    mbox, Maildir and .eml folders through the intake path
-(the last four over the Protocols of `usecases/recovery_ports.py`)
 """

@@ -15,7 +15,6 @@ from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import not_found_file
 from mailroom.usecases.messages import iso_z
 
-INCOMING_PREFIX = "incoming/"
 MAX_ACTOR_CHARS = 320
 
 
@@ -26,7 +25,7 @@ def delete_file(
     *,
     by: str,
     now: datetime | None = None,
-    incoming_prefix: str = INCOMING_PREFIX,
+    incoming_prefix: str,
 ) -> FileRecord:
     """Delete `file_id`'s current object version and mark its record; idempotent.
 

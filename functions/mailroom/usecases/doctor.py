@@ -18,8 +18,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import quote_plus
 
-from mailroom.intake import SETUP_NOTIFICATION_ID
-from mailroom.usecases.recovery_ports import (
+from mailroom.ports import (
     Invoker,
     Objects,
     Queue,
@@ -27,6 +26,7 @@ from mailroom.usecases.recovery_ports import (
     RuleCheck,
     StoredObject,
 )
+from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 from mailroom.usecases.reprocess import Target, reprocess
 
 SHOWN = 20  # ids printed per finding; the count is always whole

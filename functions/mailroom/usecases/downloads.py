@@ -14,7 +14,6 @@ from mailroom.model import FileRecord
 from mailroom.ports import ObjectStore
 from mailroom.usecases.errors import IntegrityError, NotFound
 
-INCOMING_PREFIX = "incoming/"
 MAX_LINK_SECONDS = 7 * 86400  # SigV4's limit for a presigned URL
 
 
@@ -52,7 +51,7 @@ def download(
     target: IO[bytes],
     *,
     progress: Callable[[int], None] | None = None,
-    incoming_prefix: str = INCOMING_PREFIX,
+    incoming_prefix: str,
 ) -> None:
     """Write the recorded version's bytes to `target`; IntegrityError if they do not match.
 
@@ -79,7 +78,7 @@ def download_link(
     record: FileRecord,
     expires_in: int,
     *,
-    incoming_prefix: str = INCOMING_PREFIX,
+    incoming_prefix: str,
 ) -> str:
     """A presigned GET of the recorded version, saved under the original filename."""
     _servable(record, incoming_prefix)

@@ -10,18 +10,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from itertools import islice
 from typing import Any
 
-from mailroom.model import Bounds, FileRecord
+from mailroom.model import PREFIXES, Bounds, FileRecord
 from mailroom.policy import indexed_trust
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
+from mailroom.usecases.params import day, flag, known, page_size
 
-INCOMING_PREFIX = "incoming/"
 TOP = "\U0010ffff"  # sorts after any key (UTF-8 and code points agree)
 MAX_LIMIT = 10_000  # one listing; more is a job for --format csv over several ranges
 
@@ -38,6 +38,25 @@ class FileQuery:
     # With a sender: also files whose original sender is only claimed (never verified or
     # vouched); they come from their own index, so the cost still follows the rows returned.
     include_claimed: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> FileQuery:
+        """GET /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted="""
+        known(params, PARAMS)
+        return cls(
+            sender=params.get("sender") or None,
+            case=params.get("case") or None,
+            since=day("since", params.get("since")),
+            until=day("until", params.get("until")),
+            limit=page_size(params.get("limit")),
+            cursor=params.get("cursor") or None,
+            include_deleted=flag("include_deleted", params.get("include_deleted")),
+            include_claimed=flag("include_claimed", params.get("include_claimed")),
+        )
+
+
+PARAMS: tuple[str, ...] = ("sender", "case", "since", "until", "limit", "cursor")
+PARAMS += ("include_deleted", "include_claimed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +206,8 @@ def get_file(catalog: FileCatalog, file_id: str) -> FileRecord:
 
 def not_found_file(file_id: str) -> NotFound:
     hint = ""
-    if not file_id.startswith(INCOMING_PREFIX):
-        hint = f" (file ids are object keys like {INCOMING_PREFIX}<message-id>/01-name.pdf)"
+    if not file_id.startswith(PREFIXES.incoming):
+        hint = f" (file ids are object keys like {PREFIXES.incoming}<message-id>/01-name.pdf)"
     return NotFound(f"no file with id {file_id!r}{hint}")
 
 

@@ -34,15 +34,15 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO
 
 from mailroom.dkimcheck import TxtLookup, no_lookup
-from mailroom.intake import ReceivedMail, process_message
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
-from mailroom.recording import ObjectCreated, record_object
+from mailroom.ports import IntakeCatalog, IntakeStore, RawStore, Records
 from mailroom.settings import Settings
-from mailroom.usecases.recovery_ports import Records
+from mailroom.usecases.intake import ReceivedMail, process_message
+from mailroom.usecases.recording import ObjectCreated, record_object
 
 MAX_LINE = 1024 * 1024  # longer lines are read in pieces
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -371,24 +371,19 @@ class ImportResult:
         }
 
 
-class RawStore(Protocol):
-    def has_identical(self, key: str, sha256: str) -> bool: ...
-    def upload(
-        self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
-    ) -> None: ...
-
-
 Extract = Callable[[ReceivedMail], MessageRecord]  # one message -> its files and record
 Record = Callable[[str], FileRecord | None]  # one object key under incoming/ -> its record
 
 
 def intake_steps(
-    settings: Settings, store: Any, catalog: Any, txt_lookup: TxtLookup = no_lookup
+    settings: Settings,
+    store: IntakeStore,
+    catalog: IntakeCatalog,
+    txt_lookup: TxtLookup = no_lookup,
 ) -> tuple[Extract, Record]:
     """The path mail from SES takes, in-process: `intake.process_message`, then
-    `recording.record_object` for each file (store: an S3Store, catalog: a Catalog).
-    `txt_lookup`: DNS for the DKIM checks of forwards (an import's forwards are claimed unless
-    their own signature verifies)."""
+    `recording.record_object` for each file. `txt_lookup`: DNS for the DKIM checks of
+    forwards (an import's forwards are claimed unless their own signature verifies)."""
 
     def extract(mail: ReceivedMail) -> MessageRecord:
         return process_message(mail, settings, store, catalog, txt_lookup=txt_lookup)

@@ -7,6 +7,7 @@ such as messages stuck in `processing` after an out-of-memory kill.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -16,6 +17,7 @@ from mailroom.policy import Outcome
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import check_limit, check_range
+from mailroom.usecases.params import day, known, page_size
 
 # Every outcome a record can carry. "processing" is the record written before extraction starts
 # (issue 7); listed here too so that the partition is read even before the enum names it.
@@ -48,6 +50,18 @@ class MessageQuery:
     older_than: int | None = None  # seconds: only records received before now minus this
     limit: int = 50
     cursor: str | None = None  # `MessagePage.next` of the previous page
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> MessageQuery:
+        """GET /messages?outcome=&since=&until=&limit=&cursor="""
+        known(params, ("outcome", "since", "until", "limit", "cursor"))
+        return cls(
+            outcome=params.get("outcome") or None,
+            since=day("since", params.get("since")),
+            until=day("until", params.get("until")),
+            limit=page_size(params.get("limit")),
+            cursor=params.get("cursor") or None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailroom.usecases.recovery_ports import MAX_BATCH, Invoker, Queue, QueuedMessage
+from mailroom.ports import MAX_BATCH, Invoker, Queue, QueuedMessage
 
 # Long enough to hand a batch of ten back to Lambda; a crash leaves them visible again after it.
 VISIBILITY_SECONDS = 60

@@ -15,19 +15,14 @@ from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import formataddr, getaddresses
-from typing import Any, Protocol
+from typing import Any
 
-from mailroom.intake import SETUP_NOTIFICATION_ID
-from mailroom.usecases.recovery_ports import Invoker, Records
+from mailroom.ports import Invoker, RawObjects, Records
+from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 
 HEADER_BYTES = 64 * 1024  # enough for any header block SES stores in practice
 VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
 OUTCOMES = ("failed", "processing")  # what `reprocess --outcome` accepts
-
-
-class RawObjects(Protocol):
-    def exists(self, key: str) -> bool: ...
-    def head_bytes(self, key: str, length: int) -> tuple[bytes, datetime]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,7 @@ from mailroom.ports import ObjectStore, UploadLedger, UploadSigner
 from mailroom.provenance import Provenance
 from mailroom.usecases.errors import InvalidInput, TooLarge, UnsupportedType
 from mailroom.usecases.messages import iso_z
-
-INCOMING_PREFIX = "incoming/"
+from mailroom.usecases.params import json_object, known, strings
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +89,7 @@ def upload_files(
     sender: str | None,
     case: str | None = None,
     now: datetime | None = None,
-    incoming_prefix: str = INCOMING_PREFIX,
+    incoming_prefix: str,
 ) -> list[UploadedFile]:
     """Put `paths` under one new upload id; validated before the first byte is sent."""
     address = checked_sender(sender)
@@ -137,6 +136,20 @@ class UploadRequest:
     content_type: str | None = None  # None or "": guessed from the name
     case: str | None = None
 
+    @classmethod
+    def from_body(cls, text: str | None) -> UploadRequest:
+        """POST /uploads {"filename", "size", "content_type"?, "case"?}; `presign_upload`
+        checks the values themselves."""
+        values = json_object(text)
+        known(values, ("filename", "size", "content_type", "case"), "field")
+        strings(values, ("filename", "content_type", "case"))
+        return cls(
+            filename=values.get("filename") or "",
+            size=values.get("size"),  # type: ignore[arg-type]  # checked by presign_upload
+            content_type=values.get("content_type"),
+            case=values.get("case"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PresignedUpload:
@@ -165,7 +178,7 @@ def presign_upload(
     allowed_types: Collection[str],
     expires_in: int,
     now: datetime | None = None,
-    incoming_prefix: str = INCOMING_PREFIX,
+    incoming_prefix: str,
     ledger: UploadLedger | None = None,
 ) -> PresignedUpload:
     """A presigned POST for one file under a new upload id in `incoming/`, all checked first.

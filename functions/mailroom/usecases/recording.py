@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 
 import filetype
 
-from mailroom.adapters.catalog import Catalog
-from mailroom.adapters.s3 import ObjectNotFound, S3Store
 from mailroom.model import FileRecord, group_of
+from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound
 from mailroom.provenance import Provenance
 from mailroom.usecases.upload_recording import UploadedObject, is_upload_key, record_upload
 
@@ -52,7 +51,7 @@ def detect_type(head: bytes) -> str | None:
 
 
 def record_object(
-    event: ObjectCreated, incoming_prefix: str, store: S3Store, catalog: Catalog
+    event: ObjectCreated, incoming_prefix: str, store: IntakeObjects, catalog: FileWriter
 ) -> FileRecord | None:
     """Write the file record of one object; None if it is gone or outside `incoming/`."""
     if not event.key.startswith(incoming_prefix) or event.key.endswith("/"):
@@ -132,7 +131,7 @@ def record_object(
     return record
 
 
-def _sha256_of(store: S3Store, key: str) -> str:
+def _sha256_of(store: IntakeObjects, key: str) -> str:
     digest = hashlib.sha256()
     with store.open_stream(key) as body:
         while chunk := body.read(1024 * 1024):

@@ -1,7 +1,8 @@
 """The extract_attachments use case: one SES-received message in, its files and record out.
 
-Pure orchestration over the adapters it is given: the handler parses the event, this decides
-and extracts, the adapters do the I/O. The lifecycle of a message record:
+Pure orchestration over the ports it is given (`mailroom.ports`: MailStore, MessageWriter): the
+handler parses the event and builds the adapters, this decides and extracts, the adapters do
+the I/O. The lifecycle of a message record:
 
 1. Decide from the receipt alone (verdicts, authenticated sender, allow-list). A rejection is
    final at once: nothing is extracted.
@@ -27,8 +28,6 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 from typing import Any, BinaryIO, cast
 
-from mailroom.adapters.catalog import Catalog
-from mailroom.adapters.s3 import MessageContext, S3AttachmentSink, S3Store
 from mailroom.dkimcheck import TxtLookup, no_lookup
 from mailroom.extract import extract
 from mailroom.extract.types import AttachmentWriter, PartInfo
@@ -46,6 +45,8 @@ from mailroom.policy import (
     dkim_signing_domains,
     outcome_for,
 )
+from mailroom.ports import AttachmentSink, MailStore, MessageWriter
+from mailroom.provenance import MessageContext
 from mailroom.settings import Settings
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
 
@@ -153,8 +154,8 @@ FINAL_WRITE_BACKOFF_S = 0.2
 def process_message(
     mail: ReceivedMail,
     settings: Settings,
-    store: S3Store,
-    catalog: Catalog,
+    store: MailStore,
+    catalog: MessageWriter,
     *,
     remaining_ms: Callable[[], int] | None = None,
     margin_ms: int = DEADLINE_MARGIN_MS,
@@ -227,7 +228,7 @@ def process_message(
         source=mail.origin,
         mailbox=mail.mailbox,
     )
-    sink = S3AttachmentSink(store, prefix, context)
+    sink = store.attachment_sink(prefix, context)
     watch = _Deadline(remaining_ms, margin_ms)
     trust = ForwardTrust(
         _WatchedSink(sink, watch),
@@ -277,7 +278,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _write_final(catalog: Catalog, record: MessageRecord, sleep: Callable[[float], None]) -> None:
+def _write_final(
+    catalog: MessageWriter, record: MessageRecord, sleep: Callable[[float], None]
+) -> None:
     """Write the final record, retrying with exponential backoff and jitter.
 
     botocore already retries throttling and 5xx inside each call; this covers what outlasts
@@ -329,9 +332,9 @@ class _WatchedStream:
 
 
 class _WatchedSink:
-    """The S3 sink, checking the deadline before each attachment starts."""
+    """The attachment sink, checking the deadline before each attachment starts."""
 
-    def __init__(self, sink: S3AttachmentSink, deadline: _Deadline) -> None:
+    def __init__(self, sink: AttachmentSink, deadline: _Deadline) -> None:
         self._sink = sink
         self._deadline = deadline
 
