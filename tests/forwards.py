@@ -4,6 +4,7 @@ as an attachment or inline. TEST ONLY key: tests/fixtures/dkim/test-signer.pem."
 from __future__ import annotations
 
 import json
+import re
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def forward_attached(outer_from: str, inner: bytes, to: str) -> bytes:
     msg.set_content("Forwarding the client's message.\n")
     # The original's bytes as they are (a re-serialised message would break its signature).
     msg.add_attachment(inner, maintype="message", subtype="rfc822", filename="original.eml")
-    return msg.as_bytes()
+    # CRLF throughout, as SMTP carries it (the inner message is base64: its bytes are kept).
+    return re.sub(rb"(?<!\r)\n", b"\r\n", msg.as_bytes())
 
 
 def forward_inline(outer_from: str, original_sender: str, to: str) -> bytes:
@@ -64,4 +66,4 @@ def forward_inline(outer_from: str, original_sender: str, to: str) -> bytes:
         "Subject: Signed contract\nTo: <anna@firm.example>\n\nHere is the signed contract.\n"
     )
     msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="inline-fwd.pdf")
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))

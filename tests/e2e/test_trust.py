@@ -58,7 +58,7 @@ def table(stack: LocalMailroom, *args: str) -> str:
     env = {**stack.env(), "MAILROOM_STATE_DIR": str(stack.state_dir), "AWS_PROFILE": None}
     assert stack.runner is not None
     with stack.runner.exclusive():
-        result = CliRunner().invoke(cli, [*args, "--wide"], env=env, catch_exceptions=False)
+        result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -87,7 +87,7 @@ def test_an_attached_forward_does_not_make_anyone_the_client(stack: LocalMailroo
     assert found["original_sender"] == "ceo@client.example"
     assert found["original_sender_level"] == "claimed"
     assert found["matched"] == "original_sender"
-    shown = table(stack, "list", "--sender", "ceo@client.example", "--include-claimed")
+    shown = table(stack, "list", "--sender", "ceo@client.example", "--include-claimed", "--wide")
     assert "ceo@client.example (claimed) via mallory@evil.example" in shown
     message = run_cli(stack, "message", found["message_id"])
     assert message["message"]["original_sender_level"] == "claimed"
