@@ -214,7 +214,10 @@ def test_detail_views_say_whether_the_sender_is_authenticated_and_why() -> None:
 def test_a_claimed_original_sender_is_marked_in_tables_and_show() -> None:
     claimed = record(original_sender_level="claimed")
     legacy = record(original_sender_level=None)  # recorded before levels: claimed too
-    assert sender_label(claimed) == "client.name@client-example.com (claimed) via staff@firm-example.com"
+    assert (
+        sender_label(claimed)
+        == "client.name@client-example.com (claimed) via staff@firm-example.com"
+    )
     assert sender_label(legacy) == sender_label(claimed)
     fields = dict(file_fields(claimed))
     assert fields["sender trust"].startswith("claimed (")
