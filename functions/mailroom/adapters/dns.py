@@ -1,6 +1,6 @@
 """DNS TXT lookups for DKIM (mailroom.dkimcheck.TxtLookup): dnspython, or a test table.
 
-In the Lambda the resolver is the VPC's (Route 53 Resolver, from /etc/resolv.conf). A missing
+In the Lambda the resolver is the one in its /etc/resolv.conf (AWS's). A missing
 record (NXDOMAIN, no TXT) is None; anything else that is not an answer (timeout, SERVFAIL, no
 nameservers) raises, so dkimcheck reports "DNS failure" and the forward is not verified.
 """
