@@ -19,13 +19,16 @@ locals {
   # so a URL-encoded file key arrives with its slashes back: {proxy+} takes it whole and
   # handlers/api.canonical_path puts it back in one segment (see the comment there). The
   # download route (/files/{id}/download) is a GET under /files/{proxy+} too.
+  # Every route starts with /api: the dashboard's distribution forwards /api/* here with the
+  # path unchanged (dashboard.tf), and the function strips the prefix (handlers/api.py).
+  api_path_prefix = "/api"
   api_routes = toset([
-    "GET /files",
-    "GET /files/{proxy+}",
-    "DELETE /files/{proxy+}",
-    "POST /uploads",
-    "GET /messages",
-    "GET /messages/{proxy+}",
+    "GET /api/files",
+    "GET /api/files/{proxy+}",
+    "DELETE /api/files/{proxy+}",
+    "POST /api/uploads",
+    "GET /api/messages",
+    "GET /api/messages/{proxy+}",
   ])
 }
 
@@ -79,15 +82,8 @@ resource "aws_apigatewayv2_api" "staff" {
   description   = "mailroom ${var.name_prefix}: the staff dashboard's API (JWT from the staff user pool)"
   protocol_type = "HTTP"
 
-  # API Gateway answers preflight requests itself and replaces the function's CORS headers
-  # with these: only the dashboard's origin, the token in Authorization, never cookies.
-  cors_configuration {
-    allow_origins     = [local.dashboard_url]
-    allow_methods     = ["GET", "POST", "DELETE"]
-    allow_headers     = ["authorization", "content-type"]
-    max_age           = 600
-    allow_credentials = false
-  }
+  # No CORS configuration: the page reaches the API on its own origin (the distribution's
+  # /api/*), the CLI is no browser, so no other origin is ever let read an answer.
 }
 
 resource "aws_apigatewayv2_authorizer" "staff" {

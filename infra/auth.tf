@@ -18,6 +18,13 @@ resource "aws_cognito_user_pool" "staff" {
   username_attributes      = ["email"]
   auto_verified_attributes = ["email"]
 
+  # A changed address stays unverified (and the old one in use) until its code is confirmed;
+  # the API refuses a token whose email_verified is not true
+  # (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-email-phone-verification.html).
+  user_attribute_update_settings {
+    attributes_require_verification_before_update = ["email"]
+  }
+
   # No self-service sign-up: an administrator creates each account (admin-create-user).
   admin_create_user_config {
     allow_admin_create_user_only = true
@@ -79,6 +86,11 @@ resource "aws_cognito_user_pool_client" "dashboard" {
   # Only the hosted page signs in; the client itself may only refresh its tokens.
   explicit_auth_flows = ["ALLOW_REFRESH_TOKEN_AUTH"]
 
+  # The address is who a person is to the API (uploader, deleter): the client cannot write it,
+  # only an administrator can (admin-update-user-attributes). Listing a harmless attribute
+  # keeps Cognito's default, which is every writable attribute.
+  write_attributes = ["name"]
+
   prevent_user_existence_errors = "ENABLED"
   enable_token_revocation       = true
 
@@ -91,4 +103,26 @@ resource "aws_cognito_user_pool_client" "dashboard" {
     id_token      = "minutes"
     refresh_token = "hours"
   }
+}
+
+# Roles are Cognito groups; the ID token carries them in `cognito:groups`, and the API checks
+# the role each route's use case needs (functions/mailroom/usecases/roles.py, docs/ARCHITECTURE.md
+# "Roles"). Hierarchical: an uploader may read, an admin may do everything. A person in
+# several groups gets the highest; precedence orders them as Cognito documents it
+# (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-user-groups.html).
+locals {
+  staff_groups = {
+    admins    = { precedence = 1, description = "Everything, including deletes and other custodial actions" }
+    uploaders = { precedence = 2, description = "Read, download and upload files" }
+    readers   = { precedence = 3, description = "Read and download files and messages" }
+  }
+}
+
+resource "aws_cognito_user_group" "staff" {
+  for_each = local.staff_groups
+
+  name         = each.key
+  user_pool_id = aws_cognito_user_pool.staff.id
+  description  = each.value.description
+  precedence   = each.value.precedence
 }

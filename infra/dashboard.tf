@@ -2,7 +2,8 @@
 # CloudFront distribution (origin access control), HTTPS only, with security headers. The page
 # holds no AWS credentials: it signs in with the user pool (auth.tf), calls the API (api.tf)
 # with the token, and moves bytes with the presigned URLs the API hands out (the document
-# bucket's CORS below lets it).
+# bucket's CORS below lets it). The same distribution serves the API under /api/* (one
+# origin: the page needs no CORS for it, and its CSP names no API host).
 
 locals {
   site_bucket_name = "${var.name_prefix}-${local.account_id}-${var.region}-dashboard"
@@ -30,7 +31,7 @@ locals {
 
   # The page's contract (web/ reads /config.json at start).
   dashboard_config = {
-    apiUrl = aws_apigatewayv2_api.staff.api_endpoint
+    apiUrl = "${local.dashboard_url}${local.api_path_prefix}"
     auth = {
       mode        = "cognito"
       domain      = local.cognito_domain_url
@@ -39,15 +40,13 @@ locals {
     }
   }
 
-  # What the page may connect to: itself, the API, the sign-in domain (token endpoint) and the
-  # document bucket (presigned POST and GET; boto3 signs for either endpoint form). The API's
-  # own id cannot be named here: the API's CORS names the distribution, which names this
-  # policy, so the region's execute-api hosts are allowed instead.
+  # What the page may connect to: itself (the page and, under /api/*, the API), the sign-in
+  # domain (token endpoint) and the document bucket (presigned POST and GET; boto3 signs for
+  # either endpoint form). No execute-api host: any account's API would match a wildcard.
   content_security_policy = join("; ", [
     "default-src 'self'",
     join(" ", [
       "connect-src 'self'",
-      "https://*.execute-api.${var.region}.amazonaws.com",
       local.cognito_domain_url,
       "https://${local.bucket_name}.s3.amazonaws.com",
       "https://${local.bucket_name}.s3.${var.region}.amazonaws.com",
@@ -60,6 +59,18 @@ locals {
   # AWS's managed cache policy CachingOptimized; objects carry Cache-Control: no-cache, so a
   # new deploy shows at the next load.
   caching_optimized_policy_id = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+  # /api/*: AWS's managed CachingDisabled cache policy (TTLs 0, nothing in the cache key:
+  # "Use managed cache policies",
+  # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html)
+  # and AllViewerExceptHostHeader origin request policy (every viewer header, cookie and query
+  # string except Host, which API Gateway needs to be its own: "Use managed origin request
+  # policies",
+  # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html).
+  # The ids are AWS's, the same in every account; tests/infra/test_static.py pins them.
+  caching_disabled_policy_id              = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+  all_viewer_except_host_header_policy_id = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+  api_origin_domain                       = trimprefix(aws_apigatewayv2_api.staff.api_endpoint, "https://")
 }
 
 ################################################################################
@@ -262,7 +273,7 @@ resource "aws_cloudfront_distribution" "dashboard" {
   #checkov:skip=CKV_AWS_86:CloudFront standard logging needs a bucket with ACLs enabled; the stack's buckets have ACLs disabled (the API keeps access logs)
   #checkov:skip=CKV_AWS_174:The default *.cloudfront.net certificate is used (no custom domain), and CloudFront fixes its minimum TLS version
   #checkov:skip=CKV2_AWS_42:No custom domain: the default *.cloudfront.net certificate serves HTTPS
-  #checkov:skip=CKV_AWS_310:One origin (the site bucket); a failover origin would be a copy of the same files
+  #checkov:skip=CKV_AWS_310:Two origins, each the only one of its kind (the site bucket, the API); a failover origin would be a copy of the same files or API
   #checkov:skip=CKV_AWS_374:Staff may sign in from anywhere; the page itself is public and holds no data
   enabled             = true
   comment             = "mailroom ${var.name_prefix}: staff dashboard"
@@ -277,6 +288,20 @@ resource "aws_cloudfront_distribution" "dashboard" {
     origin_access_control_id = aws_cloudfront_origin_access_control.site.id
   }
 
+  # The staff HTTP API (api.tf), whose routes all start with /api/: CloudFront passes the path
+  # on unchanged, so /api/files here is GET /api/files there.
+  origin {
+    origin_id   = "api"
+    domain_name = local.api_origin_domain
+
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+
   default_cache_behavior {
     target_origin_id           = "site"
     viewer_protocol_policy     = "redirect-to-https"
@@ -284,6 +309,19 @@ resource "aws_cloudfront_distribution" "dashboard" {
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
     cache_policy_id            = local.caching_optimized_policy_id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.dashboard.id
+  }
+
+  # The API: never cached, every method, the viewer's headers (Authorization) passed on.
+  ordered_cache_behavior {
+    path_pattern               = "${local.api_path_prefix}/*"
+    target_origin_id           = "api"
+    viewer_protocol_policy     = "https-only"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = false
+    cache_policy_id            = local.caching_disabled_policy_id
+    origin_request_policy_id   = local.all_viewer_except_host_header_policy_id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.dashboard.id
   }
 

@@ -117,6 +117,15 @@ data "aws_iam_policy_document" "record_metadata" {
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
   }
+
+  # Issue 20: a file record is updated (staff's delete mark is never overwritten), and an
+  # inline image's earlier sightings from its sender domain are counted (a Query of the base
+  # table, at most signature_repeats keys; no index).
+  statement {
+    sid       = "UpdateFileRecordsCountSightings"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
 }
 
 locals {

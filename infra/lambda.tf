@@ -18,6 +18,13 @@ locals {
     MAILROOM_VIRUS_POLICY           = var.virus_policy
     MAILROOM_SPAM_POLICY            = var.spam_policy
     MAILROOM_TRUSTED_FORWARDERS     = join(",", var.trusted_forwarders)
+    MAILROOM_EXPAND_ARCHIVES        = tostring(var.expand_archives)
+    MAILROOM_KEEP_BODY              = tostring(var.keep_body)
+    MAILROOM_MAX_ARCHIVE_MEMBERS    = tostring(var.extraction_limits.max_archive_members)
+    MAILROOM_MAX_ARCHIVE_BYTES      = tostring(var.extraction_limits.max_archive_bytes)
+    MAILROOM_MAX_ARCHIVE_RATIO      = tostring(var.extraction_limits.max_archive_ratio)
+    MAILROOM_MAX_ARCHIVE_DEPTH      = tostring(var.extraction_limits.max_archive_depth)
+    MAILROOM_SIGNATURE_REPEATS      = tostring(var.extraction_limits.signature_repeats)
 
     POWERTOOLS_SERVICE_NAME      = "mailroom"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
@@ -30,7 +37,7 @@ locals {
 
 resource "aws_lambda_layer_version" "deps" {
   layer_name          = "${var.name_prefix}-deps"
-  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse, dkimpy), as tested"
+  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse, olefile, dkimpy), as tested"
   filename            = local.layer_zip
   source_code_hash    = filebase64sha256(local.layer_zip)
   compatible_runtimes = ["python3.12"]

@@ -139,11 +139,21 @@ output "uploader_policy_arn" {
   value       = aws_iam_policy.staff_uploader.arn
 }
 
+output "admin_policy_arn" {
+  description = "ARN of the mailroom-admin managed policy: the uploader's permissions plus `mailroom delete` and invoking the pipeline's functions (reprocess, redrive)."
+  value       = aws_iam_policy.staff_admin.arn
+}
+
+output "staff_groups" {
+  description = "Cognito groups of the staff user pool, one per role (admin-add-user-to-group): readers, uploaders, admins."
+  value       = sort([for g in aws_cognito_user_group.staff : g.name])
+}
+
 # The staff API and dashboard (api.tf, auth.tf, dashboard.tf).
 
 output "api_url" {
-  description = "Base URL of the staff HTTP API (no trailing slash): GET {api_url}/files with a token from the user pool."
-  value       = aws_apigatewayv2_api.staff.api_endpoint
+  description = "Base URL of the staff HTTP API, direct (no trailing slash): GET {api_url}/files with a token from the user pool. The dashboard reaches the same routes at {dashboard_url}/api."
+  value       = "${aws_apigatewayv2_api.staff.api_endpoint}${local.api_path_prefix}"
 }
 
 output "api_function_name" {

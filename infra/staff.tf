@@ -1,10 +1,15 @@
 # Least-privilege managed policies for people: attach one to the staff's users, groups or
-# SSO permission sets (outputs reader_policy_arn and uploader_policy_arn).
+# SSO permission sets (outputs reader_policy_arn, uploader_policy_arn and admin_policy_arn).
 #
 # - reader: what `mailroom list`, `show`, `message`, `messages`, `duplicates`, `get` and `url`
 #   call: Query and GetItem on the table and its indexes, GetObject on incoming/ only.
 # - uploader: the reader's, plus `mailroom upload` (PutObject under incoming/up-).
-# Both are explicitly denied raw/ (whole messages, bodies included) and quarantine/ (what
+# - admin: the uploader's, plus `mailroom delete` (DeleteObject on incoming/, and UpdateItem
+#   limited to the delete mark's attributes), plus invoking the functions that do the rest of
+#   an admin's work with their own role (reprocess and redrive hand events to extract_attachments
+#   and record_metadata). Whatever must write raw/, quarantine/ or the pipeline's fields of a
+#   record runs in a function, never with broad rights on a person's credentials.
+# All three are explicitly denied raw/ (whole messages, bodies included) and quarantine/ (what
 # policy kept away from people), whatever else a person may be granted.
 #
 # tests/infra/test_stack.py runs those CLI commands with nothing but the reader policy against
@@ -91,6 +96,44 @@ data "aws_iam_policy_document" "staff_uploader" {
   }
 }
 
+data "aws_iam_policy_document" "staff_admin" {
+  source_policy_documents = [data.aws_iam_policy_document.staff_uploader.json]
+
+  # `mailroom delete`: the current version of a file's object (versioning keeps the bytes, and
+  # s3:DeleteObjectVersion, which would destroy them, is not granted).
+  statement {
+    sid       = "DeleteFromIntake"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*"]
+  }
+
+  # ... and the record's delete mark. Every attribute the request names (key, condition,
+  # update) must be one of these, so a person cannot rewrite what the pipeline recorded
+  # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+  statement {
+    sid       = "MarkDeleted"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["pk", "sk", "deleted", "deleted_by", "deleted_at"]
+    }
+  }
+
+  # `mailroom reprocess` and `redrive` hand events to the pipeline's functions (asynchronous
+  # invokes): the functions' own roles write raw/-derived objects and records.
+  statement {
+    sid     = "InvokeThePipeline"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      aws_lambda_function.this["extract_attachments"].arn,
+      aws_lambda_function.this["record_metadata"].arn,
+    ]
+  }
+}
+
 resource "aws_iam_policy" "staff_reader" {
   name        = "${var.name_prefix}-reader"
   description = "mailroom ${var.name_prefix}: read file and message records and download files from incoming/ (never raw/ or quarantine/)"
@@ -101,4 +144,10 @@ resource "aws_iam_policy" "staff_uploader" {
   name        = "${var.name_prefix}-uploader"
   description = "mailroom ${var.name_prefix}: the reader's permissions, plus uploads into ${local.upload_prefix}"
   policy      = data.aws_iam_policy_document.staff_uploader.json
+}
+
+resource "aws_iam_policy" "staff_admin" {
+  name        = "${var.name_prefix}-admin"
+  description = "mailroom ${var.name_prefix}: the uploader's permissions, plus deletes (current version and delete mark only) and invoking the pipeline's functions"
+  policy      = data.aws_iam_policy_document.staff_admin.json
 }

@@ -111,11 +111,16 @@ variable "trusted_forwarders" {
 }
 
 variable "extraction_limits" {
-  description = "Caps on one message's MIME tree (nesting depth, number of parts, decoded bytes); what a cap stops becomes a warning on the message record."
+  description = "Caps on one message's MIME tree (nesting depth, number of parts, decoded bytes) and on each archive opened (files, decompressed bytes, decompressed-to-compressed ratio, archives within archives); signature_repeats: how often an inline image must already have come from one sender domain to be a signature. What a cap stops becomes a warning on the message record."
   type = object({
-    max_depth       = optional(number, 32)
-    max_parts       = optional(number, 2000)
-    max_total_bytes = optional(number, 268435456)
+    max_depth           = optional(number, 32)
+    max_parts           = optional(number, 2000)
+    max_total_bytes     = optional(number, 268435456)
+    max_archive_members = optional(number, 500)
+    max_archive_bytes   = optional(number, 104857600)
+    max_archive_ratio   = optional(number, 100)
+    max_archive_depth   = optional(number, 2)
+    signature_repeats   = optional(number, 1)
   })
   default = {}
 
@@ -123,6 +128,18 @@ variable "extraction_limits" {
     condition     = alltrue([for v in values(var.extraction_limits) : v >= 1 && floor(v) == v])
     error_message = "Every extraction limit must be a whole number, at least 1."
   }
+}
+
+variable "expand_archives" {
+  description = "Open zip archives and Outlook .msg items attached to mail: their files become records whose parent is the container (kept too). false keeps every container closed. Reaches the functions as MAILROOM_EXPAND_ARCHIVES."
+  type        = bool
+  default     = true
+}
+
+variable "keep_body" {
+  description = "Also store each message's text body as a file with role body (hidden from the default listing). Reaches the functions as MAILROOM_KEEP_BODY."
+  type        = bool
+  default     = false
 }
 
 variable "virus_policy" {

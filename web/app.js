@@ -3,11 +3,13 @@
 // senders come from outside the firm.
 
 import { Api, ApiError, postToS3 } from "./js/api.js";
-import { SignInError, beginSignIn, currentSession, forgetSession, signOut } from "./js/auth.js";
+import { SignInError, beginSignIn, currentSession, forgetSession, jwtClaims, signOut } from "./js/auth.js";
+import { can, roleOf } from "./js/roles.js";
 import {
   contentTypeOf,
   formatSize,
   formatTime,
+  pageSummary,
   sourceLabel,
   senderLabel,
   trust,
@@ -25,9 +27,12 @@ const $ = (id) => document.getElementById(id);
 const state = {
   config: null,
   api: null,
+  role: null, // "reader", "uploader" or "admin" (web/js/roles.js)
   filters: {},
   cursor: null, // the cursor of the page shown (null: the first)
   previous: [], // the cursors of the pages before it
+  first: 0, // how many files the pages before this one showed
+  firsts: [], // `first` of each page before it
   next: null,
   files: [],
   selected: null, // the record in the details panel
@@ -61,7 +66,8 @@ function say(text) {
 function showError(error) {
   let text = error instanceof Error ? error.message : String(error);
   if (error instanceof ApiError && error.status === 401 && state.config?.auth?.mode === "local") {
-    text += " Reload the page: `mailroom local` makes a new token each time it starts.";
+    text += " Open the dashboard link `mailroom local` printed: it makes a new token each time it starts.";
+    forgetSession(); // a stale token: a reload must not send it again
   }
   $("error-text").textContent = text;
   $("error").hidden = false;
@@ -98,6 +104,11 @@ async function start() {
   }
   state.api = new Api(state.config.apiUrl, session.token);
   $("user-name").textContent = session.user;
+  // What the role may not do is not offered (the API refuses it anyway).
+  state.role = roleOf(jwtClaims(session.token));
+  $("user-role").textContent = state.role || "no role";
+  $("user-role").hidden = false;
+  $("upload-section").hidden = !can(state.role, "upload");
   $("account").hidden = false;
   $("mode-badge").hidden = session.mode !== "local";
   $("sign-out").hidden = session.mode === "local";
@@ -132,6 +143,8 @@ function readFilters() {
   }
   if (data.get("include_deleted")) filters.include_deleted = "true";
   if (data.get("include_claimed") && filters.sender) filters.include_claimed = "true";
+  // Inline images, signature logos, tracking pixels and kept bodies are set aside, not lost.
+  if (data.get("all")) filters.all = "true";
   return filters;
 }
 
@@ -176,9 +189,7 @@ function renderFiles() {
   const active = Object.keys(state.filters).length;
   $("filter-count").textContent = active ? `(${active} active)` : "";
   const page = state.previous.length + 1;
-  const count = state.files.length;
-  $("files-summary").textContent =
-    count === 0 ? "" : `Showing ${count} file${count === 1 ? "" : "s"}, newest first`;
+  $("files-summary").textContent = pageSummary(state.first, state.files.length, Boolean(state.next));
   $("page-number").textContent = page > 1 || state.next ? `Page ${page}` : "";
   $("prev-page").disabled = state.previous.length === 0;
   $("next-page").disabled = !state.next;
@@ -187,7 +198,13 @@ function renderFiles() {
 function senderCell(record) {
   const cell = el("td", { "data-label": "Sender", className: "sender" });
   // One child per cell: the narrow layout lays a cell out as label | value.
-  const value = el("span", {}, el("span", { className: "sender-address", text: senderLabel(record) }));
+  const label = senderLabel(record);
+  if (!label) {
+    // No From and no envelope sender: nothing to verify, so no "(unverified)" badge either.
+    cell.append(el("span", { className: "sender-unknown", text: "unknown sender" }));
+    return cell;
+  }
+  const value = el("span", {}, el("span", { className: "sender-address", text: label }));
   cell.append(value);
   if (record.authenticated === false) {
     value.append(
@@ -253,6 +270,10 @@ function fileRow(record) {
         "aria-label": `Open ${record.filename}`,
         onclick: () => openFile(record),
       }),
+    );
+  }
+  if (!record.deleted && can(state.role, "delete")) {
+    actions.append(
       el("button", {
         type: "button",
         className: "button button-small button-danger-quiet",
@@ -322,6 +343,13 @@ function renderDetails(record) {
   const declared = record.content_type || "";
   const detected = record.detected_type || "";
   field(list, "Type", detected && detected !== declared ? `${declared} (looks like ${detected})` : declared);
+  if (record.role && (record.role !== "document" || record.role_reason)) {
+    field(list, "Role", record.role_reason ? `${record.role} (${record.role_reason})` : record.role);
+  }
+  if (record.width && record.height) field(list, "Image", `${record.width}×${record.height}`);
+  if (record.parent_index !== null && record.parent_index !== undefined) {
+    field(list, "In container", `file ${String(record.parent_index).padStart(2, "0")} of this message`);
+  }
   field(list, "Source", sourceLabel(record));
   if (record.suspected_spam) field(list, "Spam", "Suspected (spam verdict FAIL)");
   if (record.deleted) field(list, "Deleted", `by ${record.deleted_by} at ${formatTime(record.deleted_at)}`);
@@ -329,7 +357,7 @@ function renderDetails(record) {
   field(list, "File id", record.file_id, "mono");
   field(list, "Message id", record.message_id, "mono");
   $("details-download").hidden = Boolean(record.deleted);
-  $("details-delete").hidden = Boolean(record.deleted);
+  $("details-delete").hidden = Boolean(record.deleted) || !can(state.role, "delete");
 }
 
 async function renderMessage(record) {
@@ -348,6 +376,9 @@ async function renderMessage(record) {
   if (message) {
     const list = el("dl", { className: "fields" });
     field(list, "Subject", message.subject);
+    if (message.excerpt) field(list, "Excerpt", message.excerpt);
+    // Shown as text, never fetched or linked: staff decide whether to open them.
+    if (message.links && message.links.length) field(list, "Links", message.links.join(" "), "mono");
     field(list, "From", message.from_name ? `${message.from_name} <${message.from_address}>` : message.from_address);
     field(list, "Outcome", message.outcome);
     field(list, "Authenticated", trust(message));
@@ -446,7 +477,12 @@ async function openFile(record) {
 function confirmDelete(record, origin) {
   const dialog = $("confirm-delete");
   $("confirm-title").textContent = `Delete ${record.filename}?`;
-  $("confirm-text").textContent = `${record.filename} from ${senderLabel(record) || "unknown sender"}, received ${formatTime(record.received_at)}.`;
+  // The time is kept on one line: "2026-11-29 21:50 UTC" broken after the date misreads.
+  $("confirm-text").replaceChildren(
+    `${record.filename} from ${senderLabel(record) || "unknown sender"}, received `,
+    el("span", { className: "nowrap", text: formatTime(record.received_at) }),
+    ".",
+  );
   dialog.returnValue = "";
   dialog.addEventListener(
     "close",
@@ -580,6 +616,8 @@ function wireEvents() {
     state.filters = readFilters();
     state.cursor = null;
     state.previous = [];
+    state.first = 0;
+    state.firsts = [];
     await loadFiles();
     say(`${state.files.length} file${state.files.length === 1 ? "" : "s"} shown.`);
   });
@@ -589,6 +627,8 @@ function wireEvents() {
     state.filters = {};
     state.cursor = null;
     state.previous = [];
+    state.first = 0;
+    state.firsts = [];
     await loadFiles();
     say("Filters cleared.");
   });
@@ -596,6 +636,8 @@ function wireEvents() {
     if (!state.next) return;
     state.previous.push(state.cursor);
     state.cursor = state.next;
+    state.firsts.push(state.first);
+    state.first += state.files.length;
     await loadFiles();
     say(`Page ${state.previous.length + 1}.`);
     if ($("next-page").disabled) $("prev-page").focus();
@@ -603,6 +645,7 @@ function wireEvents() {
   $("prev-page").addEventListener("click", async () => {
     if (!state.previous.length) return;
     state.cursor = state.previous.pop();
+    state.first = state.firsts.pop() || 0;
     await loadFiles();
     say(`Page ${state.previous.length + 1}.`);
     if ($("prev-page").disabled) $("next-page").focus();
@@ -650,8 +693,8 @@ function wireEvents() {
     event.preventDefault();
     depth = 0;
     zone.classList.remove("dragging");
-    if (!state.api) {
-      say("Sign in first: nothing was uploaded.");
+    if (!state.api || !can(state.role, "upload")) {
+      say(state.api ? "Your role may not upload: nothing was uploaded." : "Sign in first: nothing was uploaded.");
       return;
     }
     await uploadFiles(event.dataTransfer ? event.dataTransfer.files : []);
@@ -664,4 +707,9 @@ function wireEvents() {
   }
 }
 
+// A local dashboard link pasted into a tab already on this page only changes the fragment:
+// start again, so its token signs in (and leaves the address bar).
+window.addEventListener("hashchange", () => {
+  if (/^#(.*&)?token=/.test(window.location.hash)) window.location.reload();
+});
 start().catch(showError);

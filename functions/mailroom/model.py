@@ -153,6 +153,32 @@ def message_sort_key(record: MessageRecord) -> str:
     return f"{record.received_at}#{record.message_id}"
 
 
+# Only documents carry the default listings' index keys (issue 20): every other role's keys
+# are prefixed, in the same indexes, so a default listing reads documents only and costs the
+# rows it returns; `--all` queries the prefixed partitions too and merges them.
+DOCUMENT = "document"
+ASIDE_PREFIX = "aside#"
+ASIDE_KEYS = ("time_key", "sender_key", "original_sender_key", "claimed_sender_key", "case_key")
+
+
+def set_aside(item: dict[str, Any]) -> None:
+    for name in ASIDE_KEYS:
+        if name in item:
+            item[name] = ASIDE_PREFIX + str(item[name])
+
+
+def aside(key: str) -> str:
+    """The partition value a non-document file has where a document has `key`."""
+    return ASIDE_PREFIX + key
+
+
+# Signature logos: one item per inline image seen, `SIGHT#<domain>#<sha256>` / `<sort key>`.
+SIGHTING_PREFIX = "SIGHT#"
+
+MAX_LINKS = 20
+MAX_LINK_CHARS = 1000
+MAX_EXCERPT_CHARS = 600
+
 # Records keep items far below DynamoDB's 400 KB whatever the message holds: every list is cut
 # (with a flag, and a count where the length matters) and every free-text value is bounded.
 # Worst case, all in 4-byte UTF-8: file ids 100 x 1 KB (S3 keys are at most 1024 bytes),
@@ -200,6 +226,9 @@ class MessageRecord:
     suspected_spam: bool = False  # spam FAIL under spam_policy `tag` (or `quarantine`)
     source: str | None = None  # None for mail from SES; "import" for `mailroom import`
     mailbox: str | None = None  # the imported mailbox's path
+    # Issue 20: the message's context, as the extractor read it (staff see links, never fetched).
+    excerpt: str | None = None
+    links: list[str] = field(default_factory=list)
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -226,6 +255,10 @@ class MessageRecord:
         }
         if self.subject is not None:
             item["subject"] = _cut(self.subject, MAX_SUBJECT)
+        if self.excerpt:
+            item["excerpt"] = _cut(self.excerpt, MAX_EXCERPT_CHARS)
+        if self.links:
+            item["links"] = [_cut(link, MAX_LINK_CHARS) for link in self.links[:MAX_LINKS]]
         item.update(message_pk_sk(self.message_id))
         item["type"] = "message"
         item["outcome_key"] = str(self.outcome)
@@ -279,6 +312,14 @@ class FileRecord:
     # sender was named by that uploader (`mailroom upload --sender`), never authenticated.
     uploaded_by: str | None = None
     sender_named_by: str | None = None
+    # Issue 20: what the file is to staff (mailroom.extract.roles) and why; a member of an
+    # archive or .msg names the container by its index within the same message (its key starts
+    # `<nn>-`); an image's size as its header says.
+    role: str = "document"
+    role_reason: str | None = None
+    parent_index: int | None = None
+    width: int | None = None
+    height: int | None = None
 
     def to_item(self, incoming_prefix: str = PREFIXES.incoming) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -298,6 +339,8 @@ class FileRecord:
                 item["claimed_sender_key"] = self.original_sender.lower()
         if self.case:
             item["case_key"] = self.case
+        if self.role != DOCUMENT:
+            set_aside(item)
         return item
 
     @classmethod
@@ -319,3 +362,11 @@ def _cut(text: str, max_chars: int) -> str:
 def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in item.items() if k in names}
+
+
+# A file record has owners (DESIGN, third round): staff own the delete mark; the pipeline owns
+# everything it derives, index keys included. Re-recording writes only the pipeline's fields.
+STAFF_FIELDS = frozenset({"deleted", "deleted_by", "deleted_at"})
+PIPELINE_FIELDS = (
+    frozenset(f.name for f in fields(FileRecord)) | frozenset(INDEXES.values()) | {"type", SORT_KEY}
+) - STAFF_FIELDS

@@ -21,8 +21,10 @@ _WINDOWS_RESERVED = frozenset(
     | {f"lpt{i}" for i in range(10)}
     | {"com¹", "com²", "com³", "lpt¹", "lpt²", "lpt³"}
 )
-# Path separators, characters Windows forbids, and anything a shell or URL would trip on.
-_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+# Path separators, characters Windows forbids, and anything a shell or URL would trip on;
+# `$`, `{` and `}` too: S3 replaces `${filename}` in a form upload's key, and boto3 turns a key
+# ending in it into a `starts-with` policy condition (a form that writes any number of keys).
+_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|${}\x00-\x1f\x7f]')
 _RUNS = re.compile(r"[\s_]+")
 _DOTS = re.compile(r"\.{2,}")
 

@@ -82,11 +82,17 @@ class FileWriter(Protocol):
     def put_file_once(self, record: FileRecord) -> bool: ...
 
 
+class SignatureSightings(Protocol):
+    """Issue 20: how often an inline image already came from a sender domain (the catalogue)."""
+
+    def signature_sightings(self, domain: str, sha256: str, at: str, limit: int) -> int: ...
+
+
 class IntakeStore(MailStore, IntakeObjects, Protocol):
     """Both halves of the pipeline in one process (`mailroom import`)."""
 
 
-class IntakeCatalog(MessageWriter, FileWriter, Protocol):
+class IntakeCatalog(MessageWriter, FileWriter, SignatureSightings, Protocol):
     pass
 
 
@@ -117,16 +123,26 @@ class FileCatalog(Protocol):
         *,
         page_size: int | None = None,
         include_claimed: bool = False,
+        include_all: bool = False,
     ) -> Iterator[tuple[FileRecord, str]]: ...
 
     def files_of_case(
-        self, case: str, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        case: str,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[FileRecord]: ...
 
     def files_by_sha256(self, sha256: str) -> Iterator[FileRecord]: ...
 
     def files_newest_first(
-        self, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[FileRecord]: ...
 
     def messages_with(

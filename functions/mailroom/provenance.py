@@ -16,7 +16,7 @@ _TRUNCATED = "~"  # appended to a value that had to be cut; _encode escapes ever
 # Field budgets in encoded characters; they sum well under 2 KB with the key names.
 _BUDGET = {
     "source": 16,
-    "message-id": 100,
+    "message-id": 64,  # SES ids are 40 characters, import and upload ids fewer
     "sender": 256,
     "sender-name": 64,
     "original-sender": 256,
@@ -27,12 +27,14 @@ _BUDGET = {
     "sha256": 64,
     "received-at": 32,
     "case": 64,  # a case tag is at most 64 characters (policy._CASE_TAG)
-    "part": 64,
+    "part": 40,
     "inline": 8,
     "authenticated": 1,
     "auth-reason": 64,
     "spam": 1,
-    "mailbox": 96,  # the message record keeps the whole path
+    "mailbox": 56,  # the message record keeps the whole path
+    "role": 64,  # "<role>;<reason>" (issue 20); a long reason is cut
+    "parent": 6,  # the index of the container (zip, .msg) within the message
 }
 
 
@@ -72,6 +74,9 @@ class Provenance:
     auth_reason: str | None = None
     suspected_spam: bool = False
     mailbox: str | None = None  # source "import": the mailbox's path
+    role: str | None = None  # mailroom.extract.roles; None: a document (uploads, older objects)
+    role_reason: str | None = None
+    parent: int | None = None  # index of the archive or .msg this file was taken from
 
     def to_metadata(self) -> dict[str, str]:
         values = {
@@ -93,6 +98,8 @@ class Provenance:
             "auth-reason": self.auth_reason,
             "spam": "1" if self.suspected_spam else None,
             "mailbox": self.mailbox,
+            "role": f"{self.role};{self.role_reason or ''}" if self.role else None,
+            "parent": None if self.parent is None else str(self.parent),
         }
         meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
         assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
@@ -128,6 +135,9 @@ class Provenance:
             auth_reason=get("auth-reason"),
             suspected_spam=lowered.get("spam") == "1",
             mailbox=get("mailbox"),
+            role=(get("role") or "").partition(";")[0] or None,
+            role_reason=(get("role") or "").partition(";")[2] or None,
+            parent=int(lowered["parent"]) if lowered.get("parent", "").isdigit() else None,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mailroom.limits import Limits
 from mailroom.model import PREFIXES
@@ -30,6 +31,14 @@ ENV_TRUSTED_FORWARDERS = "MAILROOM_TRUSTED_FORWARDERS"
 # TEST ONLY, never set by Terraform: a JSON file of DNS TXT records ({"sel._domainkey.d": "v=DKIM1;
 # ..."}) that DKIM checks read instead of DNS (`mailroom local --dkim-test-records FILE`).
 ENV_DKIM_TEST_RECORDS = "MAILROOM_DKIM_TEST_RECORDS"
+# Issue 20: containers, roles, the kept body.
+ENV_EXPAND_ARCHIVES = "MAILROOM_EXPAND_ARCHIVES"
+ENV_KEEP_BODY = "MAILROOM_KEEP_BODY"
+ENV_MAX_ARCHIVE_MEMBERS = "MAILROOM_MAX_ARCHIVE_MEMBERS"
+ENV_MAX_ARCHIVE_BYTES = "MAILROOM_MAX_ARCHIVE_BYTES"
+ENV_MAX_ARCHIVE_RATIO = "MAILROOM_MAX_ARCHIVE_RATIO"
+ENV_MAX_ARCHIVE_DEPTH = "MAILROOM_MAX_ARCHIVE_DEPTH"
+ENV_SIGNATURE_REPEATS = "MAILROOM_SIGNATURE_REPEATS"
 
 REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
 ALL_ENV = (
@@ -45,6 +54,13 @@ ALL_ENV = (
     ENV_VIRUS_POLICY,
     ENV_SPAM_POLICY,
     ENV_TRUSTED_FORWARDERS,
+    ENV_EXPAND_ARCHIVES,
+    ENV_KEEP_BODY,
+    ENV_MAX_ARCHIVE_MEMBERS,
+    ENV_MAX_ARCHIVE_BYTES,
+    ENV_MAX_ARCHIVE_RATIO,
+    ENV_MAX_ARCHIVE_DEPTH,
+    ENV_SIGNATURE_REPEATS,
 )
 
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
@@ -169,11 +185,16 @@ class Settings:
         problems.extend(f"{ENV_TRUSTED_FORWARDERS}: {b}" for b in bad)
 
         defaults = Limits()
-        limit_values: dict[str, int] = {}
+        limit_values: dict[str, Any] = {}
         for name, attr in (
             (ENV_MAX_DEPTH, "max_depth"),
             (ENV_MAX_PARTS, "max_parts"),
             (ENV_MAX_TOTAL_BYTES, "max_total_bytes"),
+            (ENV_MAX_ARCHIVE_MEMBERS, "max_archive_members"),
+            (ENV_MAX_ARCHIVE_BYTES, "max_archive_bytes"),
+            (ENV_MAX_ARCHIVE_RATIO, "max_archive_ratio"),
+            (ENV_MAX_ARCHIVE_DEPTH, "max_archive_depth"),
+            (ENV_SIGNATURE_REPEATS, "signature_repeats"),
         ):
             text = env.get(name, "").strip()
             if not text:
@@ -187,6 +208,15 @@ class Settings:
             if number < 1:
                 problems.append(f"{name}={text!r} must be at least 1")
             limit_values[attr] = number
+
+        for name, attr in ((ENV_EXPAND_ARCHIVES, "expand_archives"), (ENV_KEEP_BODY, "keep_body")):
+            text = env.get(name, "").strip().lower()
+            if not text:
+                limit_values[attr] = getattr(defaults, attr)
+            elif text in {"true", "false"}:
+                limit_values[attr] = text == "true"
+            else:
+                problems.append(f"{name}={text!r} must be true or false")
 
         virus_text = env.get(ENV_VIRUS_POLICY, "").strip().lower() or VirusPolicy.STRICT
         spam_text = env.get(ENV_SPAM_POLICY, "").strip().lower() or SpamPolicy.TAG
@@ -229,6 +259,13 @@ class Settings:
             ENV_SPAM_POLICY: str(self.spam_policy),
             ENV_TRUSTED_FORWARDERS: ",".join(sorted(self.trusted_forwarders)),
             **({ENV_DKIM_TEST_RECORDS: self.dkim_test_records} if self.dkim_test_records else {}),
+            ENV_EXPAND_ARCHIVES: str(self.limits.expand_archives).lower(),
+            ENV_KEEP_BODY: str(self.limits.keep_body).lower(),
+            ENV_MAX_ARCHIVE_MEMBERS: str(self.limits.max_archive_members),
+            ENV_MAX_ARCHIVE_BYTES: str(self.limits.max_archive_bytes),
+            ENV_MAX_ARCHIVE_RATIO: str(self.limits.max_archive_ratio),
+            ENV_MAX_ARCHIVE_DEPTH: str(self.limits.max_archive_depth),
+            ENV_SIGNATURE_REPEATS: str(self.limits.signature_repeats),
         }
 
 

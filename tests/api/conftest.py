@@ -18,7 +18,14 @@ from tests.conftest import load_event
 from tests.integration.conftest import LambdaContext
 
 ORIGIN = "https://dashboard.example.com"
-STAFF = {"sub": "5f1e2d3c-0000-4000-8000-000000000001", "email": "Staff@Firm.example"}
+# As the HTTP API's JWT authorizer passes an ID token's claims: every value a string, the
+# groups one bracketed, space-separated string.
+STAFF = {
+    "sub": "5f1e2d3c-0000-4000-8000-000000000001",
+    "email": "Staff@Firm.example",
+    "email_verified": "true",
+    "cognito:groups": "[admins]",
+}
 
 
 @dataclass

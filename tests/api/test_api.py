@@ -18,7 +18,7 @@ from mailroom.adapters.s3 import S3Store
 from mailroom.handlers import api
 from mailroom.policy import Outcome
 from mailroom.usecases.recording import ObjectCreated, record_object
-from tests.api.conftest import ORIGIN, Call, event, file_path
+from tests.api.conftest import ORIGIN, STAFF, Call, event, file_path
 from tests.cli.conftest import BUCKET, TABLE, Stack, hours_ago, run
 from tests.conftest import load_event
 from tests.integration.conftest import LambdaContext
@@ -359,7 +359,7 @@ def test_delete_hides_the_file_keeps_its_version_and_never_serves_it(
     assert call("GET", file_path(target)).body["file"]["deleted_at"] == when
     assert call("GET", file_path(target, "/download")).status == 404
     # A repeated DELETE changes nothing (same who and when).
-    again = call("DELETE", file_path(target), claims={"email": "someone@firm.example"})
+    again = call("DELETE", file_path(target), claims={**STAFF, "email": "someone@firm.example"})
     assert again.status == 200
     assert (again.body["file"]["deleted_by"], again.body["file"]["deleted_at"]) == (
         "Staff@Firm.example",
@@ -395,10 +395,104 @@ def test_messages_by_outcome_paged_and_one_message(call: Call, stack: Stack) -> 
     assert call("GET", "/messages", query={"since": "soon"}).status == 400
 
 
-def test_identity_falls_back_to_the_user_name(call: Call, stack: Stack) -> None:
+def test_the_person_is_a_verified_address_and_nothing_else(call: Call, stack: Stack) -> None:
+    """No falling back to a user name or subject: the address must be there and verified."""
     seed(stack)
-    reply = call("DELETE", file_path("incoming/m1/01-a.pdf"), claims={"cognito:username": "ann"})
-    assert reply.body["file"]["deleted_by"] == "ann"
+    target = file_path("incoming/m1/01-a.pdf")
+    for claims in (
+        {**STAFF, "email_verified": "false"},
+        {k: v for k, v in STAFF.items() if k != "email_verified"},
+        {**STAFF, "email_verified": "yes"},
+    ):
+        for method, path in ROUTES:
+            reply = call(method, path, claims=claims, body={} if method == "POST" else None)
+            assert (reply.status, reply.error) == (401, "unverified"), (claims, method, path)
+    without = {k: v for k, v in STAFF.items() if k != "email"} | {"cognito:username": "ann"}
+    assert call("DELETE", target, claims=without).status == 401
+    assert stack.catalog.get_file("incoming/m1/01-a.pdf").deleted is False  # type: ignore[union-attr]
+    # A JSON true (a Lambda test event) is as good as the authorizer's "true".
+    verified = call("GET", "/files", claims={**STAFF, "email_verified": True})
+    assert verified.status == 200
+
+
+# What each role may do (docs/ARCHITECTURE.md "Roles"): hierarchical, admins everything.
+NEEDS = {
+    ("GET", "/files"): "readers",
+    ("GET", "/files/incoming%2Fm1%2F01-a.pdf"): "readers",
+    ("GET", "/files/incoming%2Fm1%2F01-a.pdf/download"): "readers",
+    ("GET", "/messages"): "readers",
+    ("GET", "/messages/m1"): "readers",
+    ("POST", "/uploads"): "uploaders",
+    ("DELETE", "/files/incoming%2Fm1%2F01-a.pdf"): "admins",
+}
+RANK = {"readers": 1, "uploaders": 2, "admins": 3}
+UPLOAD = {"filename": "a.pdf", "size": 10, "content_type": "application/pdf"}
+
+
+@pytest.mark.parametrize("groups", ["[readers]", "[uploaders]", "[admins]", "[]", "[staff]"])
+def test_each_route_needs_its_role_and_a_403_names_the_missing_one(
+    call: Call, stack: Stack, groups: str
+) -> None:
+    assert set(NEEDS) == set(ROUTES)
+    seed(stack)
+    held = max((RANK.get(g, 0) for g in groups.strip("[]").split()), default=0)
+    # DELETE last: it changes what the other routes answer.
+    for method, path in sorted(NEEDS, key=lambda route: route[0] == "DELETE"):
+        needed = NEEDS[(method, path)]
+        claims = {**STAFF, "cognito:groups": groups}
+        reply = call(method, path, claims=claims, body=UPLOAD if method == "POST" else None)
+        if held >= RANK[needed]:
+            assert reply.status in (200, 201), (groups, method, path, reply.body)
+        else:
+            assert reply.status == 403, (groups, method, path, reply.body)
+            assert reply.body["error"]["code"] == "forbidden"
+            assert reply.body["error"]["role"] == needed
+            assert f"needs the {needed} role" in reply.body["error"]["message"]
+    record = stack.catalog.get_file("incoming/m1/01-a.pdf")
+    assert record is not None and record.deleted is (held == RANK["admins"])
+
+
+@pytest.mark.parametrize(
+    ("claim", "groups"),
+    [
+        ("[admins readers]", ["admins", "readers"]),  # the authorizer's form, exactly
+        ("[readers]", ["readers"]),
+        ("[]", []),
+        ("", []),
+        (["uploaders", "readers"], ["uploaders", "readers"]),  # a JSON list (a test event)
+        (None, []),
+        (7, []),
+    ],
+)
+def test_the_groups_claim_is_parsed_in_the_authorizers_form(claim: Any, groups: list[str]) -> None:
+    assert api.groups_of(claim) == groups
+
+
+def test_several_groups_in_one_claim_grant_the_highest(call: Call, stack: Stack) -> None:
+    seed(stack)
+    claims = {**STAFF, "cognito:groups": "[readers admins]"}
+    deleted = call("DELETE", file_path("incoming/m1/01-a.pdf"), claims=claims)
+    assert deleted.status == 200 and deleted.body["file"]["deleted_by"] == "Staff@Firm.example"
+    # A group that is no role adds nothing; the role that is there still counts.
+    claims = {**STAFF, "cognito:groups": "[auditors readers]"}
+    assert call("GET", "/files", claims=claims).status == 200
+    assert call("POST", "/uploads", claims=claims, body=UPLOAD).status == 403
+
+
+def test_routes_answer_under_the_api_prefix_the_distribution_forwards(
+    call: Call, stack: Stack
+) -> None:
+    """CloudFront sends /api/files on unchanged; the HTTP API's routes are /api/...: the
+    function strips the prefix, and a decoded key under it is put back in one segment."""
+    seed(stack)
+    listed = call("GET", "/api/files")
+    assert listed.status == 200 and len(listed.body["files"]) == 5
+    one = call("GET", "/api/files/incoming/m1/01-a.pdf")  # rawPath as an HTTP API decodes it
+    assert (one.status, one.body["file"]["file_id"]) == (200, "incoming/m1/01-a.pdf")
+    link = call("GET", "/api/files/incoming/m1/01-a.pdf/download")
+    assert link.status == 200 and link.body["url"]
+    assert call("GET", "/api/messages/m1").status == 200
+    assert call("GET", "/apix/files").status == 404
 
 
 def test_cors_answers_the_dashboard_origin_only(call: Call, stack: Stack) -> None:
@@ -466,3 +560,16 @@ def test_routes_work_when_the_http_api_hands_over_a_decoded_path(call: Call, sta
     assert link.status == 200
     assert requests.get(link.body["url"], timeout=10).content == b"plain text\n"
     assert call("DELETE", "/files/incoming/m2/02-scan-2.pdf").body["file"]["deleted"] is True
+
+
+def test_a_refusal_is_logged_with_who_and_the_missing_role(
+    call: Call, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(stack)
+    logged: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        api.logger, "info", lambda msg, *a, extra=None, **k: logged.append((msg, extra or {}))
+    )
+    claims = {**STAFF, "cognito:groups": "[uploaders]"}
+    assert call("DELETE", file_path("incoming/m1/01-a.pdf"), claims=claims).status == 403
+    assert ("refused", {"by": "Staff@Firm.example", "needs": "admins"}) in logged

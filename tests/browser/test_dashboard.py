@@ -6,13 +6,16 @@ Every step leaves a screenshot in build/screenshots/ (WIDTH-NN-step.png) to look
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mailroom.cli.render import human_size
 from mailroom.local.app import LocalMailroom
+from mailroom.model import Bounds
 
 from .conftest import screenshot
 
@@ -28,6 +31,7 @@ HEIGHTS = {1280: 900, 375: 812}
 EMAIL_SENDER = "elodie.martin@partner-avocats.example"  # collaborator-two-pdfs.eml
 EMAIL_FILE = "Attestation de résidence – Dupont.pdf"
 RECORD_WAIT_MS = 60_000
+FIRST_LOAD_MS = 30_000
 
 
 def api_get(stack: LocalMailroom, path: str) -> Any:
@@ -47,9 +51,15 @@ def open_dashboard(browser: Browser, stack: LocalMailroom, width: int) -> Page:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors  # type: ignore[attr-defined]
-    page.goto(stack.api.url + "/")
+    assert stack.dashboard_url is not None
+    page.goto(stack.dashboard_url)  # the link `mailroom local` prints: the token in the fragment
     expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
-    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible()
+    # The page keeps the token for this tab and takes it out of the address bar.
+    expect(page).to_have_url(stack.api.url + "/")
+    # The first request may start the api function's worker process: on a busy machine that
+    # takes longer than expect's default five seconds.
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible(timeout=FIRST_LOAD_MS)
+    settled(page)
     return page
 
 
@@ -77,9 +87,50 @@ def drop_files(page: Page, files: dict[str, tuple[bytes, str]]) -> None:
     )
 
 
+def uploaded(page: Page, count: int, timeout: int = RECORD_WAIT_MS) -> None:
+    """Wait on the page's state, not on an element: every file recorded, and the list
+    refreshed after the last one (the summary is said only then), and no load under way.
+
+    Waiting for the items alone left refreshes in flight: a row found then could be replaced
+    by the next render before it was used ("Element is not attached to the DOM").
+    """
+    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
+        count, timeout=timeout
+    )
+    files = f"{count} file{'' if count == 1 else 's'}"
+    expect(page.locator("#status")).to_have_text(f"{files} uploaded and recorded.", timeout=timeout)
+    settled(page)
+
+
+def settled(page: Page) -> None:
+    """The newest list request has rendered (the table is busy while one is under way)."""
+    expect(page.locator("#files-table")).not_to_have_attribute("aria-busy", "true")
+
+
 def row_of(page: Page, name: str) -> Any:
     return page.locator("#files-body tr").filter(
         has=page.get_by_role("button", name=f"Details of {name}", exact=True)
+    )
+
+
+def lines_of_the_time(page: Page, selector: str) -> int:
+    """On how many lines the element's "YYYY-MM-DD HH:MM UTC" is laid out."""
+    return int(
+        page.locator(selector).evaluate(
+            """(element) => {
+                const time = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC/.exec(element.textContent)[0];
+                const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                    const at = node.data.indexOf(time);
+                    if (at < 0) continue;
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + time.length);
+                    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+                }
+                return -1;
+            }"""
+        )
     )
 
 
@@ -113,9 +164,7 @@ def test_staff_upload_list_filter_open_delete(
     items = page.locator("#uploads .upload-item")
     expect(items).to_have_count(2)
     expect(page.locator("#uploads progress")).to_have_count(2)
-    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
-        2, timeout=RECORD_WAIT_MS
-    )
+    uploaded(page, 2)
     expect(page.locator("#uploads")).to_contain_text("Recorded")
     assert_fits(page, width)
     screenshot(page, f"{width}-02-uploaded")
@@ -136,6 +185,7 @@ def test_staff_upload_list_filter_open_delete(
     page.fill("#filter-sender", staff)
     page.click("#apply-filters")
     expect(page.locator("#files-body")).not_to_contain_text(EMAIL_SENDER)
+    settled(page)
     senders = page.locator("#files-body td.sender")
     assert senders.count() >= 2
     for index in range(senders.count()):
@@ -149,6 +199,10 @@ def test_staff_upload_list_filter_open_delete(
     # Open one: the page follows a presigned link; its bytes are the uploaded bytes.
     name, (data, _kind) = next(iter(files.items()))
     row = row_of(page, name)
+    assert dashboard.endpoint is not None
+    emulator = dashboard.endpoint.url + "/"
+    answered: list[int] = []
+    page.context.on("response", lambda r: r.url.startswith(emulator) and answered.append(r.status))
     with (
         page.expect_response(lambda r: r.url.endswith("/download")) as answer,
         page.context.expect_page() as opened,
@@ -156,6 +210,12 @@ def test_staff_upload_list_filter_open_delete(
         row.get_by_role("button", name=f"Open {name}").click()
     link = answer.value.json()
     assert 0 < link["expires_in"] <= 300
+    # The new tab's navigation (a followed link) passed the emulator's guard.
+    for _ in range(100):
+        if answered:
+            break
+        page.wait_for_timeout(100)
+    assert answered == [200]
     opened.value.close()
     with urllib.request.urlopen(link["url"], timeout=30) as response:
         assert response.read() == data
@@ -184,12 +244,14 @@ def test_staff_upload_list_filter_open_delete(
     dialog = page.locator("#confirm-delete")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text(gone)
+    assert lines_of_the_time(page, "#confirm-text") == 1
     screenshot(page, f"{width}-06-confirm-delete")
     page.click("#confirm-ok")
     expect(dialog).to_be_hidden()
     expect(row_of(page, gone)).to_have_count(0)
     expect(row_of(page, name)).to_have_count(1)
     expect(page.locator("#status")).to_contain_text(f"Deleted {gone}")
+    settled(page)
     listed = api_get(dashboard, "/files?limit=500")["files"]
     assert gone not in {f["filename"] for f in listed}
     assert name in {f["filename"] for f in listed}
@@ -276,9 +338,7 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
     # Upload without a mouse: Enter on "Choose files…" opens the system's file chooser.
     page.locator("#choose-files").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
-        1, timeout=RECORD_WAIT_MS
-    )
+    uploaded(page, 1)
     expect(page.get_by_role("button", name="Details of keyboard.txt", exact=True)).to_have_count(1)
 
     # Screen readers: live regions for status, labelled progress and controls.
@@ -303,10 +363,23 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
 
 def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) -> None:
     page = open_dashboard(browser, dashboard, 1280)
+    # Dates are ISO like the rest of the page, whatever the browser's locale: typed, not picked.
+    for control in ("#filter-since", "#filter-until"):
+        expect(page.locator(control)).to_have_attribute("type", "text")
+        expect(page.locator(control)).to_have_attribute("placeholder", "YYYY-MM-DD")
+    page.fill("#filter-since", "12/05/2026")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/files?" in r.url else None)
+    page.click("#apply-filters")  # refused by the page itself: nothing is sent
+    assert page.locator("#filter-since").evaluate("(e) => e.validity.patternMismatch")
+    page.fill("#filter-since", "")
     page.fill("#filter-case", "case-42")
     page.click("#apply-filters")
     expect(page.locator("#files-body td.case")).to_have_text(["case-42", "case-42"])
     expect(page.locator("#filter-count")).to_have_text("(1 active)")
+    # The bad date was never sent: the first request the page made is the case filter.
+    assert requests and "case=case-42" in requests[0], requests
+    assert not any("since=" in url for url in requests), requests
     page.fill("#filter-case", "")
     page.fill("#filter-until", "2000-01-01")  # before anything arrived
     page.click("#apply-filters")
@@ -340,25 +413,28 @@ def test_paging_with_next_and_previous(browser: Browser, dashboard: LocalMailroo
     # More files than one page holds (25), dropped at once: uploaded three at a time.
     batch = {f"page-{n:02d}.txt": (f"page {n}\n".encode(), "text/plain") for n in range(26)}
     drop_files(page, batch)
-    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
-        26, timeout=RECORD_WAIT_MS * 2
-    )
+    uploaded(page, 26, timeout=RECORD_WAIT_MS * 2)
     total = len(api_get(dashboard, "/files?limit=500")["files"])
     assert total > 26
     rows = page.locator("#files-body tr")
     expect(rows).to_have_count(25)
     first_page = rows.locator(".name-button").all_inner_texts()
     expect(page.locator("#prev-page")).to_be_disabled()
+    # Which files these are; a total only where it is known without counting every file.
+    expect(page.locator("#files-summary")).to_have_text("Files 1–25, newest first")
     page.click("#next-page")
     expect(page.locator("#page-number")).to_have_text("Page 2")
     expect(rows).to_have_count(min(25, total - 25))
+    expect(page.locator("#files-summary")).to_have_text(
+        f"Files 26–{total} of {total}, newest first" if total <= 50 else "Files 26–50, newest first"
+    )
     second_page = rows.locator(".name-button").all_inner_texts()
     assert not set(first_page) & set(second_page)
     page.locator("#page-number").scroll_into_view_if_needed()
     screenshot(page, "1280-09-page-2")
     page.click("#prev-page")
     expect(page.locator("#page-number")).to_have_text("Page 1")
-    assert rows.locator(".name-button").all_inner_texts() == first_page
+    expect(rows.locator(".name-button")).to_have_text(first_page)
     expect(page.locator("#prev-page")).to_be_disabled()
     page.click("#clear-uploads")
     expect(page.locator("#uploads .upload-item")).to_have_count(0)
@@ -369,9 +445,7 @@ def test_long_names_fit_at_375(browser: Browser, dashboard: LocalMailroom) -> No
     page = open_dashboard(browser, dashboard, 375)
     name = "Scan_" + "Acte_de_vente_signe_par_les_deux_parties_" * 3 + "2026.pdf"
     drop_files(page, {name: (b"%PDF-1.4\n% long\n", "application/pdf")})
-    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
-        1, timeout=RECORD_WAIT_MS
-    )
+    uploaded(page, 1)
     row = row_of(page, name)
     expect(row).to_have_count(1)
     row.scroll_into_view_if_needed()
@@ -415,13 +489,143 @@ def test_a_late_listing_never_replaces_a_newer_one(
 
 
 def test_a_stale_local_token_says_what_to_do(browser: Browser, dashboard: LocalMailroom) -> None:
-    """After `mailroom local` restarts, a page still holding the old token is told to reload."""
+    """After `mailroom local` restarts, a page still holding the old token is told to open
+    the new link, and forgets the old token (a reload does not send it again)."""
     assert dashboard.api is not None
     context = browser.new_context()
     page = context.new_page()
-    stale = {**dashboard.api.config(), "auth": {**dashboard.api.config()["auth"], "token": "old"}}
-    page.route("**/config.json", lambda route: route.fulfill(json=stale))
-    page.goto(dashboard.api.url + "/")
+    page.goto(dashboard.api.url + "/#token=old")
     expect(page.locator("#error")).to_contain_text("not signed in")
-    expect(page.locator("#error")).to_contain_text("Reload the page")
+    expect(page.locator("#error")).to_contain_text("Open the dashboard link `mailroom local`")
+    assert page.evaluate("() => sessionStorage.getItem('mailroom.local.token')") is None
+    page.reload()
+    expect(page.locator("#error")).to_contain_text("ends in #token=")
     context.close()
+
+
+def test_the_local_token_comes_from_the_link_only(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """config.json has no token: without the link's fragment the page is not signed in; with
+    it, the token stays in this tab (a reload keeps the session) and leaves the address bar."""
+    assert dashboard.api is not None and dashboard.dashboard_url is not None
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(dashboard.api.url + "/")
+    expect(page.locator("#signed-out")).to_be_visible()
+    expect(page.locator("#error")).to_contain_text("ends in #token=")
+    page.goto(dashboard.dashboard_url)
+    expect(page.locator("#user-name")).to_have_text(dashboard.api.staff_address)
+    expect(page).to_have_url(dashboard.api.url + "/")
+    assert "#token" not in page.evaluate("() => window.location.href")
+    page.reload()
+    expect(page.locator("#user-name")).to_have_text(dashboard.api.staff_address)
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible(timeout=FIRST_LOAD_MS)
+    other_tab = context.new_page()  # sessionStorage is per tab: another tab needs the link
+    other_tab.goto(dashboard.api.url + "/")
+    expect(other_tab.locator("#signed-out")).to_be_visible()
+    context.close()
+
+
+def open_as(browser: Browser, stack: LocalMailroom, width: int, role: str) -> Page:
+    """The dashboard signed in with a token of `role` (issued by the local API, which passes
+    its `cognito:groups` on as the JWT authorizer does)."""
+    assert stack.api is not None
+    context = browser.new_context(viewport={"width": width, "height": HEIGHTS[width]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    # As `mailroom local --role ROLE` prints it: the token in the link's fragment.
+    page.goto(f"{stack.api.url}/#token={stack.api.issue_token(role)}")
+    expect(page.locator("#user-name")).to_have_text(stack.api.staff_address)
+    # The first listing may wait for the api function's cold start.
+    expect(page.locator("#files-body tr:not(.empty)").first).to_be_visible(timeout=30_000)
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_reader_sees_no_upload_and_no_delete(
+    browser: Browser, dashboard: LocalMailroom, width: int
+) -> None:
+    page = open_as(browser, dashboard, width, "reader")
+    expect(page.locator("#user-role")).to_have_text("reader")
+    expect(page.locator("#user-role")).to_be_visible()
+    expect(page.locator("#upload-section")).to_be_hidden()
+    expect(page.locator("#drop-zone")).to_be_hidden()
+    rows = page.locator("#files-body tr:not(.empty)")
+    assert rows.count() >= 2
+    expect(page.locator("#files-body").get_by_role("button", name="Open")).not_to_have_count(0)
+    expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    assert_fits(page, width)
+    screenshot(page, f"{width}-10-reader")
+
+    # Any file's details (other tests add and delete files on this stack)
+    rows.first.locator("button.name-button").click()
+    expect(page.locator("#details-download")).to_be_visible()
+    expect(page.locator("#details-delete")).to_be_hidden()
+    screenshot(page, f"{width}-11-reader-details")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_an_uploader_may_upload_but_sees_no_delete(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    page = open_as(browser, dashboard, 1280, "uploader")
+    expect(page.locator("#user-role")).to_have_text("uploader")
+    expect(page.locator("#upload-section")).to_be_visible()
+    expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    screenshot(page, "1280-12-uploader")
+    page.context.close()
+
+
+# The same sizes the CLI's tests pin (tests/cli/test_render.py), halves and unit changes included.
+SIZES = [0, 999, 1000, 1049, 1050, 1250, 99_949, 99_950, 123_456, 140_000, 999_499, 999_500]
+SIZES += [40_000_000, 10**12 - 1, 5 * 10**15]
+
+
+def test_sizes_read_as_the_cli_prints_them(browser: Browser, dashboard: LocalMailroom) -> None:
+    page = open_dashboard(browser, dashboard, 1280)
+    shown = page.evaluate(
+        """async (sizes) => {
+            const format = await import(new URL("js/format.js", document.baseURI).href);
+            return sizes.map(format.formatSize);
+        }""",
+        SIZES,
+    )
+    assert shown == [human_size(n) for n in SIZES]
+    assert shown[SIZES.index(140_000)] == "140 kB"  # not "137 KB" beside the CLI's "140 kB"
+    page.context.close()
+
+
+def test_a_file_without_any_sender_says_unknown_sender(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """No From and no envelope sender (an imported message with no From, say): the row says
+    so instead of showing a bare "(unverified)" badge."""
+    catalog = dashboard.catalog()
+    model = next(iter(catalog.files_newest_first(Bounds())))
+    catalog.put_file(
+        dataclasses.replace(
+            model,
+            file_id="incoming/imp-nosender/01-anonymous.pdf",
+            message_id="imp-nosender",
+            filename="anonymous.pdf",
+            safe_name="01-anonymous.pdf",
+            received_at="2099-01-01T00:00:00.000Z",  # the newest: on the first page
+            sender=None,
+            sender_name=None,
+            original_sender=None,
+            original_sender_via=None,
+            authenticated=False,
+            source="import",
+        )
+    )
+
+    page = open_dashboard(browser, dashboard, 1280)
+    row = row_of(page, "anonymous.pdf")
+    expect(row.locator("td.sender")).to_have_text("unknown sender")
+    row.scroll_into_view_if_needed()
+    screenshot(page, "1280-10-unknown-sender")
+    page.context.close()

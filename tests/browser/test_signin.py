@@ -40,7 +40,14 @@ def b64url(data: bytes) -> str:
 
 def id_token() -> str:
     header = b64url(json.dumps({"alg": "RS256", "kid": "test"}).encode())
-    claims = {"email": EMAIL, "aud": CLIENT_ID, "token_use": "id", "exp": int(time.time()) + 3600}
+    claims = {
+        "email": EMAIL,
+        "email_verified": True,
+        "cognito:groups": ["uploaders"],  # a JSON list in the token (the authorizer's "[...]")
+        "aud": CLIENT_ID,
+        "token_use": "id",
+        "exp": int(time.time()) + 3600,
+    }
     return f"{header}.{b64url(json.dumps(claims).encode())}.c2lnbmF0dXJl"
 
 
@@ -179,6 +186,11 @@ def test_cognito_sign_in_with_pkce_sends_the_id_token(browser: Browser) -> None:
 
     page.click("#sign-in")
     expect(page.locator("#user-name")).to_have_text(EMAIL)
+    # The name shows before the first listing is asked for: wait for its answer to render.
+    expect(page.locator("#files-body")).to_have_text("No files yet.")
+    # The role comes from the ID token's groups: an uploader may upload, not delete.
+    expect(page.locator("#user-role")).to_have_text("uploader")
+    expect(page.locator("#upload-section")).to_be_visible()
     assert fake.authorize["code_challenge_method"] == "S256"
     assert fake.authorize["client_id"] == CLIENT_ID
     assert len(fake.token_requests) == 1

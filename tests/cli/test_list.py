@@ -169,6 +169,6 @@ def test_list_says_on_stderr_when_the_limit_cut_the_list(stack: Stack) -> None:
     cut = run("list", "--limit", "2")
     whole = run("list", "--limit", "3", "--json")
 
-    assert "the newest 2; --limit N shows more" in cut.stderr
+    assert "the newest 2 files; there are more: --limit N" in cut.stderr
     assert len(cut.stdout.splitlines()) == 3  # header and two files
     assert whole.stderr == ""

@@ -22,6 +22,7 @@ import pytest
 from mailroom.cli.config import Overrides, resolve, resolve_ops
 from mailroom.handlers import extract_attachments, record_metadata
 from mailroom.policy import Outcome
+from mailroom.usecases.doctor import s3_created_event
 from tests.cli.conftest import BUCKET, REGION, TABLE, Stack, hours_ago, run
 from tests.cli.ops_lambda import Function, LambdaStandIn, lambda_stand_in
 from tests.conftest import SAMPLE_MAIL
@@ -491,9 +492,63 @@ def test_doctor_young_objects_are_not_judged_and_since_bounds_records(ops: Ops) 
 
     result = run("doctor", "--json", "--since", "today")  # default grace: 5 minutes
 
+    # THEN the young raw message is not judged, and says so: pending, never "ok"; exit 3
     report = json.loads(result.stdout)
-    assert statuses(report)["raw_without_record"] == "ok"
+    found = {f["check"]: f for f in report["findings"]}
+    assert found["raw_without_record"]["status"] == "pending"
+    assert found["raw_without_record"]["summary"].startswith("pending (1, younger than the grace)")
+    assert report["settled"] is False
+    assert result.exit_code == 1  # the rule set and the alarm topic are not set up here
     assert "failed_messages" not in statuses(report)
+    # AND without the grace it is judged: a raw message without a record
+    code, judged = doctor_json("--since", "today")
+    assert code == 1
+    assert [f["items"] for f in judged["findings"] if f["check"] == "raw_without_record"] == [
+        ["just-arrived"]
+    ]
+
+
+def test_doctor_reads_the_local_dead_letter_file_and_fix_repairs_its_events(
+    ops: Ops, tmp_path: Path
+) -> None:
+    # GIVEN local mode's dead-letter file: an extract event whose message has no record, a
+    # record event whose object has none, one whose object is recorded since, and another
+    # function's event; all younger than any grace (the objects are just written)
+    ops.put_raw("lost", as_ses_stored(sample("collaborator-two-pdfs.eml")))
+    ops.stack.s3.put_object(Bucket=BUCKET, Key="incoming/up-9/orphan one.pdf", Body=b"%PDF-1.4")
+    done = ops.stack.add_file("m5", "done.pdf", received_at=hours_ago(1))
+    ses_event = {"Records": [{"eventSource": "aws:ses", "ses": {"mail": {"messageId": "lost"}}}]}
+    s3_event = s3_created_event(BUCKET, ["incoming/up-9/orphan one.pdf", done.file_id], {})
+    letters = tmp_path / "dead-letters.jsonl"
+    letters.write_text(
+        "\n".join(
+            json.dumps({"function": f, "event": e, "error": "Stopped", "attempts": 0, "at": "x"})
+            for f, e in ((EXTRACT, ses_event), (RECORD, s3_event), ("other", {"n": 1}))
+        )
+        + "\nnot json\n"
+    )
+
+    # WHEN the doctor looks with the default grace
+    result = run("doctor", "--json", "--dead-letter-file", str(letters))
+
+    # THEN the unaccounted events are a problem (the grace does not hide them), named
+    report = json.loads(result.stdout)
+    found = {f["check"]: f for f in report["findings"]}
+    assert result.exit_code == 1
+    assert found["dead_letter_file"]["status"] == "problem"
+    assert found["dead_letter_file"]["items"] == ["lost", "incoming/up-9/orphan one.pdf"]
+    assert str(letters) in found["dead_letter_file"]["summary"]
+    assert found["dead_letter_file_other"]["count"] == 1
+    assert found["raw_without_record"]["status"] == "pending"  # young: not judged, said so
+
+    # WHEN it fixes: the functions do the work, and the file is accounted for
+    fixed = run("doctor", "--dead-letter-file", str(letters), "--fix")
+    assert "fix: queued 1 message(s) for " + EXTRACT in fixed.stderr
+    assert "fix: queued 1 object(s) for " + RECORD in fixed.stderr
+    ops.lam.drain()
+    assert outcome_of(ops, "lost") == "extracted"
+    after = json.loads(run("doctor", "--json", "--dead-letter-file", str(letters)).stdout)
+    assert {f["check"]: f["status"] for f in after["findings"]}["dead_letter_file"] == "ok"
 
 
 def test_doctor_skips_what_is_not_configured(ops: Ops, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -543,6 +598,7 @@ def test_ops_names_come_from_terraform_outputs(
         "record_dlq_url": ("https://sqs/r", "terraform output"),
         "receipt_rule_set_name": (None, "not set"),
         "alarm_topic_arn": ("arn:flag", "flag --alarm-topic-arn"),
+        "dead_letter_file": (None, "not set"),  # local mode's own: Terraform has none
     }
 
 
@@ -573,6 +629,31 @@ def test_ops_names_come_from_the_local_stack_state_file(cli_env: Path) -> None:
     assert names["extract_function_name"].source == "local stack"
     assert names["record_dlq_url"].value == state["record_dlq_url"]
     assert names["alarm_topic_arn"].value is None
+
+
+def test_with_exported_names_the_running_stack_fills_in_only_if_it_is_that_stack() -> None:
+    state = {
+        "endpoint_url": "http://127.0.0.1:4525",
+        "bucket": "local-b",
+        "table": "local-t",
+        "extract_function": "mailroom-local-extract-attachments",
+        "rule_set": "mailroom",
+    }
+    exports = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4525/",
+        "MAILROOM_BUCKET": "local-b",
+        "MAILROOM_TABLE": "local-t",
+    }
+    config = resolve(Overrides(), exports, read_local_state=lambda: None)
+    names = resolve_ops(config, {}, exports, read_local_extras=lambda: state)
+    assert names["extract_function_name"].value == "mailroom-local-extract-attachments"
+    assert names["receipt_rule_set_name"].value == "mailroom"
+
+    # another bucket (a real stack's, say) never takes the local stack's functions
+    elsewhere = {**exports, "MAILROOM_BUCKET": "prod-bucket"}
+    config = resolve(Overrides(), elsewhere, read_local_state=lambda: None)
+    names = resolve_ops(config, {}, elsewhere, read_local_extras=lambda: state)
+    assert names["extract_function_name"].value is None
 
 
 def test_reprocess_reports_a_refused_invoke_and_goes_on(

@@ -106,7 +106,12 @@ def test_message_of_an_upload_has_files_but_no_record(stack: Stack) -> None:
     result = run("message", "up-20260101-abc", "--json")
 
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"message": None, "files": [asdict(f)], "held": []}
+    assert json.loads(result.stdout) == {
+        "message": None,
+        "files": [asdict(f)],
+        "held": [],
+        "upload": True,
+    }
 
 
 def test_message_unknown_exits_1(stack: Stack) -> None:

@@ -59,6 +59,15 @@ def files_screen(records: list[FileRecord], width: int | None) -> list[str]:
     ]
 
 
+def column(lines: list[str], header: str, name: str) -> list[str]:
+    """A left-aligned column's text line by line (cells never hold two spaces in a row)."""
+    start = header.index(name)
+    return [
+        "" if line[start : start + 1] in ("", " ") else line[start:].split("  ")[0]
+        for line in lines
+    ]
+
+
 @pytest.fixture(autouse=True)
 def auckland(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TZ", "Pacific/Auckland")
@@ -68,27 +77,85 @@ def auckland(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-@pytest.mark.parametrize("width", [80, 100])
-def test_terminal_listing_fits_the_width_keeps_ids_whole_and_the_via_sender(width: int) -> None:
+@pytest.mark.parametrize(
+    ("width", "sender"),
+    [
+        # the sender wraps at spaces, then an address at its "@", then after its domain's dots
+        # and hyphens: never inside a name; "via" kept
+        (80, ["client.name", "@client-", "example.com", "via staff", "@firm-", "example.com"]),
+        (100, ["client.name", "@client-example.com", "via staff", "@firm-example.com"]),
+    ],
+)
+def test_terminal_listing_fits_the_width_keeps_ids_whole_and_the_via_sender(
+    width: int, sender: list[str]
+) -> None:
     lines = files_screen([record(), record(file_id="incoming/up-1/a.pdf")], width)
 
     # every line fits but an id longer than the screen; each id is one whole line of its own
     assert all(len(line) <= width for line in lines if not line.startswith("  incoming/"))
     assert f"  {LONG_ID}" in lines
     assert "  incoming/up-1/a.pdf" in lines
-    # the sender column wraps at spaces: both addresses whole, "via" kept
-    sender = " ".join(line[19:].split("  ")[0] for line in lines[2:4])
-    assert " ".join(sender.split()) == "client.name@client-example.com via staff@firm-example.com"
+    rows = lines[2 : lines.index(f"  {LONG_ID}")]
+    assert column(rows, lines[0], "SENDER") == sender
+    # the file name is whole, wrapped at its spaces
+    assert " ".join(" ".join(column(rows, lines[0], "NAME")).split()) == (
+        "Relevé de compte mars 2026 final.pdf"
+    )
     assert "2026-11-22 04:06Z" in lines[2]
 
 
-def test_a_very_narrow_terminal_still_keeps_ids_and_addresses_whole() -> None:
+def test_a_very_narrow_terminal_keeps_ids_whole_and_breaks_addresses_between_parts() -> None:
     lines = files_screen([record()], 40)
 
     assert f"  {LONG_ID}" in lines
-    words = " ".join(lines).split()
-    assert "client.name@client-example.com" in words
-    assert "staff@firm-example.com" in words
+    # too narrow for the essentials: the terminal wraps, but no address breaks inside a name
+    sender = column(lines[2:-1], lines[0], "SENDER")
+    assert sender[:3] == ["client.name", "@client-", "example.com"]
+
+
+AT_80 = dict(
+    filename="Attestation de résidence – Dupont.pdf",
+    sender="elodie.martin@partner-avocats.example",
+    original_sender=None,
+    authenticated=False,
+    size=140_000,
+    case="case-2026-0042",
+)
+
+
+def test_at_80_columns_the_file_name_is_whole_and_the_sender_gives_way() -> None:
+    lines = files_screen([record(**AT_80), record(**AT_80, file_id="incoming/up-1/a.pdf")], 80)
+
+    assert all(len(line) <= 80 for line in lines if not line.startswith("  incoming/"))
+    header, rows = lines[0], lines[2:]
+    names = " ".join(column(rows, header, "NAME")).split()
+    assert "…" not in " ".join(rows)  # nothing cut: wrapped
+    assert " ".join(names[:5]) == "Attestation de résidence – Dupont.pdf"
+    senders = [c for c in column(rows, header, "SENDER") if c][:5]
+    assert "".join(senders[:4]) == "elodie.martin@partner-avocats.example"
+    assert senders[4] == "(unverified)"
+    assert column(rows, header, "CASE")[0] == "case-2026-0042"
+
+
+def test_at_80_columns_outcome_and_case_keep_their_values_whole() -> None:
+    message = MessageRecord(
+        message_id="o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g81",
+        received_at="2026-11-22T04:06:40.123Z",
+        raw_key="raw/o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g81",
+        outcome=Outcome.NO_ATTACHMENTS,
+        from_address="elodie.martin@partner-avocats.example",
+        subject="Attestation de résidence pour le dossier Dupont",
+        reason="nothing to extract from this message body",
+    )
+    lines = [
+        t
+        for _, t in listing(
+            MESSAGE_COLUMNS, MESSAGE_ID, [message_row(message)], [message.message_id], 80
+        )
+    ]
+
+    assert all(len(line) <= 80 for line in lines)
+    assert column(lines[2:], lines[0], "OUTCOME")[0] == "no_attachments"
 
 
 def test_one_line_mode_is_one_line_per_record_with_the_full_id() -> None:
@@ -156,7 +223,20 @@ def test_times_are_utc_with_z_unless_local_is_asked_for() -> None:
 
 @pytest.mark.parametrize(
     ("size", "text"),
-    [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (123_456, "123 kB"), (40_000_000, "40.0 MB")],
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 kB"),
+        (1250, "1.3 kB"),  # halves round up (the dashboard's formatSize does the same)
+        (99_949, "99.9 kB"),
+        (99_950, "100 kB"),
+        (123_456, "123 kB"),
+        (140_000, "140 kB"),
+        (999_499, "999 kB"),
+        (999_500, "1.0 MB"),  # not "1000 kB"
+        (40_000_000, "40.0 MB"),
+        (5 * 10**15, "5000 TB"),
+    ],
 )
 def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text

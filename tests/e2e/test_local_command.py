@@ -145,7 +145,8 @@ def test_mailroom_demo_prints_every_sample_attachment_with_its_sender(
     }
     assert '"level"' not in result.output
     # The dashboard while the demo runs, and how to keep one running afterwards.
-    assert re.search(r"^# dashboard: http://127\.0\.0\.1:\d+/ ", result.stderr, re.MULTILINE)
+    link = r"^# dashboard: http://127\.0\.0\.1:\d+/#token=[A-Za-z0-9_-]{43} "
+    assert re.search(link, result.stderr, re.MULTILINE)
     assert "`mailroom local` keeps one running" in result.stderr
 
 

@@ -123,11 +123,9 @@ def test_the_dashboard_and_its_config_are_served_beside_the_api(
     assert stack.endpoint is not None
     assert f"connect-src 'self' {stack.endpoint.url}" in page.headers["Content-Security-Policy"]
     config = requests.get(f"{api.url}/config.json", timeout=30).json()
-    assert config == {
-        "apiUrl": api.url,
-        "auth": {"mode": "local", "token": api.auth["Authorization"][7:], "user": STAFF},
-    }
-    assert stack.dashboard_url == f"{api.url}/"
+    # The token is in the link `mailroom local` prints (a fragment: never sent), not here.
+    assert config == {"apiUrl": api.url, "auth": {"mode": "local", "user": STAFF}}
+    assert stack.dashboard_url == f"{api.url}/#token={api.auth['Authorization'][7:]}"
 
 
 def test_upload_from_the_browser_is_recorded_downloaded_and_deleted(
@@ -195,9 +193,102 @@ def test_upload_from_the_browser_is_recorded_downloaded_and_deleted(
     assert [f["deleted"] for f in kept if f["file_id"] == file_id] == [True]
 
 
+# -- roles, end to end: tokens of each role on the same stack --------------------------------
+
+
+def as_role(stack: LocalMailroom, role: str, *, email_verified: bool = True) -> Api:
+    assert stack.api is not None
+    api = Api(stack)
+    token = stack.api.issue_token(role, email_verified=email_verified)
+    api.auth = {"Authorization": f"Bearer {token}"}
+    return api
+
+
+def upload_one(stack: LocalMailroom, api: Api, name: str) -> requests.Response:
+    """Sign an upload and, when signed, post the bytes; the signing answer."""
+    body = b"%PDF-1.7 " + name.encode() + b"\n"
+    signed = api.call(
+        "POST",
+        "/uploads",
+        json={"filename": name, "size": len(body), "content_type": "application/pdf"},
+    )
+    if signed.status_code == 201:
+        form = signed.json()
+        posted = requests.post(
+            form["url"],
+            data=form["fields"],
+            files={"file": (name, body, "application/pdf")},
+            timeout=30,
+        )
+        assert posted.status_code in (200, 201, 204), posted.text
+    return signed
+
+
+def recorded(api: Api, file_id: str) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        reply = api.call("GET", f"/files/{quote(file_id, safe='')}")
+        return reply.json()["file"] if reply.status_code == 200 else None
+
+    return wait_for(found, 60, f"the record of {file_id}")
+
+
+def test_each_role_may_do_what_it_needs_and_is_told_what_it_lacks(stack: LocalMailroom) -> None:
+    reader, uploader, admin = (as_role(stack, r) for r in ("reader", "uploader", "admin"))
+
+    # An uploader uploads (the record names it), but may not delete.
+    signed = upload_one(stack, uploader, "filed by the uploader.pdf")
+    assert signed.status_code == 201, signed.text
+    file_id = signed.json()["file_id"]
+    assert recorded(uploader, file_id)["sender"] == STAFF
+    path = f"/files/{quote(file_id, safe='')}"
+    refused = uploader.call("DELETE", path)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert refused.json()["error"]["role"] == "admins"
+    assert "admins" in refused.json()["error"]["message"]
+
+    # A reader lists, reads and downloads; gets 403 naming the role on upload and delete.
+    listed = reader.call("GET", "/files")
+    assert listed.status_code == 200
+    assert file_id in {f["file_id"] for f in listed.json()["files"]}
+    assert reader.call("GET", path).status_code == 200
+    assert reader.call("GET", "/messages").status_code == 200
+    link = reader.call("GET", f"{path}/download")
+    assert link.status_code == 200, link.text
+    assert requests.get(link.json()["url"], timeout=30).content.startswith(b"%PDF-1.7 filed")
+    for method, target, role in (("DELETE", path, "admins"), ("POST", "/uploads", "uploaders")):
+        answer = (
+            upload_one(stack, reader, "not allowed.pdf")
+            if method == "POST"
+            else reader.call(method, target)
+        )
+        assert answer.status_code == 403, (method, answer.text)
+        assert answer.json()["error"]["role"] == role
+    assert recorded(reader, file_id)["deleted"] is False  # nothing happened
+
+    # An admin does everything: upload, read, delete.
+    signed = upload_one(stack, admin, "filed by the admin.pdf")
+    assert signed.status_code == 201, signed.text
+    recorded(admin, signed.json()["file_id"])
+    deleted = admin.call("DELETE", path)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["file"]["deleted_by"] == STAFF
+    assert admin.call("GET", "/messages").status_code == 200
+
+
+def test_a_token_whose_address_is_not_verified_is_401(stack: LocalMailroom) -> None:
+    for role in ("reader", "admin"):
+        unverified = as_role(stack, role, email_verified=False)
+        for method, path in (("GET", "/files"), ("GET", "/messages"), ("POST", "/uploads")):
+            answer = unverified.call(method, path, json={} if method == "POST" else None)
+            assert answer.status_code == 401, (role, method, path, answer.text)
+            assert answer.json()["error"]["code"] == "unverified"
+
+
 # -- `mailroom local` as a user runs it ----------------------------------------------------
 
 MAILROOM = [sys.executable, "-c", "from mailroom.cli.main import main; main()"]
+READER = ["--role", "reader"]
 
 
 def test_mailroom_local_prints_the_api_the_token_and_the_dashboard(
@@ -206,7 +297,7 @@ def test_mailroom_local_prints_the_api_the_token_and_the_dashboard(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAILROOM_"))}
     env |= {"MAILROOM_STATE_DIR": str(tmp_path), "MAILROOM_WEB_DIR": str(web)}
     process = subprocess.Popen(
-        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0"],
+        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0", *READER],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -226,17 +317,27 @@ def test_mailroom_local_prints_the_api_the_token_and_the_dashboard(
         )
         url, token = exports["MAILROOM_API_URL"], exports["MAILROOM_API_TOKEN"]
         assert url.startswith("http://127.0.0.1:")
-        assert lines[-1] == f"# dashboard: {url}/"
+        assert lines[-1] == f"# dashboard: {url}/#token={token}"
         assert len(token) >= 32
         state = (tmp_path / "local.json").read_text()
         assert f'"api_token": "{token}"' in state
         assert f'"api_port": {url.rsplit(":", 1)[1]}' in state
         assert oct((tmp_path / "local.json").stat().st_mode & 0o777) == "0o600"
 
+        assert '"api_role": "reader"' in state
         good = requests.get(
             f"{url}/messages", headers={"Authorization": f"Bearer {token}"}, timeout=60
         )
         assert good.status_code == 200, good.text
+        # --role reader: the token reads, and may not upload.
+        refused = requests.post(
+            f"{url}/uploads",
+            json={"filename": "a.pdf", "size": 10, "content_type": "application/pdf"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["role"] == "uploaders"
         wrong = requests.get(
             f"{url}/messages", headers={"Authorization": "Bearer not-it"}, timeout=60
         )

@@ -81,6 +81,12 @@ def test_with_data_the_bucket_and_table_survive_a_restart(tmp_path: Path) -> Non
         _, uploaded = again.catalog().get_message("upload-kept")
         restored = again.restored
         dispatched = again.notifier.dispatched
+        # every record's version, by its recorded id, and the deleted upload's too
+        versions = {
+            f.file_id: s3.get_object(Bucket=config.bucket, Key=f.file_id, VersionId=f.version_id)
+            for f in files
+        }
+        gone = s3.list_object_versions(Bucket=config.bucket, Prefix="incoming/upload-gone/")
 
     # THEN records, objects and metadata are back; the deleted object is not; nothing re-ran
     assert record is not None and str(record.outcome) == "extracted"
@@ -91,8 +97,16 @@ def test_with_data_the_bucket_and_table_survive_a_restart(tmp_path: Path) -> Non
     assert kept["Metadata"] == {"origin": "test"}
     assert raw.endswith(sample("collaborator-two-pdfs.eml"))
     assert listed.get("KeyCount", 0) == 0
+    assert {k: v["VersionId"] for k, v in versions.items()} == {
+        f.file_id: f.version_id for f in before.files
+    }
+    assert all(f.version_id for f in before.files)
+    assert [m["IsLatest"] for m in gone["DeleteMarkers"]] == [True]
+    assert [v["IsLatest"] for v in gone["Versions"]] == [False]
     assert [f.file_id for f in uploaded] == ["incoming/upload-kept/note one.txt"]
-    assert restored[0] == 4  # raw, two attachments, the upload
+    # raw, two attachments, the upload, and the deleted upload's version (noncurrent under its
+    # delete marker, as S3 keeps it)
+    assert restored[0] == 5
     assert restored[1] >= 4  # message record, two file records, the upload's record
     assert dispatched == 0  # a restore is not an ObjectCreated
 
@@ -134,7 +148,7 @@ def test_stopping_under_load_finishes_or_dead_letters_every_invocation(tmp_path:
     assert workers_of_this_process() == []
     letters = [
         json.loads(line)
-        for line in (tmp_path / "dead-letters.jsonl").read_text().splitlines()
+        for line in (data / "dead-letters.jsonl").read_text().splitlines()  # kept with the data
         if line.strip()
     ]
     spun = sorted(json.dumps(x["event"]) for x in letters if x["function"].endswith("test-spin"))
@@ -147,3 +161,12 @@ def test_stopping_under_load_finishes_or_dead_letters_every_invocation(tmp_path:
             finished = finished and len(files) == 2
             if not finished:  # then its event (SES's or S3's) is in the dead-letter file
                 assert any(message_id in json.dumps(x["event"]) for x in letters), message_id
+        # AND the stop cut work short, so the new stack reconciled on start: every message ends
+        # extracted with its two files, without anyone running `doctor --fix`
+        assert again.reconciled is not None
+        assert again.reconciled.messages + again.reconciled.objects > 0
+        again.wait_idle(90)
+        for message_id in sent:
+            record, files = catalog.get_message(message_id)
+            assert record is not None and str(record.outcome) == "extracted", message_id
+            assert len(files) == 2, message_id

@@ -10,13 +10,21 @@ Prints the port on its first line, then serves until its standard input closes.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
+import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from moto.dynamodb.responses import DynamoHandler
-from moto.iam.access_control import IAMPolicyStatement, PermissionResult, S3IAMRequest
+from moto.iam.access_control import (
+    IAMPolicyStatement,
+    IAMRequest,
+    PermissionResult,
+    S3IAMRequest,
+)
 from moto.s3 import notifications
 from moto.s3.models import FakeDeleteMarker
 from moto.server import ThreadedMotoServer
@@ -47,10 +55,21 @@ def _conditions_as_in_aws() -> None:
         principal: str | None = None,
         incoming_condition_values: dict[str, str] | None = None,
     ) -> PermissionResult:
+        incoming = incoming_condition_values or getattr(_REQUEST_CONTEXT, "values", None) or {}
         condition = self._statement.get("Condition") or {}
         keys = {key for operator in condition.values() for key in operator}
-        if not keys <= set(incoming_condition_values or {}):
+        if not keys <= set(incoming):
             return PermissionResult.NEUTRAL
+        if condition and set(condition) == {FOR_ALL_VALUES}:
+            # moto knows no set operators: every value the request carries must be listed.
+            for key, wanted in condition[FOR_ALL_VALUES].items():
+                allowed = set(wanted if isinstance(wanted, list) else [wanted])
+                if not set(incoming[key]) <= allowed:
+                    return PermissionResult.NEUTRAL
+            bare = IAMPolicyStatement(
+                {k: v for k, v in self._statement.items() if k != "Condition"}
+            )
+            return original(bare, action, resource, principal, None)
         return original(self, action, resource, principal, incoming_condition_values)
 
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
@@ -75,6 +94,46 @@ _S3_ACTIONS: dict[str, tuple[str, str]] = {
     "CompleteMultipartUpload": ("PutObject", "PutObject"),
     "AbortMultipartUpload": ("AbortMultipartUpload", "AbortMultipartUpload"),
 }
+
+
+FOR_ALL_VALUES = "ForAllValues:StringEquals"
+_REQUEST_CONTEXT = threading.local()  # condition values of the request being authorised
+_EXPRESSION_WORDS = {"set", "remove", "add", "delete", "and", "or", "not", "in", "between"}
+_NAME = re.compile(r"(?<![:#\w])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
+
+
+def update_attributes(body: dict[str, Any]) -> list[str]:
+    """The top-level attribute names an UpdateItem request accesses (dynamodb:Attributes): its
+    key, the names its expressions use (directly or through ExpressionAttributeNames) and
+    those of the legacy AttributeUpdates/Expected parameters
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html)."""
+    names = set(body.get("Key") or {}) | set(body.get("AttributeUpdates") or {})
+    names |= set(body.get("Expected") or {})
+    names |= set((body.get("ExpressionAttributeNames") or {}).values())
+    for field in ("UpdateExpression", "ConditionExpression"):
+        for name in _NAME.findall(body.get(field) or ""):
+            if name.lower() not in _EXPRESSION_WORDS:
+                names.add(name)
+    return sorted(names)
+
+
+def _dynamodb_attributes_as_in_aws() -> None:
+    """moto passes no condition values for identity policies; AWS gives UpdateItem the
+    `dynamodb:Attributes` it accesses, which the staff admin policy's delete mark is limited
+    to. Carry them for the request being authorised."""
+    original = IAMRequest.check_action_permitted
+
+    def check_action_permitted(self: IAMRequest, resource: str) -> None:
+        values: dict[str, Any] = {}
+        if self._action == "dynamodb:UpdateItem":
+            values["dynamodb:Attributes"] = update_attributes(json.loads(self._body or b"{}"))
+        _REQUEST_CONTEXT.values = values
+        try:
+            original(self, resource)
+        finally:
+            _REQUEST_CONTEXT.values = {}
+
+    IAMRequest.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
 
 
 def _s3_actions_as_in_aws() -> None:
@@ -136,6 +195,7 @@ def main() -> int:
     _conditions_as_in_aws()
     _s3_actions_as_in_aws()
     _dynamodb_resources_as_in_aws()
+    _dynamodb_attributes_as_in_aws()
     _delete_markers_can_be_deleted()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -10,7 +10,8 @@ A condition whose key the request does not carry is not met.
 
 Supported: Action/NotAction and Resource with `*` and `?` wildcards, and the condition
 operators the stack's policies use (StringEquals, StringLike, ArnEquals, ArnLike, Bool, and
-their ForAnyValue forms are not needed). Anything else raises, so a new operator is noticed.
+ForAllValues:StringEquals over a multi-valued key such as dynamodb:Attributes). Anything else
+raises, so a new operator is noticed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 from typing import Any
+
+from tests.infra.emulator import update_attributes
 
 ALLOW = "Allow"
 DENY = "Deny"
@@ -38,7 +41,7 @@ class Request:
 
     action: str
     resource: str
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)  # a str, or a list of them
     why: str = ""  # the API call it stands for, for messages
 
     def __str__(self) -> str:
@@ -61,11 +64,13 @@ def _matches(globs: Sequence[str], value: str, *, case_sensitive: bool = True) -
 
 
 def _condition_met(
-    operator: str, key: str, wanted: Sequence[str], context: Mapping[str, str]
+    operator: str, key: str, wanted: Sequence[str], context: Mapping[str, Any]
 ) -> bool:
     if key not in context:
         return False
     actual = context[key]
+    if operator == "ForAllValues:StringEquals":  # every value the request carries is listed
+        return set(_as_list(actual)) <= set(wanted)
     if operator in ("StringEquals", "ArnEquals"):
         return actual in wanted
     if operator in ("StringLike", "ArnLike"):
@@ -162,8 +167,9 @@ def requests_for(call: Call, stack: Stack) -> list[Request]:
         decrypt = Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why)
         return [*found, decrypt]
     if (call.service, call.operation) == ("dynamodb", "UpdateItem"):
+        attributes = {"dynamodb:Attributes": update_attributes(dict(p))}
         return [
-            Request("dynamodb:UpdateItem", stack.table_arn(p["TableName"]), why=why),
+            Request("dynamodb:UpdateItem", stack.table_arn(p["TableName"]), attributes, why=why),
             Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why),
         ]
     if call.service == "s3":

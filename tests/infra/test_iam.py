@@ -114,3 +114,52 @@ def test_deletes_and_updates_map_to_their_own_actions() -> None:
     [item, decrypt] = requests_for(update, stack)
     assert (item.action, item.resource) == ("dynamodb:UpdateItem", stack.table_arn("t"))
     assert decrypt.context == {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}
+
+
+MARK_ONLY = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": "arn:aws:dynamodb:us-east-1:1:table/t",
+            "Condition": {
+                "ForAllValues:StringEquals": {
+                    "dynamodb:Attributes": ["pk", "sk", "deleted", "deleted_by", "deleted_at"]
+                }
+            },
+        }
+    ]
+}
+
+
+def test_an_update_limited_by_attributes_allows_the_delete_mark_only() -> None:
+    """The admin policy's delete mark: every attribute the request names must be listed."""
+    iam = IamStack(region="us-east-1", account="1", key_arn="arn:aws:kms:us-east-1:1:key/k")
+    mark = Call(
+        "dynamodb",
+        "UpdateItem",
+        {
+            "TableName": "t",
+            "Key": {"pk": {"S": "MSG#m"}, "sk": {"S": "FILE#incoming/m/01-a"}},
+            "UpdateExpression": "SET deleted = :t, deleted_by = :by, deleted_at = :at",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ReturnValues": "ALL_NEW",
+        },
+    )
+    [update, _] = requests_for(mark, iam)
+    assert sorted(update.context["dynamodb:Attributes"]) == [
+        "deleted",
+        "deleted_at",
+        "deleted_by",
+        "pk",
+        "sk",
+    ]
+    assert evaluate([MARK_ONLY], update) == Decision.ALLOWED
+    for params in (
+        {"UpdateExpression": "SET sender = :s"},
+        {"UpdateExpression": "SET #n = :s", "ExpressionAttributeNames": {"#n": "sha256"}},
+        {"UpdateExpression": "SET deleted = :t REMOVE legal_hold"},
+    ):
+        forged = Call("dynamodb", "UpdateItem", {**mark.params, **params})
+        [request, _] = requests_for(forged, iam)
+        assert evaluate([MARK_ONLY], request) == Decision.IMPLICIT_DENY, params

@@ -167,6 +167,8 @@ NEW_VARIABLES = (
     "replace_active_rule_set",
     "virus_policy",
     "spam_policy",
+    "expand_archives",
+    "keep_body",
     "raw_retention_days",
     "raw_transition_days",
     "raw_transition_storage_class",
@@ -272,6 +274,8 @@ def test_outputs_the_cli_reads_exist() -> None:
         # staff access
         "reader_policy_arn",
         "uploader_policy_arn",
+        "admin_policy_arn",
+        "staff_groups",
         # the staff dashboard
         "api_url",
         "api_function_name",
@@ -355,16 +359,19 @@ def nested_block(text: str, start: str) -> str:
     return text[at + len(start) : end]
 
 
-def test_dashboard_override_changes_only_the_response_headers_policy() -> None:
-    """The emulator's stack goes without the response headers policy (moto has none): the
-    override's default_cache_behavior must be the module's, minus that one line; the
-    distribution is applied disabled and nothing else differs."""
-    original = nested_block((INFRA / "dashboard.tf").read_text(), "default_cache_behavior {")
-    override = nested_block(DASHBOARD_OVERRIDE.read_text(), "default_cache_behavior {")
-    policy_line = "response_headers_policy_id = aws_cloudfront_response_headers_policy.dashboard.id"
+def settings(body: str) -> set[str]:
+    """A block's lines, whitespace-normalised (terraform fmt aligns the `=`)."""
+    return {" ".join(line.split()) for line in body.splitlines() if line.strip()}
 
-    def settings(body: str) -> set[str]:
-        return {" ".join(line.split()) for line in body.splitlines() if line.strip()}
+
+@pytest.mark.parametrize("behavior", ["default_cache_behavior {", "ordered_cache_behavior {"])
+def test_dashboard_override_changes_only_the_response_headers_policy(behavior: str) -> None:
+    """The emulator's stack goes without the response headers policy (moto has none): each of
+    the override's cache behaviours must be the module's, minus that one line; the
+    distribution is applied disabled and nothing else differs."""
+    original = nested_block((INFRA / "dashboard.tf").read_text(), behavior)
+    override = nested_block(DASHBOARD_OVERRIDE.read_text(), behavior)
+    policy_line = "response_headers_policy_id = aws_cloudfront_response_headers_policy.dashboard.id"
 
     assert policy_line in settings(original)
     assert settings(override) == settings(original) - {policy_line}
@@ -380,11 +387,18 @@ def test_dashboard_override_changes_only_the_response_headers_policy() -> None:
     assert "enabled = true" in settings(module.split("default_cache_behavior")[0])
 
 
+API_PREFIX = "/api"
+
+
 def terraform_api_routes() -> set[str]:
-    """The route keys of the HTTP API, as infra/api.tf lists them (local.api_routes)."""
+    """The route keys of the HTTP API, as infra/api.tf lists them (local.api_routes), without
+    the /api prefix every one of them has (the dashboard's distribution forwards /api/*)."""
     text = (INFRA / "api.tf").read_text()
+    assert f'api_path_prefix = "{API_PREFIX}"' in text
     block = text.split("api_routes = toset([", 1)[1].split("])", 1)[0]
-    return set(re.findall(r'"([A-Z]+ /[^"]+)"', block))
+    routes = set(re.findall(r'"([A-Z]+ /[^"]+)"', block))
+    assert routes and all(r.split(" ", 1)[1].startswith(API_PREFIX + "/") for r in routes), routes
+    return {r.replace(f" {API_PREFIX}/", " /", 1) for r in routes}
 
 
 def test_http_api_routes_are_those_the_handler_serves() -> None:
@@ -427,3 +441,55 @@ def test_upload_keys_cannot_be_overwritten_by_the_bucket_policy() -> None:
     ]
     # After every statement whose principal is "*" that the emulator must read (it stops there).
     assert text.index('sid       = "DenyUploadOverwrites"') > text.index('"SesPutsRawMessages"')
+
+
+# The API behind the dashboard's distribution. The emulator has no cache or origin request
+# policies (and the override drops the response headers policy), so these are checked here.
+# The managed policies' ids are AWS's own, listed in "Use managed cache policies"
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html)
+# and "Use managed origin request policies"
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_distribution_serves_the_api_under_api_uncached_with_the_viewers_headers() -> None:
+    text = (INFRA / "dashboard.tf").read_text()
+    assert f'caching_disabled_policy_id              = "{CACHING_DISABLED}"' in text
+    assert f'all_viewer_except_host_header_policy_id = "{ALL_VIEWER_EXCEPT_HOST_HEADER}"' in text
+    behavior = settings(nested_block(text, "ordered_cache_behavior {"))
+    assert {
+        'path_pattern = "${local.api_path_prefix}/*"',
+        'target_origin_id = "api"',
+        'viewer_protocol_policy = "https-only"',  # a redirected POST or DELETE loses its body
+        'allowed_methods = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]',
+        "cache_policy_id = local.caching_disabled_policy_id",
+        "origin_request_policy_id = local.all_viewer_except_host_header_policy_id",
+    } <= behavior
+    assert text.count("ordered_cache_behavior {") == 1
+    origins = text.split("origin {")[1:]
+    [api] = [o for o in origins if 'origin_id   = "api"' in o]
+    assert "domain_name = local.api_origin_domain" in api
+    assert 'origin_protocol_policy = "https-only"' in api
+    origin_domain = 'trimprefix(aws_apigatewayv2_api.staff.api_endpoint, "https://")'
+    assert re.search(rf"api_origin_domain\s+= {re.escape(origin_domain)}", text)
+    # The page is told to call the API on its own origin.
+    assert 'apiUrl = "${local.dashboard_url}${local.api_path_prefix}"' in text
+
+
+def test_page_csp_connects_to_itself_cognito_and_the_bucket_only() -> None:
+    text = (INFRA / "dashboard.tf").read_text()
+    csp = text.split("content_security_policy = join(", 1)[1].split("\n  ])", 1)[0]
+    connect = csp.split("\"connect-src 'self'\",", 1)[1].split("]),", 1)[0]
+    sources = [line.strip().rstrip(",") for line in connect.strip().splitlines()]
+    assert sources == [
+        "local.cognito_domain_url",
+        '"https://${local.bucket_name}.s3.amazonaws.com"',
+        '"https://${local.bucket_name}.s3.${var.region}.amazonaws.com"',
+    ]
+    assert "execute-api" not in csp
+
+
+def test_api_has_no_cors_configuration() -> None:
+    """One origin: the page calls /api on itself, so no other origin may read an answer."""
+    assert "cors_configuration" not in (INFRA / "api.tf").read_text()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from mailroom.local.frontdoor import ses_event
+from mailroom.policy import Verdicts
 from mailroom.usecases.imports import (
     MailboxError,
     import_id,
@@ -13,6 +17,7 @@ from mailroom.usecases.imports import (
     read_headers,
     read_mailbox,
 )
+from mailroom.usecases.intake import ReceivedMail
 from tests.integration.mailboxes import message, write_mbox
 
 
@@ -117,6 +122,40 @@ def test_headers_and_ids(tmp_path: Path) -> None:
     assert headers.date is not None and headers.date.year == 2021
     assert headers.recipients == ("office@firm.example",)
     assert raw.stream.read() == message(7)  # rewound
-    assert import_id("a", "f" * 64) == import_id("a", "f" * 64)
+    # A fixed value: an id built from anything that changes between runs (Python's salted
+    # hash(), a clock, a random) would import the same message twice.
+    assert import_id("a", "f" * 64) == "imp-62a7688b68eadc2066450c8c0da87bdb"
     assert import_id("a", "f" * 64) != import_id("b", "f" * 64)
     assert import_id(None, "f" * 64) != import_id(None, "e" * 64)
+
+
+FOLDED = [
+    (b"bug demonstration\n\t1234 and more", "bug demonstration 1234 and more"),
+    (b"a long subject\r\n  continued\r\n\tthrice", "a long subject continued thrice"),
+    (b"=?utf-8?q?caf=C3=A9?=\n =?utf-8?q?_cr=C3=A8me?=", "caf\u00e9 cr\u00e8me"),
+]
+
+
+@pytest.mark.parametrize(("folded", "subject"), FOLDED)
+def test_a_folded_subject_is_unfolded_as_the_smtp_door_unfolds_it(
+    folded: bytes, subject: str
+) -> None:
+    """`import` and the SMTP door (SES's event, read by intake) give the same one-line subject."""
+    raw = b"From: a@client.example\nSubject: " + folded + b"\nTo: b@firm.example\n\nbody\n"
+
+    imported = read_headers(io.BytesIO(raw)).subject
+    event = ses_event(
+        stored=raw,
+        message_id="m1",
+        envelope_from="a@client.example",
+        recipients=["b@firm.example"],
+        verdicts=Verdicts(),
+        function_arn="arn:aws:lambda:eu-west-1:123456789012:function:x",
+        invocation_type="Event",
+        received=datetime(2026, 12, 5, tzinfo=UTC),
+        processing_ms=1,
+    )
+    record = event["Records"][0]["ses"]
+    emailed = ReceivedMail.from_ses(record["mail"], record["receipt"]).subject
+
+    assert imported == emailed == subject

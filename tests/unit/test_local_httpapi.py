@@ -22,6 +22,7 @@ from mailroom.local.httpapi import (
     ROUTES,
     InvokeError,
     LocalHttpApi,
+    authorizer_claims,
     build_event,
     default_web_dir,
     find_route,
@@ -278,10 +279,51 @@ def test_no_token_or_a_wrong_one_is_401_before_the_function(
     )
     assert reply.status_code == 200
     claims = recorder.events[0]["requestContext"]["authorizer"]["jwt"]["claims"]
+    # As API Gateway's JWT authorizer passes them: strings, a list as "[a b]".
     assert claims == {
         "sub": "local-staff",
         "email": "staff@firm.example",
+        "email_verified": "true",
         "cognito:username": "local-staff",
+        "cognito:groups": "[admins]",
+    }
+
+
+def test_each_issued_token_carries_its_role_in_the_authorizers_form(
+    server: tuple[LocalHttpApi, Recorder],
+) -> None:
+    api, recorder = server
+    reader = api.issue_token("reader")
+    unverified = api.issue_token("uploader", email_verified=False)
+    for token in (reader, unverified):
+        reply = requests.get(
+            f"{api.url}/files", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert reply.status_code == 200
+    first, second = (e["requestContext"]["authorizer"]["jwt"]["claims"] for e in recorder.events)
+    assert (first["cognito:groups"], first["email_verified"]) == ("[readers]", "true")
+    assert (second["cognito:groups"], second["email_verified"]) == ("[uploaders]", "false")
+    # The token reads like Cognito's ID token (the page shows who and which role from it).
+    payload = reader.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["cognito:groups"] == ["readers"] and claims["email_verified"] is True
+    assert len(reader.split(".")[2]) >= 43  # 32 random bytes: the part nobody can guess
+    # A made-up token with the same claims is refused: only issued tokens count.
+    forged = ".".join([*reader.split(".")[:2], "x" * 43])
+    reply = requests.get(
+        f"{api.url}/files", headers={"Authorization": f"Bearer {forged}"}, timeout=10
+    )
+    assert reply.status_code == 401
+
+
+def test_authorizer_claims_are_strings_as_api_gateway_passes_them() -> None:
+    claims = authorizer_claims(
+        {"email_verified": True, "cognito:groups": ["admins", "readers"], "exp": 1700000000}
+    )
+    assert claims == {
+        "email_verified": "true",
+        "cognito:groups": "[admins readers]",
+        "exp": "1700000000",
     }
 
 
@@ -392,13 +434,41 @@ def test_config_json_is_the_contract_with_the_page(server: tuple[LocalHttpApi, R
     api, _ = server
     reply = requests.get(f"{api.url}/config.json", timeout=10)
     assert reply.status_code == 200
+    # No token: whatever can make a browser fetch this file learns nothing that signs in.
     assert reply.json() == {
         "apiUrl": api.url,
-        "auth": {"mode": "local", "token": TOKEN, "user": "staff@firm.example"},
+        "auth": {"mode": "local", "user": "staff@firm.example"},
     }
+    assert TOKEN not in reply.text
     assert api.url == f"http://127.0.0.1:{api.port}"
+    assert api.dashboard_link == f"{api.url}/#token={TOKEN}"
     assert reply.headers["Cache-Control"] == "no-store"
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_another_host_is_421_before_anything_is_answered(
+    server: tuple[LocalHttpApi, Recorder],
+) -> None:
+    """DNS rebinding: a page at evil.example whose name now points to 127.0.0.1 sends its own
+    Host; neither the site, nor config.json, nor the API (with a valid token) answers it."""
+    api, recorder = server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for host in (
+        f"evil.example:{api.port}",
+        "evil.example",
+        f"127.0.0.1:{api.port + 1}",
+        f"127.0.0.1.evil.example:{api.port}",
+        f"localhost.:{api.port}",
+    ):
+        for path, headers in (("/", {}), ("/config.json", {}), ("/files", auth)):
+            reply = requests.get(f"{api.url}{path}", headers={"Host": host, **headers}, timeout=10)
+            assert reply.status_code == 421, (host, path)
+            assert reply.json() == {"message": "Misdirected Request"}
+    assert recorder.events == []
+    for host in (f"127.0.0.1:{api.port}", f"localhost:{api.port}", f"LOCALHOST:{api.port}"):
+        reply = requests.get(f"{api.url}/files", headers={"Host": host, **auth}, timeout=10)
+        assert reply.status_code == 200, host
+    assert len(recorder.events) == 3
 
 
 def test_without_the_page_slash_says_which_folder_is_missing(tmp_path: Path) -> None:

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from mailroom.cli.config import OPS_NAMES
 from mailroom.local.state import (
+    OPS_FIELDS,
     LocalState,
     clear_state,
+    ops_env,
     read_state,
     state_path,
     write_state,
@@ -101,6 +104,19 @@ def test_the_fields_other_commands_need_round_trip(state_dir: Path) -> None:
     write_state(written)
     assert read_state() == written
     assert written.endpoint_port == 5000
+    # the same names under the CLI's own (Terraform's output names), in the file and as exports
+    outputs = json.loads((state_dir / "local.json").read_text())["outputs"]
+    names = {
+        "extract_function_name": "mailroom-local-extract-attachments",
+        "record_function_name": "mailroom-local-record-metadata",
+        "extract_dlq_url": written.extract_dlq_url,
+        "record_dlq_url": written.record_dlq_url,
+        "receipt_rule_set_name": "mailroom",
+        "dead_letter_file": "/tmp/dead-letters.jsonl",
+    }
+    assert outputs == names
+    assert ops_env(written) == {f"MAILROOM_{k.upper()}": v for k, v in names.items()}
+    assert set(OPS_FIELDS) == set(OPS_NAMES) - {"alarm_topic_arn"}  # the CLI's names, all
 
 
 def test_an_older_state_file_without_the_new_fields_still_reads(state_dir: Path) -> None:

@@ -27,6 +27,7 @@ names = st.one_of(
     st.lists(st.sampled_from(["..", "/", "\\", ".", " ", "a", "\u202e", "\x00", "é", "~"])).map(
         "".join
     ),
+    st.lists(st.sampled_from(["${filename}", "$", "{", "}", "${", "a", ".pdf"])).map("".join),
 )
 
 
@@ -40,6 +41,8 @@ def assert_safe(name: str, max_bytes: int = MAX_NAME_BYTES) -> None:
     assert not any(unicodedata.category(c) in INVISIBLE for c in name)
     assert name.split(".", maxsplit=1)[0].strip().lower() not in RESERVED
     assert unicodedata.normalize("NFC", name) == name
+    # S3 substitutes `${filename}` in a form upload's key; boto3 then signs a prefix condition.
+    assert not set("${}") & set(name)
 
 
 @settings(max_examples=400)
@@ -50,6 +53,8 @@ def assert_safe(name: str, max_bytes: int = MAX_NAME_BYTES) -> None:
 @example("invoice\u202egnp.exe")
 @example("\u0301")  # a lone combining mark
 @example("a" * 300 + "." + "b" * 40)
+@example("scan${filename}")
+@example("${filename}")
 def test_safe_name_is_always_safe(name: str) -> None:
     assert_safe(safe_name(name))
 

@@ -1,9 +1,13 @@
-// Sign-in: a local token from config.json, or Cognito's hosted UI with the authorization code
-// flow and PKCE (RFC 7636). No secret lives in the page: the app client is public.
+// Sign-in: a local token from the dashboard link's fragment, or Cognito's hosted UI with the
+// authorization code flow and PKCE (RFC 7636). No secret lives in the page: the app client is
+// public, and `mailroom local` puts its token in no response any page could read: it prints
+// http://127.0.0.1:PORT/#token=..., a fragment the browser never sends. The page keeps it in
+// this tab's sessionStorage and takes it out of the address bar (and so of the history).
 
 const VERIFIER_KEY = "mailroom.pkce.verifier";
 const STATE_KEY = "mailroom.pkce.state";
 const SESSION_KEY = "mailroom.session";
+const LOCAL_TOKEN_KEY = "mailroom.local.token";
 
 /** base64url without padding (RFC 4648 section 5), as PKCE and JWTs use it. */
 export function base64url(bytes) {
@@ -70,8 +74,13 @@ export class SignInError extends Error {}
 export async function currentSession(config, location = window.location) {
   const auth = config.auth || {};
   if (auth.mode === "local") {
-    if (!auth.token) throw new SignInError("config.json has no local token.");
-    return { mode: "local", token: auth.token, user: auth.user || "local staff" };
+    const token = localToken(location);
+    if (!token) {
+      throw new SignInError(
+        "Open the dashboard link `mailroom local` printed (it ends in #token=...) to sign in.",
+      );
+    }
+    return { mode: "local", token, user: auth.user || "local staff" };
   }
   if (auth.mode !== "cognito") throw new SignInError(`Unknown sign-in mode "${auth.mode}".`);
   const query = new URLSearchParams(location.search);
@@ -83,6 +92,18 @@ export async function currentSession(config, location = window.location) {
   }
   if (query.has("code")) return finishSignIn(auth, query);
   return storedSession();
+}
+
+/** The local token: from the link's `#token=` (then kept in this tab only), else as kept. */
+export function localToken(location = window.location) {
+  const fragment = new URLSearchParams(String(location.hash || "").replace(/^#/, ""));
+  const given = fragment.get("token");
+  if (given) {
+    sessionStorage.setItem(LOCAL_TOKEN_KEY, given);
+    window.history.replaceState(null, "", location.pathname + location.search);
+    return given;
+  }
+  return sessionStorage.getItem(LOCAL_TOKEN_KEY);
 }
 
 function storedSession() {
@@ -159,4 +180,5 @@ export function signOut(config) {
 
 export function forgetSession() {
   sessionStorage.removeItem(SESSION_KEY);
+  sessionStorage.removeItem(LOCAL_TOKEN_KEY);
 }

@@ -1,19 +1,37 @@
 // Pure formatting helpers: how the table and the details panel show a record.
 
-const UNITS = ["KB", "MB", "GB", "TB"];
+const UNITS = ["kB", "MB", "GB", "TB"];
 
+/**
+ * "999 B", "1.0 kB", "12.3 kB", "140 kB", "40.0 MB": SI units (1 kB = 1000 bytes), one decimal
+ * below 100, halves rounded up, in integers: exactly what the CLI prints (render.human_size).
+ */
 export function formatSize(bytes) {
-  const size = Number(bytes);
-  if (!Number.isFinite(size) || size < 0) return "";
-  if (size < 1024) return `${size} B`;
-  let value = size;
-  let unit = "B";
-  for (const next of UNITS) {
-    if (value < 1024) break;
-    value /= 1024;
-    unit = next;
+  const number = Number(bytes);
+  if (bytes === null || bytes === "" || !Number.isFinite(number) || number < 0) return "";
+  const size = BigInt(Math.trunc(number));
+  if (size < 1000n) return `${size} B`;
+  let scale = 1n;
+  for (const unit of UNITS) {
+    scale *= 1000n;
+    const whole = (2n * size + scale) / (2n * scale);
+    if (whole < 1000n || unit === "TB") {
+      const tenths = (20n * size + scale) / (2n * scale);
+      return tenths < 1000n ? `${tenths / 10n}.${tenths % 10n} ${unit}` : `${whole} ${unit}`;
+    }
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+  return "";
+}
+
+/**
+ * "3 files", "Files 26–50", "Files 51–62 of 62": the total only where it is known (the last
+ * page); counting every file would take a scan of the table.
+ */
+export function pageSummary(first, count, more) {
+  if (count === 0) return "";
+  if (first === 0 && !more) return `${count} file${count === 1 ? "" : "s"}, newest first`;
+  const range = `Files ${first + 1}–${first + count}`;
+  return more ? `${range}, newest first` : `${range} of ${first + count}, newest first`;
 }
 
 /** "2026-11-29 21:50 UTC": staff compare times with the CLI's, which are UTC too. */

@@ -18,11 +18,15 @@ from mailroom.model import (
     FILE_SK_PREFIX,
     INDEXES,
     MESSAGE_SK,
+    PIPELINE_FIELDS,
     PREFIXES,
+    SIGHTING_PREFIX,
     SORT_KEY,
+    STAFF_FIELDS,
     Bounds,
     FileRecord,
     MessageRecord,
+    aside,
     file_pk_sk,
     file_sort_key,
     message_pk_sk,
@@ -74,8 +78,31 @@ class Catalog:
         self._ddb.put_item(TableName=self.table, Item=to_ddb(record.to_item()))
 
     def put_file(self, record: FileRecord) -> None:
+        """Write the pipeline's fields of a file record, never the fields staff own.
+
+        An UpdateItem, not a put: re-recording an object (a duplicate event, `reprocess`
+        applying roles to older mail) sets what the pipeline derives and removes what it no
+        longer derives, and leaves a staff member's delete mark as it was (a record without a
+        mark never clears one).
+        """
         item = record.to_item(self._incoming_prefix)
-        self._ddb.put_item(TableName=self.table, Item=to_ddb(item))
+        key = {"pk": item.pop("pk"), "sk": item.pop("sk")}
+        # A record that carries a delete mark writes it (a copy of a deleted record); one
+        # without never clears an existing mark.
+        sets = [name for name in item if record.deleted or name not in STAFF_FIELDS]
+        removes = sorted(PIPELINE_FIELDS - set(sets))
+        names = {f"#a{i}": name for i, name in enumerate(sets + removes)}
+        values = {f":v{i}": item[name] for i, name in enumerate(sets)}
+        expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(sets)))
+        if removes:
+            expression += " REMOVE " + ", ".join(f"#a{len(sets) + j}" for j in range(len(removes)))
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=to_ddb(key),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_ddb(values),
+        )
 
     def put_file_once(self, record: FileRecord) -> bool:
         """Write a file record unless one exists for another version of the object (uploads:
@@ -183,25 +210,30 @@ class Catalog:
         *,
         page_size: int | None = None,
         include_claimed: bool = False,
+        include_all: bool = False,
     ) -> Iterator[tuple[FileRecord, str]]:
         """Pattern 2: files sent by `address` or forwarded on its behalf, newest first.
 
         Two indexes (`by_sender`, `by_original_sender`) merged: each file once, with the role
         that matched (`sender`, or `original_sender` when the address is the client behind a
-        forward). `by_original_sender` holds only verified and vouched original senders;
+        forward). Documents only, unless `include_all` (their set-aside partitions too).
+        `by_original_sender` holds only verified and vouched original senders;
         `include_claimed` merges `by_claimed_sender` too (the record's level says which).
         """
         value, bounds = address.strip().lower(), bounds or Bounds()
-        as_sender = ((r, "sender") for r in self._files("by_sender", value, bounds, page_size))
+        as_sender = (
+            (r, "sender")
+            for r in self._files_all("by_sender", value, bounds, page_size, include_all)
+        )
         as_original = (
             (r, "original_sender")
-            for r in self._files("by_original_sender", value, bounds, page_size)
+            for r in self._files_all("by_original_sender", value, bounds, page_size, include_all)
         )
         streams = [as_sender, as_original]
         if include_claimed:
             streams.append(
                 (r, "original_sender")
-                for r in self._files("by_claimed_sender", value, bounds, page_size)
+                for r in self._files_all("by_claimed_sender", value, bounds, page_size, include_all)
             )
         seen: set[str] = set()
         for record, role in heapq.merge(
@@ -212,25 +244,56 @@ class Catalog:
                 yield record, role
 
     def files_of_case(
-        self, case: str, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        case: str,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[FileRecord]:
-        return self._files("by_case", case.lower(), bounds or Bounds(), page_size)
+        return self._files_all("by_case", case.lower(), bounds or Bounds(), page_size, include_all)
 
     def files_by_sha256(self, sha256: str) -> Iterator[FileRecord]:
         """Pattern 5: every copy of the same bytes, newest first."""
         return self._files("by_sha256", sha256.lower(), Bounds())
 
     def files_newest_first(
-        self, bounds: Bounds | None = None, *, page_size: int | None = None
+        self,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
     ) -> Iterator[FileRecord]:
         """Pattern 3: the TIME_SHARDS partitions of `by_time`, merged newest first.
 
         One Query per shard to start, then one more page only where the caller reads on: the
-        cost follows the rows taken, never the days the range spans.
+        cost follows the rows taken, never the days the range spans. Documents only, unless
+        `include_all`: then the set-aside shards (inline images, trackers, ...) are merged in.
         """
         bounds = bounds or Bounds()
-        shards = [self._files("by_time", key, bounds, page_size) for key in time_shard_keys()]
+        keys = time_shard_keys()
+        if include_all:
+            keys += [aside(key) for key in keys]
+        shards = [self._files("by_time", key, bounds, page_size) for key in keys]
         return heapq.merge(*shards, key=file_sort_key, reverse=True)
+
+    def signature_sightings(self, domain: str, sha256: str, at: str, limit: int) -> int:
+        """How many times (at most `limit`) these bytes came inline from `domain` before `at`
+        (`<received-at>#<file-id>`), and this sighting recorded (idempotent: its key is `at`).
+
+        One item per sighting under `SIGHT#<domain>#<sha256>`, outside every index: the count
+        is a Query of at most `limit` keys, whatever the logo's history.
+        """
+        pk = f"{SIGHTING_PREFIX}{domain.lower()}#{sha256.lower()}"
+        response = self._ddb.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk < :at",
+            ExpressionAttributeValues=to_ddb({":pk": pk, ":at": at}),
+            Select="COUNT",
+            Limit=max(limit, 1),
+        )
+        self._ddb.put_item(TableName=self.table, Item=to_ddb({"pk": pk, "sk": at}))
+        return min(int(response.get("Count", 0)), limit)
 
     def messages_by_outcome(
         self, outcome: str, since: date | None = None, until: date | None = None
@@ -256,6 +319,15 @@ class Catalog:
         return heapq.merge(*streams, key=message_sort_key, reverse=True)
 
     # -- plumbing --
+
+    def _files_all(
+        self, index: str, value: str, bounds: Bounds, page_size: int | None, include_all: bool
+    ) -> Iterator[FileRecord]:
+        documents = self._files(index, value, bounds, page_size)
+        if not include_all:
+            return documents
+        others = self._files(index, aside(value), bounds, page_size)
+        return heapq.merge(documents, others, key=file_sort_key, reverse=True)
 
     def _files(
         self, index: str, value: str, bounds: Bounds, page_size: int | None = None

@@ -7,10 +7,12 @@ Records are returned as plain items so that an outcome this code does not know y
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -54,6 +56,18 @@ class ObjectInventory:
             self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _missing(exc):
+                return False
+            raise
+        return True
+
+    def version_exists(self, key: str, version_id: str) -> bool:
+        """HeadObject of that version: the one read that proves a record's bytes are there."""
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            # A version that is a delete marker answers 405 MethodNotAllowed.
+            if _missing(exc) or code in {"NoSuchVersion", "400", "405", "MethodNotAllowed"}:
                 return False
             raise
         return True
@@ -125,6 +139,26 @@ class RecordInventory:
                 if attempt == len(_BACKOFF):
                     raise RuntimeError("DynamoDB kept keys unprocessed: throttled, try again")
                 time.sleep(_BACKOFF[attempt])
+
+
+# -- local mode's dead-letter file --
+
+
+def read_dead_letters(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON lines `mailroom local`'s runner writes (function, event, error, attempts, at);
+    nothing if the file does not exist; a line that is not a JSON object is passed over."""
+    try:
+        lines = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with lines:
+        for line in lines:
+            try:
+                letter = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(letter, dict):
+                yield letter
 
 
 # -- health: the receipt rule and the alarm topic --

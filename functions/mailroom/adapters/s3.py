@@ -97,6 +97,29 @@ class S3Store:
         size = int(total) if total.isdigit() else response["ContentLength"]
         return _object_head(key, response, size), response["Body"].read()
 
+    def current(self, key: str) -> tuple[ObjectHead | None, bool]:
+        """(the current version's head, False), or (None, True) when its current version is a
+        delete marker (staff deleted it), or (None, False) when there is no object."""
+        try:
+            response = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if not _missing(exc):
+                raise
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            return None, str(headers.get("x-amz-delete-marker", "")).lower() == "true"
+        return _object_head(key, response, response["ContentLength"]), False
+
+    def replace_metadata(self, key: str, content_type: str, metadata: dict[str, str]) -> None:
+        """Rewrite an object's metadata in place (a copy onto itself: no bytes travel)."""
+        self._s3.copy_object(
+            Bucket=self.bucket,
+            Key=key,
+            CopySource={"Bucket": self.bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            ContentType=content_type,
+            Metadata=metadata,
+        )
+
     def has_identical(self, key: str, sha256: str) -> bool:
         """True when `key` already holds these bytes (a redelivered event): skip the rewrite."""
         try:
@@ -142,7 +165,12 @@ class S3Store:
         Every field is also a policy condition, so the form cannot change the type or the
         provenance metadata; `content-length-range` with equal bounds makes S3 refuse any other
         size (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
+        The key condition is exact: boto3 makes a key ending in `${filename}` a `starts-with`
+        condition (and S3 substitutes it), so `$`, `{` and `}` are refused in the key and the
+        fields (safe_name never produces them).
         """
+        if any(c in text for text in (key, *fields.values()) for c in "${}"):
+            raise ValueError("a presigned form's key and fields never hold '$', '{' or '}'")
         conditions: list[Any] = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", size, size])
         post = self._s3.generate_presigned_post(
@@ -287,13 +315,25 @@ class S3AttachmentSink:
             auth_reason=ctx.auth_reason,
             suspected_spam=ctx.suspected_spam,
             mailbox=ctx.mailbox,
+            role=attachment.role,
+            role_reason=attachment.role_reason,
+            parent=attachment.parent,
         )
         # A retried or duplicated event finds the same bytes there: rewriting would add a
         # version and a second ObjectCreated event (a second file record write) for them.
-        if not self._store.has_identical(key, attachment.sha256):
+        # The same bytes with other provenance (`reprocess` of mail recorded before roles):
+        # the metadata alone is replaced, so the file is recorded again with what changed.
+        # A key whose current version staff deleted stays deleted.
+        metadata = provenance.to_metadata()
+        content_type = attachment.content_type or "application/octet-stream"
+        head, deleted = self._store.current(key)
+        if deleted:
+            pass
+        elif head is None or head.metadata.get("sha256") != attachment.sha256:
             spool.seek(0)
-            content_type = attachment.content_type or "application/octet-stream"
-            self._store.upload(key, spool, content_type, provenance.to_metadata())
+            self._store.upload(key, spool, content_type, metadata)
+        elif head.metadata != metadata:
+            self._store.replace_metadata(key, content_type, metadata)
         self.keys.append(key)  # only once the object is there
 
 

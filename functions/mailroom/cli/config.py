@@ -347,6 +347,7 @@ OPS_NAMES = (
     "record_dlq_url",
     "receipt_rule_set_name",
     "alarm_topic_arn",
+    "dead_letter_file",  # local mode's only (no Terraform output): the runner's dead letters
 )
 OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES}
 # Outputs an older infra/ exported under other names.
@@ -385,6 +386,13 @@ def resolve_ops(
     source = ""
     if missing and config.bucket.source == LOCAL:
         layer, source = (read_local_extras or local_state_extras)(), LOCAL
+    elif missing and config.talks_to_emulator:
+        # Names from the environment (the `export` lines `mailroom local` printed): the running
+        # stack fills in the rest only if it is that same stack (endpoint, bucket and table).
+        layer = (read_local_extras or local_state_extras)()
+        if not _same_stack(config, layer):
+            layer = {}
+        source = LOCAL
     elif (
         missing
         and config.infra_dir.value
@@ -403,6 +411,18 @@ def resolve_ops(
             else (Setting(None, UNSET))
         )
     return found
+
+
+def _same_stack(config: Config, state: Mapping[str, Any]) -> bool:
+    def url(value: Any) -> str:
+        return str(value or "").rstrip("/").replace("://localhost:", "://127.0.0.1:")
+
+    return (
+        bool(state)
+        and state.get("bucket") == config.bucket.value
+        and state.get("table") == config.table.value
+        and url(state.get("endpoint_url")) == url(config.endpoint_url.value)
+    )
 
 
 def local_state_extras() -> dict[str, Any]:

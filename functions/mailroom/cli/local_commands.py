@@ -104,11 +104,21 @@ def _forwarders(value: str) -> frozenset[str]:
     help="Who the local API token signs in as (the sender of uploads, who deletes).",
 )
 @click.option(
+    "--role",
+    type=click.Choice(["reader", "uploader", "admin"]),
+    default="admin",
+    show_default=True,
+    help="The role of the local API token (its Cognito group: readers, uploaders, admins); "
+    "the dashboard shows what the role may do.",
+)
+@click.option(
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the bucket and the table in DIR across restarts (restored on start, written "
-    "as they change). Without it, state is in memory and lost on stop.",
+    help="Keep the bucket (every version, by its id), the table, the dead-letter queues and "
+    "the dead-letter file in DIR across restarts (restored on start, written as they change; "
+    "one stack per DIR; after a crash the next start repairs what was cut short). Without it, "
+    "state is in memory and lost on stop.",
 )
 @click.option("--region", default=DEFAULT_REGION, show_default=True)
 @click.option("--bucket", default=DEFAULT_NAME, show_default=True)
@@ -152,6 +162,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     endpoint_port: int,
     api_port: int,
     staff_address: str,
+    role: str,
     data_dir: Path | None,
     region: str,
     bucket: str,
@@ -166,8 +177,9 @@ def local(  # noqa: PLR0917 (click passes every option)
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
 
     Also serves the staff HTTP API and the dashboard page on 127.0.0.1 (--api-port), signed
-    in with a token printed as MAILROOM_API_TOKEN (new at each start). The bucket and the
-    table are in memory unless --data DIR is given.
+    in with a token printed as MAILROOM_API_TOKEN (new at each start) and in the dashboard
+    link's #token= fragment, for --role (admin unless told). The bucket and the table are in
+    memory unless --data DIR is given.
     """
     from mailroom.local.app import LocalMailroom, LocalStackError
     from mailroom.local.stack import StackConfig
@@ -217,6 +229,7 @@ def local(  # noqa: PLR0917 (click passes every option)
             data_dir=data_dir,
             api_port=api_port,
             staff_address=staff_address,
+            role=role,
         )
     )
     stop = threading.Event()
@@ -227,10 +240,12 @@ def local(  # noqa: PLR0917 (click passes every option)
     try:
         stack.start()
     except (LocalStackError, OSError) as exc:
+        from mailroom.local.persist import DataDirBusy
+
         hint = (
             " (another program has the port? choose others with --port, --endpoint-port "
             "and --api-port, or 0 for any free port)"
-            if port or endpoint_port or api_port
+            if (port or endpoint_port or api_port) and not isinstance(exc.__cause__, DataDirBusy)
             else ""
         )
         raise click.ClickException(f"could not start the local stack: {exc}{hint}") from exc
@@ -251,6 +266,8 @@ def local(  # noqa: PLR0917 (click passes every option)
             kept = (
                 "# state is IN MEMORY only: lost when this stack stops (use --data DIR to keep it)"
             )
+        if stack.reconciled is not None:
+            kept += f"\n# {stack.reconciled.summary()}"
         click.echo(
             f"# SMTP front door on {stack.frontdoor.host}:{stack.frontdoor.port}, accepting "
             f"{', '.join(stack.config.submission_addresses)}\n"

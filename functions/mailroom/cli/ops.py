@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 FUNCTIONS = ("extract_attachments", "record_metadata")
 EXIT_PROBLEM = 1
+EXIT_PENDING = 3  # nothing wrong found, but objects younger than the grace were not judged
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +48,11 @@ _FLAGS = {
     "record_dlq_url": ("--record-dlq-url", "URL", "Dead-letter queue of record_metadata"),
     "receipt_rule_set_name": ("--rule-set", "NAME", "SES receipt rule set that should be active"),
     "alarm_topic_arn": ("--alarm-topic-arn", "ARN", "SNS topic the alarms publish to"),
+    "dead_letter_file": (
+        "--dead-letter-file",
+        "PATH",
+        "`mailroom local`'s dead-letter file (JSON lines)",
+    ),
 }
 
 
@@ -158,13 +165,25 @@ def _rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     type=click.Choice(["failed", "processing"]),
     help="Every message with this outcome instead of MESSAGE_IDs.",
 )
-@click.option("--since", type=DATE, help="With --outcome: messages received from this UTC day.")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every message that was extracted (extracted, no_attachments, quarantined, failed, "
+    "processing) received since --since: applies the current rules (roles, archives) to older "
+    "mail; identical files are not rewritten, staff deletes stay.",
+)
+@click.option(
+    "--since", type=DATE, help="With --outcome or --all: messages received from this UTC day."
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be queued; invoke nothing.")
 @ops_options(["extract_function_name"])
 @json_option
 def reprocess(
     message_ids: tuple[str, ...],
+    *,
     outcome: str | None,
+    every: bool,
     since: date | None,
     dry_run: bool,
     as_json: bool,
@@ -178,14 +197,20 @@ def reprocess(
     """
     from mailroom.usecases import reprocess as use
 
-    if bool(message_ids) == bool(outcome):
-        raise click.UsageError("give MESSAGE_IDs or --outcome failed|processing (one of them)")
-    if since and not outcome:
-        raise click.UsageError("--since goes with --outcome")
+    if sum((bool(message_ids), bool(outcome), every)) != 1:
+        raise click.UsageError(
+            "give MESSAGE_IDs, --outcome failed|processing or --all --since DAY (one of them)"
+        )
+    if since and not (outcome or every):
+        raise click.UsageError("--since goes with --outcome or --all")
+    if every and not since:
+        raise click.UsageError("--all needs --since DAY (reprocessing is bounded by a date)")
     ops = _Ops(flags)
     function = ops.need("extract_function_name")
     records = ops.records()
-    if outcome:
+    if every:
+        targets = use.targets_since(records, PREFIXES.raw, since)
+    elif outcome:
         targets = use.targets_for_outcome(outcome, records, PREFIXES.raw, since)
     else:
         targets = use.targets_for_ids(message_ids, records, PREFIXES.raw)
@@ -307,7 +332,8 @@ def redrive(
     type=DurationParam(minimum=0, maximum=86400),
     default="5m",
     show_default=True,
-    help="Objects younger than this are not judged yet (they may be in flight).",
+    help="Objects younger than this are not judged yet (they may be in flight); they are "
+    "reported as pending.",
 )
 @click.option("--fix", is_flag=True, help="Reprocess and re-record what is missing.")
 @ops_options(list(OPS_NAMES))
@@ -325,7 +351,10 @@ def doctor(
     Reports raw messages without a record, messages stuck in `processing`, objects under
     incoming/ without a file record, records whose object is gone, dead-letter queue depths,
     whether the receipt rule set is active and holds the rule, and whether the alarm topic has
-    a subscriber. Exits 1 when something is wrong and says what to run.
+    a subscriber; with versions, that each file record's version still exists; with `mailroom
+    local`, the dead-letter file's events not accounted for yet. Exits 1 when something is
+    wrong and says what to run; 3 when nothing is wrong but objects younger than --grace were
+    left for later (reported as pending, never as ok).
     """
     from mailroom.adapters import inventory
     from mailroom.usecases import doctor as use
@@ -333,11 +362,13 @@ def doctor(
     ops = _Ops(flags)
     rule_set = ops.names["receipt_rule_set_name"].value
     topic = ops.names["alarm_topic_arn"].value
+    letters = ops.names["dead_letter_file"].value
+    objects = ops.objects()
     stack = use.Stack(
         bucket=ops.bucket,
         raw_prefix=PREFIXES.raw,
         incoming_prefix=PREFIXES.incoming,
-        objects=ops.objects(),
+        objects=objects,
         records=ops.records(),
         queues={f: ops.queue(f) for f in FUNCTIONS},
         extract_function=ops.names["extract_function_name"].value,
@@ -352,6 +383,9 @@ def doctor(
         )
         if topic
         else None,
+        version_exists=objects.version_exists,
+        dead_letters=(lambda: inventory.read_dead_letters(Path(str(letters)))) if letters else None,
+        dead_letter_file=letters,
     )
     report = use.examine(
         stack,
@@ -367,9 +401,17 @@ def doctor(
         _show_report(report)
     if not report.healthy:
         click.get_current_context().exit(EXIT_PROBLEM)
+    if not report.settled:
+        click.get_current_context().exit(EXIT_PENDING)
 
 
-_MARKS = {"ok": "ok", "problem": "PROBLEM", "skipped": "skipped", "info": "note"}
+_MARKS = {
+    "ok": "ok",
+    "problem": "PROBLEM",
+    "skipped": "skipped",
+    "info": "note",
+    "pending": "pending",
+}
 
 
 def _show_report(report: Report) -> None:
@@ -398,3 +440,9 @@ def _show_report(report: Report) -> None:
         click.echo("fixes are queued: run `mailroom doctor` again in a minute to confirm", err=True)
     elif not report.healthy:
         click.echo("something is wrong: see the `run:` lines (docs/OPERATIONS.md)", err=True)
+    elif not report.settled:
+        click.echo(
+            "nothing wrong among what was judged, but some objects are younger than the grace: "
+            "run again later, or with --grace 0s (exit 3)",
+            err=True,
+        )

@@ -3,6 +3,11 @@
 JSON is ASCII (parseable whatever the terminal's encoding) and carries the records' own fields;
 CSV has one row per record with the same names as header (lists and maps as JSON text); the
 table is `cli.render`'s layout, styled only on a terminal. Notes for people go to stderr.
+
+CSV is opened in spreadsheets, and names, senders and subjects come from email: every text
+cell goes through `csv_cell`, which replaces controls and bidi overrides as the tables do
+(`render.printable`) and puts a `'` before a cell a spreadsheet would take for a formula
+(OWASP "CSV Injection": one starting with `=`, `+`, `-`, `@`, a tab or a carriage return).
 """
 
 from __future__ import annotations
@@ -73,6 +78,27 @@ def to_json(value: Any, *, pretty: bool = True) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
+# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (or start one after
+# a tab or CR it strips): https://owasp.org/www-community/attacks/CSV_Injection
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """One cell, safe to open in a spreadsheet; numbers and booleans stay as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        value = json.dumps(value)  # ASCII: no control or bidi character survives
+    if not isinstance(value, str):
+        return value
+    # Tested on the raw text (a tab or CR first) and on what is printed (spaces first: some
+    # programs trim them before they look for a formula).
+    cleaned = render.printable(value)
+    if value.startswith(_FORMULA_STARTS) or cleaned.lstrip().startswith(_FORMULA_STARTS):
+        return "'" + cleaned
+    return cleaned
+
+
 def to_csv(rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(
@@ -80,12 +106,7 @@ def to_csv(rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                k: json.dumps(v) if isinstance(v, list | dict) else "" if v is None else v
-                for k, v in row.items()
-            }
-        )
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -22,6 +22,7 @@ from mailroom.cli.output import (
 )
 from mailroom.cli.params import DurationParam
 from mailroom.usecases import files, messages
+from mailroom.usecases.files import MAX_LIMIT
 
 MAX_AGE = 3650 * 86400  # --older-than: ten years
 
@@ -42,6 +43,12 @@ MAX_AGE = 3650 * 86400  # --older-than: ten years
     help="With --sender: also files whose original sender is only claimed (not verified by "
     "DKIM nor vouched for by a trusted forwarder); shown marked (claimed).",
 )
+@click.option(
+    "--all",
+    "include_all",
+    is_flag=True,
+    help="Also inline images, signature logos, tracking pixels and kept bodies (set aside).",
+)
 @range_options
 @wide_option
 @format_option()
@@ -56,10 +63,11 @@ def list_files(
     limit: int,
     include_deleted: bool,
     include_claimed: bool = False,
+    include_all: bool,
     wide: bool,
     fmt: str,
 ) -> None:
-    """Files received, newest first (no --since/--until: all time).
+    """Documents received, newest first (no --since/--until: all time); --all: every file.
 
     With --sender, a forwarded file is found by the staff member who forwarded it and by the
     client who sent it; JSON and CSV say which matched ("matched": "sender" or
@@ -74,6 +82,7 @@ def list_files(
         limit=limit,
         include_deleted=include_deleted,
         include_claimed=include_claimed,
+        include_all=include_all,
     )
     page = files.list_files(app.catalog, query)
     show_files(
@@ -83,8 +92,16 @@ def list_files(
         matched=[m.matched for m in page.files] if sender else None,
         wide=wide,
     )
-    if page.next and fmt == "table":
-        note(f"(the newest {limit}; --limit N shows more)")
+    if page.next:
+        more_note(limit, "files")
+
+
+def more_note(limit: int, what: str) -> None:
+    """Said (on stderr, in every format) whenever a listing stops before the end."""
+    note(
+        f"(the newest {limit} {what}; there are more: --limit N shows up to {MAX_LIMIT}, "
+        "--since/--until pick a range)"
+    )
 
 
 @click.command()
@@ -92,22 +109,29 @@ def list_files(
 @format_option(("table", "json"))
 @pass_app
 def show(app: App, file_id: str, fmt: str) -> None:
-    """One file's record: name, size, type, sha256, sender, message."""
+    """One file's record: name, size, type, role, sha256, sender, its message's subject,
+    excerpt and links."""
     record = files.get_file(app.catalog, file_id)
+    view = messages.get_message(app.catalog, record.message_id)
+    parent = messages.container_of(record, view.files)
     if fmt == "json":
         click.echo(to_json(files.FileMatch(record).to_dict()))
     else:
-        show_fields(render.file_fields(record, local_time()))
+        show_fields(
+            render.file_fields(record, local_time()) + render.context_fields(view.record, parent)
+        )
 
 
 @click.command()
 @click.argument("message_id")
+@wide_option
 @format_option(("table", "json"))
 @pass_app
-def message(app: App, message_id: str, fmt: str) -> None:
+def message(app: App, message_id: str, wide: bool, fmt: str) -> None:
     """A message's record (outcome, verdicts, recipients, case) and its files.
 
     A quarantined message's files are listed as held: kept under quarantine/, never served.
+    An upload's id (up-..., as `mailroom upload` prints) lists the files of that upload.
     """
     view = messages.get_message(app.catalog, message_id)
     if fmt == "json":
@@ -115,6 +139,7 @@ def message(app: App, message_id: str, fmt: str) -> None:
             to_json(
                 {
                     "message": asdict(view.record) if view.record else None,
+                    "upload": view.upload,
                     "files": [asdict(f) for f in view.files],
                     "held": view.held,
                 }
@@ -123,11 +148,13 @@ def message(app: App, message_id: str, fmt: str) -> None:
         return
     if view.record is not None:
         show_fields(render.message_fields(view.record, local_time()))
+    elif view.upload:
+        show_fields(render.upload_fields(message_id, view.files, local_time()))
     else:
-        note(f"{message_id}: no message record (an upload?)")
+        note(f"{message_id}: no message record, only files")
     if view.files:
         click.echo()
-        show_files(view.files)
+        show_files(view.files, wide=wide)
     if view.held:
         click.echo()
         click.echo(f"HELD IN QUARANTINE ({len(view.held)}, never served)")
@@ -181,5 +208,8 @@ def messages_command(
     `--outcome processing --older-than 15m` shows messages whose extraction never finished.
     """
     query = messages.MessageQuery(outcome, since, until, older_than, limit)
-    found = messages.list_messages(app.catalog, query)
-    show_messages(found, fmt, f"no {outcome or ''} messages".replace("  ", " "), wide=wide)
+    page = messages.page_messages(app.catalog, query)
+    empty = f"no {outcome or ''} messages".replace("  ", " ")
+    show_messages(page.messages, fmt, empty, wide=wide)
+    if page.next:
+        more_note(limit, "messages")

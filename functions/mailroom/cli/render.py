@@ -8,7 +8,7 @@ width and the id goes whole on a line of its own, so it is never cut and copies 
 
 from __future__ import annotations
 
-import textwrap
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,13 +61,17 @@ def show_time(timestamp: str | None, local: bool = False, seconds: bool = False)
 
 
 def human_size(size: int) -> str:
+    """'999 B', '1.0 kB', '12.3 kB', '140 kB', '40.0 MB': SI units (1 kB = 1000 bytes), one
+    decimal below 100, halves rounded up, in integers. web/js/format.js's formatSize matches."""
     if size < 1000:
         return f"{size} B"
-    value = float(size)
+    scale = 1
     for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 999.95 or unit == "TB":
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+        scale *= 1000
+        whole = (2 * size + scale) // (2 * scale)
+        if whole < 1000 or unit == "TB":
+            tenths = (20 * size + scale) // (2 * scale)
+            return f"{tenths // 10}.{tenths % 10} {unit}" if tenths < 1000 else f"{whole} {unit}"
     raise AssertionError("unreachable")
 
 
@@ -150,21 +154,23 @@ class Column:
     wrap: bool = False  # on a narrow terminal: continue on the next line (never cut)
     right: bool = False
     cut: int | None = None  # in one-line mode, cut longer cells (free text only)
+    keep: bool = False  # short fixed values (a case tag, an outcome): never narrowed to fit
+    yields: bool = False  # narrowed first, before the other columns give anything up
 
 
 FILE_COLUMNS = (
     Column("received", cap=22),
-    Column("sender", cap=40, wrap=True),
-    Column("name", cap=40),
+    Column("sender", cap=40, wrap=True, yields=True),
+    Column("name", cap=40, wrap=True),
     Column("size", right=True),
     Column("type", cap=8),
-    Column("case", cap=20),
+    Column("case", cap=20, keep=True),
 )
 FILE_ID = "file id"
 MESSAGE_COLUMNS = (
     Column("received", cap=22),
-    Column("sender", cap=40, wrap=True),
-    Column("outcome", cap=14),
+    Column("sender", cap=40, wrap=True, yields=True),
+    Column("outcome", cap=14, keep=True),
     Column("files", right=True),
     Column("subject", cap=30, cut=64),
     Column("reason", cap=30, wrap=True),
@@ -249,22 +255,103 @@ def _fit(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -
         min(max([len(c.name), *(len(r[i]) for r in rows)]), c.cap or 10_000)
         for i, c in enumerate(columns)
     ]
-    # The narrowest each free-text column may get: a wrapping one keeps its longest word (an
-    # address is never split), a cut one keeps a few characters. Times, sizes, types stay.
-    floors = {
-        i: min(widths[i], max([_MIN_WIDTH, *(len(w) for r in rows for w in r[i].split())]))
-        if c.wrap
-        else min(widths[i], max(_MIN_WIDTH, len(c.name)))
+    # The narrowest each free-text column may get: a wrapping one keeps its longest piece (see
+    # `_pieces`), a cut one keeps a few characters. Times, sizes, types and `keep` columns stay.
+    free = [
+        i
         for i, c in enumerate(columns)
-        if c.cap and c.name not in {"received", "type"}
-    }
-    while sum(widths) + len(_GAP) * (len(widths) - 1) > width:
-        shrinkable = [i for i, floor in floors.items() if widths[i] > floor]
-        if not shrinkable:
-            break  # narrower than the essentials: the terminal wraps the line
-        widest = max(shrinkable, key=lambda i: widths[i] - floors[i])
-        widths[widest] -= 1
+        if c.cap and not c.keep and c.name not in {"received", "type"}
+    ]
+
+    def floor(i: int, fine: bool) -> int:
+        if not columns[i].wrap:
+            return min(widths[i], max(_MIN_WIDTH, len(columns[i].name)))
+        longest = max([_MIN_WIDTH, *(len(p) for r in rows for p in _pieces(r[i], fine))])
+        return min(widths[i], longest)
+
+    # Who gives way, in turn: the sender (yields) to its addresses' halves; the others to a
+    # readable width; the sender to its addresses' parts; the others to their longest word.
+    steps = [
+        {i: floor(i, fine=False) for i in free if columns[i].yields},
+        {
+            i: max(floor(i, fine=True), min(widths[i], _READABLE))
+            for i in free
+            if not columns[i].yields
+        },
+        {i: floor(i, fine=True) for i in free if columns[i].yields},
+        {i: floor(i, fine=True) for i in free if not columns[i].yields},
+    ]
+    for floors in steps:
+        while sum(widths) + len(_GAP) * (len(widths) - 1) > width:
+            shrinkable = [i for i, least in floors.items() if widths[i] > least]
+            if not shrinkable:
+                break  # narrower than this step allows: the next one, else the terminal wraps
+            widest = max(shrinkable, key=lambda i: widths[i] - floors[i])
+            widths[widest] -= 1
     return widths
+
+
+_READABLE = 24  # a file name, subject or reason keeps this much before a sender's domain breaks
+_WORD_FLOOR = 16  # a word longer than this in a wrapping column may be broken to fit
+_DOMAIN_PARTS = re.compile(r"[^.\-]*[.\-]+|[^.\-]+$")
+
+
+def _address_parts(word: str) -> list[str] | None:
+    """'elodie.martin@partner-avocats.example' -> local part, '@partner-', 'avocats.', 'example'.
+
+    Where an address too long for its column may continue on the next line: before its "@",
+    after a dot or hyphen of its domain; never inside a name. None: not an address.
+    """
+    local, at, domain = word.partition("@")
+    if not (at and local and domain):
+        return None
+    return [local, *_DOMAIN_PARTS.findall(at + domain)]
+
+
+def _pieces(cell: str, fine: bool = True) -> list[str]:
+    """The narrowest parts wrapping keeps whole: words (long ones broken at _WORD_FLOOR), and
+    addresses in halves at their "@" or, `fine`, in all their `_address_parts`."""
+    pieces: list[str] = []
+    for word in cell.split():
+        parts = _address_parts(word)
+        if parts is not None:
+            pieces.extend(parts if fine else [parts[0], "".join(parts[1:])])
+        else:
+            pieces.extend(word[n : n + _WORD_FLOOR] for n in range(0, len(word), _WORD_FLOOR))
+    return pieces
+
+
+def _address_chunks(word: str, width: int) -> list[str]:
+    """An address in halves at its "@" when both fit, else in all its parts; other words whole."""
+    parts = _address_parts(word)
+    if parts is None:
+        return [word]
+    halves = [parts[0], "".join(parts[1:])]
+    return halves if all(len(h) <= width for h in halves) else parts
+
+
+def _wrap(cell: str, width: int) -> list[str]:
+    """Lines of at most `width`: whole words where they fit; a longer address continues at one
+    of its `_address_parts`, any other long word is broken at the width."""
+    lines: list[str] = []
+    current = ""
+    for word in cell.split():
+        chunks = _address_chunks(word, width) if len(word) > width else [word]
+        for n, chunk in enumerate(chunks):
+            glue = "" if n else " "
+            if current and len(current) + len(glue) + len(chunk) <= width:
+                current += glue + chunk
+                continue
+            if current:
+                lines.append(current)
+            rest = chunk
+            while len(rest) > width:
+                lines.append(rest[:width])
+                rest = rest[width:]
+            current = rest
+    if current:
+        lines.append(current)
+    return lines or [""]
 
 
 def _line(cells: Sequence[str], widths: Sequence[int], columns: Sequence[Column]) -> str:
@@ -282,7 +369,7 @@ def _wrapped(row: Sequence[str], widths: Sequence[int], columns: Sequence[Column
         if len(cell) <= w:
             parts.append([cell])
         elif c.wrap:
-            parts.append(textwrap.wrap(cell, w, break_on_hyphens=False) or [""])
+            parts.append(_wrap(cell, w))
         else:
             parts.append([cell[: w - 1] + "…"])
     height = max(len(p) for p in parts)
@@ -301,8 +388,11 @@ def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]
     pairs = [
         ("file id", record.file_id),
         ("filename", record.filename),
+        ("deleted", _deleted(record, local)),
         ("size", f"{human_size(record.size)} ({record.size} bytes)"),
         ("type", _both(record.content_type, record.detected_type)),
+        ("role", role_text(record)),
+        ("image", f"{record.width}x{record.height}" if record.width and record.height else ""),
         ("sha256", record.sha256),
         ("received", show_time(record.received_at, local, seconds=True)),
         ("sender", _named(sender, record.sender_named_by)),
@@ -319,6 +409,14 @@ def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]
         ("version", record.version_id or ""),
     ]
     return [(k, printable(v)) for k, v in pairs if v]
+
+
+def _deleted(record: FileRecord, local: bool) -> str:
+    """'yes, 2026-12-05 11:50:07Z by staff@x': hidden from listings, never served again."""
+    if not record.deleted:
+        return ""
+    when = show_time(record.deleted_at, local, seconds=True)
+    return " ".join(["yes,", *([when] if when else []), f"by {record.deleted_by or 'unknown'}"])
 
 
 def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str, str]]:
@@ -342,11 +440,52 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("recipients", recipients),
         ("case", record.case or ""),
         ("subject", record.subject or ""),
+        ("excerpt", record.excerpt or ""),
+        ("links", " ".join(record.links)),
         ("verdicts", verdicts),
         ("spam", "suspected (spam verdict FAIL)" if record.suspected_spam else ""),
         ("attachments", str(record.attachment_count)),
         ("raw message", record.raw_key),
         ("warnings", "; ".join(record.warnings)),
+    ]
+    return [(k, printable(v)) for k, v in pairs if v]
+
+
+def role_text(record: FileRecord) -> str:
+    """Issue 20: what the file is and why; a document says nothing unless it has a reason."""
+    if record.role == "document" and not record.role_reason:
+        return ""
+    return f"{record.role} ({record.role_reason})" if record.role_reason else record.role
+
+
+def context_fields(
+    message: MessageRecord | None, parent: FileRecord | None = None
+) -> list[tuple[str, str]]:
+    """What `show` adds for a file: its container, and its message's subject, excerpt, links
+    (links are shown, never fetched)."""
+    pairs = [("in container", f"{parent.filename} ({parent.file_id})" if parent else "")]
+    if message is not None:
+        pairs += [
+            ("subject", message.subject or ""),
+            ("excerpt", message.excerpt or ""),
+            ("links", " ".join(message.links)),
+        ]
+    return [(k, printable(v)) for k, v in pairs if v]
+
+
+def upload_fields(
+    upload_id: str, files: Sequence[FileRecord], local: bool = False
+) -> list[tuple[str, str]]:
+    """An upload's id as `message` shows it: who uploaded what, when (there is no email)."""
+    senders = dict.fromkeys(f.sender for f in files if f.sender)
+    cases = dict.fromkeys(f.case for f in files if f.case)
+    first = min((f.received_at for f in files), default="")
+    pairs = [
+        ("upload id", upload_id),
+        ("uploaded", show_time(first, local, seconds=True)),
+        ("uploaded by", ", ".join(senders)),
+        ("case", ", ".join(cases)),
+        ("files", f"{len(files)} (an upload: no email message)"),
     ]
     return [(k, printable(v)) for k, v in pairs if v]
 

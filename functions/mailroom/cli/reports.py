@@ -15,15 +15,16 @@ from mailroom.cli.output import format_option, local_time, show_rows
 from mailroom.usecases import reports
 
 
-def _rows(rows: Sequence[reports.StatRow], fmt: str) -> list[list[Any]]:
+def _rows(rows: Sequence[reports.StatRow], fmt: str, sized: bool = True) -> list[list[Any]]:
+    """Key, count, size (unless `sized` is False: messages have none), last."""
     if fmt != "table":
-        return [[r.key, r.count, r.size, r.last] for r in rows]
+        return [[r.key, r.count, *([r.size] if sized else []), r.last] for r in rows]
     local = local_time()
     return [
         [
             render.printable(r.key),
             r.count,
-            render.human_size(r.size),
+            *([render.human_size(r.size or 0)] if sized else []),
             render.show_time(r.last, local),
         ]
         for r in rows
@@ -43,10 +44,20 @@ def _rows(rows: Sequence[reports.StatRow], fmt: str) -> list[list[Any]]:
 @format_option()
 @pass_app
 def stats(app: App, by: str, since: date | None, until: date | None, fmt: str) -> None:
-    """Counts over a range (default: all time): files and bytes per group, and the last one."""
+    """Counts over a range (default: all time): files and bytes per group, and the last one.
+
+    `--by outcome` counts messages; it has no size column (a message record has no size).
+    """
     rows = reports.stats(app.catalog, by, since, until)
-    what = "messages" if by == "outcome" else "files"
-    show_rows((by, what, "size", "last"), _rows(rows, fmt), fmt, f"no {what} in this range")
+    if by == "outcome":
+        show_rows(
+            (by, "messages", "last"),
+            _rows(rows, fmt, sized=False),
+            fmt,
+            "no messages in this range",
+        )
+        return
+    show_rows((by, "files", "size", "last"), _rows(rows, fmt), fmt, "no files in this range")
 
 
 @click.command()

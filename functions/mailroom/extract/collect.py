@@ -11,6 +11,8 @@ import mimetypes
 from dataclasses import dataclass
 from typing import Literal
 
+from mailroom.extract.images import HEAD_BYTES, image_size
+from mailroom.extract.roles import classify, is_image
 from mailroom.extract.types import (
     Attachment,
     AttachmentWriter,
@@ -22,7 +24,7 @@ from mailroom.extract.types import (
 from mailroom.limits import Limits
 from mailroom.naming import MAX_NAME_BYTES, safe_name
 
-Origin = Literal["mime", "message", "tnef", "uuencode"]
+Origin = Literal["mime", "message", "tnef", "uuencode", "archive", "outlook", "body"]
 MAX_FILENAME_CHARS = 1024  # an original name longer than this is hostile; keep its start
 
 # Extensions mimetypes gets wrong or does not know, for names we have to make up.
@@ -105,6 +107,8 @@ class Collector:
         self._seen: dict[str, int] = {}
         self._next_index = 1
         self._open: dict[int, Writer] = {}
+        # Content-IDs referenced by `cid:` in the HTML bodies read so far (lower-case).
+        self.referenced: set[str] = set()
 
     def warn(self, text: str) -> None:
         if text not in self.result.warnings:
@@ -139,11 +143,16 @@ class Collector:
         sender: Sender = NO_SENDER,
         origin: Origin = "mime",
         signature: bool = False,
+        parent: int | None = None,
+        role: tuple[str, str] | None = None,
+        index: int | None = None,
     ) -> Writer:
+        """Announce a file. `role` forces (role, reason) instead of the rule's; `index` is given
+        only for the kept body (0, so that keeping it shifts no other file's key)."""
         if self.stopped:
             raise Stop
         info = PartInfo(
-            index=self._next_index,
+            index=self._next_index if index is None else index,
             filename=filename[:MAX_FILENAME_CHARS],
             safe_name=self.unique(filename),
             content_type=content_type,
@@ -155,13 +164,15 @@ class Collector:
             original_sender_via=sender.via,
             origin=origin,
             signature=signature,
+            parent=parent,
         )
-        self._next_index += 1
+        if index is None:
+            self._next_index += 1
         try:
             out = self.sink.open(info)
         except Exception as exc:
             raise SinkFailure(exc) from exc
-        writer = Writer(self, info, out)
+        writer = Writer(self, info, out, role)
         self._open[info.index] = writer
         return writer
 
@@ -200,13 +211,24 @@ class Collector:
 class Writer:
     """Counts, hashes and forwards one attachment's decoded bytes to the sink."""
 
-    def __init__(self, owner: Collector, info: PartInfo, out: AttachmentWriter) -> None:
+    def __init__(
+        self,
+        owner: Collector,
+        info: PartInfo,
+        out: AttachmentWriter,
+        role: tuple[str, str] | None = None,
+    ) -> None:
         self.owner = owner
         self.info = info
         self.out = out
         self.size = 0
         self.hash = hashlib.sha256()
         self.done = False
+        self.role = role
+        # An image's first bytes, to read its width and height from its header.
+        self.head: bytearray | None = (
+            bytearray() if role is None and is_image(info.content_type, info.filename) else None
+        )
 
     def write(self, chunk: bytes) -> None:
         if not chunk or self.done:
@@ -214,13 +236,41 @@ class Writer:
         self.owner.count(len(chunk))
         self.size += len(chunk)
         self.hash.update(chunk)
+        if self.head is not None and len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
         try:
             self.out.write(chunk)
         except Exception as exc:
             raise SinkFailure(exc) from exc
 
+    def _role(self) -> tuple[tuple[str, str], tuple[int, int] | None]:
+        info = self.info
+        dimensions = image_size(bytes(self.head)) if self.head is not None else None
+        self.head = None
+        if self.role is not None:
+            return self.role, dimensions
+        cid = (info.content_id or "").lower()
+        role = classify(
+            content_type=info.content_type,
+            filename=info.filename,
+            size=self.size,
+            inline=info.inline,
+            referenced=bool(cid) and cid in self.owner.referenced,
+            dimensions=dimensions,
+            limits=self.owner.limits,
+        )
+        return role, dimensions
+
     def commit(self) -> Attachment:
-        attachment = Attachment.of(self.info, self.size, self.hash.hexdigest())
+        (role, reason), dimensions = self._role()
+        attachment = Attachment.of(
+            self.info,
+            self.size,
+            self.hash.hexdigest(),
+            role=role,
+            role_reason=reason,
+            dimensions=dimensions,
+        )
         if not self.done:
             self.done = True
             self.owner.closed(self)

@@ -14,12 +14,23 @@ level and are capped by `Limits.max_depth` like multiparts.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import re
 from collections.abc import Callable
 from email.message import Message
-from typing import BinaryIO, Literal, Protocol
+from typing import IO, BinaryIO, Literal, Protocol
 
-from mailroom.extract.bodies import FORWARD_SCAN_BYTES, UUScanner, find_inline_forward, unpack_tnef
+from mailroom.extract import context as body_context
+from mailroom.extract.archives import ZipExpansion, closed_kind, is_zip, new_spool
+from mailroom.extract.bodies import (
+    FORWARD_SCAN_BYTES,
+    HTML_SCAN_CHARS,
+    UUScanner,
+    find_inline_forward,
+    html_to_text,
+    unpack_tnef,
+)
 from mailroom.extract.collect import (
     NO_SENDER,
     Collector,
@@ -40,6 +51,8 @@ from mailroom.extract.headers import (
     read_head,
     text_charset,
 )
+from mailroom.extract.outlook import MsgSender, looks_like_msg, read_msg
+from mailroom.extract.roles import BODY, DOCUMENT
 from mailroom.extract.types import Extraction, Sink
 from mailroom.limits import Limits
 
@@ -109,6 +122,35 @@ def _child(path: str, n: int) -> str:
     return f"{path}.{n}" if path else str(n)
 
 
+SNIFF_BYTES = 4096  # of an unnamed or mislabelled part, read before deciding what it is
+_EML_CONTENT_TYPES = frozenset({"application/octet-stream", "application/x-msdownload", ""})
+_MSG_TYPES = frozenset({"application/vnd.ms-outlook", "application/x-msg"})
+_SNIFF_NAMES = {"from", "received", "message-id", "return-path", "date"}
+
+
+def looks_like_message(head: bytes) -> bool:
+    """The first bytes of an email: header lines up to a blank line (or the end of `head`),
+    with at least two header names of a message, one of them From, Received, Message-ID,
+    Return-Path or Date. Reads `head` once."""
+    names: set[str] = set()
+    for raw in head.removeprefix(_BOM).split(b"\n")[:200]:
+        line = raw.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not _HEADER_LINE.match(line) or line.startswith(b"From "):
+            if line.startswith(b"From ") and not names:
+                continue  # an mbox separator line before the headers
+            return False
+        names.add(line.split(b":", 1)[0].strip().decode("latin-1").lower())
+    return len(names & _MESSAGE_HEADERS) >= 2 and bool(names & _SNIFF_NAMES)
+
+
+def _is_msg(head: Head) -> bool:
+    return (head.filename or "").lower().endswith(".msg") or head.content_type in _MSG_TYPES
+
+
 class _Context:
     """What all the parsers of one message share."""
 
@@ -120,9 +162,36 @@ class _Context:
         # Told the sender of an inline forward as soon as a body yields one (the sink's owner
         # attributes the files that follow to it); None: nobody asks.
         self.on_inline_forward: Callable[[str, str | None], None] | None = None
+        self.body_kept = False  # keep_body: the first text body of the message is stored
+        self.excerpt_from_html = False  # the excerpt came from HTML; a plain body replaces it
 
     def warn(self, text: str) -> None:
         self.collector.warn(text)
+
+    def open_container(  # noqa: PLR0917 - one call site each, all values at hand
+        self,
+        kind: str,
+        path: str,
+        index: int,
+        spool: IO[bytes],
+        size: int,
+        depth: int,
+        sender: Sender,
+    ) -> None:
+        """Open a committed container (`zip` or `msg`) from its spool: its files follow it."""
+        if kind == "zip":
+            ZipExpansion(
+                self.collector,
+                path=path,
+                parent=index,
+                sender=sender,
+                depth=depth,
+                nested=lambda kind, where, idx, inner, n, d: self.open_container(
+                    kind, where, idx, inner, n, d, sender
+                ),
+            ).run(spool, size)
+        else:
+            _OutlookItem(self, path, index, depth).run(spool, size)
 
 
 class MessageParser:
@@ -291,22 +360,45 @@ class MessageParser:
         self.consumer = self._consumer(head, leaf_path, depth)
 
     def _consumer(self, head: Head, path: str, depth: int) -> _Consumer | None:
-        collector = self.ctx.collector
         decoder = decoder_for(head.cte)
         if head.is_forward:
             return _Forward(self.ctx, head, path, depth=depth, sender=self.sender, decoder=decoder)
         if head.is_body_text:
-            return _Text(self.ctx, head, path, self.sender, decoder)
+            return _Text(self.ctx, head, path, self.sender, decoder, outer=self.prefix == "")
+        name = (head.filename or "").lower()
+        unnamed_binary = not head.filename and head.content_type in _EML_CONTENT_TYPES
+        if unnamed_binary or name.endswith(".eml") or _is_msg(head):
+            return _Sniff(self, head, path, depth, decoder)
+        return self._file(head, path, decoder)
+
+    def _file(self, head: Head, path: str, decoder: Decoder, kind: str | None = None) -> _File:
+        collector = self.ctx.collector
+        role: tuple[str, str] | None = None
+        filename = head.filename or generated_name(head.content_type, path)
+        limits = self.ctx.limits
+        if kind is None and is_zip(head.content_type, filename):
+            kind = "zip"
+        if kind in {"zip", "msg"} and not limits.expand_archives:
+            what = "archive" if kind == "zip" else "Outlook item"
+            role, kind = (DOCUMENT, f"{what}, not opened (expand_archives is off)"), None
+        closed = closed_kind(head.content_type, filename) if kind is None else None
+        if closed is not None and role is None:
+            role = (DOCUMENT, f"archive not opened ({closed})")
         writer = collector.open(
-            filename=head.filename or generated_name(head.content_type, path),
+            filename=filename,
             content_type=head.content_type,
             part=path,
             inline=head.disposition == "inline" or (not head.disposition and bool(head.content_id)),
             content_id=head.content_id,
             sender=self.sender,
             signature=head.content_type in SIGNATURE_TYPES,
+            role=role,
         )
-        return _File(self.ctx, head, path, sender=self.sender, decoder=decoder, writer=writer)
+        if closed is not None:
+            self.ctx.warn(f"part {path}: {filename!r}: archive not opened ({closed})")
+        return _File(
+            self.ctx, head, path, sender=self.sender, decoder=decoder, writer=writer, kind=kind
+        )
 
     # -- bodies, preambles, epilogues ----------------------------------------------------
 
@@ -461,6 +553,7 @@ class _File:
         sender: Sender,
         decoder: Decoder,
         writer: Writer,
+        kind: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.path = path
@@ -469,6 +562,10 @@ class _File:
         self.writer = writer
         self.tnef: list[bytes] | None = [] if head.is_tnef else None
         self.tnef_size = 0
+        # A zip or an Outlook item: spooled as it passes, opened once committed.
+        self.kind = kind if kind in {"zip", "msg"} else None
+        self.spool: IO[bytes] | None = new_spool() if self.kind else None
+        self.spool_size = 0
 
     def write_range(self, buf: bytes, start: int, end: int) -> None:
         out = self.decoder.feed_range(buf, start, end)
@@ -476,6 +573,9 @@ class _File:
             self.writer.write(out)
             if self.tnef is not None:
                 self._keep(out)
+            if self.spool is not None:
+                self.spool.write(out)
+                self.spool_size += len(out)
 
     def _keep(self, out: bytes) -> None:
         assert self.tnef is not None
@@ -492,11 +592,28 @@ class _File:
             self.writer.write(out)
             if self.tnef is not None:
                 self._keep(out)
+            if self.spool is not None:
+                self.spool.write(out)
+                self.spool_size += len(out)
         for warning in self.decoder.warnings:
             self.ctx.warn(f"part {self.path}: {warning}")
-        self.writer.commit()
+        attachment = self.writer.commit()
         if self.tnef is not None:
             self._unpack(b"".join(self.tnef))
+        if self.spool is not None and self.kind is not None:
+            spool, self.spool = self.spool, None
+            try:
+                self.ctx.open_container(
+                    self.kind,
+                    self.path,
+                    attachment.index,
+                    spool,
+                    self.spool_size,
+                    1,
+                    self.sender,
+                )
+            finally:
+                spool.close()
 
     def _unpack(self, data: bytes) -> None:
         self.tnef = None
@@ -521,22 +638,44 @@ class _File:
 
 
 class _Text:
-    """A body: scanned for an inline-forward marker and for uuencoded files, then dropped."""
+    """A body: scanned for an inline-forward marker, uuencoded files, the message's context
+    (excerpt, file-sharing links, `cid:` references), then dropped, or kept with `keep_body`."""
 
     def __init__(
-        self, ctx: _Context, head: Head, path: str, sender: Sender, decoder: Decoder
+        self,
+        ctx: _Context,
+        head: Head,
+        path: str,
+        sender: Sender,
+        decoder: Decoder,
+        *,
+        outer: bool = False,
     ) -> None:
         self.ctx = ctx
         self.head = head
         self.path = path
         self.decoder = decoder
-        wants_forward = ctx.result.original_sender is None and head.content_type in {
-            "text/plain",
-            "text/html",
-        }
-        self.sample: list[bytes] | None = [] if wants_forward else None
+        self.outer = outer
+        readable = head.content_type in {"text/plain", "text/html"}
+        self.wants_forward = ctx.result.original_sender is None and readable
+        # Links and cid: references are read from every readable body; the excerpt from the
+        # outer message's first plain body (else its first HTML one).
+        self.sample: list[bytes] | None = [] if readable else None
         self.sample_size = 0
         self.uu = UUScanner(ctx.collector, path, sender) if head.maintype == "text" else None
+        self.body: Writer | None = None
+        if readable and outer and ctx.limits.keep_body and not ctx.body_kept:
+            ctx.body_kept = True
+            ext = ".html" if head.content_type == "text/html" else ".txt"
+            self.body = ctx.collector.open(
+                filename="body" + ext,
+                content_type=head.content_type,
+                part=path,
+                sender=sender,
+                origin="body",
+                role=(BODY, "the message's text body (keep_body)"),
+                index=0,
+            )
 
     def write_range(self, buf: bytes, start: int, end: int) -> None:
         self._take(self.decoder.feed_range(buf, start, end))
@@ -549,26 +688,172 @@ class _Text:
             self.sample_size += len(self.sample[-1])
         if self.uu is not None:
             self.uu.feed(out)
+        if self.body is not None:
+            self.body.write(out)
 
     def close(self) -> None:
         self._take(self.decoder.finish())
         if self.uu is not None:
             self.uu.finish()
+        if self.body is not None:
+            self.body.commit()
+        if self.sample is None:
+            return
         result = self.ctx.result
-        if self.sample is not None and result.original_sender is None:
-            charset = text_charset(self.head.charset) or "utf-8"
-            raw = b"".join(self.sample)
-            try:
-                text = raw.decode(charset, "replace")
-            except (LookupError, ValueError, TypeError):  # unknown or garbled charset label
-                text = raw.decode("utf-8", "replace")
-            found = find_inline_forward(text, self.head.content_type == "text/html")
+        charset = text_charset(self.head.charset) or "utf-8"
+        raw = b"".join(self.sample)
+        self.sample = None
+        try:
+            text = raw.decode(charset, "replace")
+        except (LookupError, ValueError, TypeError):  # unknown or garbled charset label
+            text = raw.decode("utf-8", "replace")
+        del raw
+        is_html = self.head.content_type == "text/html"
+        wants_excerpt = self.outer and (
+            result.excerpt is None or (self.ctx.excerpt_from_html and not is_html)
+        )
+        forward = self.wants_forward and result.original_sender is None
+        # An HTML body is turned into text once, for the forward search and the excerpt.
+        plain = html_to_text(text[:HTML_SCAN_CHARS]) if is_html and forward else None
+        if forward:
+            found = find_inline_forward(plain if plain is not None else text)
             if found is not None:
                 result.original_sender = found.address
                 result.original_sender_name = found.name
                 result.original_sender_via = found.via
                 if self.ctx.on_inline_forward is not None and found.address:
                     self.ctx.on_inline_forward(found.address, found.name)
+        cids = self.ctx.collector.referenced if is_html else None
+        body_context.scan_links(text, result.links, cids)
+        if wants_excerpt:
+            if plain is None:
+                start = text[: body_context.EXCERPT_SCAN_CHARS]
+                plain = html_to_text(start) if is_html else start
+            found_excerpt = body_context.excerpt(plain)
+            if found_excerpt is not None:
+                result.excerpt = found_excerpt
+                self.ctx.excerpt_from_html = is_html
+
+
+class _Sniff:
+    """An unnamed binary part, a part named .eml or .msg: its first decoded bytes decide
+    whether it is a forwarded message (parsed like message/rfc822), an Outlook item or a file.
+    Nothing is announced until then, so numbering stays in order of appearance."""
+
+    def __init__(
+        self, parser: MessageParser, head: Head, path: str, depth: int, decoder: Decoder
+    ) -> None:
+        self.parser = parser
+        self.head = head
+        self.path = path
+        self.depth = depth
+        self.decoder = decoder
+        self.buffer = bytearray()
+        self.target: _Consumer | None = None
+
+    def write_range(self, buf: bytes, start: int, end: int) -> None:
+        out = self.decoder.feed_range(buf, start, end)
+        if out:
+            self._pass(out)
+
+    def _pass(self, out: bytes) -> None:
+        if self.target is not None:
+            self.target.write_range(out, 0, len(out))
+            return
+        self.buffer += out
+        if len(self.buffer) >= SNIFF_BYTES:
+            self._decide()
+
+    def _decide(self) -> None:
+        head, data = self.head, bytes(self.buffer)
+        self.buffer = bytearray()
+        plain = Decoder()  # what follows is already decoded
+        parser = self.parser
+        if looks_like_msg(data) and _is_msg(head):
+            self.target = parser._file(head, self.path, plain, kind="msg")
+        elif looks_like_message(data[:SNIFF_BYTES]):
+            forward_head = dataclasses.replace(head, content_type="message/rfc822")
+            self.target = _Forward(
+                parser.ctx,
+                forward_head,
+                self.path,
+                depth=self.depth,
+                sender=parser.sender,
+                decoder=plain,
+            )
+        else:
+            self.target = parser._file(head, self.path, plain)
+        if data:
+            self.target.write_range(data, 0, len(data))
+
+    def close(self) -> None:
+        out = self.decoder.finish()
+        if out:
+            self._pass(out)
+        if self.target is None:
+            self._decide()
+        for warning in self.decoder.warnings:
+            self.parser.ctx.warn(f"part {self.path}: {warning}")
+        assert self.target is not None
+        self.target.close()
+
+
+class _OutlookItem:
+    """An Outlook .msg, committed as a file: its attachments follow it, each with the item's
+    sender as their original sender (a claim, as with a forwarded .eml)."""
+
+    def __init__(self, ctx: _Context, path: str, index: int, depth: int) -> None:
+        self.ctx = ctx
+        self.path = path
+        self.index = index
+        self.depth = depth
+        self.count = 0
+
+    def run(self, spool: IO[bytes], size: int) -> None:
+        read_msg(spool, size, self._emit, lambda text: self.ctx.warn(f"part {self.path}: {text}"))
+
+    def _emit(
+        self, name: str, content_type: str | None, data: bytes, sender: MsgSender, level: int
+    ) -> None:
+        ctx = self.ctx
+        result = ctx.result
+        if sender.address and result.original_sender is None:
+            result.original_sender, result.original_sender_name = sender.address, sender.name
+            result.original_sender_via = "attached-message"
+        self.count += 1
+        path = f"{self.path}.m{self.count}"
+        ctype = content_type if content_type and "/" in content_type else type_from_name(name)
+        from_item = (
+            Sender(sender.address, sender.name, "attached-message") if sender.address else NO_SENDER
+        )
+        writer = ctx.collector.open(
+            filename=name,
+            content_type=ctype,
+            part=path,
+            sender=from_item,
+            origin="outlook",
+            parent=self.index,
+        )
+        for at in range(0, len(data), CHUNK):
+            writer.write(data[at : at + CHUNK])
+        attachment = writer.commit()
+        limits = ctx.limits
+        kind = "zip" if is_zip(ctype, name) else None
+        if kind is None and name.lower().endswith(".msg") and looks_like_msg(data[:8]):
+            kind = "msg"  # an Outlook item attached as a file, not embedded
+        if kind is not None and limits.expand_archives:
+            if self.depth >= limits.max_archive_depth:
+                ctx.warn(f"part {path}: {name!r}: nested too deep; not opened")
+                return
+            ctx.open_container(
+                kind,
+                path,
+                attachment.index,
+                io.BytesIO(data),
+                len(data),
+                self.depth + 1,
+                from_item,
+            )
 
 
 class _Forward:
@@ -674,6 +959,9 @@ def extract(
         result.subject = header_text(msg, "subject")
         result.message_id = header_text(msg, "message-id")
         result.date = header_text(msg, "date")
+        remote = header_text(msg, "remote-attachment-url")
+        if remote and remote.lower().startswith(("https://", "http://")):
+            result.links.append(remote[: body_context.MAX_LINK_CHARS])
 
     parser = MessageParser(ctx, "", 0, NO_SENDER, outer_headers)
     start: bytes | None = b""  # the first bytes, until we know if they are a byte-order mark

@@ -67,6 +67,7 @@ HEADERS_READ = frozenset(
         "sender",
         "reply-to",
         "delivered-to",
+        "remote-attachment-url",  # a link standing in for an attachment (issue 20)
     }
 )
 ADDRESS_CAP = 4096  # characters of a From-like header read to find its first mailbox
@@ -143,6 +144,18 @@ def _decode_word(word: str) -> str:
         else:
             out.append(decode_bytes(chunk, charset))
     return "".join(out)
+
+
+_FOLDING = re.compile(r"\r?\n[ \t]+")
+
+
+def unfold(value: str) -> str:
+    """A header value on one line, as SES gives it in `commonHeaders` (RFC 5322 2.2.3).
+
+    Each line break with the whitespace that folds it becomes one space; the ends are trimmed.
+    The SMTP door (for SES's event) and `mailroom import` both read headers through this.
+    """
+    return _FOLDING.sub(" ", value).strip()
 
 
 def decode_words(value: object) -> str:

@@ -34,10 +34,13 @@ class PartInfo:
     # mailroom.policy.Trust) and passes it on with the attachment it commits.
     original_sender_level: str | None = None
     # How the bytes were found: a MIME leaf, a forwarded message kept whole as .eml, a file
-    # unpacked from winmail.dat, a uuencoded block in a text body.
-    origin: Literal["mime", "message", "tnef", "uuencode"] = "mime"
+    # unpacked from winmail.dat, a uuencoded block in a text body, a member of a zip archive,
+    # an attachment of an Outlook .msg, the message's own text body (`keep_body`).
+    origin: Literal["mime", "message", "tnef", "uuencode", "archive", "outlook", "body"] = "mime"
     # A detached signature (smime.p7s, PGP) of a multipart/signed: kept, but not a document.
     signature: bool = False
+    # The index of the container (zip, .msg) this file was taken out of, if any.
+    parent: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +49,34 @@ class Attachment(PartInfo):
 
     size: int = 0
     sha256: str = ""
+    # What the file is to staff (mailroom.extract.roles) and why; the image's size if read.
+    role: str = "document"
+    role_reason: str = ""
+    width: int | None = None
+    height: int | None = None
 
     @classmethod
-    def of(cls, part: PartInfo, size: int, sha256: str) -> Attachment:
+    def of(
+        cls,
+        part: PartInfo,
+        size: int,
+        sha256: str,
+        *,
+        role: str = "document",
+        role_reason: str = "",
+        dimensions: tuple[int, int] | None = None,
+    ) -> Attachment:
         fields = {name: getattr(part, name) for name in PartInfo.__dataclass_fields__}
-        return cls(**fields, size=size, sha256=sha256)
+        width, height = dimensions if dimensions is not None else (None, None)
+        return cls(
+            **fields,
+            size=size,
+            sha256=sha256,
+            role=role,
+            role_reason=role_reason,
+            width=width,
+            height=height,
+        )
 
 
 @dataclass(slots=True)
@@ -67,6 +93,10 @@ class Extraction:
     original_sender_via: OriginalSenderVia | None = None
     attachments: list[Attachment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The message's context (issue 20): the first lines of its text, quoted replies and
+    # signature trimmed, and file-sharing links from its bodies and Remote-Attachment-Url.
+    excerpt: str | None = None
+    links: list[str] = field(default_factory=list)
 
 
 class AttachmentWriter(Protocol):

@@ -1,11 +1,14 @@
 """The staff HTTP API (API Gateway HTTP API, payload 2.0, behind a JWT authorizer).
 
-Thin: each route reads its parameters, calls one use case (`mailroom.usecases`) and returns
-JSON. Errors are `{"error": {"code", "message"}}` with the status a client can act on. Who is
-asking comes from the authorizer's verified claims; with none the answer is 401. CORS headers
+Thin: each route reads its parameters, checks the role its use case needs, calls it
+(`mailroom.usecases`) and returns JSON. Errors are `{"error": {"code", "message"}}` with the
+status a client can act on. Who is asking comes from the authorizer's verified claims: the
+`email`, only when `email_verified` is true (else 401), and the roles of `cognito:groups`
+(`usecases/roles.py`; a route whose role the person lacks is 403 naming it). CORS headers
 are sent for the configured dashboard origin only, and none when no origin is configured.
+Every route is also served under `/api` (the prefix the dashboard's distribution forwards).
 
-    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=
+    GET    /files?sender=&case=&since=&until=&limit=&cursor=&include_deleted=&all=
     GET    /files/{id}                  {id}: the URL-encoded object key
     GET    /files/{id}/download         a presigned GET (at most 300 s)
     DELETE /files/{id}
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -31,7 +34,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
-from mailroom.usecases import deletes, downloads, files, messages, uploads
+from mailroom.usecases import deletes, downloads, files, messages, roles, uploads
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -42,8 +45,9 @@ from mailroom.usecases.errors import (
 
 logger = Logger()
 
-# Claims that name a signed-in person, best first: an address is what files record as sender.
-IDENTITY_CLAIMS = ("email", "cognito:username", "username", "sub")
+# The dashboard's distribution forwards /api/* with the path unchanged (infra/api.tf).
+API_PREFIX = "/api"
+GROUPS_CLAIM = "cognito:groups"
 
 
 class ApiError(Exception):
@@ -53,8 +57,8 @@ class ApiError(Exception):
         self.code = code
 
 
-def error_response(status: HTTPStatus, code: str, message: str) -> Response[str]:
-    return json_response({"error": {"code": code, "message": message}}, status)
+def error_response(status: HTTPStatus, code: str, message: str, **extra: str) -> Response[str]:
+    return json_response({"error": {"code": code, "message": message, **extra}}, status)
 
 
 def json_response(body: Any, status: HTTPStatus = HTTPStatus.OK) -> Response[str]:
@@ -66,15 +70,50 @@ def json_response(body: Any, status: HTTPStatus = HTTPStatus.OK) -> Response[str
     )
 
 
-def identity(event: dict[str, Any]) -> str:
-    """The signed-in person, from the JWT authorizer's claims (API Gateway verified the token)."""
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """A signed-in person: the verified address, and the roles of their groups."""
+
+    who: str
+    roles: frozenset[roles.Role]
+
+
+def groups_of(claim: Any) -> list[str]:
+    """`cognito:groups` as the HTTP API's JWT authorizer passes it: one string, the list in
+    brackets and space-separated (`"[admins readers]"`). A JSON list (a Lambda test event) is
+    taken as it is; anything else is no group."""
+    if isinstance(claim, list):
+        return [g for g in claim if isinstance(g, str)]
+    if not isinstance(claim, str):
+        return []
+    text = claim.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return text.split()
+
+
+def staff(event: dict[str, Any]) -> Staff:
+    """The signed-in person, from the JWT authorizer's claims (API Gateway verified the token).
+
+    The person is their address, and only once it is verified: `email_verified` comes as the
+    string "true" from the authorizer (a JSON true from a test event is the same)."""
     context = event.get("requestContext") or {}
     claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
-    for name in IDENTITY_CLAIMS:
-        value = claims.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "sign in first")
+    email = claims.get("email")
+    if not isinstance(email, str) or not email.strip():
+        raise ApiError(HTTPStatus.UNAUTHORIZED, "unauthorized", "sign in first")
+    if str(claims.get("email_verified", "")).strip().lower() != "true":
+        raise ApiError(
+            HTTPStatus.UNAUTHORIZED,
+            "unverified",
+            "your address is not verified: ask an administrator to verify it, then sign in again",
+        )
+    return Staff(email.strip(), roles.roles_from_groups(groups_of(claims.get(GROUPS_CLAIM))))
+
+
+def identity(event: dict[str, Any]) -> str:
+    """The signed-in person's verified address (401 without one)."""
+    return staff(event).who
 
 
 def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
@@ -87,32 +126,39 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             max_age=600,
             allow_credentials=False,  # the token travels in Authorization, never in a cookie
         )
-    app = APIGatewayHttpResolver(cors=cors)
+    app = APIGatewayHttpResolver(cors=cors, strip_prefixes=[API_PREFIX])
     core = settings.core
 
     def params() -> dict[str, str]:
         return dict(app.current_event.query_string_parameters or {})
 
-    def who() -> str:
-        return identity(app.current_event.raw_event)
+    def who(use_case: Any, action: str) -> str:
+        """The person asking, once they hold the role `use_case` needs (401, else 403)."""
+        person = staff(app.current_event.raw_event)
+        try:
+            roles.check(person.roles, use_case, action)
+        except roles.Forbidden as refused:
+            logger.info("refused", extra={"by": person.who, "needs": refused.needed.group})
+            raise
+        return person.who
 
     def record_of(encoded_id: str) -> Any:
         return files.get_file(rt.catalog, unquote(encoded_id))
 
     @app.get("/files")
     def list_files() -> Response[str]:
-        who()
+        who(files.list_files, "listing files")
         page = files.list_files(rt.catalog, files.FileQuery.from_params(params()))
         return json_response({"files": [m.to_dict() for m in page.files], "next": page.next})
 
     @app.get("/files/<file_id>")
     def get_file(file_id: str) -> Response[str]:
-        who()
+        who(files.get_file, "reading a file's record")
         return json_response({"file": files.FileMatch(record_of(file_id)).to_dict()})
 
     @app.get("/files/<file_id>/download")
     def download(file_id: str) -> Response[str]:
-        person = who()
+        person = who(downloads.download_link, "downloading a file")
         record = record_of(file_id)
         url = downloads.download_link(
             rt.store, record, settings.link_seconds, incoming_prefix=core.incoming_prefix
@@ -122,7 +168,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
 
     @app.delete("/files/<file_id>")
     def delete(file_id: str) -> Response[str]:
-        person = who()
+        person = who(deletes.delete_file, "deleting a file")
         record = deletes.delete_file(
             rt.catalog,
             rt.store,
@@ -135,7 +181,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
 
     @app.post("/uploads")
     def upload() -> Response[str]:
-        person = who()
+        person = who(uploads.presign_upload, "uploading a file")
         post = uploads.presign_upload(
             rt.store,
             uploads.UploadRequest.from_body(app.current_event.decoded_body),
@@ -159,13 +205,13 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
 
     @app.get("/messages")
     def list_messages() -> Response[str]:
-        who()
+        who(messages.page_messages, "listing messages")
         page = messages.page_messages(rt.catalog, messages.MessageQuery.from_params(params()))
         return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
 
     @app.get("/messages/<message_id>")
     def get_message(message_id: str) -> Response[str]:
-        who()
+        who(messages.get_message, "reading a message")
         view = messages.get_message(rt.catalog, unquote(message_id))
         return json_response(
             {
@@ -180,6 +226,10 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
 
     def use_case_error(exc: UseCaseError) -> Response[str]:
         status, code = HTTPStatus.BAD_REQUEST, "bad_request"
+        if isinstance(exc, roles.Forbidden):  # names the role that is missing
+            return error_response(
+                HTTPStatus.FORBIDDEN, "forbidden", str(exc), role=exc.needed.group
+            )
         if isinstance(exc, NotFound):
             status, code = HTTPStatus.NOT_FOUND, "not_found"
         elif isinstance(exc, TooLarge):
@@ -242,6 +292,9 @@ def canonical_path(raw_path: str) -> str:
 )
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     path = event.get("rawPath")
-    if isinstance(path, str) and canonical_path(path) != path:
-        event = {**event, "rawPath": canonical_path(path)}
+    if isinstance(path, str):
+        prefix = API_PREFIX if path.startswith(API_PREFIX + "/") else ""
+        fixed = prefix + canonical_path(path.removeprefix(prefix))
+        if fixed != path:
+            event = {**event, "rawPath": fixed}
     return resolver().resolve(event, context)

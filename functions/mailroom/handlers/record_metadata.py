@@ -38,6 +38,8 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             rt.settings.incoming_prefix,
             rt.store,
             rt.catalog,
+            sightings=rt.catalog,
+            signature_repeats=rt.settings.limits.signature_repeats,
         )
         if result is not None:
             recorded += 1

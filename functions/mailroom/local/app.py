@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -39,12 +38,14 @@ from mailroom.local.dispatch import Notifier, Poller
 from mailroom.local.emulator import Emulator, Endpoint
 from mailroom.local.frontdoor import DEFAULT_PORT, FrontDoor, Received, active_rules
 from mailroom.local.httpapi import (
+    DEFAULT_ROLE,
     STAFF_ADDRESS,
     InvokeError,
     LocalHttpApi,
     default_web_dir,
 )
-from mailroom.local.persist import DataDir
+from mailroom.local.persist import DataDir, DataDirBusy
+from mailroom.local.reconcile import Reconciled, reconcile
 from mailroom.local.runner import (
     DEFAULT_CONCURRENCY,
     DeadLetter,
@@ -103,6 +104,7 @@ class LocalMailroom:
         api_port: int | None = 0,
         staff_address: str = STAFF_ADDRESS,
         web_dir: Path | None = None,
+        role: str = DEFAULT_ROLE,
     ) -> None:
         """With `endpoint_url`, attach to that emulator instead of starting and provisioning.
 
@@ -130,8 +132,10 @@ class LocalMailroom:
         self.provisioned: Provisioned | None = None
         self.restored: tuple[int, int] = (0, 0)
         self._data: DataDir | None = None
+        self.reconciled: Reconciled | None = None  # after an unclean stop (see `reconcile`)
         self.api_port = api_port
         self.staff_address = staff_address
+        self.role = role  # of the token the local API issues at start (`--role`)
         self.web_dir = web_dir
         self.api: LocalHttpApi | None = None
 
@@ -170,20 +174,19 @@ class LocalMailroom:
                 dlqs = self.provisioned.dlq_by_function()
                 if self.data_dir is not None:
                     # Before anything listens: a restore triggers no function.
-                    self._data = DataDir(
-                        self.data_dir,
-                        bucket=self.config.bucket,
-                        table=self.config.table,
-                        region=self.config.region,
-                    )
-                    self.restored = self._data.restore()
+                    self._data = DataDir(self.data_dir, region=self.config.region)
+                    try:
+                        self.restored = self._data.restore()  # locks the folder first
+                    except DataDirBusy as exc:
+                        self._data = None
+                        raise LocalStackError(str(exc)) from exc
             else:
                 self.endpoint = Endpoint(self._attach_url, self.config.region)
                 self.config = self._discover(self.endpoint)
             self.runner = Runner(
                 self.endpoint,
                 self.function_log,
-                self.state_dir / DEAD_LETTERS,
+                self.dead_letter_path,
                 concurrency=self.concurrency,
                 dead_letter_queues=dlqs,
             )
@@ -195,6 +198,7 @@ class LocalMailroom:
                     invokes=self._on_invoke,
                     writes=self._data.on_write if self._data else None,
                     tables=self._data.on_table_write if self._data else None,
+                    queues=self._data.on_queue_write if self._data else None,
                     functions=self.runner.forget_configurations,
                 )
                 if self._data is not None:
@@ -202,6 +206,9 @@ class LocalMailroom:
             else:
                 self.poller = Poller(self.endpoint, self.config.bucket, self.runner)
                 self.poller.start()
+            if self._data is not None and self._data.unclean:  # before any mail arrives
+                self.reconciled = reconcile(self, previous_pid=self._data.lock.previous_pid)
+                self._data.repaired = True
             self.frontdoor = FrontDoor(
                 self.endpoint,
                 self.runner,
@@ -232,13 +239,15 @@ class LocalMailroom:
         if self.poller is not None:
             self.poller.stop()
             self.poller = None
+        clean = True  # nothing cut short: the next start need not reconcile
         if self.runner is not None:
+            clean = self.runner.idle
             self.runner.stop(STOP_GRACE_S)
             self.runner = None
         if self._emulator is not None:
             hooks.listen()
         if self._data is not None:
-            self._data.stop()
+            self._data.stop(clean=clean)
             self._data = None
         if self._emulator is not None:
             self._emulator.stop()
@@ -251,12 +260,14 @@ class LocalMailroom:
         the `api` function with it, then answer."""
         api = LocalHttpApi(
             port=port,
-            token=secrets.token_urlsafe(32),  # a new sign-in per stack start
-            staff_address=self.staff_address,
+            staff_address=self.staff_address,  # a new token per stack start
+            role=self.role,
             web_dir=self.web_dir or default_web_dir(os.environ),
             emulator_url=endpoint.url,
         )
         self.api = api.bind()
+        if self._emulator is not None:  # the page's presigned uploads and downloads
+            self._emulator.allow_origins(api.url, f"http://localhost:{api.port}")
         function = provision_api(endpoint, self.config, api.url)
         if self.provisioned is not None:
             self.provisioned.functions[API] = function
@@ -358,12 +369,13 @@ class LocalMailroom:
             extract_dlq_url=dlqs.get(EXTRACT, ""),
             record_dlq_url=dlqs.get(RECORD, ""),
             rule_set=provisioned.rule_set if provisioned else (self.rule_set or ""),
-            dead_letter_file=str(self.state_dir / DEAD_LETTERS),
+            dead_letter_file=str(self.dead_letter_path),
             data_dir=str(self.data_dir.resolve()) if self.data_dir else "",
             api_url=self.api.url if self.api else "",
             api_port=self.api.port if self.api else 0,
             api_token=self.api.token if self.api else "",
             api_user=self.api.staff_address if self.api else "",
+            api_role=self.api.role if self.api else "",
         )
 
     def env(self) -> dict[str, str]:
@@ -380,11 +392,20 @@ class LocalMailroom:
             "MAILROOM_TABLE": self.config.table,
             "MAILROOM_SUBMISSION_ADDRESS": self.submission_address,
             **api,
+            **state_file.ops_env(self.local_state(os.getpid())),
         }
 
     @property
+    def dead_letter_path(self) -> Path:
+        """The runner's dead letters: kept with the data (--data), else in the state dir."""
+        if self.data_dir is not None and self._attach_url is None:
+            return self.data_dir / DEAD_LETTERS
+        return self.state_dir / DEAD_LETTERS
+
+    @property
     def dashboard_url(self) -> str | None:
-        return f"{self.api.url}/" if self.api else None
+        """The page to open, signed in: the token rides in the fragment (never sent)."""
+        return self.api.dashboard_link if self.api else None
 
     def catalog(self) -> Catalog:
         endpoint, _ = self._running()

@@ -2,22 +2,42 @@
 
 `mailroom local` listens on a fixed port (`DEFAULT_ENDPOINT_PORT`) so that the exported
 `AWS_ENDPOINT_URL` stays valid across restarts; tests and the library pass 0 (any free port).
+
+moto's server trusts whoever reaches it: it answers every origin's CORS requests, accepts any
+signature made with the published fake credentials, and `/moto-api/*` resets or dumps it all.
+Loopback alone does not keep a web page in the developer's browser out, so a guard (`Guard`,
+a WSGI middleware in front of moto's app) refuses, with 403 and before moto sees them:
+
+- a request whose `Origin` is present and is not one the stack allowed (the local dashboard's
+  own; SDKs and the CLI send none), and a page's request without one that is not a link
+  followed (`Sec-Fetch-Site` cross-site or same-site: an image, a script, a no-cors fetch);
+- a `Host` other than `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
+- `/moto-api/*` without the per-start key only the stack's own calls carry (`MOTO_API_KEY`).
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
+import secrets
 import socket
 import threading
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from mailroom.local import hooks
 
@@ -26,6 +46,9 @@ DEFAULT_ENDPOINT_PORT = 4525
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # What another shell exports to reach the emulator (boto3 and the AWS CLI read these).
 FAKE_CREDENTIALS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+# The header that lets a call through to /moto-api/* (value: the emulator's per-start key).
+MOTO_API_KEY = "X-Mailroom-Emulator-Key"
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
 
@@ -67,6 +90,89 @@ class Endpoint:
         }
 
 
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+class Guard:
+    """WSGI middleware: only this machine's own tools and the local dashboard reach moto.
+
+    Until `listen_on(port)` no Host is accepted, so nothing passes before the stack knows its
+    port; `allow_origins` adds the dashboard's origins once the local API is bound.
+    """
+
+    def __init__(self, app: WsgiApp, key: str) -> None:
+        self.app = app
+        self.key = key
+        self.hosts: frozenset[str] = frozenset()
+        self.origins: frozenset[str] = frozenset()
+
+    def listen_on(self, port: int) -> None:
+        self.hosts = frozenset({f"{LOOPBACK}:{port}", f"localhost:{port}"})
+
+    def allow_origins(self, *origins: str) -> None:
+        self.origins = self.origins | {o.rstrip("/").lower() for o in origins}
+
+    def refusal(self, environ: dict[str, Any]) -> str | None:
+        """Why this request is refused, or None to pass it to moto."""
+        host = str(environ.get("HTTP_HOST", "")).strip().lower()
+        if host not in self.hosts:
+            return "this emulator answers only to 127.0.0.1 and localhost on its own port"
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and str(origin).strip().lower() not in self.origins:
+            return "requests from other web origins are refused"
+        # A page's request without Origin and without CORS (an <img>, a <script>, a no-cors
+        # fetch) is refused; a link followed (the dashboard's download links, which go out
+        # without a Referer) is a GET whose answer goes to the person, not to the page.
+        from_a_page = environ.get("HTTP_SEC_FETCH_SITE") in {"cross-site", "same-site"}
+        followed = environ.get("HTTP_SEC_FETCH_MODE") == "navigate" and environ.get(
+            "REQUEST_METHOD"
+        ) in {"GET", "HEAD"}
+        if origin is None and from_a_page and not followed:
+            return "requests another site's page made are refused"
+        path = environ.get("PATH_INFO", "")
+        if isinstance(path, bytes):
+            path = path.decode("utf-8", "replace")
+        if str(path).lstrip("/").startswith("moto-api"):
+            given = str(environ.get("HTTP_" + MOTO_API_KEY.upper().replace("-", "_"), ""))
+            if not hmac.compare_digest(given.encode(), self.key.encode()):
+                return "the emulator's control API is for the local stack itself"
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        reason = self.refusal(environ)
+        if reason is None:
+            return self.app(environ, start_response)
+        body = f"403 Forbidden: {reason}\n".encode()
+        start_response(
+            "403 Forbidden",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [body]
+
+
+class _GuardedMotoServer(ThreadedMotoServer):
+    """moto's ThreadedMotoServer with `Guard` in front of its app (otherwise its own code)."""
+
+    def __init__(self, guard_key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.guard = Guard(DomainDispatcherApplication(create_backend_app), guard_key)
+
+    def _server_entry(self) -> None:
+        self._server = make_server(
+            self._ip_address,
+            self._port,
+            self.guard,
+            True,
+            request_handler=MotoRequestHandler,
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 class EmulatorBusy(RuntimeError):
     """An emulator is already running in this process."""
 
@@ -85,8 +191,9 @@ class Emulator:
     def __init__(self, port: int = 0, region: str = "eu-west-1") -> None:
         self._port = port
         self._region = region
-        self._server: Any = None
+        self._server: _GuardedMotoServer | None = None
         self._holds_slot = False
+        self.key = secrets.token_urlsafe(32)  # what the stack's own /moto-api calls carry
         self.endpoint: Endpoint | None = None
 
     def start(self) -> Endpoint:
@@ -104,14 +211,17 @@ class Emulator:
             if self._port:
                 _check_free(self._port)  # moto's server thread would hang on a taken port
             hooks.install()  # moto's notification and invoke hooks (no Docker, no polling)
-            server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
+            server = _GuardedMotoServer(
+                self.key, ip_address=LOOPBACK, port=self._port, verbose=False
+            )
             server.start()
             self._server = server
             host, port = server.get_host_and_port()
+            server.guard.listen_on(port)
             url = f"http://{host}:{port}"
             # Start empty: whatever an earlier emulator or mock in this process left is gone.
             reset = urllib.request.Request(  # noqa: S310 (our own loopback http URL)
-                f"{url}/moto-api/reset", method="POST"
+                f"{url}/moto-api/reset", method="POST", headers={MOTO_API_KEY: self.key}
             )
             with urllib.request.urlopen(reset, timeout=10):  # noqa: S310
                 pass
@@ -120,6 +230,12 @@ class Emulator:
             raise
         self.endpoint = Endpoint(url, self._region)
         return self.endpoint
+
+    def allow_origins(self, *origins: str) -> None:
+        """Let these web origins (the local dashboard's) through the guard."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        self._server.guard.allow_origins(*origins)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -10,6 +10,11 @@ virus verdict FAIL, otherwise PASS (as SES reports a clean scan); spam is PASS; 
 DMARC are GRAY (not evaluated offline). A test or a demo can set any verdict with a header only
 this door honours, `X-Mailroom-Local-Verdicts: spf=PASS; dkim=PASS; dmarc=PASS; spam=FAIL`
 (keys spam, virus, spf, dkim, dmarc, dmarcpolicy). TLS is not offered: loopback only.
+
+Loopback is not enough against a browser: a page can POST to `http://127.0.0.1:2525/` and
+aiosmtpd would answer each header line with a 500 and then run the SMTP commands in the body.
+A command line that is an HTTP request line (`POST / HTTP/1.1`) closes the connection at once
+(`_NoHttpSMTP`), so nothing a browser sends after it is read.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ from email.utils import format_datetime, getaddresses
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
+from mailroom.extract.headers import unfold as _unfold
 from mailroom.local.emulator import LOOPBACK, Endpoint
 from mailroom.local.runner import Runner
 
@@ -390,10 +397,6 @@ def split_addresses(value: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n[ \t]+", " ", value).strip()
-
-
 # -- the server -------------------------------------------------------------------------------
 
 
@@ -448,6 +451,64 @@ class _Handler:
         return f"250 Ok {message_id}"
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+_HTTP_TARGET = re.compile(r"^\S+\s+HTTP/\d", re.IGNORECASE)
+
+
+def is_http_request_line(command: str, arg: str | None) -> bool:
+    """`GET / HTTP/1.1` and the like: what a browser sends first, never an SMTP command."""
+    return command.upper() in HTTP_METHODS and bool(arg and _HTTP_TARGET.match(arg))
+
+
+class _NoHttpSMTP(SMTP):
+    """aiosmtpd's SMTP, which drops a connection that speaks HTTP (a browser's request).
+
+    An HTTP method is no SMTP command: aiosmtpd looks commands up among its `smtp_*` methods,
+    so these are called only for such lines (and, having no @syntax, HELP does not list them).
+    """
+
+    async def _refuse_http(self, command: str, arg: str | None) -> None:
+        if is_http_request_line(command, arg):
+            peer = self.session.peer if self.session else None
+            log.warning("%r spoke HTTP to the SMTP door: connection dropped", peer)
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await self.push(f'500 Error: command "{command}" not recognized')
+
+    async def smtp_GET(self, arg: str | None) -> None:
+        await self._refuse_http("GET", arg)
+
+    async def smtp_HEAD(self, arg: str | None) -> None:
+        await self._refuse_http("HEAD", arg)
+
+    async def smtp_POST(self, arg: str | None) -> None:
+        await self._refuse_http("POST", arg)
+
+    async def smtp_PUT(self, arg: str | None) -> None:
+        await self._refuse_http("PUT", arg)
+
+    async def smtp_DELETE(self, arg: str | None) -> None:
+        await self._refuse_http("DELETE", arg)
+
+    async def smtp_CONNECT(self, arg: str | None) -> None:
+        await self._refuse_http("CONNECT", arg)
+
+    async def smtp_OPTIONS(self, arg: str | None) -> None:
+        await self._refuse_http("OPTIONS", arg)
+
+    async def smtp_TRACE(self, arg: str | None) -> None:
+        await self._refuse_http("TRACE", arg)
+
+    async def smtp_PATCH(self, arg: str | None) -> None:
+        await self._refuse_http("PATCH", arg)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _NoHttpSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class FrontDoor:
     """aiosmtpd on 127.0.0.1 acting as the active receipt rule set of `endpoint`."""
 
@@ -476,7 +537,7 @@ class FrontDoor:
         self._rules: tuple[float, list[ReceiptRule]] | None = None
 
     def start(self) -> None:
-        self._controller = Controller(
+        self._controller = _Controller(
             _Handler(self),
             hostname=self.host,
             port=self.port,

@@ -12,6 +12,7 @@ moto runs in this process (`emulator.Emulator`), so some of its internals are wr
 - `moto.awslambda.models.LambdaFunction.invoke`, behind the Lambda `Invoke` API: an `Event`
   invocation is handed to the local runner (`mailroom reprocess` uses it), as AWS would.
 
+- `SQSBackend` message writes (send, delete, purge): a queue changed, for `--data`.
 - `Table.query` on the table's own key reads only that partition (moto sorts the whole table
   for every Query; see `_partition_table_queries`).
 
@@ -35,6 +36,7 @@ from moto.dynamodb.models.table import Table
 from moto.s3 import notifications
 from moto.s3.models import FakeKey, S3Backend
 from moto.s3.responses import S3Response
+from moto.sqs.models import SQSBackend
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ InvokeListener = Callable[[str, Any, str], tuple[bytes, bool] | None]
 
 
 TableListener = Callable[[], None]
+QueueListener = Callable[[], None]  # a queue's messages changed (sent, deleted, purged)
 FunctionListener = Callable[[], None]  # a function's configuration or code changed
 
 
@@ -81,6 +84,7 @@ class _Listeners:
     writes: WriteListener | None = None
     invokes: InvokeListener | None = None
     tables: TableListener | None = None
+    queues: QueueListener | None = None
     functions: FunctionListener | None = None
 
 
@@ -114,6 +118,7 @@ def listen(
     invokes: InvokeListener | None = None,
     tables: TableListener | None = None,
     functions: FunctionListener | None = None,
+    queues: QueueListener | None = None,
 ) -> None:
     """Set the callbacks (None switches one off). Installs the wrappers on first use."""
     install()
@@ -121,6 +126,7 @@ def listen(
     _Listeners.writes = writes
     _Listeners.invokes = invokes
     _Listeners.tables = tables
+    _Listeners.queues = queues
     _Listeners.functions = functions
 
 
@@ -136,6 +142,7 @@ def install() -> None:
         _wrap_backend()
         _wrap_lambda_invoke()
         _wrap_dynamodb()
+        _wrap_sqs()
         _wrap_function_updates()
         _partition_table_queries()
 
@@ -317,6 +324,21 @@ def _wrap_dynamodb() -> None:
             return result
 
         setattr(DynamoDBBackend, name, wrapper)
+
+
+def _wrap_sqs() -> None:
+    """Every change to a queue's messages (batches go through these one by one)."""
+    for name in ("send_message", "delete_message", "purge_queue", "delete_queue"):
+        original = getattr(SQSBackend, name)
+
+        def wrapper(self: SQSBackend, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            result = _original(self, *args, **kw)
+            listener = _Listeners.queues
+            if listener is not None:
+                listener()
+            return result
+
+        setattr(SQSBackend, name, wrapper)
 
 
 def _wrap_function_updates() -> None:

@@ -4,15 +4,23 @@ One loopback HTTP server (`ThreadingHTTPServer`, standard library) does what AWS
 
 - **API routes** (`/files`, `/files/...`, `/uploads`, `/messages`, `/messages/...`) behave as
   the HTTP API in front of the `api` function does: the route is matched, the JWT authorizer
-  is played (a request without `Authorization: Bearer <the stack's token>` gets API Gateway's
-  own 401 `{"message":"Unauthorized"}` and never reaches the function), the request becomes a
+  is played (a request without `Authorization: Bearer <a token this server issued>` gets API
+  Gateway's own 401 `{"message":"Unauthorized"}` and never reaches the function; a token's
+  claims reach the function as the authorizer passes them, `cognito:groups` as one string
+  `"[admins]"`, see `authorizer_claims`), the request becomes a
   payload 2.0 event (`build_event`) and the function's result becomes the HTTP response
   (`write_result`). OPTIONS (CORS preflight) goes to the function unauthenticated: browsers
   never send credentials on a preflight, and the function's resolver answers it.
 - **Everything else** is the dashboard site, as CloudFront serves it from its bucket: the files
   of `web/` (`/` is `index.html`), plus `/config.json`, which Terraform writes on AWS and this
-  server generates (`{"apiUrl", "auth": {"mode": "local", "token", "user"}}`), each with the
+  server generates (`{"apiUrl", "auth": {"mode": "local", "user"}}`), each with the
   security headers the distribution's response-headers policy adds.
+
+Only its user reaches it: a request whose `Host` is not `127.0.0.1:PORT` or `localhost:PORT`
+is answered 421 before anything else (a DNS-rebinding page sends its own name), and the token
+is in no response: `mailroom local` prints it in the dashboard link's fragment
+(`http://127.0.0.1:PORT/#token=...`), which the browser never sends and the page moves to its
+tab's sessionStorage.
 
 The function runs through the local Lambda runner (`invoke` is `Runner.invoke` bound to the
 provisioned `api` function), not in this process: the handler reads its settings and builds
@@ -31,6 +39,7 @@ import json
 import logging
 import mimetypes
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -146,9 +155,57 @@ def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
 # -- the payload 2.0 event -------------------------------------------------------------------
 
 
-def local_claims(staff_address: str) -> dict[str, str]:
-    """What a Cognito ID token's verified claims would tell the function about the user."""
-    return {"sub": "local-staff", "email": staff_address, "cognito:username": "local-staff"}
+# `mailroom local --role`: the Cognito group each role's token carries (infra/auth.tf).
+ROLE_GROUPS = {"reader": "readers", "uploader": "uploaders", "admin": "admins"}
+DEFAULT_ROLE = "admin"
+
+
+def id_token_claims(
+    staff_address: str, role: str = DEFAULT_ROLE, *, email_verified: bool = True
+) -> dict[str, Any]:
+    """The claims of a Cognito ID token for a staff member in the role's group."""
+    return {
+        "sub": "local-staff",
+        "email": staff_address,
+        "email_verified": email_verified,
+        "cognito:username": "local-staff",
+        "cognito:groups": [ROLE_GROUPS[role]],
+    }
+
+
+def authorizer_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """The claims as the HTTP API's JWT authorizer hands them to the function: every value a
+    string, a list as one string in brackets, space-separated (`"[admins readers]"`), a
+    boolean as `"true"`/`"false"`."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return "[" + " ".join(text(v) for v in value) + "]"
+        return str(value)
+
+    return {name: text(value) for name, value in claims.items()}
+
+
+def local_claims(
+    staff_address: str, role: str = DEFAULT_ROLE, *, email_verified: bool = True
+) -> dict[str, str]:
+    """What the JWT authorizer would tell the function about a signed-in staff member."""
+    return authorizer_claims(id_token_claims(staff_address, role, email_verified=email_verified))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_token(claims: Mapping[str, Any]) -> str:
+    """A token shaped like a JWT (header.claims.secret), so the page reads who and which role
+    from it as from Cognito's ID token. It is not signed: this server knows every token it
+    issued, and the random third part is what makes one unguessable."""
+    header = _b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    body = _b64url(json.dumps(dict(claims), separators=(",", ":")).encode())
+    return f"{header}.{body}.{_b64url(secrets.token_bytes(32))}"
 
 
 def _joined(pairs: Sequence[tuple[str, str]], *, lower: bool) -> dict[str, str]:
@@ -282,10 +339,16 @@ def gateway_reply(status: HTTPStatus, message: str) -> HttpReply:
 
 
 def default_web_dir(env: Mapping[str, str]) -> Path:
-    """`$MAILROOM_WEB_DIR`, else `web/` at the top of the repository (an editable install)."""
+    """`$MAILROOM_WEB_DIR`, else the page the wheel carries (`mailroom/web/`, see setup.py),
+    else `web/` at the top of the repository (an editable install)."""
     explicit = env.get(WEB_DIR_ENV, "").strip()
     if explicit:
         return Path(explicit).expanduser().resolve()
+    from importlib.resources import files  # noqa: PLC0415 (only here)
+
+    packaged = files("mailroom") / "web"
+    if isinstance(packaged, Path) and (packaged / "index.html").is_file():
+        return packaged
     # functions/mailroom/local/httpapi.py -> the repository root is three folders up.
     return Path(__file__).resolve().parents[3] / "web"
 
@@ -341,16 +404,24 @@ class LocalHttpApi:
         self,
         *,
         port: int = 0,
-        token: str,
+        token: str | None = None,
         staff_address: str = STAFF_ADDRESS,
         web_dir: Path,
         emulator_url: str,
         host: str = LOOPBACK,
+        role: str = DEFAULT_ROLE,
     ) -> None:
         self.host = host
         self.requested_port = port
-        self.token = token
         self.staff_address = staff_address
+        self.role = role
+        # Every token this server issued, with the claims the authorizer passes on for it.
+        self._tokens: dict[str, dict[str, str]] = {}
+        if token is None:
+            self.token = self.issue_token(role)
+        else:
+            self.token = token
+            self._tokens[token] = local_claims(staff_address, role)
         self.web_dir = web_dir
         self.emulator_url = emulator_url
         self._invoke: Invoke | None = None
@@ -369,12 +440,21 @@ class LocalHttpApi:
         """The origin: the API's base URL and the dashboard's address (without the `/`)."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def dashboard_link(self) -> str:
+        """The page with the token in the fragment: what `mailroom local` prints to open."""
+        return f"{self.url}/#token={self.token}"
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """The `Host` values this server answers: its own port on 127.0.0.1 or localhost."""
+        return frozenset({f"{LOOPBACK}:{self.port}", f"localhost:{self.port}"})
+
     def config(self) -> dict[str, Any]:
-        """`/config.json`, the contract with the page (on AWS, Terraform writes it)."""
-        return {
-            "apiUrl": self.url,
-            "auth": {"mode": "local", "token": self.token, "user": self.staff_address},
-        }
+        """`/config.json`, the contract with the page (on AWS, Terraform writes it).
+
+        No token: any page that can make the browser fetch this file (DNS rebinding, a
+        misconfigured proxy) must learn nothing that signs in; the link carries it."""
+        return {"apiUrl": self.url, "auth": {"mode": "local", "user": self.staff_address}}
 
     def bind(self) -> LocalHttpApi:
         if self._server is None:
@@ -408,12 +488,31 @@ class LocalHttpApi:
 
     # -- answering (called from the request threads) ------------------------------------------
 
-    def authorized(self, headers: Mapping[str, str]) -> bool:
-        """The JWT authorizer's decision: the bearer token is this stack's token."""
+    def issue_token(
+        self, role: str = DEFAULT_ROLE, *, email_verified: bool = True, staff_address: str = ""
+    ) -> str:
+        """A new bearer token for a staff member in `role` (tests sign in as several roles)."""
+        claims = id_token_claims(
+            staff_address or self.staff_address, role, email_verified=email_verified
+        )
+        token = make_token(claims)
+        self._tokens[token] = authorizer_claims(claims)
+        return token
+
+    def claims_for(self, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The JWT authorizer's decision: the claims of a token this server issued, else None."""
         scheme, _, token = headers.get("authorization", "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
-        return hmac.compare_digest(token.strip().encode(), self.token.encode())
+            return None
+        presented = token.strip().encode()
+        found = None
+        for issued, claims in list(self._tokens.items()):  # each compared in constant time
+            if hmac.compare_digest(presented, issued.encode()):
+                found = claims
+        return dict(found) if found is not None else None
+
+    def authorized(self, headers: Mapping[str, str]) -> bool:
+        return self.claims_for(headers) is not None
 
     def api(
         self,
@@ -435,9 +534,9 @@ class LocalHttpApi:
                 return gateway_reply(HTTPStatus.NOT_FOUND, "Not Found")
             route, params = found
             route_key = route.key
-            if not self.authorized(header_map):
+            claims = self.claims_for(header_map)
+            if claims is None:
                 return gateway_reply(HTTPStatus.UNAUTHORIZED, "Unauthorized")
-            claims = local_claims(self.staff_address)
         event = build_event(
             method=method,
             target=target,
@@ -547,6 +646,12 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         api = self.server.api
         path = unquote(self.path.partition("?")[0].partition("#")[0])
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in api.allowed_hosts():
+            # Another name for this address (DNS rebinding) or none: refused before the body.
+            reply = gateway_reply(HTTPStatus.MISDIRECTED_REQUEST, "Misdirected Request")
+            self._send(reply, head=head, close=True)
+            return
         length_text = self.headers.get("Content-Length", "0") or "0"
         try:
             length = int(length_text)

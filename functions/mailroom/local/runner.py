@@ -103,6 +103,13 @@ class DeadLetter:
     at: str
 
 
+def dead_letter_reason(attempts: int) -> str:
+    """What the log says happened before an event was dead-lettered."""
+    if attempts == 0:
+        return "async invocation not run (the local stack was stopping)"
+    return f"async invocation failed {attempts} time{'s' if attempts != 1 else ''}"
+
+
 class InvocationError(RuntimeError):
     """The function failed (raised, timed out, ran out of memory, or was stopped)."""
 
@@ -545,8 +552,8 @@ class Runner:
         if not self._stopping.is_set() and self._send_to_dlq(task, exc):
             where.append("its DLQ")
         log.error(
-            "async invocation failed %d times; dead-lettered (%s): %s: %s",
-            attempts,
+            "%s; dead-lettered (%s): %s: %s",
+            dead_letter_reason(attempts),
             ", ".join(where) or "in memory",
             task.function,
             letter.error,

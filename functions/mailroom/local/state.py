@@ -38,10 +38,30 @@ class LocalState:
     api_port: int = 0
     api_token: str = ""  # the bearer token the local API accepts (random per start)
     api_user: str = ""  # the staff address that token signs in as
+    api_role: str = ""  # and its role (`mailroom local --role`: reader, uploader, admin)
 
     @property
     def endpoint_port(self) -> int:
         return int(self.endpoint_url.rsplit(":", 1)[-1].rstrip("/"))
+
+
+# The CLI's names for what reprocess, redrive and doctor need (Terraform's output names, as
+# cli/config.py's OPS_NAMES) -> the state's field that holds each.
+OPS_FIELDS = {
+    "extract_function_name": "extract_function",
+    "record_function_name": "record_function",
+    "extract_dlq_url": "extract_dlq_url",
+    "record_dlq_url": "record_dlq_url",
+    "receipt_rule_set_name": "rule_set",
+    "dead_letter_file": "dead_letter_file",
+}
+
+
+def ops_env(state: LocalState) -> dict[str, str]:
+    """The `MAILROOM_*` variables that give the CLI those names (what `mailroom local` prints
+    as `export` lines, so a shell with only those works like one that reads the state file)."""
+    values = {name: str(getattr(state, field)) for name, field in OPS_FIELDS.items()}
+    return {f"MAILROOM_{name.upper()}": value for name, value in values.items() if value}
 
 
 def state_dir() -> Path:
@@ -66,7 +86,10 @@ def write_state(state: LocalState) -> Path:
     # Owner-only: the file carries the local API's token.
     descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(json.dumps(asdict(state), indent=2) + "\n")
+        # `outputs`: the same names under the CLI's (Terraform's) own, as `terraform output`
+        # gives them, so `reprocess`, `redrive` and `doctor` read them without translation.
+        outputs = {name: getattr(state, field) for name, field in OPS_FIELDS.items()}
+        out.write(json.dumps({**asdict(state), "outputs": outputs}, indent=2) + "\n")
     tmp.replace(path)
     return path
 

@@ -1,8 +1,8 @@
 """Use cases shared by every entry point (the CLI, the API, local mode).
 
-Plain functions over the Protocols of `mailroom.ports` (never `mailroom.adapters`): they
-build keys, provenance and timestamps, validate input and page results, so that a command or
-a route only parses, calls one of them and renders. They never import boto3, click or rich.
+Plain functions over the Protocols of `mailroom.ports` (never `mailroom.adapters`): they build
+keys, provenance and timestamps, validate input and page results, so that a command or a route
+only parses, calls one of them and renders. They never import boto3, click or rich.
 
     intake     one SES message: policy, extraction, its message record (extract_attachments)
     recording  one object under incoming/: its file record (record_metadata)

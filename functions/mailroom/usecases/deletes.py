@@ -14,10 +14,12 @@ from mailroom.ports import FileRemover, ObjectRemover
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import not_found_file
 from mailroom.usecases.messages import iso_z
+from mailroom.usecases.roles import Role, needs
 
 MAX_ACTOR_CHARS = 320
 
 
+@needs(Role.ADMIN)
 def delete_file(
     catalog: FileRemover,
     store: ObjectRemover,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from mailroom.ports import (
     Invoker,
@@ -28,12 +28,14 @@ from mailroom.ports import (
 )
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 from mailroom.usecases.reprocess import Target, reprocess
+from mailroom.usecases.roles import Role, needs
 
 SHOWN = 20  # ids printed per finding; the count is always whole
 S3_EVENT_BATCH = 25  # object keys per synthetic S3 event handed to record_metadata
 KNOWN_OUTCOMES = ("processing", "extracted", "no_attachments", "quarantined", "rejected", "failed")
 
 OK, PROBLEM, SKIPPED, INFO = "ok", "problem", "skipped", "info"
+PENDING = "pending"  # not judged yet: younger than the grace
 
 
 @dataclass(slots=True)
@@ -72,6 +74,11 @@ class Stack:
     rules: Callable[[], RuleCheck] | None = None
     alarm_topic_arn: str | None = None
     subscribers: Callable[[], int] | None = None
+    # Does this version of this key exist? (None: versions are not compared)
+    version_exists: Callable[[str, str], bool] | None = None
+    # Local mode's dead-letter file (`mailroom local`): its entries, and where it is.
+    dead_letters: Callable[[], Iterable[Mapping[str, Any]]] | None = None
+    dead_letter_file: str | None = None
 
 
 @dataclass(slots=True)
@@ -83,20 +90,35 @@ class Report:
     def healthy(self) -> bool:
         return not any(f.status == PROBLEM for f in self.findings)
 
+    @property
+    def settled(self) -> bool:
+        """Everything was judged: nothing was younger than the grace."""
+        return not any(f.status == PENDING for f in self.findings)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "healthy": self.healthy,
+            "settled": self.settled,
             "findings": [f.as_dict() for f in self.findings],
             "fixed": self.fixed,
         }
 
 
-def _finding(check: str, ids: list[str], ok: str, bad: str, fix: str | None) -> Finding:
+def _finding(
+    check: str, ids: list[str], ok: str, bad: str, fix: str | None, *, pending: int = 0
+) -> Finding:
+    """`pending`: how many objects this check left alone because they are younger than the
+    grace; never passed over in silence."""
+    young = f"pending ({pending}, younger than the grace)"
     if not ids:
+        if pending:
+            return Finding(check, PENDING, f"{young}: {ok} among the older ones", pending)
         return Finding(check, OK, ok)
-    return Finding(check, PROBLEM, bad.format(n=len(ids)), len(ids), ids[:SHOWN], fix)
+    summary = bad.format(n=len(ids)) + (f"; {young}" if pending else "")
+    return Finding(check, PROBLEM, summary, len(ids), ids[:SHOWN], fix)
 
 
+@needs(Role.ADMIN)
 def examine(
     stack: Stack,
     *,
@@ -116,20 +138,22 @@ def examine(
     raw_keys = {o.key for o in raw}
     incoming_keys = {o.key for o in incoming}
 
+    def in_range(objects: list[StoredObject]) -> list[StoredObject]:
+        return [o for o in objects if since_at is None or o.last_modified >= since_at]
+
     def recent(objects: list[StoredObject]) -> list[StoredObject]:
-        return [
-            o
-            for o in objects
-            if o.last_modified <= settled and (since_at is None or o.last_modified >= since_at)
-        ]
+        return [o for o in in_range(objects) if o.last_modified <= settled]
+
+    def young(objects: list[StoredObject]) -> int:
+        return sum(1 for o in in_range(objects) if o.last_modified > settled)
+
+    def is_message(o: StoredObject) -> bool:
+        mid = o.key[len(stack.raw_prefix) :]
+        return "/" not in mid and mid not in ("", SETUP_NOTIFICATION_ID)
 
     # 1. raw messages without a message record
-    raw_ids = {
-        o.key[len(stack.raw_prefix) :]: o
-        for o in recent(raw)
-        if "/" not in o.key[len(stack.raw_prefix) :]
-        and o.key[len(stack.raw_prefix) :] not in ("", SETUP_NOTIFICATION_ID)
-    }
+    raw_ids = {o.key[len(stack.raw_prefix) :]: o for o in recent(raw) if is_message(o)}
+    raw_pending = young([o for o in raw if is_message(o)])
     known = stack.records.message_items(raw_ids)
     unrecorded = sorted(mid for mid in raw_ids if mid not in known)
 
@@ -156,12 +180,29 @@ def examine(
 
     # 3. objects under incoming/ without a file record
     candidates = [o.key for o in recent(incoming) if not o.key.endswith("/")]
+    incoming_pending = young([o for o in incoming if not o.key.endswith("/")])
     recorded = stack.records.file_items(candidates)
     unrecorded_files = sorted(k for k in candidates if k not in recorded)
     sizes = {o.key: o.size for o in incoming}
 
-    # 4. file records whose object is gone
+    # 4. file records whose object is gone, or whose recorded version is (a key rewritten or
+    #    restored under new version ids leaves the record pointing at nothing)
     files_gone = sorted(stack.records.file_items(claimed_files))
+    if stack.version_exists is not None:
+        exists = stack.version_exists
+        files_gone = sorted(
+            {
+                *files_gone,
+                *(
+                    key
+                    for key, item in recorded.items()
+                    if item.get("version_id") and not exists(key, str(item["version_id"]))
+                ),
+            }
+        )
+
+    # 5. local mode's dead-letter file: events that are still not accounted for
+    letters = _dead_letter_findings(stack, recorded_ids=set(recorded))
 
     findings = [
         _finding(
@@ -170,6 +211,7 @@ def examine(
             "every raw message has a message record",
             "{n} raw message(s) without a message record",
             "mailroom reprocess " + " ".join(unrecorded[:SHOWN]) if unrecorded else None,
+            pending=raw_pending,
         ),
         _finding(
             "stuck_processing",
@@ -184,6 +226,7 @@ def examine(
             "every object under incoming/ has a file record",
             "{n} object(s) under incoming/ without a file record",
             "mailroom doctor --fix",
+            pending=incoming_pending,
         ),
         _finding(
             "raw_object_gone",
@@ -195,8 +238,9 @@ def examine(
         _finding(
             "file_object_gone",
             files_gone,
-            "every file record's object exists",
-            "{n} file record(s) whose object is gone",
+            "every file record's object exists"
+            + (" in its recorded version" if stack.version_exists else ""),
+            "{n} file record(s) whose object (or recorded version) is gone",
             "mailroom reprocess MESSAGE_ID (re-extracts from raw/): see docs/OPERATIONS.md",
         ),
     ]
@@ -212,6 +256,7 @@ def examine(
             )
         )
     findings.extend(_queue_findings(stack))
+    findings.extend(letters.findings)
     findings.append(_rule_finding(stack))
     findings.append(_topic_finding(stack))
 
@@ -219,13 +264,23 @@ def examine(
     if fix:
         if invoker is None:
             raise ValueError("fix needs an invoker")
+        # Dead letters still unaccounted for are repaired the same way (once each).
+        stuck_ids = {str(i["message_id"]) for i in stuck}
+        lettered = [
+            item
+            for mid, item in letters.messages.items()
+            if mid not in stuck_ids and mid not in unrecorded and item is not None
+        ]
         _fix(
             stack,
             report,
             invoker,
-            unrecorded=unrecorded,
-            stuck=stuck,
-            unrecorded_files=unrecorded_files,
+            unrecorded=[
+                *unrecorded,
+                *(m for m, i in letters.messages.items() if i is None and m not in unrecorded),
+            ],
+            stuck=[*stuck, *lettered],
+            unrecorded_files=sorted({*unrecorded_files, *letters.files}),
             sizes=sizes,
         )
     return report
@@ -291,6 +346,92 @@ def s3_created_event(bucket: str, keys: Iterable[str], sizes: Mapping[str, int])
             for key in keys
         ]
     }
+
+
+@dataclass(slots=True)
+class _Letters:
+    findings: list[Finding] = field(default_factory=list)
+    # extract events still unaccounted for: message id -> its record (None: none yet)
+    messages: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # record events still unaccounted for
+
+
+def _dead_letter_findings(stack: Stack, recorded_ids: set[str]) -> _Letters:
+    """Each dead letter is judged by the state it should have produced: an extract event is
+    accounted for once its message has a final record, a record event once its object has a
+    file record (or is gone). The file is read once (linear in its size)."""
+    out = _Letters()
+    check = "dead_letter_file"
+    if stack.dead_letters is None:
+        return out
+    messages: dict[str, str] = {}  # message id -> error
+    files: dict[str, str] = {}
+    others = 0
+    for letter in stack.dead_letters():
+        event = letter.get("event")
+        records = event.get("Records") if isinstance(event, Mapping) else None
+        found = False
+        for record in records if isinstance(records, list) else []:
+            if not isinstance(record, Mapping):
+                continue
+            mail = (record.get("ses") or {}).get("mail") or {}
+            key = ((record.get("s3") or {}).get("object") or {}).get("key")
+            if mail.get("messageId"):
+                messages[str(mail["messageId"])] = str(letter.get("error", ""))
+                found = True
+            elif isinstance(key, str):
+                files[unquote_plus(key)] = str(letter.get("error", ""))
+                found = True
+        others += not found
+    items = stack.records.message_items(messages)
+    open_messages = sorted(
+        m for m in messages if m not in items or items[m].get("outcome") == "processing"
+    )
+    file_keys = [k for k in files if k.startswith(stack.incoming_prefix)]
+    with_record = set(stack.records.file_items(k for k in file_keys if k not in recorded_ids))
+    open_files = sorted(
+        k
+        for k in file_keys
+        if k not in recorded_ids and k not in with_record and stack.objects.exists(k)
+    )
+    where = stack.dead_letter_file or "the dead-letter file"
+    unresolved = [*open_messages, *open_files]
+    if unresolved:
+        out.findings.append(
+            Finding(
+                check,
+                PROBLEM,
+                f"{len(unresolved)} dead-lettered event(s) in {where} not accounted for yet "
+                f"({len(open_messages)} message(s) without a final record, {len(open_files)} "
+                "object(s) without a file record)",
+                len(unresolved),
+                unresolved[:SHOWN],
+                "mailroom doctor --fix",
+            )
+        )
+    elif messages or files:
+        out.findings.append(
+            Finding(
+                check,
+                OK,
+                f"the {len(messages) + len(files)} event(s) dead-lettered in {where} are all "
+                "accounted for since",
+            )
+        )
+    else:
+        out.findings.append(Finding(check, OK, f"no dead-lettered event in {where}"))
+    if others:
+        out.findings.append(
+            Finding(
+                "dead_letter_file_other",
+                INFO,
+                f"{others} dead-lettered event(s) of other functions in {where}",
+                others,
+            )
+        )
+    out.messages = {m: items.get(m) for m in open_messages}
+    out.files = open_files
+    return out
 
 
 def _queue_findings(stack: Stack) -> list[Finding]:

@@ -13,6 +13,7 @@ from typing import IO, cast
 from mailroom.model import FileRecord
 from mailroom.ports import ObjectStore
 from mailroom.usecases.errors import IntegrityError, NotFound
+from mailroom.usecases.roles import Role, needs
 
 MAX_LINK_SECONDS = 7 * 86400  # SigV4's limit for a presigned URL
 
@@ -45,6 +46,7 @@ def _servable(record: FileRecord, incoming_prefix: str) -> None:
         )
 
 
+@needs(Role.READER)
 def download(
     store: ObjectStore,
     record: FileRecord,
@@ -73,6 +75,7 @@ def download(
         )
 
 
+@needs(Role.READER)
 def download_link(
     store: ObjectStore,
     record: FileRecord,

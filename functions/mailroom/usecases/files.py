@@ -21,6 +21,7 @@ from mailroom.policy import indexed_trust
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.params import day, flag, known, page_size
+from mailroom.usecases.roles import Role, needs
 
 TOP = "\U0010ffff"  # sorts after any key (UTF-8 and code points agree)
 MAX_LIMIT = 10_000  # one listing; more is a job for --format csv over several ranges
@@ -38,6 +39,8 @@ class FileQuery:
     # With a sender: also files whose original sender is only claimed (never verified or
     # vouched); they come from their own index, so the cost still follows the rows returned.
     include_claimed: bool = False
+    # Issue 20: documents only unless asked for (inline images, signatures, trackers, bodies).
+    include_all: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> FileQuery:
@@ -52,11 +55,12 @@ class FileQuery:
             cursor=params.get("cursor") or None,
             include_deleted=flag("include_deleted", params.get("include_deleted")),
             include_claimed=flag("include_claimed", params.get("include_claimed")),
+            include_all=flag("all", params.get("all")),
         )
 
 
 PARAMS: tuple[str, ...] = ("sender", "case", "since", "until", "limit", "cursor")
-PARAMS += ("include_deleted", "include_claimed")
+PARAMS += ("include_deleted", "all", "include_claimed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,7 @@ def check_limit(limit: int) -> None:
         raise InvalidInput("limit", f"the limit is between 1 and {MAX_LIMIT}")
 
 
+@needs(Role.READER)
 def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     """Files newest first, filtered by sender and/or case, one page of `query.limit`."""
     check_range(query.since, query.until)
@@ -102,17 +107,21 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     page = query.limit + (position.shown if position else 0)
     matches: Iterable[FileMatch]
     sender = (query.sender or "").strip().lower() or None
+    # Passed only when asked for, so a catalogue that lists documents only still serves.
+    every: dict[str, Any] = {"include_all": True} if query.include_all else {}
     if query.case:
-        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page)
+        records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page, **every)
         claimed = query.include_claimed
         matches = (m for r in records if (m := _match(r, sender, claimed)) is not None)
     elif sender:
         # Asked for only when wanted: a catalogue without claimed senders need not know it.
         extra = {"include_claimed": True} if query.include_claimed else {}
-        found = catalog.files_from(sender, bounds, page_size=page, **extra)
+        found = catalog.files_from(sender, bounds, page_size=page, **every, **extra)
         matches = (FileMatch(r, role) for r, role in found)
     else:
-        matches = (FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page))
+        matches = (
+            FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page, **every)
+        )
     if not query.include_deleted:
         # Skipped rows are still read: a listing costs what it returns plus the deleted files
         # among them (few: deleting is for what was sent by mistake).
@@ -197,6 +206,7 @@ def _skip_shown(ordered: Iterator[FileMatch], position: _Cursor) -> Iterator[Fil
         yield match
 
 
+@needs(Role.READER)
 def get_file(catalog: FileCatalog, file_id: str) -> FileRecord:
     record = catalog.get_file(file_id)
     if record is None:
@@ -218,6 +228,7 @@ def checked_sha256(value: str) -> str:
     return digest
 
 
+@needs(Role.READER)
 def duplicates(
     catalog: FileCatalog, *, file_id: str | None = None, sha256: str | None = None
 ) -> list[FileRecord]:

@@ -37,12 +37,14 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from mailroom.dkimcheck import TxtLookup, no_lookup
+from mailroom.extract.headers import unfold
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
 from mailroom.ports import IntakeCatalog, IntakeStore, RawStore, Records
 from mailroom.settings import Settings
 from mailroom.usecases.intake import ReceivedMail, process_message
 from mailroom.usecases.recording import ObjectCreated, record_object
+from mailroom.usecases.roles import Role, needs
 
 MAX_LINE = 1024 * 1024  # longer lines are read in pieces
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -307,7 +309,7 @@ def read_headers(stream: BinaryIO) -> Headers:
         value = parsed.get(name)
         if value is None:
             return None
-        return _decoded(str(value)).strip() or None
+        return _decoded(unfold(str(value))).strip() or None  # unfolded, as SES gives it
 
     date: datetime | None = None
     if raw_date := text("Date"):
@@ -389,7 +391,14 @@ def intake_steps(
         return process_message(mail, settings, store, catalog, txt_lookup=txt_lookup)
 
     def record(key: str) -> FileRecord | None:
-        return record_object(ObjectCreated(key), settings.incoming_prefix, store, catalog)
+        return record_object(
+            ObjectCreated(key),
+            settings.incoming_prefix,
+            store,
+            catalog,
+            sightings=catalog,
+            signature_repeats=settings.limits.signature_repeats,
+        )
 
     return extract, record
 
@@ -468,6 +477,7 @@ class Importer:
         )
 
 
+@needs(Role.ADMIN)
 def import_paths(
     paths: list[Path],
     importer: Importer,

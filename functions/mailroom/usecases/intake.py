@@ -270,6 +270,8 @@ def process_message(
         record.from_address, record.from_name = extraction.sender, extraction.sender_name
     if record.subject is None:
         record.subject = bounded(extraction.subject, MAX_SUBJECT)
+    record.excerpt = extraction.excerpt  # issue 20: why the files came, in the sender's words
+    record.links = list(extraction.links)
     _write_final(catalog, record, sleep)
     return record
 

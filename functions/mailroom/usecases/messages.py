@@ -7,6 +7,7 @@ such as messages stuck in `processing` after an out-of-memory kill.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,9 @@ from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import check_limit, check_range
 from mailroom.usecases.params import day, known, page_size
+from mailroom.usecases.roles import Role, needs
+
+UPLOAD_ID = re.compile(r"up-[0-9]{8}-[0-9a-f]+")
 
 # Every outcome a record can carry. "processing" is the record written before extraction starts
 # (issue 7); listed here too so that the partition is read even before the enum names it.
@@ -29,17 +33,41 @@ class MessageView:
     record: MessageRecord | None  # None: an upload's id (files but no message record)
     files: list[FileRecord]  # recorded files, in part order
     held: list[str] = field(default_factory=list)  # quarantined objects: kept, never served
+    upload: bool = False  # the id is an upload's (`mailroom upload`, the dashboard): no email
 
 
+@needs(Role.READER)
 def get_message(catalog: FileCatalog, message_id: str) -> MessageView:
     record, files = catalog.get_message(message_id)
+    upload = record is None and is_upload_id(message_id)
     if record is None and not files:
+        if upload:
+            raise NotFound(
+                f"no file of upload {message_id!r} is recorded (yet: recording takes seconds)"
+            )
         raise NotFound(f"no message with id {message_id!r}")
     held: list[str] = []
     if record is not None and str(record.outcome) == Outcome.QUARANTINED:
         # A quarantined message's files sit under quarantine/ with no file record: list them.
         held = list(record.file_ids)
-    return MessageView(record, sorted(files, key=lambda f: f.file_id), held)
+    return MessageView(record, sorted(files, key=lambda f: f.file_id), held, upload)
+
+
+def is_upload_id(message_id: str) -> bool:
+    """`up-<yyyymmdd>-<hex>` (`uploads.new_upload_id`): never an SES or import message id."""
+    return UPLOAD_ID.fullmatch(message_id) is not None
+
+
+def container_of(record: FileRecord, siblings: list[FileRecord]) -> FileRecord | None:
+    """The archive or .msg a file was taken from: the sibling whose key is `<nn>-...` with
+    `nn` the file's `parent_index` (issue 20)."""
+    if record.parent_index is None:
+        return None
+    for sibling in siblings:
+        number = sibling.file_id.rsplit("/", 1)[-1].partition("-")[0]
+        if number.isdigit() and int(number) == record.parent_index:
+            return sibling
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +104,14 @@ def iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+@needs(Role.READER)
 def list_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> list[MessageRecord]:
     return page_messages(catalog, query, now=now).messages
 
 
+@needs(Role.READER)
 def page_messages(
     catalog: FileCatalog, query: MessageQuery, *, now: datetime | None = None
 ) -> MessagePage:

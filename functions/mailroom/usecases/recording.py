@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 import filetype
 
-from mailroom.model import FileRecord, group_of
-from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound
+from mailroom.extract.images import image_size
+from mailroom.extract.roles import DOCUMENT, INLINE_IMAGE, is_image, signature_role
+from mailroom.model import FileRecord, file_sort_key, group_of
+from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound, SignatureSightings
 from mailroom.provenance import Provenance
 from mailroom.usecases.upload_recording import UploadedObject, is_upload_key, record_upload
 
@@ -51,9 +53,19 @@ def detect_type(head: bytes) -> str | None:
 
 
 def record_object(
-    event: ObjectCreated, incoming_prefix: str, store: IntakeObjects, catalog: FileWriter
+    event: ObjectCreated,
+    incoming_prefix: str,
+    store: IntakeObjects,
+    catalog: FileWriter,
+    *,
+    sightings: SignatureSightings | None = None,
+    signature_repeats: int = 1,
 ) -> FileRecord | None:
-    """Write the file record of one object; None if it is gone or outside `incoming/`."""
+    """Write the file record of one object; None if it is gone or outside `incoming/`.
+
+    With `sightings` (the catalogue), an inline image whose bytes already came
+    `signature_repeats` times from the sender's domain is recorded as a `signature`.
+    """
     if not event.key.startswith(incoming_prefix) or event.key.endswith("/"):
         logger.warning("object outside the intake prefix skipped", extra={"key": event.key})
         return None
@@ -126,9 +138,29 @@ def record_object(
         auth_reason=provenance.auth_reason,
         suspected_spam=provenance.suspected_spam,
         mailbox=provenance.mailbox,
+        role=provenance.role or DOCUMENT,
+        role_reason=provenance.role_reason,
+        parent_index=provenance.parent,
     )
+    if is_image(record.content_type or "", record.filename):
+        dimensions = image_size(sniff)
+        if dimensions is not None:
+            record.width, record.height = dimensions
+    if sightings is not None and record.role == INLINE_IMAGE:
+        _signature(record, sightings, signature_repeats)
     catalog.put_file(record)
     return record
+
+
+def _signature(record: FileRecord, sightings: SignatureSightings, repeats: int) -> None:
+    """The signature rule (issue 20): the count lives in the catalogue, so it is decided here."""
+    domain = (record.sender or "").rpartition("@")[2]
+    if not domain:
+        return
+    seen = sightings.signature_sightings(domain, record.sha256, file_sort_key(record), repeats)
+    changed = signature_role(record.role, seen, repeats)
+    if changed is not None:
+        record.role, record.role_reason = changed
 
 
 def _sha256_of(store: IntakeObjects, key: str) -> str:

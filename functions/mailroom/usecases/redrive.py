@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailroom.ports import MAX_BATCH, Invoker, Queue, QueuedMessage
+from mailroom.usecases.roles import Role, needs
 
 # Long enough to hand a batch of ten back to Lambda; a crash leaves them visible again after it.
 VISIBILITY_SECONDS = 60
@@ -65,6 +66,7 @@ def event_of(message: QueuedMessage) -> dict[str, Any]:
     return body
 
 
+@needs(Role.ADMIN)
 def redrive(
     function: str,
     function_name: str,

@@ -17,6 +17,7 @@ from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput
 from mailroom.usecases.files import check_range
 from mailroom.usecases.messages import OUTCOMES
+from mailroom.usecases.roles import Role, needs
 
 STAT_KEYS = ("sender", "day", "month", "case", "outcome", "type")
 
@@ -25,7 +26,9 @@ STAT_KEYS = ("sender", "day", "month", "case", "outcome", "type")
 class StatRow:
     key: str
     count: int  # files (messages, for `outcome`)
-    size: int  # bytes of those files (0 for `outcome`)
+    # Bytes of those files. None for `outcome`: a message record carries no size, and summing
+    # its files' sizes would cost a read per message, so the report says nothing rather than 0.
+    size: int | None
     last: str  # the newest received_at in the group
 
 
@@ -46,6 +49,7 @@ _FILE_KEYS: dict[str, Callable[[FileRecord], str]] = {
 }
 
 
+@needs(Role.READER)
 def stats(
     catalog: FileCatalog, by: str, since: date | None = None, until: date | None = None
 ) -> list[StatRow]:
@@ -56,8 +60,7 @@ def stats(
     bounds = Bounds.of(since, until)
     if by == "outcome":
         rows = [
-            _row(o, ((1, 0, m.received_at) for m in catalog.messages_with(o, bounds)))
-            for o in OUTCOMES
+            _count(o, (m.received_at for m in catalog.messages_with(o, bounds))) for o in OUTCOMES
         ]
         return sorted((r for r in rows if r.count), key=lambda r: (-r.count, r.key))
     key = _FILE_KEYS[by]
@@ -72,14 +75,15 @@ def stats(
     return sorted(rows, key=lambda r: (-r.count, r.key))
 
 
-def _row(key: str, items: Iterable[tuple[int, int, str]]) -> StatRow:
-    count = size = 0
+def _count(key: str, times: Iterable[str]) -> StatRow:
+    count = 0
     last = ""
-    for n, bytes_, received_at in items:
-        count, size, last = count + n, size + bytes_, max(last, received_at)
-    return StatRow(key, count, size, last)
+    for received_at in times:
+        count, last = count + 1, max(last, received_at)
+    return StatRow(key, count, None, last)
 
 
+@needs(Role.READER)
 def cases(
     catalog: FileCatalog, since: date | None = None, until: date | None = None
 ) -> list[StatRow]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from mailroom.ports import Invoker, RawObjects, Records
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
+from mailroom.usecases.roles import Role, needs
 
 HEADER_BYTES = 64 * 1024  # enough for any header block SES stores in practice
 VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
@@ -189,6 +190,25 @@ def targets_for_outcome(
     ]
 
 
+# What `reprocess --all` takes: every message that went (or was going) through extraction.
+# Rejected mail was never extracted, on purpose: it stays as it is.
+EXTRACTED_OUTCOMES = ("extracted", "no_attachments", "quarantined", "failed", "processing")
+
+
+def targets_since(records: Records, raw_prefix: str, since: date | None) -> list[Target]:
+    """Every extracted message received since `since` (issue 20: apply roles and expansion to
+    older mail), oldest outcome partition first; each message once."""
+    seen: set[str] = set()
+    targets: list[Target] = []
+    for outcome in EXTRACTED_OUTCOMES:
+        for target in targets_for_outcome(outcome, records, raw_prefix, since):
+            if target.message_id not in seen:
+                seen.add(target.message_id)
+                targets.append(target)
+    return targets
+
+
+@needs(Role.ADMIN)
 def reprocess(
     targets: Iterable[Target],
     function_name: str,

@@ -22,6 +22,7 @@ from mailroom.provenance import Provenance
 from mailroom.usecases.errors import InvalidInput, TooLarge, UnsupportedType
 from mailroom.usecases.messages import iso_z
 from mailroom.usecases.params import json_object, known, strings
+from mailroom.usecases.roles import Role, needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@needs(Role.UPLOADER)
 def upload_files(
     store: ObjectStore,
     paths: Sequence[Path],
@@ -169,6 +171,7 @@ def checked_content_type(declared: str | None, filename: str, allowed: Collectio
     return text
 
 
+@needs(Role.UPLOADER)
 def presign_upload(
     signer: UploadSigner,
     request: UploadRequest,
