@@ -1,4 +1,4 @@
-# The one table of functions/mailroom/model.py (table_definition): keys pk/sk and six sparse
+# The one table of functions/mailroom/model.py (table_definition): keys pk/sk and seven sparse
 # indexes, each ranged on sort_key and projecting everything. tests/infra compares the applied
 # table with that definition, so change both together.
 locals {
@@ -10,6 +10,8 @@ locals {
     by_sha256          = "sha256_key"
     by_outcome         = "outcome_key"
     by_case            = "case_key"
+    # --include-claimed: files whose original sender is only claimed (issue 16)
+    by_claimed_sender = "claimed_sender_key"
   }
   table_attributes = concat(["pk", "sk", local.table_sort_key], values(local.table_indexes))
 }

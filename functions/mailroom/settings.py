@@ -27,6 +27,10 @@ ENV_MAX_PARTS = "MAILROOM_MAX_PARTS"
 ENV_MAX_TOTAL_BYTES = "MAILROOM_MAX_TOTAL_BYTES"
 ENV_VIRUS_POLICY = "MAILROOM_VIRUS_POLICY"
 ENV_SPAM_POLICY = "MAILROOM_SPAM_POLICY"
+ENV_TRUSTED_FORWARDERS = "MAILROOM_TRUSTED_FORWARDERS"
+# TEST ONLY, never set by Terraform: a JSON file of DNS TXT records ({"sel._domainkey.d": "v=DKIM1;
+# ..."}) that DKIM checks read instead of DNS (`mailroom local --dkim-test-records FILE`).
+ENV_DKIM_TEST_RECORDS = "MAILROOM_DKIM_TEST_RECORDS"
 # Issue 20: containers, roles, the kept body.
 ENV_EXPAND_ARCHIVES = "MAILROOM_EXPAND_ARCHIVES"
 ENV_KEEP_BODY = "MAILROOM_KEEP_BODY"
@@ -49,6 +53,7 @@ ALL_ENV = (
     ENV_MAX_TOTAL_BYTES,
     ENV_VIRUS_POLICY,
     ENV_SPAM_POLICY,
+    ENV_TRUSTED_FORWARDERS,
     ENV_EXPAND_ARCHIVES,
     ENV_KEEP_BODY,
     ENV_MAX_ARCHIVE_MEMBERS,
@@ -98,11 +103,27 @@ _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+/$")
 _ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 _MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_ADDRESS_RE = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9.-]{1,253}$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class SettingsError(ValueError):
     """The function's environment is incomplete or malformed."""
+
+
+def parse_trusted_forwarders(text: str) -> tuple[frozenset[str], list[str]]:
+    """Comma-separated domains or addresses, lower-cased; and what is neither."""
+    forwarders = frozenset(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [
+        f"{f!r} is neither a domain name nor an email address"
+        for f in sorted(forwarders)
+        if not (
+            _ADDRESS_RE.match(f) and _DOMAIN_RE.match(f.rsplit("@", 1)[1])
+            if "@" in f
+            else _DOMAIN_RE.match(f)
+        )
+    ]
+    return forwarders, bad
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +137,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     virus_policy: VirusPolicy = VirusPolicy.STRICT
     spam_policy: SpamPolicy = SpamPolicy.TAG
+    # Staff domains or addresses whose authenticated forwards vouch for the original sender.
+    trusted_forwarders: frozenset[str] = field(default_factory=frozenset)
+    dkim_test_records: str | None = None  # TEST ONLY (ENV_DKIM_TEST_RECORDS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -156,6 +180,9 @@ class Settings:
             for d in sorted(domains)
             if not _DOMAIN_RE.match(d)
         )
+
+        forwarders, bad = parse_trusted_forwarders(env.get(ENV_TRUSTED_FORWARDERS, ""))
+        problems.extend(f"{ENV_TRUSTED_FORWARDERS}: {b}" for b in bad)
 
         defaults = Limits()
         limit_values: dict[str, Any] = {}
@@ -212,6 +239,8 @@ class Settings:
             limits=Limits(**limit_values),
             virus_policy=VirusPolicy(virus_text),
             spam_policy=SpamPolicy(spam_text),
+            trusted_forwarders=forwarders,
+            dkim_test_records=env.get(ENV_DKIM_TEST_RECORDS, "").strip() or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -228,6 +257,8 @@ class Settings:
             ENV_MAX_TOTAL_BYTES: str(self.limits.max_total_bytes),
             ENV_VIRUS_POLICY: str(self.virus_policy),
             ENV_SPAM_POLICY: str(self.spam_policy),
+            ENV_TRUSTED_FORWARDERS: ",".join(sorted(self.trusted_forwarders)),
+            **({ENV_DKIM_TEST_RECORDS: self.dkim_test_records} if self.dkim_test_records else {}),
             ENV_EXPAND_ARCHIVES: str(self.limits.expand_archives).lower(),
             ENV_KEEP_BODY: str(self.limits.keep_body).lower(),
             ENV_MAX_ARCHIVE_MEMBERS: str(self.limits.max_archive_members),

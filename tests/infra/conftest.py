@@ -243,6 +243,9 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sample
 
 
+TRUSTED_FORWARDERS = [MAIL_DOMAIN, "reception@partner.example"]
+
+
 @pytest.fixture(scope="session")
 def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """infra/ applied once to the emulator; destroyed at the end unless a test already did."""
@@ -270,6 +273,9 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "function_zip": str(FUNCTION_ZIP),
         "layer_zip": str(LAYER_ZIP),
         "site_dir": str(site_dir(tmp_path_factory)),
+        # Staff whose authenticated forwards vouch for the original sender (a domain and an
+        # address): test_stack checks they reach the functions' Settings.
+        "trusted_forwarders": TRUSTED_FORWARDERS,
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

@@ -37,6 +37,7 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 rt.store,
                 rt.catalog,
                 remaining_ms=context.get_remaining_time_in_millis,
+                txt_lookup=rt.txt_lookup,
             )
         except Exception as exc:
             _failed(exc)

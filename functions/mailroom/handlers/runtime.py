@@ -11,8 +11,10 @@ from botocore.config import Config
 
 from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
+from mailroom.dkimcheck import TxtLookup
 from mailroom.settings import Settings
 
 
@@ -21,6 +23,7 @@ class Runtime:
     settings: Settings
     store: S3Store
     catalog: Catalog
+    txt_lookup: TxtLookup = dns_txt_lookup  # DNS for DKIM checks of forwarded messages
 
 
 @cache
@@ -33,6 +36,7 @@ def runtime() -> Runtime:
         # with SigV2, which S3 is retiring and whose expiry is not bounded by the 7-day rule.
         store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
         catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
+        txt_lookup=txt_lookup(settings.dkim_test_records),
     )
 
 
