@@ -304,8 +304,15 @@ class Catalog:
             Select="COUNT",
             Limit=max(limit, 1),
         )
-        # UpdateItem creates the key-only item: record_metadata's role has no PutItem.
-        self._ddb.update_item(TableName=self.table, Key=to_ddb({"pk": pk, "sk": at}))
+        # UpdateItem creates the item (record_metadata's role has no PutItem); the same
+        # sighting again rewrites it.
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=to_ddb({"pk": pk, "sk": at}),
+            UpdateExpression="SET #t = :t",
+            ExpressionAttributeNames={"#t": "type"},
+            ExpressionAttributeValues=to_ddb({":t": "sighting"}),
+        )
         return min(int(response.get("Count", 0)), limit)
 
     def messages_by_outcome(
