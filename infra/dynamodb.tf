@@ -11,6 +11,8 @@ locals {
     by_outcome         = "outcome_key"
     by_case            = "case_key"
     by_filing          = "filing_key"
+    # --include-claimed: files whose original sender is only claimed (issue 16)
+    by_claimed_sender = "claimed_sender_key"
   }
   table_attributes = concat(["pk", "sk", local.table_sort_key], values(local.table_indexes))
 }

@@ -107,9 +107,15 @@ data "aws_iam_policy_document" "extract_attachments" {
 }
 
 # record_metadata: reads incoming/ (head, the first bytes to sniff the type, the whole body to
-# hash an upload without provenance), puts file records.
+# hash an upload), reads the api's upload item (who signed a form), puts file records.
 data "aws_iam_policy_document" "record_metadata" {
   source_policy_documents = [data.aws_iam_policy_document.function_common["record_metadata"].json]
+
+  statement {
+    sid       = "ReadUploadSigner"
+    actions   = ["dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+  }
 
   statement {
     sid       = "ReadIncoming"

@@ -19,6 +19,7 @@ locals {
     MAILROOM_SPAM_POLICY            = var.spam_policy
     MAILROOM_ROUTING_RULES          = jsonencode(var.routing_rules) # issue 21
     MAILROOM_EVENT_BUS              = aws_cloudwatch_event_bus.outcomes.name
+    MAILROOM_TRUSTED_FORWARDERS     = join(",", var.trusted_forwarders)
     MAILROOM_EXPAND_ARCHIVES        = tostring(var.expand_archives)
     MAILROOM_KEEP_BODY              = tostring(var.keep_body)
     MAILROOM_MAX_ARCHIVE_MEMBERS    = tostring(var.extraction_limits.max_archive_members)
@@ -38,7 +39,7 @@ locals {
 
 resource "aws_lambda_layer_version" "deps" {
   layer_name          = "${var.name_prefix}-deps"
-  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse, olefile), as tested"
+  description         = "mailroom runtime dependencies (powertools, boto3, filetype, tnefparse, olefile, dkimpy), as tested"
   filename            = local.layer_zip
   source_code_hash    = filebase64sha256(local.layer_zip)
   compatible_runtimes = ["python3.12"]

@@ -159,6 +159,44 @@ data "aws_iam_policy_document" "documents" {
       values   = [local.rule_arn]
     }
   }
+
+  # An upload key is written once (issue 16): a PutObject or CompleteMultipartUpload under
+  # incoming/up- must carry If-None-Match, so S3 refuses it when the key exists
+  # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html;
+  # s3:ObjectCreationOperation is false for CreateMultipartUpload and UploadPart, which take no
+  # conditional header). The api role is exempt: a browser's presigned POST cannot send the
+  # header, and its form is for one new random key for five minutes; record_metadata's
+  # conditional write keeps any second version of a key off the record. Last in the document:
+  # the emulator reads no statement after one whose principal is "*" and evaluates no condition.
+  statement {
+    sid       = "DenyUploadOverwrites"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}up-*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "s3:ObjectCreationOperation"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [aws_iam_role.api.arn]
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "documents" {

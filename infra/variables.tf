@@ -85,6 +85,19 @@ variable "allowed_sender_domains" {
   }
 }
 
+variable "trusted_forwarders" {
+  description = "Staff domains (firm.example, which admits its subdomains) or addresses (reception@firm.example) whose forwards vouch for the original sender when the forwarder is authenticated: such an original sender is `vouched` and found by a search by sender. Empty: forwarded senders are only `verified` (their own DKIM holds) or `claimed`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for f in var.trusted_forwarders : can(regex("^([a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", f))
+    ])
+    error_message = "Each trusted forwarder must be a lower-case domain name (firm.example) or email address (reception@firm.example)."
+  }
+}
+
 variable "extraction_limits" {
   description = "Caps on one message's MIME tree (nesting depth, number of parts, decoded bytes) and on each archive opened (files, decompressed bytes, decompressed-to-compressed ratio, archives within archives); signature_repeats: how often an inline image must already have come from one sender domain to be a signature. What a cap stops becomes a warning on the message record."
   type = object({

@@ -142,6 +142,7 @@ function readFilters() {
     if (value) filters[name] = value;
   }
   if (data.get("include_deleted")) filters.include_deleted = "true";
+  if (data.get("include_claimed") && filters.sender) filters.include_claimed = "true";
   // Inline images, signature logos, tracking pixels and kept bodies are set aside, not lost.
   if (data.get("all")) filters.all = "true";
   return filters;
@@ -215,7 +216,32 @@ function senderCell(record) {
       }),
     );
   }
+  const level = originalLevel(record);
+  if (level === "claimed") {
+    value.append(
+      " ",
+      el("span", {
+        className: "tag tag-warn",
+        text: "(claimed)",
+        title: "The original sender behind this forward is only claimed: not verified by its own DKIM signature, nor vouched for by a trusted forwarder.",
+      }),
+    );
+  } else if (level) {
+    value.append(" ", el("span", { className: "tag", text: `(${level})`, title: LEVELS[level] || level }));
+  }
   return cell;
+}
+
+const LEVELS = {
+  verified: "Verified: the forwarded message's own DKIM signature holds for its From.",
+  vouched: "Vouched: forwarded by an authenticated trusted forwarder.",
+  claimed: "Claimed: not verified; found by sender only with 'Include claimed senders'.",
+};
+
+/** The original sender's trust level; a record from before levels has none: claimed. */
+function originalLevel(record) {
+  if (!record.original_sender) return "";
+  return record.original_sender_level || "claimed";
 }
 
 /** A cell with one child: the narrow layout shows its data-label beside it. */
@@ -303,11 +329,14 @@ function renderDetails(record) {
   field(list, "Received", formatTime(record.received_at, { seconds: true }));
   let sender = record.sender || "";
   if (record.sender_name) sender = `${record.sender_name} <${sender}>`;
+  if (record.sender_named_by && sender) sender += ` (named by ${record.sender_named_by}, not authenticated)`;
   field(list, "Sender", sender);
+  if (record.uploaded_by) field(list, "Uploaded by", record.uploaded_by);
   field(list, "Authenticated", trust(record));
   if (record.original_sender) {
     const via = record.original_sender_via ? ` (${record.original_sender_via})` : "";
     field(list, "Original sender", `${record.original_sender}${via}`);
+    field(list, "Sender trust", LEVELS[originalLevel(record)] || originalLevel(record));
   }
   field(list, "Case", record.case);
   field(list, "Size", `${formatSize(record.size)} (${record.size} bytes)`);

@@ -1,9 +1,12 @@
-"""The DynamoDB data model: one table, item collections per message, seven sparse indexes.
+"""The DynamoDB data model: one table, item collections per message, eight sparse indexes.
 
     item          pk                 sk              index keys
     message       MSG#<message-id>   MESSAGE         outcome_key, filing_key (needs filing only)
-    file          MSG#<message-id>   FILE#<file-id>  sender_key, original_sender_key, time_key,
+    file          MSG#<message-id>   FILE#<file-id>  sender_key, original_sender_key (verified or
+                                                     vouched) or claimed_sender_key, time_key,
                                                      sha256_key, case_key
+    upload        MSG#<upload-id>    UPLOAD#<file-id>  (none: the api's record of who signed an
+                                                     upload form, read by record_metadata)
 
 A file's id is its object key; its partition is derived from the key (`incoming/<group>/...`),
 so a file is fetched with GetItem and a message with all its files with one Query. Every index
@@ -26,7 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
-from mailroom.policy import Outcome
+from mailroom.policy import INDEXED_TRUST, Outcome
 
 MESSAGE_SK = "MESSAGE"
 FILE_SK_PREFIX = "FILE#"
@@ -42,6 +45,8 @@ INDEXES: dict[str, str] = {
     "by_outcome": "outcome_key",  # pattern 6: messages that failed or were quarantined
     "by_case": "case_key",  # pattern 7: files of one case (plus-addressing)
     "by_filing": "filing_key",  # issue 21: messages that need filing (only those carry it)
+    # pattern 2 with --include-claimed: files whose original sender is only claimed (issue 16)
+    "by_claimed_sender": "claimed_sender_key",
 }
 NEEDS_FILING = "needs_filing"  # the one `filing_key` value
 
@@ -210,6 +215,9 @@ class MessageRecord:
     file_ids: list[str] = field(default_factory=list)
     original_sender: str | None = None
     original_sender_via: str | None = None
+    # verified, vouched or claimed (mailroom.policy.Trust); None with an original sender: claimed
+    original_sender_level: str | None = None
+    original_sender_check: str | None = None  # the DKIM result, or why it was not checked
     reason: str | None = None  # why rejected, quarantined or failed
     warnings: list[str] = field(default_factory=list)
     warnings_truncated: bool = False  # set when the item keeps only the first MAX_WARNINGS
@@ -295,6 +303,8 @@ class FileRecord:
     sender_name: str | None = None
     original_sender: str | None = None
     original_sender_via: str | None = None
+    # verified, vouched or claimed (mailroom.policy.Trust); None with an original sender: claimed
+    original_sender_level: str | None = None
     case: str | None = None
     inline: bool = False
     part: str | None = None
@@ -310,6 +320,11 @@ class FileRecord:
     deleted: bool = False
     deleted_by: str | None = None
     deleted_at: str | None = None
+    # Uploads (source "upload"): who made the request, from what the uploader cannot write (the
+    # api's upload item, or the S3 event's requester), never from object metadata; and when the
+    # sender was named by that uploader (`mailroom upload --sender`), never authenticated.
+    uploaded_by: str | None = None
+    sender_named_by: str | None = None
     # Issue 20: what the file is to staff (mailroom.extract.roles) and why; a member of an
     # archive or .msg names the container by its index within the same message (its key starts
     # `<nn>-`); an image's size as its header says.
@@ -328,9 +343,13 @@ class FileRecord:
         item["sha256_key"] = self.sha256
         if self.sender:
             item["sender_key"] = self.sender.lower()
-        # The client behind a forward is found too; once is enough when it is the sender.
+        # The client behind a forward is found too; once is enough when it is the sender. Only a
+        # verified or vouched one is: a claimed one has its own index (--include-claimed).
         if self.original_sender and self.original_sender.lower() != item.get("sender_key"):
-            item["original_sender_key"] = self.original_sender.lower()
+            if self.original_sender_level in INDEXED_TRUST:
+                item["original_sender_key"] = self.original_sender.lower()
+            else:
+                item["claimed_sender_key"] = self.original_sender.lower()
         if self.case:
             item["case_key"] = self.case
         if self.role != DOCUMENT:

@@ -175,12 +175,12 @@ def authenticate(
     if verdicts.dmarc == "PASS":
         return Authentication(True, f"dmarc=PASS for {from_domain}")
     spf_domain = domain_of(mail_from)
-    if verdicts.spf == "PASS" and spf_domain and _aligned(spf_domain, from_domain):
+    if verdicts.spf == "PASS" and spf_domain and aligned(spf_domain, from_domain):
         return Authentication(True, f"spf=PASS aligned ({spf_domain})")
     # One signature: the DKIM verdict is that signature's, so its d= is the authenticated domain.
     one_signer = dkim_domains is not None and len(dkim_domains) == 1
     dkim_domain = dkim_domains[0].lower() if one_signer and dkim_domains else None
-    if verdicts.dkim == "PASS" and dkim_domain and _aligned(dkim_domain, from_domain):
+    if verdicts.dkim == "PASS" and dkim_domain and aligned(dkim_domain, from_domain):
         return Authentication(True, f"dkim=PASS aligned (d={dkim_domain})")
 
     spf = verdicts.spf
@@ -192,7 +192,7 @@ def authenticate(
     return Authentication(False, f"dmarc={verdicts.dmarc} spf={spf} dkim={dkim}")
 
 
-def _aligned(authenticated_domain: str, from_domain: str) -> bool:
+def aligned(authenticated_domain: str, from_domain: str) -> bool:
     """The authenticated domain is the From domain or a parent of it (never a bare TLD)."""
     if "." not in authenticated_domain:
         return False
@@ -256,3 +256,62 @@ def outcome_for(disposition: Disposition, attachment_count: int) -> Outcome:
     if disposition is Disposition.QUARANTINE:
         return Outcome.QUARANTINED
     return Outcome.EXTRACTED if attachment_count else Outcome.NO_ATTACHMENTS
+
+
+# -- who is behind a forward: a level, not a yes ---------------------------------------------
+#
+# The outer sender of a message is authenticated or not (above). The original sender behind a
+# forward (an attached message's From, or one recovered from an inline "Forwarded message"
+# block) is at one of three levels:
+# - verified: the forwarded message's own DKIM signature verifies and aligns with its From
+#   (mailroom.dkimcheck); only an attached message can be verified;
+# - vouched: the outer sender is authenticated and is a trusted forwarder (staff);
+# - claimed: anything else, including every forward in mail brought in by `mailroom import`
+#   that does not verify (imported mail was never authenticated).
+# Only verified and vouched original senders are indexed for search by sender.
+
+
+class Trust(StrEnum):
+    VERIFIED = "verified"
+    VOUCHED = "vouched"
+    CLAIMED = "claimed"
+
+
+INDEXED_TRUST = frozenset({Trust.VERIFIED, Trust.VOUCHED})
+
+
+def is_trusted_forwarder(address: str | None, forwarders: frozenset[str]) -> bool:
+    """`address` is listed itself, or its domain (or a parent domain) is."""
+    if not address or not forwarders:
+        return False
+    address = address.strip().lower()
+    if address in forwarders:
+        return True
+    domain = domain_of(address)
+    domains = frozenset(f for f in forwarders if "@" not in f)
+    return domain is not None and _domain_allowed(domain, domains)
+
+
+def forward_trust(
+    *,
+    dkim_verified: bool,
+    outer_authenticated: bool | None,
+    outer_sender: str | None,
+    trusted_forwarders: frozenset[str],
+    imported: bool = False,
+) -> Trust:
+    """The level of an original sender (see the notes above)."""
+    if dkim_verified:
+        return Trust.VERIFIED
+    if (
+        not imported
+        and outer_authenticated is True
+        and is_trusted_forwarder(outer_sender, trusted_forwarders)
+    ):
+        return Trust.VOUCHED
+    return Trust.CLAIMED
+
+
+def indexed_trust(level: str | None) -> bool:
+    """Is an original sender at `level` found by a search by sender? (None: claimed)"""
+    return level in INDEXED_TRUST

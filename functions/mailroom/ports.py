@@ -69,9 +69,17 @@ class IntakeObjects(Protocol):
 
     def open_stream(self, key: str) -> BinaryIO: ...
 
+    def head(self, key: str) -> ObjectHead: ...
+
 
 class FileWriter(Protocol):
     def put_file(self, record: FileRecord) -> None: ...
+
+    # Uploads (usecases/upload_recording.py): who signed the form for a key, and a write that
+    # never records a second version of a key.
+    def get_upload(self, file_id: str) -> str | None: ...
+
+    def put_file_once(self, record: FileRecord) -> bool: ...
 
 
 class SignatureSightings(Protocol):
@@ -114,6 +122,7 @@ class FileCatalog(Protocol):
         bounds: Bounds | None = None,
         *,
         page_size: int | None = None,
+        include_claimed: bool = False,
         include_all: bool = False,
     ) -> Iterator[tuple[FileRecord, str]]: ...
 
@@ -158,6 +167,12 @@ class ObjectStore(Protocol):
     def upload(
         self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
     ) -> None: ...
+
+    def upload_new(
+        self, key: str, body: IO[bytes], size: int, content_type: str, metadata: dict[str, str]
+    ) -> None:
+        """Write a key that must not exist yet (If-None-Match); raise if it does."""
+        ...
 
     def download(
         self,
@@ -321,6 +336,13 @@ class Mailer(Protocol):
     """SES SendRawEmail, or local mode's outbox; returns the provider's message id."""
 
     def send_raw(self, source: str, to: str, raw: bytes) -> str: ...
+
+
+class UploadLedger(Protocol):
+    """The table, as the api's uploads use it: who signed the form for a key (record_metadata
+    takes a form upload's uploader from there, never from what the browser sent)."""
+
+    def put_upload(self, file_id: str, uploader: str, signed_at: str) -> None: ...
 
 
 # -- deployment: `mailroom migrate` and `mailroom preflight` (usecases/migrate.py, preflight.py;

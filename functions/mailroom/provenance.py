@@ -21,6 +21,7 @@ _BUDGET = {
     "sender-name": 64,
     "original-sender": 256,
     "original-sender-via": 24,
+    "original-sender-level": 8,  # verified, vouched or claimed (mailroom.policy.Trust)
     "filename": 512,
     "content-type": 80,  # the longest Office type is 73
     "sha256": 64,
@@ -65,6 +66,7 @@ class Provenance:
     sender_name: str | None = None
     original_sender: str | None = None
     original_sender_via: str | None = None
+    original_sender_level: str | None = None  # None with an original sender: claimed
     case: str | None = None
     part: str | None = None
     inline: bool = False
@@ -88,6 +90,7 @@ class Provenance:
             "sender-name": self.sender_name,
             "original-sender": self.original_sender,
             "original-sender-via": self.original_sender_via,
+            "original-sender-level": self.original_sender_level,
             "case": self.case,
             "part": self.part,
             "inline": "1" if self.inline else None,
@@ -124,6 +127,7 @@ class Provenance:
             sender_name=get("sender-name"),
             original_sender=get("original-sender"),
             original_sender_via=get("original-sender-via"),
+            original_sender_level=get("original-sender-level"),
             case=get("case"),
             part=get("part"),
             inline=lowered.get("inline") == "1",

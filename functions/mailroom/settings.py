@@ -30,6 +30,10 @@ ENV_VIRUS_POLICY = "MAILROOM_VIRUS_POLICY"
 ENV_SPAM_POLICY = "MAILROOM_SPAM_POLICY"
 ENV_ROUTING_RULES = "MAILROOM_ROUTING_RULES"  # issue 21: JSON, see mailroom.routing
 ENV_EVENT_BUS = "MAILROOM_EVENT_BUS"  # issue 21: the bus outcome events go to ("": none)
+ENV_TRUSTED_FORWARDERS = "MAILROOM_TRUSTED_FORWARDERS"
+# TEST ONLY, never set by Terraform: a JSON file of DNS TXT records ({"sel._domainkey.d": "v=DKIM1;
+# ..."}) that DKIM checks read instead of DNS (`mailroom local --dkim-test-records FILE`).
+ENV_DKIM_TEST_RECORDS = "MAILROOM_DKIM_TEST_RECORDS"
 # Issue 20: containers, roles, the kept body.
 ENV_EXPAND_ARCHIVES = "MAILROOM_EXPAND_ARCHIVES"
 ENV_KEEP_BODY = "MAILROOM_KEEP_BODY"
@@ -54,6 +58,7 @@ ALL_ENV = (
     ENV_SPAM_POLICY,
     ENV_ROUTING_RULES,
     ENV_EVENT_BUS,
+    ENV_TRUSTED_FORWARDERS,
     ENV_EXPAND_ARCHIVES,
     ENV_KEEP_BODY,
     ENV_MAX_ARCHIVE_MEMBERS,
@@ -104,11 +109,27 @@ _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+/$")
 _ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 _MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_ADDRESS_RE = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9.-]{1,253}$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class SettingsError(ValueError):
     """The function's environment is incomplete or malformed."""
+
+
+def parse_trusted_forwarders(text: str) -> tuple[frozenset[str], list[str]]:
+    """Comma-separated domains or addresses, lower-cased; and what is neither."""
+    forwarders = frozenset(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [
+        f"{f!r} is neither a domain name nor an email address"
+        for f in sorted(forwarders)
+        if not (
+            _ADDRESS_RE.match(f) and _DOMAIN_RE.match(f.rsplit("@", 1)[1])
+            if "@" in f
+            else _DOMAIN_RE.match(f)
+        )
+    ]
+    return forwarders, bad
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +145,9 @@ class Settings:
     spam_policy: SpamPolicy = SpamPolicy.TAG
     routing: RoutingRules = field(default_factory=RoutingRules)
     event_bus: str | None = None  # None: outcome events are not published
+    # Staff domains or addresses whose authenticated forwards vouch for the original sender.
+    trusted_forwarders: frozenset[str] = field(default_factory=frozenset)
+    dkim_test_records: str | None = None  # TEST ONLY (ENV_DKIM_TEST_RECORDS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -164,6 +188,9 @@ class Settings:
             for d in sorted(domains)
             if not _DOMAIN_RE.match(d)
         )
+
+        forwarders, bad = parse_trusted_forwarders(env.get(ENV_TRUSTED_FORWARDERS, ""))
+        problems.extend(f"{ENV_TRUSTED_FORWARDERS}: {b}" for b in bad)
 
         defaults = Limits()
         limit_values: dict[str, Any] = {}
@@ -232,6 +259,8 @@ class Settings:
             spam_policy=SpamPolicy(spam_text),
             routing=routing,
             event_bus=event_bus,
+            trusted_forwarders=forwarders,
+            dkim_test_records=env.get(ENV_DKIM_TEST_RECORDS, "").strip() or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -250,6 +279,8 @@ class Settings:
             ENV_SPAM_POLICY: str(self.spam_policy),
             ENV_ROUTING_RULES: self.routing.to_json(),
             ENV_EVENT_BUS: self.event_bus or "",
+            ENV_TRUSTED_FORWARDERS: ",".join(sorted(self.trusted_forwarders)),
+            **({ENV_DKIM_TEST_RECORDS: self.dkim_test_records} if self.dkim_test_records else {}),
             ENV_EXPAND_ARCHIVES: str(self.limits.expand_archives).lower(),
             ENV_KEEP_BODY: str(self.limits.keep_body).lower(),
             ENV_MAX_ARCHIVE_MEMBERS: str(self.limits.max_archive_members),

@@ -265,8 +265,30 @@ def test_presigned_post_uploads_and_is_recorded_with_the_uploader_as_sender(
     assert record["size"] == len(body)
     assert record["detected_type"] == "application/pdf"
     assert record["sha256"] == hashlib.sha256(body).hexdigest()
+    # who uploaded: the api's note of who signed the form, not the form's own fields
+    assert (record["uploaded_by"], record["sender_named_by"]) == ("staff@firm.example", None)
+    assert stack.catalog.get_upload(file_id) == "staff@firm.example"
     listed = call("GET", "/files", query={"sender": "staff@firm.example"}).body["files"]
     assert [f["file_id"] for f in listed] == [file_id]
+
+
+def test_include_claimed_finds_a_claimed_client_marked_so(call: Call, stack: Stack) -> None:
+    forged = stack.add_file(
+        "m9",
+        "contract.pdf",
+        received_at=hours_ago(1),
+        sender="mallory@evil.example",
+        original_sender="ceo@client.example",
+        original_sender_level="claimed",
+    )
+    plain = call("GET", "/files", query={"sender": "ceo@client.example"})
+    wider = call("GET", "/files", query={"sender": "ceo@client.example", "include_claimed": "true"})
+    assert plain.body["files"] == []
+    [found] = wider.body["files"]
+    assert (found["file_id"], found["original_sender_level"]) == (forged.file_id, "claimed")
+    assert call("GET", file_path(forged.file_id)).body["file"]["original_sender_level"] == "claimed"
+    bad = call("GET", "/files", query={"sender": "ceo@client.example", "include_claimed": "maybe"})
+    assert bad.status == 400
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,7 @@ class Stack:
         sender: str | None = "client@example.com",
         case: str | None = None,
         original_sender: str | None = None,
+        original_sender_level: str | None = "vouched",  # a staff member's forward
         content_type: str = "application/pdf",
         store: bool = True,
     ) -> FileRecord:
@@ -97,6 +98,7 @@ class Stack:
             sender=sender,
             original_sender=original_sender,
             original_sender_via="attached-message" if original_sender else None,
+            original_sender_level=original_sender_level if original_sender else None,
             case=case,
             version_id=version_id,
             bucket=BUCKET,

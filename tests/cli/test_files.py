@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -11,7 +12,7 @@ import pytest
 import requests
 
 from mailroom.adapters.catalog import Catalog
-from mailroom.adapters.s3 import S3Store
+from mailroom.adapters.s3 import KeyExists, S3Store
 from mailroom.provenance import Provenance
 from mailroom.usecases.recording import ObjectCreated, record_object
 from tests.cli.conftest import BUCKET, Stack, hours_ago, run
@@ -165,12 +166,20 @@ def test_upload_puts_files_in_intake_with_upload_provenance(stack: Stack, tmp_pa
 
     # AND record_metadata records it with its own provenance, found by the CLI like any file
     catalog = Catalog(stack.ddb, stack.catalog.table)
-    record_object(ObjectCreated(keys[0]), "incoming/", S3Store(stack.s3, BUCKET), catalog)
+    event = ObjectCreated(keys[0], requester="AWS:AIDARECEPTION")  # the event's requester
+    record_object(event, "incoming/", S3Store(stack.s3, BUCKET), catalog)
     listed = run("list", "--case", "case-42", "--json")
     [item] = json.loads(listed.stdout)
     assert item["source"] == "upload"
     assert item["sender"] == "client@example.com"
     assert item["filename"] == "scan 1.pdf"
+    # the client is named by the uploader, never authenticated; the uploader is the requester
+    assert (item["sender_named_by"], item["uploaded_by"]) == ("AWS:AIDARECEPTION",) * 2
+    assert item["authenticated"] is None
+
+    # AND the key is written once: a second upload to it is refused (If-None-Match)
+    with pytest.raises(KeyExists):
+        S3Store(stack.s3, BUCKET).upload_new(keys[0], io.BytesIO(b"other"), 5, "text/plain", {})
 
 
 def test_upload_keeps_names_unique_within_an_upload(stack: Stack, tmp_path: Path) -> None:

@@ -230,3 +230,26 @@ def test_processing_is_an_accepted_outcome_value(stack: Stack) -> None:
 def test_message_records_sort_by_their_own_key() -> None:
     record = MessageRecord("x", "2026-01-01T00:00:00.000Z", "raw/x", Outcome.FAILED)
     assert record.to_item()["sort_key"] == "2026-01-01T00:00:00.000Z#x"
+
+
+def test_a_claimed_client_is_found_only_with_include_claimed_through_its_own_index(
+    stack: Stack,
+) -> None:
+    claimed = stack.add_file(
+        "m1",
+        "contract.pdf",
+        received_at=hours_ago(1),
+        sender="mallory@evil.example",
+        original_sender="ceo@client.example",
+        original_sender_level="claimed",
+    )
+    assert claimed.to_item()["claimed_sender_key"] == "ceo@client.example"
+
+    plain = run("list", "--sender", "ceo@client.example", "--json")
+    wider = run("list", "--sender", "ceo@client.example", "--include-claimed", "--json")
+    table = run("list", "--sender", "ceo@client.example", "--include-claimed", "--wide")
+
+    assert json.loads(plain.stdout) == []
+    [found] = json.loads(wider.stdout)
+    assert (found["file_id"], found["original_sender_level"]) == (claimed.file_id, "claimed")
+    assert "ceo@client.example (claimed) via mallory@evil.example" in table.stdout

@@ -44,6 +44,7 @@ def record(**values: object) -> FileRecord:
         "detected_type": "application/pdf",
         "sender": "staff@firm-example.com",
         "original_sender": "client.name@client-example.com",
+        "original_sender_level": "vouched",
         "case": "case-42",
     }
     base.update(values)
@@ -288,3 +289,33 @@ def test_detail_views_say_whether_the_sender_is_authenticated_and_why() -> None:
     assert shown["authenticated"] == "yes (dmarc PASS)"
     assert shown["spam"].startswith("suspected")
     assert message_row(message)[1] == "carol@client-example.com"
+
+
+def test_a_claimed_original_sender_is_marked_in_tables_and_show() -> None:
+    claimed = record(original_sender_level="claimed")
+    legacy = record(original_sender_level=None)  # recorded before levels: claimed too
+    assert (
+        sender_label(claimed)
+        == "client.name@client-example.com (claimed) via staff@firm-example.com"
+    )
+    assert sender_label(legacy) == sender_label(claimed)
+    fields = dict(file_fields(claimed))
+    assert fields["sender trust"].startswith("claimed (")
+    assert dict(file_fields(record(original_sender_level="verified")))["sender trust"].startswith(
+        "verified ("
+    )
+
+
+def test_a_named_upload_sender_says_who_named_it() -> None:
+    upload = record(
+        source="upload",
+        original_sender=None,
+        original_sender_level=None,
+        sender="ceo@client.example",
+        sender_named_by="AWS:AIDAEXAMPLE",
+        uploaded_by="AWS:AIDAEXAMPLE",
+    )
+    assert sender_label(upload) == "ceo@client.example (named)"
+    fields = dict(file_fields(upload))
+    assert fields["sender"] == "ceo@client.example (named by AWS:AIDAEXAMPLE, not authenticated)"
+    assert fields["uploaded by"] == "AWS:AIDAEXAMPLE"

@@ -180,6 +180,12 @@ class MemoryStore:
     ) -> None:
         self.objects[key] = (body.read(), content_type, metadata)
 
+    def upload_new(
+        self, key: str, body: IO[bytes], size: int, content_type: str, metadata: dict[str, str]
+    ) -> None:
+        assert key not in self.objects, "an upload never replaces an object"
+        self.upload(key, body, content_type, metadata)
+
     def download(
         self,
         key: str,

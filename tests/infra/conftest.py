@@ -248,6 +248,9 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sample
 
 
+TRUSTED_FORWARDERS = [MAIL_DOMAIN, "reception@partner.example"]
+
+
 @pytest.fixture(scope="session")
 def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """infra/ applied once to the emulator; destroyed at the end unless a test already did."""
@@ -281,6 +284,9 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "webhook_url": WEBHOOK_URL,
         "receipt_policy": "authenticated",
         "receipt_from": f"receipts@{MAIL_DOMAIN}",
+        # Staff whose authenticated forwards vouch for the original sender (a domain and an
+        # address): test_stack checks they reach the functions' Settings.
+        "trusted_forwarders": TRUSTED_FORWARDERS,
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

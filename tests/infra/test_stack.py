@@ -50,6 +50,7 @@ from tests.infra.conftest import (
     ROOT,
     SUBMISSION,
     TEARDOWN_OVERRIDE,
+    TRUSTED_FORWARDERS,
     Stack,
 )
 from tests.infra.conftest import terraform as run_terraform
@@ -165,6 +166,14 @@ def test_bucket_policy_requires_tls_and_lets_only_our_rule_write_raw(stack: Stac
     assert ses["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
         f":receipt-rule-set/{stack.output('rule_set')}:receipt-rule/{stack.output('rule')}"
     )
+    # Upload keys are written once (If-None-Match), but for the api's presigned POSTs.
+    overwrite = by_sid["DenyUploadOverwrites"]
+    assert (overwrite["Effect"], overwrite["Action"]) == ("Deny", "s3:PutObject")
+    assert overwrite["Resource"].endswith(f":::{stack.output('bucket')}/incoming/up-*")
+    assert overwrite["Condition"]["Null"] == {"s3:if-none-match": "true"}
+    assert overwrite["Condition"]["Bool"] == {"s3:ObjectCreationOperation": "true"}
+    exempt = overwrite["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert exempt.endswith(f":role/{stack.output('api_function_name')}-role")
 
 
 def test_table_is_the_one_the_code_defines(stack: Stack) -> None:
@@ -210,6 +219,8 @@ def test_function_environment_is_what_the_settings_object_requires(
     assert (settings.raw_prefix, settings.incoming_prefix) == ("raw/", "incoming/")
     # The verdict policies, at their defaults (Settings validates them where it reads them).
     assert (env["MAILROOM_VIRUS_POLICY"], env["MAILROOM_SPAM_POLICY"]) == ("strict", "tag")
+    # trusted_forwarders, as applied (conftest): validated into Settings as a set.
+    assert settings.trusted_forwarders == frozenset(TRUSTED_FORWARDERS)
 
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))
@@ -1020,6 +1031,7 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     record = role_grants(stack, "record_metadata")
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
     assert record.pop("s3:ListBucket") == {bucket_arn}
+    assert record.pop("dynamodb:GetItem") == {table_arn}  # the api's upload item (issue 16)
     assert record.pop("dynamodb:UpdateItem") == {table_arn}  # Catalog.put_file: UpdateItem
     assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
 

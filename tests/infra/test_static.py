@@ -125,6 +125,7 @@ INVALID = {
     "receipt_policy": "always",
     "receipt_from": "Receipts@Docs.example.com",
     "receipt_rate_per_hour": "2.5",
+    "trusted_forwarders": '["Firm.example", "@firm.example"]',
 }
 
 
@@ -254,6 +255,7 @@ def test_valid_values_pass_the_same_validations(initialised: Path) -> None:
         "cognito_domain_prefix": "firm-staff-1",
         "staff_mfa": "OPTIONAL",
         "staff_threat_protection": "ENFORCED",
+        "trusted_forwarders": '["firm.example", "reception@partner.example"]',
     }
     assert invalid_variables(initialised, good) == set()
 
@@ -276,6 +278,7 @@ NEW_VARIABLES = (
     "canary_enabled",
     "canary_interval_minutes",
     "canary_bound_minutes",
+    "trusted_forwarders",
     "virus_policy",
     "spam_policy",
     "expand_archives",
@@ -538,6 +541,29 @@ def test_local_mode_routes_what_the_http_api_routes() -> None:
     httpapi = pytest.importorskip("mailroom.local.httpapi")
     local = {route.key for route in getattr(httpapi, "ROUTES", ())}
     assert local == terraform_api_routes(), "mailroom local and infra/api.tf route different paths"
+
+
+def test_upload_keys_cannot_be_overwritten_by_the_bucket_policy() -> None:
+    """The emulator evaluates no bucket-policy condition, so the statement is checked here:
+    a PutObject/CompleteMultipartUpload under incoming/up- without If-None-Match is denied,
+    to everyone but the api role (presigned POSTs carry no conditional header)."""
+    text = (INFRA / "s3.tf").read_text()
+    match = re.search(r'statement \{\n\s+sid\s+= "DenyUploadOverwrites"\n(.*?)\n  \}\n', text, re.S)
+    assert match, "infra/s3.tf has no DenyUploadOverwrites statement"
+    body = match.group(1)
+    assert re.search(r'effect\s+= "Deny"', body)
+    assert re.search(r'actions\s+= \["s3:PutObject"\]', body)
+    assert 'resources = ["${aws_s3_bucket.documents.arn}/${local.incoming_prefix}up-*"]' in body
+    conditions = re.findall(
+        r'condition \{\s+test\s+= "(\w+)"\s+variable = "([\w:-]+)"\s+values\s+= \[(.*?)\]', body
+    )
+    assert conditions == [
+        ("Null", "s3:if-none-match", '"true"'),
+        ("Bool", "s3:ObjectCreationOperation", '"true"'),
+        ("ArnNotEquals", "aws:PrincipalArn", "aws_iam_role.api.arn"),
+    ]
+    # After every statement whose principal is "*" that the emulator must read (it stops there).
+    assert text.index('sid       = "DenyUploadOverwrites"') > text.index('"SesPutsRawMessages"')
 
 
 # The API behind the dashboard's distribution. The emulator has no cache or origin request

@@ -65,6 +65,11 @@ def put_item_sk(request: Request) -> str:
     return str(_body(request)["Item"]["sk"]["S"])
 
 
+def update_item_sk(request: Request) -> str:
+    """The sort key of an UpdateItem: file records are written that way (Catalog.put_file)."""
+    return str(_body(request)["Key"]["sk"]["S"])
+
+
 def put_item_outcome(request: Request) -> str | None:
     outcome = _body(request)["Item"].get("outcome", {}).get("S")
     return str(outcome) if outcome else None
@@ -78,18 +83,19 @@ def object_key(request: Request) -> str:
 
 @dataclass(eq=False)
 class FileWrites:
-    """Successful PutItem calls per file record (sk), counted after the response."""
+    """Successful writes per file record (sk), counted after the response: file records are
+    written with UpdateItem (Catalog.put_file keeps what staff own)."""
 
     client: Any
     counts: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         events = self.client.meta.events
-        events.register("before-parameter-build.dynamodb.PutItem", self._remember)
-        events.register("after-call.dynamodb.PutItem", self._count)
+        events.register("before-parameter-build.dynamodb.UpdateItem", self._remember)
+        events.register("after-call.dynamodb.UpdateItem", self._count)
 
     def _remember(self, params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
-        context["mailroom_sk"] = params["Item"]["sk"]["S"]
+        context["mailroom_sk"] = params["Key"]["sk"]["S"]
 
     def _count(self, http_response: AWSResponse, context: dict[str, Any], **kwargs: Any) -> None:
         sk = str(context.get("mailroom_sk", ""))

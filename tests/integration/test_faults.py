@@ -31,6 +31,7 @@ from tests.integration.faults import (
     object_key,
     put_item_outcome,
     put_item_sk,
+    update_item_sk,
 )
 
 MESSAGE_ID = "fault0000000000000000000000000000000001"
@@ -132,10 +133,10 @@ def test_dynamodb_throttling_on_the_file_record(stack: Stack, rt: Runtime, conte
     # Throttled beyond botocore's retries, twice: Lambda's second retry gets it through.
     fault = Fault(
         rt.catalog.client,
-        "dynamodb.PutItem",
+        "dynamodb.UpdateItem",
         400,
         "ProvisionedThroughputExceededException",
-        match=lambda request: put_item_sk(request) == "FILE#" + keys[3],
+        match=lambda request: update_item_sk(request) == "FILE#" + keys[3],
         times=2,
     )
 

@@ -1,7 +1,7 @@
 """Fault: record_metadata fails until its events land in the DLQ; `mailroom redrive` recovers.
 
 The fault is injected at the adapter boundary, with a botocore hook that throttles DynamoDB
-PutItem for file records (as an exhausted table would); nothing in mailroom is mocked. Lambda's
+UpdateItem for file records (as an exhausted table would); nothing in mailroom is mocked. Lambda's
 asynchronous runtime (three attempts, then the dead-letter queue) is played by the stand-in in
 tests/cli/ops_lambda.py, so the real handlers run and the real CLI command redrives.
 """
@@ -31,7 +31,7 @@ RECORD = "mailroom-test-record"
 
 
 class ThrottleFileRecords:
-    """before-call.dynamodb.PutItem: refuse file records while `on`."""
+    """before-call.dynamodb.UpdateItem: refuse file record writes while `on`."""
 
     def __init__(self) -> None:
         self.on = False
@@ -39,7 +39,7 @@ class ThrottleFileRecords:
 
     def __call__(self, params: dict[str, Any], **_: Any) -> None:
         body = json.loads(params["body"])
-        if self.on and body["Item"]["sk"]["S"].startswith("FILE#"):
+        if self.on and body["Key"]["sk"]["S"].startswith("FILE#"):
             self.refused += 1
             raise ClientError(
                 {
@@ -48,7 +48,7 @@ class ThrottleFileRecords:
                         "Message": "injected",
                     }
                 },
-                "PutItem",
+                "UpdateItem",
             )
 
 
@@ -56,7 +56,7 @@ class ThrottleFileRecords:
 def fault() -> Iterator[ThrottleFileRecords]:
     hook = ThrottleFileRecords()
     saved = list(botocore.handlers.BUILTIN_HANDLERS)
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb.PutItem", hook))
+    botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb.UpdateItem", hook))
     # Hooks are installed when a session is created: the functions' clients get a new one.
     boto3.setup_default_session()
     try:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from mailroom.model import (
     INDEXES,
     FileRecord,
@@ -188,12 +190,24 @@ def test_a_small_message_item_says_nothing_was_cut() -> None:
 
 
 def test_a_forwarded_file_is_indexed_under_both_senders_once_each() -> None:
-    forwarded = make_file(original_sender="Carol@Origin.Example").to_item()
-    self_forward = make_file(original_sender="jane@client.example").to_item()
+    forwarded = make_file(
+        original_sender="Carol@Origin.Example", original_sender_level="vouched"
+    ).to_item()
+    self_forward = make_file(
+        original_sender="jane@client.example", original_sender_level="verified"
+    ).to_item()
 
     assert forwarded["sender_key"] == "jane@client.example"
     assert forwarded["original_sender_key"] == "carol@origin.example"
+    assert "claimed_sender_key" not in forwarded
     assert "original_sender_key" not in self_forward
+
+
+@pytest.mark.parametrize("level", ["claimed", None])  # None: written before levels existed
+def test_a_claimed_original_sender_has_its_own_index_key(level: str | None) -> None:
+    item = make_file(original_sender="Carol@Origin.Example", original_sender_level=level).to_item()
+    assert "original_sender_key" not in item
+    assert item["claimed_sender_key"] == "carol@origin.example"
 
 
 def test_time_shards_spread_files_and_are_stable() -> None:

@@ -74,3 +74,21 @@ def test_round_trip_through_the_environment() -> None:
         VirusPolicy.FAIL_ONLY,
         SpamPolicy.QUARANTINE,
     )
+
+
+def test_trusted_forwarders_are_domains_or_addresses() -> None:
+    env = {
+        "MAILROOM_BUCKET": "b-123",
+        "MAILROOM_TABLE": "t-123",
+        "MAILROOM_TRUSTED_FORWARDERS": " Firm.example, reception@partner.example ,",
+    }
+    settings = Settings.from_env(env)
+    assert settings.trusted_forwarders == frozenset({"firm.example", "reception@partner.example"})
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+@pytest.mark.parametrize("bad", ["@firm.example", "firm", "a@b", "a b@firm.example", "x@-.example"])
+def test_a_malformed_trusted_forwarder_is_refused(bad: str) -> None:
+    env = {"MAILROOM_BUCKET": "b-123", "MAILROOM_TABLE": "t-123"}
+    with pytest.raises(SettingsError, match="MAILROOM_TRUSTED_FORWARDERS"):
+        Settings.from_env({**env, "MAILROOM_TRUSTED_FORWARDERS": bad})

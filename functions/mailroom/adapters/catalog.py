@@ -86,6 +86,29 @@ class Catalog:
         longer derives, and leaves a staff member's delete mark as it was (a record without a
         mark never clears one).
         """
+        self._update_file(record)
+
+    def put_file_once(self, record: FileRecord) -> bool:
+        """Write a file record unless one exists for another version of the object (uploads:
+        a second version of an upload key is never recorded). The same version again (a
+        duplicate event) rewrites the pipeline's fields, as `put_file` does. False when the
+        condition refused the write."""
+        try:
+            self._update_file(
+                record,
+                condition="attribute_not_exists(pk) OR version_id = :version",
+                condition_values={":version": record.version_id or ""},
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _update_file(
+        self,
+        record: FileRecord,
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> None:
         item = record.to_item(self._incoming_prefix)
         key = {"pk": item.pop("pk"), "sk": item.pop("sk")}
         # A record that carries a delete mark writes it (a copy of a deleted record); one
@@ -97,13 +120,62 @@ class Catalog:
         expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(sets)))
         if removes:
             expression += " REMOVE " + ", ".join(f"#a{len(sets) + j}" for j in range(len(removes)))
+        extra: dict[str, Any] = {}
+        if condition:
+            extra["ConditionExpression"] = condition
+            values.update(condition_values or {})
         self._ddb.update_item(
             TableName=self.table,
             Key=to_ddb(key),
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=to_ddb(values),
+            **extra,
         )
+
+    def put_upload(self, file_id: str, uploader: str, signed_at: str) -> None:
+        """The api's note of who signed the upload form for `file_id` (read by record_metadata:
+        S3 sees only the api's role as the requester of a form upload)."""
+        # An UpdateItem (the api's role updates items, it puts none), creating the item; the
+        # upload id is new and random, so the condition only guards against a reused key.
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=to_ddb(_upload_key(file_id, self._incoming_prefix)),
+            UpdateExpression="SET #t = :t, uploader = :u, signed_at = :at",
+            ConditionExpression="attribute_not_exists(pk)",
+            ExpressionAttributeNames={"#t": "type"},
+            ExpressionAttributeValues=to_ddb({":t": "upload", ":u": uploader, ":at": signed_at}),
+        )
+
+    def get_upload(self, file_id: str) -> str | None:
+        """Who signed the upload form for `file_id`, or None when no form was signed for it."""
+        key = _upload_key(file_id, self._incoming_prefix)
+        item = self._ddb.get_item(TableName=self.table, Key=to_ddb(key), ConsistentRead=True)
+        uploader = from_ddb(item["Item"]).get("uploader") if "Item" in item else None
+        return str(uploader) if uploader else None
+
+    def unindex_claimed_original_sender(self, file_id: str, address: str) -> bool:
+        """Move a file from `by_original_sender` to `by_claimed_sender` (migration of records
+        written before original senders had levels). Conditional: only while the record is
+        still indexed under `address` and not verified or vouched; False otherwise."""
+        key = file_pk_sk(file_id, self._incoming_prefix)
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(key),
+                UpdateExpression=(
+                    "REMOVE original_sender_key SET claimed_sender_key = :a, "
+                    "original_sender_level = :claimed"
+                ),
+                ConditionExpression=(
+                    "original_sender_key = :a AND (attribute_not_exists(original_sender_level)"
+                    " OR original_sender_level = :claimed)"
+                ),
+                ExpressionAttributeValues=to_ddb({":a": address, ":claimed": "claimed"}),
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def mark_deleted(self, file_id: str, by: str, at: str) -> FileRecord | None:
         """Flag a file record deleted (who, when); None when there is no such record.
@@ -191,6 +263,7 @@ class Catalog:
         bounds: Bounds | None = None,
         *,
         page_size: int | None = None,
+        include_claimed: bool = False,
         include_all: bool = False,
     ) -> Iterator[tuple[FileRecord, str]]:
         """Pattern 2: files sent by `address` or forwarded on its behalf, newest first.
@@ -198,6 +271,8 @@ class Catalog:
         Two indexes (`by_sender`, `by_original_sender`) merged: each file once, with the role
         that matched (`sender`, or `original_sender` when the address is the client behind a
         forward). Documents only, unless `include_all` (their set-aside partitions too).
+        `by_original_sender` holds only verified and vouched original senders;
+        `include_claimed` merges `by_claimed_sender` too (the record's level says which).
         """
         value, bounds = address.strip().lower(), bounds or Bounds()
         as_sender = (
@@ -208,9 +283,15 @@ class Catalog:
             (r, "original_sender")
             for r in self._files_all("by_original_sender", value, bounds, page_size, include_all)
         )
+        streams = [as_sender, as_original]
+        if include_claimed:
+            streams.append(
+                (r, "original_sender")
+                for r in self._files_all("by_claimed_sender", value, bounds, page_size, include_all)
+            )
         seen: set[str] = set()
         for record, role in heapq.merge(
-            as_sender, as_original, key=lambda pair: file_sort_key(pair[0]), reverse=True
+            *streams, key=lambda pair: file_sort_key(pair[0]), reverse=True
         ):
             if record.file_id not in seen:
                 seen.add(record.file_id)
@@ -265,8 +346,15 @@ class Catalog:
             Select="COUNT",
             Limit=max(limit, 1),
         )
-        # UpdateItem creates the key-only item: record_metadata's role has no PutItem.
-        self._ddb.update_item(TableName=self.table, Key=to_ddb({"pk": pk, "sk": at}))
+        # UpdateItem creates the item (record_metadata's role has no PutItem); the same
+        # sighting again rewrites it.
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=to_ddb({"pk": pk, "sk": at}),
+            UpdateExpression="SET #t = :t",
+            ExpressionAttributeNames={"#t": "type"},
+            ExpressionAttributeValues=to_ddb({":t": "sighting"}),
+        )
         return min(int(response.get("Count", 0)), limit)
 
     def messages_by_outcome(
@@ -345,3 +433,11 @@ class Catalog:
             # A page a little larger than what the caller takes: one request usually suffices.
             args["Limit"] = min(page_size + 1, MAX_PAGE)
         return query_items(self._ddb, args)
+
+
+UPLOAD_SK_PREFIX = "UPLOAD#"
+
+
+def _upload_key(file_id: str, incoming_prefix: str) -> dict[str, str]:
+    """The upload item sits in the upload's own item collection, beside its file records."""
+    return {"pk": file_pk_sk(file_id, incoming_prefix)["pk"], "sk": UPLOAD_SK_PREFIX + file_id}

@@ -195,6 +195,12 @@ class S3Store:
             for obj in page.get("Contents", [])
         ]
 
+    def upload_new(
+        self, key: str, body: IO[bytes], size: int, content_type: str, metadata: dict[str, str]
+    ) -> None:
+        """Like `upload`, but never over an existing object (KeyExists)."""
+        upload_new(self, key, body, size=size, content_type=content_type, meta=metadata)
+
     def upload(
         self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
     ) -> None:
@@ -205,6 +211,66 @@ class S3Store:
             ExtraArgs={"ContentType": content_type, "Metadata": metadata},
             Config=TRANSFER,
         )
+
+
+# A new upload key is written once: If-None-Match "*" on the PutObject, or on the
+# CompleteMultipartUpload of a large file (s3transfer cannot send it), as the bucket policy
+# requires under incoming/up- (infra/s3.tf, DenyUploadOverwrites).
+SINGLE_PUT_MAX = 64 * 1024 * 1024
+UPLOAD_PART = 16 * 1024 * 1024
+
+
+class KeyExists(Exception):
+    """The key already holds an object: a new upload never replaces one."""
+
+
+def _precondition_failed(exc: ClientError) -> bool:
+    return _error_code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+def upload_new(
+    store: S3Store, key: str, body: IO[bytes], *, size: int, content_type: str, meta: dict[str, str]
+) -> None:
+    """Write `key` only if it does not exist yet; KeyExists otherwise."""
+    s3, bucket = store.client, store.bucket
+    try:
+        if size <= SINGLE_PUT_MAX:
+            s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body.read(),
+                ContentType=content_type,
+                Metadata=meta,
+                IfNoneMatch="*",
+            )
+            return
+        upload = s3.create_multipart_upload(
+            Bucket=bucket, Key=key, ContentType=content_type, Metadata=meta
+        )
+        upload_id = upload["UploadId"]
+        try:
+            parts = []
+            number = 1
+            while chunk := body.read(UPLOAD_PART):
+                part = s3.upload_part(
+                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                )
+                parts.append({"ETag": part["ETag"], "PartNumber": number})
+                number += 1
+            s3.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                IfNoneMatch="*",
+            )
+        except BaseException:
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+    except ClientError as exc:
+        if _precondition_failed(exc):
+            raise KeyExists(key) from exc
+        raise
 
 
 def content_disposition(filename: str) -> str:
@@ -241,6 +307,7 @@ class S3AttachmentSink:
             sender_name=ctx.sender_name,
             original_sender=attachment.original_sender,
             original_sender_via=attachment.original_sender_via,
+            original_sender_level=attachment.original_sender_level,
             case=ctx.case,
             part=attachment.part,
             inline=attachment.inline,

@@ -69,6 +69,7 @@ def import_mail(
     are known by Message-ID and content hash), so an interrupted import resumes when run again.
     """
     from mailroom.adapters.catalog import Catalog
+    from mailroom.adapters.dns import dns_txt_lookup
     from mailroom.adapters.inventory import RecordInventory
     from mailroom.adapters.s3 import S3Store
     from mailroom.cli.config import dynamodb_client, s3_client
@@ -82,7 +83,10 @@ def import_mail(
     ddb = dynamodb_client(config)
     settings = Settings(bucket=bucket, table=table)
     store = S3Store(s3_client(config), bucket)
-    extract, record = intake_steps(settings, store, Catalog(ddb, table, settings.incoming_prefix))
+    # DKIM of forwarded messages is checked against real DNS from this machine.
+    extract, record = intake_steps(
+        settings, store, Catalog(ddb, table, settings.incoming_prefix), txt_lookup=dns_txt_lookup
+    )
     importer = Importer(
         settings=settings,
         raw=store,

@@ -64,6 +64,15 @@ IN_MEMORY_NOTE = (
 )
 
 
+def _forwarders(value: str) -> frozenset[str]:
+    from mailroom.settings import parse_trusted_forwarders
+
+    forwarders, bad = parse_trusted_forwarders(value or "")
+    if bad:
+        raise click.BadParameter("; ".join(bad))
+    return forwarders
+
+
 @click.command("local", epilog=IN_MEMORY_NOTE)
 @click.option(
     "--port",
@@ -150,6 +159,20 @@ IN_MEMORY_NOTE = (
     help="Receipts to senders (kept in the outbox, never mailed): off, authenticated "
     "(recommended) or all. `mailroom outbox` shows them.",
 )
+@click.option(
+    "--trusted-forwarders",
+    metavar="LIST",
+    default="",
+    callback=lambda _ctx, _param, value: _forwarders(value),
+    help="Staff domains or addresses (comma-separated) whose authenticated forwards vouch for "
+    "the original sender (the trusted_forwarders variable).",
+)
+@click.option(
+    "--dkim-test-records",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="TEST ONLY: a JSON file of DNS TXT records ({name: text}) the DKIM checks of "
+    "forwarded mail read instead of DNS.",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
@@ -167,6 +190,8 @@ def local(  # noqa: PLR0917 (click passes every option)
     rules_path: Path | None,
     receipt_policy: str,
     verbose: bool,
+    trusted_forwarders: frozenset[str] = frozenset(),
+    dkim_test_records: Path | None = None,
 ) -> None:
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
 
@@ -204,6 +229,8 @@ def local(  # noqa: PLR0917 (click passes every option)
         submission_addresses=addresses or (DEFAULT_ADDRESS,),
         routing=routing,
         receipts=local_receipts(receipt_policy, addresses or (DEFAULT_ADDRESS,)),
+        trusted_forwarders=trusted_forwarders,
+        dkim_test_records=str(dkim_test_records.resolve()) if dkim_test_records else None,
     )
     stack = (
         LocalMailroom.attach(

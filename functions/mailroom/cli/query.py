@@ -38,6 +38,12 @@ MAX_AGE = 3650 * 86400  # --older-than: ten years
     "--include-deleted", is_flag=True, help="Also files deleted by staff (marked deleted)."
 )
 @click.option(
+    "--include-claimed",
+    is_flag=True,
+    help="With --sender: also files whose original sender is only claimed (not verified by "
+    "DKIM nor vouched for by a trusted forwarder); shown marked (claimed).",
+)
+@click.option(
     "--all",
     "include_all",
     is_flag=True,
@@ -56,6 +62,7 @@ def list_files(
     until: date | None,
     limit: int,
     include_deleted: bool,
+    include_claimed: bool = False,
     include_all: bool,
     wide: bool,
     fmt: str,
@@ -64,7 +71,8 @@ def list_files(
 
     With --sender, a forwarded file is found by the staff member who forwarded it and by the
     client who sent it; JSON and CSV say which matched ("matched": "sender" or
-    "original_sender").
+    "original_sender") and how far the client is trusted ("original_sender_level": verified,
+    vouched or claimed). A claimed client is found only with --include-claimed.
     """
     query = files.FileQuery(
         sender=sender,
@@ -73,6 +81,7 @@ def list_files(
         until=until,
         limit=limit,
         include_deleted=include_deleted,
+        include_claimed=include_claimed,
         include_all=include_all,
     )
     page = files.list_files(app.catalog, query)
@@ -106,7 +115,7 @@ def show(app: App, file_id: str, fmt: str) -> None:
     view = messages.get_message(app.catalog, record.message_id)
     parent = messages.container_of(record, view.files)
     if fmt == "json":
-        click.echo(to_json(asdict(record)))
+        click.echo(to_json(files.FileMatch(record).to_dict()))
     else:
         show_fields(
             render.file_fields(record, local_time()) + render.context_fields(view.record, parent)

@@ -96,9 +96,23 @@ def sender_label(record: FileRecord | MessageRecord) -> str:
     else:
         sender = record.from_address or record.envelope_sender
     original = record.original_sender
+    shown = f"{original} {CLAIMED}" if original and level_of(record) == "claimed" else original
     if original and sender and original.lower() != sender.lower():
-        return f"{original} via {sender}"
-    return original or sender or ""
+        return f"{shown} via {sender}"
+    if isinstance(record, FileRecord) and record.sender_named_by and sender:
+        return f"{sender} {NAMED}"
+    return shown or sender or ""
+
+
+CLAIMED = "(claimed)"
+NAMED = "(named)"
+
+
+def level_of(record: FileRecord | MessageRecord) -> str | None:
+    """The original sender's trust level; a record from before levels existed is claimed."""
+    if not record.original_sender:
+        return None
+    return record.original_sender_level or "claimed"
 
 
 UNVERIFIED = "(unverified)"
@@ -381,9 +395,11 @@ def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]
         ("image", f"{record.width}x{record.height}" if record.width and record.height else ""),
         ("sha256", record.sha256),
         ("received", show_time(record.received_at, local, seconds=True)),
-        ("sender", sender),
+        ("sender", _named(sender, record.sender_named_by)),
+        ("uploaded by", record.uploaded_by or ""),
         ("authenticated", trust(record)),
         ("original sender", _via(record.original_sender, record.original_sender_via)),
+        ("sender trust", _level(record)),
         ("case", record.case or ""),
         ("spam", "suspected (spam verdict FAIL)" if record.suspected_spam else ""),
         ("source", record.source),
@@ -420,6 +436,7 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("authenticated", trust(record)),
         ("envelope sender", record.envelope_sender or ""),
         ("original sender", _via(record.original_sender, record.original_sender_via)),
+        ("sender trust", _level(record)),
         ("recipients", recipients),
         ("case", record.case or ("NEEDS FILING (mailroom file)" if record.needs_filing else "")),
         ("labels", ", ".join(record.labels)),  # issue 21: filing and receipts
@@ -485,6 +502,28 @@ def _both(declared: str | None, detected: str | None) -> str:
 
 
 _VIA = {"attached-message": "a forwarded attachment", "inline-forward": "an inline forward"}
+
+
+_LEVELS = {
+    "verified": "verified (the forwarded message's own DKIM signature holds)",
+    "vouched": "vouched (forwarded by an authenticated trusted forwarder)",
+    "claimed": "claimed (not verified; found by --sender only with --include-claimed)",
+}
+
+
+def _level(record: FileRecord | MessageRecord) -> str:
+    level = level_of(record)
+    if level is None:
+        return ""
+    text = _LEVELS.get(level, level)
+    check = getattr(record, "original_sender_check", None)
+    return f"{text}; dkim: {check}" if check else text
+
+
+def _named(sender: str, named_by: str | None) -> str:
+    if not sender or not named_by:
+        return sender
+    return f"{sender} (named by {named_by}, not authenticated)"
 
 
 def _via(original: str | None, via: str | None) -> str:

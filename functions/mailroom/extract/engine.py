@@ -159,6 +159,9 @@ class _Context:
         self.limits = limits
         self.result = collector.result
         self.parts = 0
+        # Told the sender of an inline forward as soon as a body yields one (the sink's owner
+        # attributes the files that follow to it); None: nobody asks.
+        self.on_inline_forward: Callable[[str, str | None], None] | None = None
         self.body_kept = False  # keep_body: the first text body of the message is stored
         self.excerpt_from_html = False  # the excerpt came from HTML; a plain body replaces it
 
@@ -718,6 +721,8 @@ class _Text:
                 result.original_sender = found.address
                 result.original_sender_name = found.name
                 result.original_sender_via = found.via
+                if self.ctx.on_inline_forward is not None and found.address:
+                    self.ctx.on_inline_forward(found.address, found.name)
         cids = self.ctx.collector.referenced if is_html else None
         body_context.scan_links(text, result.links, cids)
         if wants_excerpt:
@@ -927,8 +932,17 @@ class _Forward:
         self.writer.commit()
 
 
-def extract(source: BinaryIO, sink: Sink, limits: Limits = DEFAULT_LIMITS) -> Extraction:
+def extract(
+    source: BinaryIO,
+    sink: Sink,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    on_inline_forward: Callable[[str, str | None], None] | None = None,
+) -> Extraction:
     """Extract every attachment of the message read from `source` into `sink`.
+
+    `on_inline_forward(address, name)` is called once, when a body's inline-forward block
+    ("Forwarded message") yields the original sender, before the files that follow it open.
 
     Never raises for what the message contains: damage and caps become warnings. Only errors
     from reading `source` or from the sink propagate (open attachments are aborted first).
@@ -936,6 +950,7 @@ def extract(source: BinaryIO, sink: Sink, limits: Limits = DEFAULT_LIMITS) -> Ex
     result = Extraction()
     collector = Collector(sink, limits, result)
     ctx = _Context(collector, limits)
+    ctx.on_inline_forward = on_inline_forward
 
     def outer_headers(msg: Message) -> None:
         if not {name.lower() for name in msg} & _MESSAGE_HEADERS:

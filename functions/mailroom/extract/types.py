@@ -30,6 +30,9 @@ class PartInfo:
     original_sender: str | None = None
     original_sender_name: str | None = None
     original_sender_via: OriginalSenderVia | None = None
+    # Never set by the engine: the sink's owner decides it (verified, vouched or claimed;
+    # mailroom.policy.Trust) and passes it on with the attachment it commits.
+    original_sender_level: str | None = None
     # How the bytes were found: a MIME leaf, a forwarded message kept whole as .eml, a file
     # unpacked from winmail.dat, a uuencoded block in a text body, a member of a zip archive,
     # an attachment of an Outlook .msg, the message's own text body (`keep_body`).

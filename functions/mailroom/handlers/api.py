@@ -156,7 +156,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     @app.get("/files/<file_id>")
     def get_file(file_id: str) -> Response[str]:
         who(files.get_file, "reading a file's record")
-        return json_response({"file": asdict(record_of(file_id))})
+        return json_response({"file": files.FileMatch(record_of(file_id)).to_dict()})
 
     @app.get("/files/<file_id>/download")
     def download(file_id: str) -> Response[str]:
@@ -192,6 +192,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             allowed_types=settings.upload_types,
             expires_in=settings.link_seconds,
             incoming_prefix=core.incoming_prefix,
+            ledger=rt.catalog,
         )
         logger.info("upload signed", extra={"file_id": post.file_id, "by": person})
         return json_response(

@@ -39,6 +39,7 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 rt.catalog,
                 remaining_ms=context.get_remaining_time_in_millis,
                 outcomes=OutcomePublisher(rt.events) if rt.events else None,
+                txt_lookup=rt.txt_lookup,
             )
         except PublishFailed:
             # The record is final and kept; the event is not out yet: count it, and raise so

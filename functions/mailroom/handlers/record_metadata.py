@@ -29,7 +29,12 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         # S3 URL-encodes keys in events ("+" for a space); the object has the decoded key.
         key = unquote_plus(record.s3.get_object.key)
         result = record_object(
-            ObjectCreated(key=key, event_time=record.event_time),
+            ObjectCreated(
+                key=key,
+                event_time=record.event_time,
+                version_id=record.s3.get_object.version_id,
+                requester=(record.raw_event.get("userIdentity") or {}).get("principalId"),
+            ),
             rt.settings.incoming_prefix,
             rt.store,
             rt.catalog,

@@ -11,10 +11,12 @@ from botocore.config import Config
 
 from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
 from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
+from mailroom.dkimcheck import TxtLookup
 from mailroom.receipts import ReceiptSettings
 from mailroom.settings import ENV_TABLE, Settings
 
@@ -25,6 +27,7 @@ class Runtime:
     store: S3Store
     catalog: Catalog
     events: EventBridgeBus | None = None  # issue 21: None when no bus is configured
+    txt_lookup: TxtLookup = dns_txt_lookup  # DNS for DKIM checks of forwarded messages
 
 
 @cache
@@ -37,6 +40,7 @@ def runtime() -> Runtime:
         # with SigV2, which S3 is retiring and whose expiry is not bounded by the 7-day rule.
         store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
         catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
+        txt_lookup=txt_lookup(settings.dkim_test_records),
         events=(
             EventBridgeBus(boto3.client("events"), settings.event_bus)
             if settings.event_bus

@@ -84,8 +84,16 @@ def s3_event(
     configuration_id: str,
     sequencer: int,
     event_name: str = "ObjectCreated:Put",
+    requester: str | None = None,
 ) -> dict[str, Any]:
-    """One S3 notification record wrapped in `Records`, as S3 sends it to Lambda."""
+    """One S3 notification record wrapped in `Records`, as S3 sends it to Lambda.
+
+    `userIdentity.principalId` names who made the request, as S3 does ("AWS:" and the IAM
+    principal's id, e.g. AWS:AIDA... for a user, AWS:AROA...:session for a role). The emulator
+    knows only the access key id that signed the request, so local mode puts "AWS:<access key
+    id>" there (record_metadata takes a CLI upload's uploader from it), and the stack's own
+    principal when no signed request made the object.
+    """
     obj: dict[str, Any] = {"key": encode_key(key), "size": size, "eTag": etag.strip('"')}
     if version_id and version_id != "null":
         obj["versionId"] = version_id
@@ -98,7 +106,9 @@ def s3_event(
                 "awsRegion": region,
                 "eventTime": _iso_ms(event_time),
                 "eventName": event_name,
-                "userIdentity": {"principalId": LOCAL_PRINCIPAL},
+                "userIdentity": {
+                    "principalId": f"AWS:{requester}" if requester else LOCAL_PRINCIPAL
+                },
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
                 "responseElements": {
                     "x-amz-request-id": uuid.uuid4().hex[:16].upper(),
@@ -150,6 +160,7 @@ class Notifier:
             configuration_id=created.configuration_id,
             sequencer=sequencer,
             event_name=created.event_name,
+            requester=created.requester,
         )
         self.runner.invoke_async(created.function_arn, event)
 

@@ -23,6 +23,7 @@ to new temporary files), so a test can prove none happened.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -52,6 +53,9 @@ class ObjectCreated:
     configuration_id: str
     function_arn: str
     event_time: Any  # datetime (moto's last_modified, UTC)
+    # The requester's access key id (from the request's SigV4 credential), for the event's
+    # userIdentity.principalId; None when the write came from no signed request.
+    requester: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,7 @@ def _wrap_send_event() -> None:
                         configuration_id=notification.id,
                         function_arn=notification.arn,
                         event_time=key.last_modified,
+                        requester=getattr(_local, "requester", None),
                     )
                     _deliver(lambda created=created: listener(created))  # type: ignore[misc]
         original(account_id, event_name, bucket, key)  # queues, topics, EventBridge: moto's own
@@ -193,14 +198,47 @@ def _wrap_key_response() -> None:
         outer = getattr(_local, "pending", None)
         pending: list[Callable[[], None]] = []
         _local.pending = pending
+        _local.requester = _requester(args[0] if args else kwargs.get("request"), None)
         try:
             return original(self, *args, **kwargs)
         finally:
             _local.pending = outer
+            _local.requester = None
             for callback in pending:
                 callback()
 
     S3Response.key_response = key_response  # type: ignore[method-assign]
+
+    post = S3Response._bucket_response_post
+
+    def bucket_post(self: S3Response, request: Any, bucket_name: str) -> Any:
+        # A browser's form upload: the signer's credential is a form field, which moto has
+        # parsed into its querystring by now (reading the form here would consume the body).
+        _local.requester = _requester(request, self.querystring)
+        try:
+            return post(self, request, bucket_name)
+        finally:
+            _local.requester = None
+
+    S3Response._bucket_response_post = bucket_post  # type: ignore[method-assign]
+
+
+_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
+
+
+def _requester(request: Any, fields: Any) -> str | None:
+    """The access key id that signed a request: SigV4 header, presigned query or POST form."""
+    headers = getattr(request, "headers", None) or {}
+    found = _CREDENTIAL.search(str(headers.get("Authorization", "")))
+    if found:
+        return found.group(1)
+    for source in (getattr(request, "args", None) or {}, fields or {}):
+        value = source.get("X-Amz-Credential") or source.get("x-amz-credential")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value:
+            return str(value).split("/", 1)[0]
+    return None
 
 
 def _wrap_backend() -> None:

@@ -51,6 +51,10 @@ class StackConfig:
     name_prefix: str = "mailroom-local"
     log_level: str = "INFO"
     allowed_sender_domains: frozenset[str] = field(default_factory=frozenset)
+    # `mailroom local --trusted-forwarders`; and, TEST ONLY, a JSON file of DNS TXT records the
+    # functions' DKIM checks read instead of DNS (`--dkim-test-records`).
+    trusted_forwarders: frozenset[str] = field(default_factory=frozenset)
+    dkim_test_records: str | None = None
     timeout_s: int = 300  # as infra/ sets them: enforced by the local runner
     memory_mb: int = 512
     routing: RoutingRules = field(default_factory=RoutingRules)  # `mailroom local --rules`
@@ -70,6 +74,8 @@ class StackConfig:
             allowed_sender_domains=self.allowed_sender_domains,
             routing=self.routing,
             event_bus=bus_name(self.name_prefix),
+            trusted_forwarders=self.trusted_forwarders,
+            dkim_test_records=self.dkim_test_records,
         )
 
     def function_env(self) -> dict[str, str]:

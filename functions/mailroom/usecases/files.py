@@ -17,6 +17,7 @@ from itertools import islice
 from typing import Any
 
 from mailroom.model import PREFIXES, Bounds, FileRecord
+from mailroom.policy import indexed_trust
 from mailroom.ports import FileCatalog
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.params import day, flag, known, page_size
@@ -35,6 +36,9 @@ class FileQuery:
     limit: int = 50
     cursor: str | None = None  # `FilePage.next` of the previous page
     include_deleted: bool = False  # deleted files are hidden unless asked for
+    # With a sender: also files whose original sender is only claimed (never verified or
+    # vouched); they come from their own index, so the cost still follows the rows returned.
+    include_claimed: bool = False
     # Issue 20: documents only unless asked for (inline images, signatures, trackers, bodies).
     include_all: bool = False
 
@@ -50,11 +54,13 @@ class FileQuery:
             limit=page_size(params.get("limit")),
             cursor=params.get("cursor") or None,
             include_deleted=flag("include_deleted", params.get("include_deleted")),
+            include_claimed=flag("include_claimed", params.get("include_claimed")),
             include_all=flag("all", params.get("all")),
         )
 
 
-PARAMS = ("sender", "case", "since", "until", "limit", "cursor", "include_deleted", "all")
+PARAMS: tuple[str, ...] = ("sender", "case", "since", "until", "limit", "cursor")
+PARAMS += ("include_deleted", "all", "include_claimed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,8 @@ class FileMatch:
     def to_dict(self) -> dict[str, Any]:
         """The record's fields, plus `matched` when a sender filter chose it (CLI and API)."""
         values = asdict(self.record)
+        if values.get("original_sender") and not values.get("original_sender_level"):
+            values["original_sender_level"] = "claimed"  # recorded before levels existed
         if self.matched is not None:
             values["matched"] = self.matched
         return values
@@ -103,12 +111,13 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     every: dict[str, Any] = {"include_all": True} if query.include_all else {}
     if query.case:
         records = catalog.files_of_case(query.case.strip().lower(), bounds, page_size=page, **every)
-        matches = (m for r in records if (m := _match(r, sender)) is not None)
+        claimed = query.include_claimed
+        matches = (m for r in records if (m := _match(r, sender, claimed)) is not None)
     elif sender:
-        matches = (
-            FileMatch(r, role)
-            for r, role in catalog.files_from(sender, bounds, page_size=page, **every)
-        )
+        # Asked for only when wanted: a catalogue without claimed senders need not know it.
+        extra = {"include_claimed": True} if query.include_claimed else {}
+        found = catalog.files_from(sender, bounds, page_size=page, **every, **extra)
+        matches = (FileMatch(r, role) for r, role in found)
     else:
         matches = (
             FileMatch(r) for r in catalog.files_newest_first(bounds, page_size=page, **every)
@@ -132,12 +141,14 @@ def list_files(catalog: FileCatalog, query: FileQuery) -> FilePage:
     return FilePage(files, after.encode())
 
 
-def _match(record: FileRecord, sender: str | None) -> FileMatch | None:
+def _match(record: FileRecord, sender: str | None, include_claimed: bool) -> FileMatch | None:
     if sender is None:
         return FileMatch(record)
     if (record.sender or "").lower() == sender:
         return FileMatch(record, "sender")
-    if (record.original_sender or "").lower() == sender:
+    if (record.original_sender or "").lower() == sender and (
+        include_claimed or indexed_trust(record.original_sender_level)
+    ):
         return FileMatch(record, "original_sender")
     return None
 

@@ -36,6 +36,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from mailroom.dkimcheck import TxtLookup, no_lookup
 from mailroom.extract.headers import unfold
 from mailroom.model import FileRecord, MessageRecord
 from mailroom.policy import Verdicts
@@ -377,13 +378,17 @@ Record = Callable[[str], FileRecord | None]  # one object key under incoming/ ->
 
 
 def intake_steps(
-    settings: Settings, store: IntakeStore, catalog: IntakeCatalog
+    settings: Settings,
+    store: IntakeStore,
+    catalog: IntakeCatalog,
+    txt_lookup: TxtLookup = no_lookup,
 ) -> tuple[Extract, Record]:
     """The path mail from SES takes, in-process: `intake.process_message`, then
-    `recording.record_object` for each file."""
+    `recording.record_object` for each file. `txt_lookup`: DNS for the DKIM checks of
+    forwards (an import's forwards are claimed unless their own signature verifies)."""
 
     def extract(mail: ReceivedMail) -> MessageRecord:
-        return process_message(mail, settings, store, catalog)
+        return process_message(mail, settings, store, catalog, txt_lookup=txt_lookup)
 
     def record(key: str) -> FileRecord | None:
         return record_object(

@@ -29,6 +29,7 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 from typing import Any, BinaryIO, cast
 
+from mailroom.dkimcheck import TxtLookup, no_lookup
 from mailroom.extract import extract
 from mailroom.extract.types import AttachmentWriter, PartInfo
 from mailroom.model import MAX_SUBJECT, MessageRecord
@@ -49,6 +50,7 @@ from mailroom.provenance import MessageContext
 from mailroom.receipts import automatic_reason
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
+from mailroom.usecases.forwards import ForwardTrust, TrustContext
 
 logger = logging.getLogger(__name__)
 
@@ -165,11 +167,14 @@ def process_message(
     margin_ms: int = DEADLINE_MARGIN_MS,
     sleep: Callable[[float], None] = time.sleep,
     outcomes: OutcomeSink | None = None,
+    txt_lookup: TxtLookup = no_lookup,
 ) -> MessageRecord:
     """Extract one message's attachments by policy; its record goes `processing` -> final.
 
     `remaining_ms` is the Lambda context's `get_remaining_time_in_millis` (None: no deadline).
     Raises after recording `failed` (deadline, S3 error, engine bug) so Lambda retries.
+    `txt_lookup` answers the DKIM checks of forwarded messages (usecases/forwards.py); the
+    default answers nothing, so no forward is verified.
     """
     sender, sender_name = mail.sender()
     auth = mail.authentication()
@@ -241,10 +246,22 @@ def process_message(
     )
     sink = store.attachment_sink(prefix, context)
     watch = _Deadline(remaining_ms, margin_ms)
+    trust = ForwardTrust(
+        _WatchedSink(sink, watch),
+        TrustContext(
+            outer_sender=sender,
+            outer_authenticated=auth.authenticated,
+            trusted_forwarders=settings.trusted_forwarders,
+            imported=mail.origin == IMPORT,
+            lookup=txt_lookup,
+        ),
+    )
     try:
         with store.open_stream(record.raw_key) as raw:
             source = cast(BinaryIO, _WatchedStream(raw, watch))  # extract() only calls read()
-            extraction = extract(source, _WatchedSink(sink, watch), settings.limits)
+            extraction = extract(
+                source, trust, settings.limits, on_inline_forward=trust.inline_forward
+            )
     except Exception as exc:
         record.outcome = Outcome.FAILED
         record.reason = "deadline" if isinstance(exc, DeadlineReached) else _describe(exc)
@@ -263,6 +280,10 @@ def process_message(
     record.warnings = extraction.warnings
     record.original_sender = extraction.original_sender
     record.original_sender_via = extraction.original_sender_via
+    verdict = trust.verdict(extraction.original_sender, extraction.original_sender_via)
+    if verdict is not None:
+        record.original_sender_level = str(verdict.level)
+        record.original_sender_check = verdict.check
     if record.from_address is None and extraction.sender:
         # From the MIME headers, which SES did not vouch for: never authenticated.
         record.from_address, record.from_name = extraction.sender, extraction.sender_name

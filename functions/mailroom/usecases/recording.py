@@ -19,6 +19,7 @@ from mailroom.extract.roles import DOCUMENT, INLINE_IMAGE, is_image, signature_r
 from mailroom.model import FileRecord, file_sort_key, group_of
 from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound, SignatureSightings
 from mailroom.provenance import Provenance
+from mailroom.usecases.upload_recording import UploadedObject, is_upload_key, record_upload
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ SNIFF_BYTES = 8192  # enough for filetype to tell a .docx from a plain zip
 class ObjectCreated:
     key: str  # already URL-decoded
     event_time: str | None = None
+    version_id: str | None = None  # the event's s3.object.versionId
+    requester: str | None = None  # the event's userIdentity.principalId
 
 
 def detect_type(head: bytes) -> str | None:
@@ -73,6 +76,29 @@ def record_object(
         logger.warning("object no longer exists", extra={"key": event.key, "error": str(exc)})
         return None
 
+    if is_upload_key(event.key, incoming_prefix):
+        # Provenance from what the uploader cannot write (usecases/upload_recording.py).
+        return record_upload(
+            UploadedObject(
+                key=event.key,
+                size=head.size,
+                etag=head.etag,
+                version_id=head.version_id,
+                content_type=head.content_type,
+                metadata=head.metadata,
+                last_modified=head.last_modified,
+                detected_type=detect_type(sniff),
+                bucket=store.bucket,
+                event_time=event.event_time,
+                event_version_id=event.version_id,
+                requester=event.requester,
+            ),
+            incoming_prefix,
+            catalog,
+            sha256_of=lambda: _sha256_of(store, event.key),
+            current_version=lambda: store.head(event.key).version_id,
+            iso_z=_iso_z,
+        )
     provenance = Provenance.from_metadata(head.metadata)
     name = event.key.rsplit("/", 1)[-1]
     if provenance is None:
@@ -101,6 +127,7 @@ def record_object(
         sender_name=provenance.sender_name,
         original_sender=provenance.original_sender,
         original_sender_via=provenance.original_sender_via,
+        original_sender_level=provenance.original_sender_level,
         case=provenance.case,
         inline=provenance.inline,
         part=provenance.part,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mailroom.naming import safe_name
 from mailroom.policy import case_tag
-from mailroom.ports import ObjectStore, UploadSigner
+from mailroom.ports import ObjectStore, UploadLedger, UploadSigner
 from mailroom.provenance import Provenance
 from mailroom.usecases.errors import InvalidInput, TooLarge, UnsupportedType
 from mailroom.usecases.messages import iso_z
@@ -115,7 +115,8 @@ def upload_files(
         )
         key = f"{incoming_prefix}{upload_id}/{name}"
         with path.open("rb") as body:
-            store.upload(key, body, content_type, provenance.to_metadata())
+            # Never over an existing key (the bucket policy requires If-None-Match there).
+            store.upload_new(key, body, path.stat().st_size, content_type, provenance.to_metadata())
         done.append(
             UploadedFile(
                 key, path.name, path.stat().st_size, sha256, content_type, upload_id, store.bucket
@@ -181,6 +182,7 @@ def presign_upload(
     expires_in: int,
     now: datetime | None = None,
     incoming_prefix: str,
+    ledger: UploadLedger | None = None,
 ) -> PresignedUpload:
     """A presigned POST for one file under a new upload id in `incoming/`, all checked first.
 
@@ -201,8 +203,13 @@ def presign_upload(
     if not who or len(who) > MAX_UPLOADER_CHARS:
         raise InvalidInput("uploader", "an upload must say who made it")
     tag = checked_case(request.case) if request.case else None
-    upload_id = new_upload_id((now or datetime.now(UTC)).date())
+    moment = now or datetime.now(UTC)
+    upload_id = new_upload_id(moment.date())
     key = f"{incoming_prefix}{upload_id}/{safe_name(name, fallback='upload')}"
+    if ledger is not None:
+        # Before the form exists: record_metadata reads who signed it from here, since S3 sees
+        # only the api's role as the requester and the form's own fields are the browser's.
+        ledger.put_upload(key, who, iso_z(moment))
     provenance = Provenance(
         source="upload",
         message_id=upload_id,
