@@ -270,7 +270,13 @@ def preflight(
     show_default=True,
     help="Seconds to wait for the records.",
 )
-@click.option("--big-mb", type=click.FloatRange(0.01, 39), default=16.5, show_default=True)
+@click.option(
+    "--big-mb",
+    type=click.FloatRange(0.01, 39),
+    default=16.5,
+    show_default=True,
+    help="Size of the large message in MB (over 16 MB exercises what SES v1 could not send).",
+)
 @json_option
 def smoke(
     address: str | None, sender: str | None, timeout: float, big_mb: float, as_json: bool
