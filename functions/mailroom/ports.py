@@ -346,7 +346,7 @@ class UploadLedger(Protocol):
 
 
 # -- deployment: `mailroom migrate` and `mailroom preflight` (usecases/migrate.py, preflight.py;
-# adapters/schema.py, preflight_aws.py, dns_mx.py) --
+# adapters/schema.py, preflight_aws.py, dns.py) --
 
 
 class SchemaStore(Protocol):

@@ -3,11 +3,16 @@ receiving regions, account concurrency), and the MX parser on crafted DNS packet
 
 from __future__ import annotations
 
-import struct
+import socket
+import threading
 
+import dns.message
+import dns.rcode
+import dns.resolver
+import dns.rrset
 import pytest
 
-from mailroom.adapters.dns_mx import build_query, parse_mx
+from mailroom.adapters.dns import MxResolver
 from mailroom.usecases import preflight as use
 from mailroom.usecases.preflight import LookupFailed, ReceivingUnavailable
 
@@ -117,24 +122,61 @@ def test_concurrency_reports_the_room_above_the_100_floor() -> None:
     assert room.status == "ok" and "up to 890 more may be reserved" in room.summary
 
 
-def answer(query_id: int, rcode: int = 0, records: list[tuple[int, str]] = ()) -> bytes:  # type: ignore[assignment]
-    question = build_query("docs.example.com", query_id)[12:]
-    body = b""
-    for preference, host in records:
-        name = b"".join(bytes([len(p)]) + p.encode() for p in host.split(".")) + b"\x00"
-        rdata = struct.pack("!H", preference) + name
-        body += b"\xc0\x0c" + struct.pack("!HHIH", 15, 1, 300, len(rdata)) + rdata
-    header = struct.pack("!HHHHHH", query_id, 0x8180 | rcode, 1, len(records), 0, 0)
-    return header + question + body
+class _Nameserver:
+    """A one-question DNS server on loopback UDP: answers MX for docs.example.com, NXDOMAIN
+    for nx.example, SERVFAIL for fail.example, and nothing for silent.example."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                wire, peer = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            query = dns.message.from_wire(wire)
+            name = query.question[0].name.to_text()
+            if name == "silent.example.":
+                continue
+            response = dns.message.make_response(query)
+            if name == "docs.example.com.":
+                for preference, host in (
+                    (20, "B.example."),
+                    (10, "inbound-smtp.eu-west-1.amazonaws.com."),
+                ):
+                    response.answer.append(
+                        dns.rrset.from_text(name, 300, "IN", "MX", f"{preference} {host}")
+                    )
+            else:
+                response.set_rcode(
+                    dns.rcode.NXDOMAIN if name == "nx.example." else dns.rcode.SERVFAIL
+                )
+            self.sock.sendto(response.to_wire(), peer)
 
 
-def test_mx_parser_reads_answers_and_refuses_others() -> None:
-    packet = answer(7, records=[(10, "inbound-smtp.eu-west-1.amazonaws.com"), (20, "b.example")])
-    assert parse_mx(packet, 7) == [(10, "inbound-smtp.eu-west-1.amazonaws.com"), (20, "b.example")]
-    assert parse_mx(answer(7, rcode=3), 7) == []  # NXDOMAIN: no MX
-    with pytest.raises(LookupFailed):
-        parse_mx(answer(8), 7)  # an answer to another query
-    with pytest.raises(LookupFailed):
-        parse_mx(answer(7, rcode=2), 7)  # SERVFAIL
-    with pytest.raises(LookupFailed):
-        parse_mx(packet[:40], 7)  # truncated
+def test_mx_resolver_reads_answers_and_tells_no_mx_from_no_answer() -> None:
+    server = _Nameserver()
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = ["127.0.0.1"]
+    resolver.port = server.port
+    mx = MxResolver(resolver, timeout=1.0)
+    try:
+        assert mx.mx("docs.example.com") == [
+            (10, "inbound-smtp.eu-west-1.amazonaws.com"),
+            (20, "b.example"),
+        ]
+        assert mx.mx("nx.example") == []  # NXDOMAIN: no MX
+        for failing in ("fail.example", "silent.example"):  # SERVFAIL, then no answer at all
+            with pytest.raises(LookupFailed):
+                mx.mx(failing)
+    finally:
+        server.stop.set()
+        server.thread.join(timeout=5)
+        server.sock.close()

@@ -1,4 +1,5 @@
-"""DNS TXT lookups for DKIM (mailroom.dkimcheck.TxtLookup): dnspython, or a test table.
+"""DNS through dnspython: TXT lookups for DKIM (mailroom.dkimcheck.TxtLookup, or a test
+table), and MX lookups for `mailroom preflight` (ports.Resolver).
 
 In the Lambda the resolver is the one in its /etc/resolv.conf (AWS's). A missing
 record (NXDOMAIN, no TXT) is None; anything else that is not an answer (timeout, SERVFAIL, no
@@ -10,9 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import dns.exception
 import dns.resolver
 
 from mailroom.dkimcheck import DNS_TIMEOUT_S, TxtLookup, static_lookup
+from mailroom.ports import LookupFailed
 
 
 def dns_txt_lookup(name: str) -> str | None:
@@ -33,4 +36,26 @@ def txt_lookup(test_records: str | None) -> TxtLookup:
     return dns_txt_lookup
 
 
-__all__ = ["dns_txt_lookup", "txt_lookup"]
+class MxResolver:
+    """MX records of a domain, best preference first (ports.Resolver). No MX (NXDOMAIN, no
+    answer) is an empty list; no answer at all (timeout, SERVFAIL) raises LookupFailed, which
+    preflight tells apart from "no MX"."""
+
+    def __init__(self, resolver: dns.resolver.Resolver | None = None, timeout: float = 5.0):
+        self._resolver = resolver or dns.resolver.Resolver()
+        self._timeout = timeout
+
+    def mx(self, domain: str) -> list[tuple[int, str]]:
+        try:
+            answer = self._resolver.resolve(domain, "MX", lifetime=self._timeout, search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        except dns.exception.DNSException as exc:
+            raise LookupFailed(f"{domain}: {exc}") from exc
+        return sorted(
+            (int(record.preference), record.exchange.to_text().rstrip(".").lower())
+            for record in answer
+        )
+
+
+__all__ = ["MxResolver", "dns_txt_lookup", "txt_lookup"]

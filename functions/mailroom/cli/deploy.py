@@ -201,7 +201,7 @@ def preflight(
     alarm subscription and the table's schema version; --deep scans for items missing index
     keys. Each finding has its fix. Exits 1 when something blocks mail.
     """
-    from mailroom.adapters.dns_mx import SystemResolver
+    from mailroom.adapters.dns import MxResolver
     from mailroom.adapters.preflight_aws import LambdaConcurrency, SesSetup, TopicSubscribers
     from mailroom.cli.config import client
     from mailroom.usecases import preflight as use
@@ -233,7 +233,7 @@ def preflight(
     topic = target.alarm_topic_arn
     ports = use.Ports(
         ses=SesSetup(client(config, "ses")),
-        resolver=None if local else SystemResolver(),
+        resolver=None if local else MxResolver(),
         concurrency=LambdaConcurrency(client(config, "lambda")),
         subscribers=TopicSubscribers(client(config, "sns")) if topic else None,
         schema=_schema_or_none(),
@@ -270,7 +270,13 @@ def preflight(
     show_default=True,
     help="Seconds to wait for the records.",
 )
-@click.option("--big-mb", type=click.FloatRange(0.01, 39), default=16.5, show_default=True)
+@click.option(
+    "--big-mb",
+    type=click.FloatRange(0.01, 39),
+    default=16.5,
+    show_default=True,
+    help="Size of the large message in MB (over 16 MB exercises what SES v1 could not send).",
+)
 @json_option
 def smoke(
     address: str | None, sender: str | None, timeout: float, big_mb: float, as_json: bool

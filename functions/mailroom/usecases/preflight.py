@@ -6,7 +6,7 @@ target (MX, domain verification and receiving regions mean nothing to `mailroom 
 the command exits non-zero on any.
 
 The Protocols are in ports.py; their adapters: adapters/preflight_aws.py (SES, Lambda, SNS),
-adapters/dns_mx.py (MX lookup), adapters/schema.py (the table's schema version).
+adapters/dns.py (MX lookup), adapters/schema.py (the table's schema version).
 """
 
 from __future__ import annotations
