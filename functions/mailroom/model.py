@@ -380,7 +380,9 @@ def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
 # -- schema version: which index keys the items carry (usecases/migrate.py registers a step per
 # change; `mailroom migrate` runs them, `mailroom preflight` compares). One item holds it; it
 # carries no index key, so no listing ever returns it.
-SCHEMA_VERSION = 2  # 2: by_time and by_original_sender replaced by_day
+# 2: by_time and by_original_sender replaced by_day; 3: original senders indexed by trust level
+# (claimed ones under by_claimed_sender only)
+SCHEMA_VERSION = 3
 SCHEMA_ITEM_KEY = {"pk": "MAILROOM#SCHEMA", "sk": "VERSION"}
 
 # A file record has owners (DESIGN, third round): staff own the delete mark; the pipeline owns

@@ -349,6 +349,16 @@ class UploadLedger(Protocol):
 # adapters/schema.py, preflight_aws.py, dns.py) --
 
 
+class Removed:
+    """A value for `SchemaStore.set_attributes`: remove the attribute (a stale index key)."""
+
+    def __repr__(self) -> str:
+        return "REMOVED"
+
+
+REMOVED = Removed()
+
+
 class SchemaStore(Protocol):
     """The table as a migration sees it: its version item, a paginated Scan, UpdateItem SET."""
 
@@ -361,7 +371,9 @@ class SchemaStore(Protocol):
     def scan_page(
         self, start_key: dict[str, Any] | None, limit: int
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
-    def set_attributes(self, key: dict[str, str], values: dict[str, Any]) -> bool: ...
+    def set_attributes(self, key: dict[str, str], values: dict[str, Any]) -> bool:
+        """SET each value (REMOVE those that are REMOVED) on an existing item; False if gone."""
+        ...
 
 
 class ReceivingUnavailable(Exception):

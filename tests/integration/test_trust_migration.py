@@ -1,12 +1,13 @@
-"""The migration step that takes claimed original senders out of the sender index, run on a
-seeded table (moto): afterwards `--sender` finds only verified/vouched ones."""
+"""Migration step 3 (`mailroom migrate`) takes claimed original senders out of the sender
+index, run on a seeded table (moto): afterwards `--sender` finds only verified/vouched ones."""
 
 from __future__ import annotations
 
 from mailroom.adapters.catalog import to_ddb
+from mailroom.adapters.schema import DynamoSchemaStore
 from mailroom.model import FileRecord
 from mailroom.usecases.files import FileQuery, list_files
-from mailroom.usecases.trust_migration import unindex_claimed_original_senders
+from mailroom.usecases.migrate import migrate
 from tests.integration.conftest import Stack
 
 
@@ -56,13 +57,17 @@ def test_claimed_original_senders_leave_the_sender_index(stack: Stack) -> None:
         "incoming/m1/01-f1.pdf",
     ]
 
-    # WHEN the step runs (twice: the second run has nothing left to do)
-    report = unindex_claimed_original_senders(stack.catalog)
-    again = unindex_claimed_original_senders(stack.catalog)
+    # WHEN the table, at version 2, is migrated (twice: the second run has nothing to do)
+    store = DynamoSchemaStore(stack.ddb, "mailroom-test")
+    store.set_version(2)
+    report = migrate(store)
+    store.set_version(2)
+    again = migrate(store)
 
     # THEN only verified and vouched are found by sender; the rest with --include-claimed
-    assert (report.examined, report.moved) == (5, 2)
-    assert (again.examined, again.moved) == (5, 0)
+    [step] = report.steps
+    assert (step.version, step.changed) == (3, 2)
+    assert again.steps[0].changed == 0
     assert found(stack, "ceo@client.example") == ["incoming/m4/01-f4.pdf", "incoming/m3/01-f3.pdf"]
     assert found(stack, "ceo@client.example", include_claimed=True) == [
         "incoming/m4/01-f4.pdf",
@@ -78,6 +83,8 @@ def test_claimed_original_senders_leave_the_sender_index(stack: Stack) -> None:
 
 def test_dry_run_changes_nothing(stack: Stack) -> None:
     legacy_item(stack, record(1, "ceo@client.example", None))
-    report = unindex_claimed_original_senders(stack.catalog, dry_run=True)
-    assert (report.examined, report.moved) == (1, 1)
+    store = DynamoSchemaStore(stack.ddb, "mailroom-test")
+    store.set_version(2)
+    report = migrate(store, dry_run=True)
+    assert report.steps[0].changed == 1
     assert found(stack, "ceo@client.example") == ["incoming/m1/01-f1.pdf"]

@@ -36,6 +36,6 @@ def test_a_message_needing_filing_carries_the_key_from_its_first_write() -> None
     assert migrate.missing_index_keys(item) == {}
 
 
-def test_the_schema_version_is_unchanged_and_every_version_has_its_step() -> None:
-    assert SCHEMA_VERSION == 2
+def test_by_filing_needs_no_step_and_every_version_has_its_step() -> None:
+    assert SCHEMA_VERSION == 3  # by_filing added no step; trust levels added step 3
     assert sorted(migrate.STEPS) == list(range(2, SCHEMA_VERSION + 1))

@@ -154,29 +154,6 @@ class Catalog:
         uploader = from_ddb(item["Item"]).get("uploader") if "Item" in item else None
         return str(uploader) if uploader else None
 
-    def unindex_claimed_original_sender(self, file_id: str, address: str) -> bool:
-        """Move a file from `by_original_sender` to `by_claimed_sender` (migration of records
-        written before original senders had levels). Conditional: only while the record is
-        still indexed under `address` and not verified or vouched; False otherwise."""
-        key = file_pk_sk(file_id, self._incoming_prefix)
-        try:
-            self._ddb.update_item(
-                TableName=self.table,
-                Key=to_ddb(key),
-                UpdateExpression=(
-                    "REMOVE original_sender_key SET claimed_sender_key = :a, "
-                    "original_sender_level = :claimed"
-                ),
-                ConditionExpression=(
-                    "original_sender_key = :a AND (attribute_not_exists(original_sender_level)"
-                    " OR original_sender_level = :claimed)"
-                ),
-                ExpressionAttributeValues=to_ddb({":a": address, ":claimed": "claimed"}),
-            )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
     def mark_deleted(self, file_id: str, by: str, at: str) -> FileRecord | None:
         """Flag a file record deleted (who, when); None when there is no such record.
 

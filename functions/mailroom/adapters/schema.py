@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from mailroom.adapters.catalog import from_ddb, to_ddb
 from mailroom.model import SCHEMA_ITEM_KEY
+from mailroom.ports import REMOVED
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -90,16 +91,28 @@ class DynamoSchemaStore:
 
     def set_attributes(self, key: dict[str, str], values: dict[str, Any]) -> bool:
         names = {f"#a{i}": name for i, name in enumerate(values)}
-        placeholders = {f":v{i}": value for i, value in enumerate(values.values())}
-        sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+        placeholders = {
+            f":v{i}": value for i, value in enumerate(values.values()) if value is not REMOVED
+        }
+        sets = [f"#a{i} = :v{i}" for i in range(len(values)) if f":v{i}" in placeholders]
+        removes = [f"#a{i}" for i in range(len(values)) if f":v{i}" not in placeholders]
+        expression = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(sets) if sets else "",
+                "REMOVE " + ", ".join(removes) if removes else "",
+            )
+            if part
+        )
+        extra: dict[str, Any] = {"ExpressionAttributeValues": to_ddb(placeholders)}
         try:
             self._ddb.update_item(
                 TableName=self.table,
                 Key=to_ddb(key),
-                UpdateExpression=f"SET {sets}",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_ddb(placeholders),
+                **(extra if placeholders else {}),
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -8,7 +8,6 @@ only parses, calls one of them and renders. They never import boto3, click or ri
     recording  one object under incoming/: its file record (record_metadata)
     forwards   the trust level of a forward's original sender, decided before its files land
     upload_recording  an upload's record from what the uploader cannot write
-    trust_migration   claimed original senders out of the sender index (a migrate step)
     params     query strings and JSON bodies checked into the requests below
     files      queries on file records: list (by sender, case, date), one file, duplicates
     messages   one message with its files, messages by outcome (stuck `processing` included)

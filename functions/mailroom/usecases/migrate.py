@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailroom.model import INDEXES, SCHEMA_VERSION, SORT_KEY, FileRecord, MessageRecord
-from mailroom.ports import SchemaStore
+from mailroom.ports import REMOVED, SchemaStore
 
 INDEX_ATTRIBUTES = (SORT_KEY, *INDEXES.values())
 
@@ -40,6 +40,28 @@ def missing_index_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in expected_index_keys(item).items() if item.get(k) != v}
 
 
+def stale_index_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """Index keys the item holds but the code no longer writes for it (REMOVED), and those it
+    lacks: a claimed original sender leaves `by_original_sender` for `by_claimed_sender`."""
+    expected = expected_index_keys(item)
+    if not expected:
+        return {}  # not a record this code can read: left alone
+    changes: dict[str, Any] = {k: v for k, v in expected.items() if item.get(k) != v}
+    changes.update({k: REMOVED for k in INDEX_ATTRIBUTES if k in item and k not in expected})
+    return changes
+
+
+def trust_levels(item: dict[str, Any]) -> dict[str, Any]:
+    """Step 3: a file record written before levels says what it was, claimed (nothing verified
+    or vouched for it then), and its index keys follow (`stale_index_keys`)."""
+    changes = stale_index_keys(item)
+    original = str(item.get("original_sender") or "").lower()
+    forwarded = original and original != str(item.get("sender") or "").lower()
+    if item.get("type") == "file" and forwarded and "original_sender_level" not in item:
+        changes["original_sender_level"] = "claimed"
+    return changes
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the version the table is at once the step has run
@@ -55,6 +77,12 @@ STEPS: dict[int, Step] = {
         2,
         "backfill index keys (by_time, by_original_sender and the others) on older items",
         missing_index_keys,
+    ),
+    3: Step(
+        3,
+        "index original senders by trust level: claimed ones leave by_original_sender for "
+        "by_claimed_sender (stale index keys removed)",
+        trust_levels,
     ),
 }
 
