@@ -18,7 +18,7 @@ import {
 const PAGE_SIZE = 25;
 const PARALLEL_UPLOADS = 3;
 // Waiting for record_metadata: polls with a growing pause, about a minute in all.
-const RECORD_POLLS = 30;
+const RECORD_POLLS = 60; // with pauses up to 3 s: about three minutes, for a loaded stack
 const RECORD_FIRST_PAUSE_MS = 300;
 const RECORD_MAX_PAUSE_MS = 3000;
 

@@ -413,7 +413,7 @@ def test_paging_with_next_and_previous(browser: Browser, dashboard: LocalMailroo
     # More files than one page holds (25), dropped at once: uploaded three at a time.
     batch = {f"page-{n:02d}.txt": (f"page {n}\n".encode(), "text/plain") for n in range(26)}
     drop_files(page, batch)
-    uploaded(page, 26, timeout=RECORD_WAIT_MS * 2)
+    uploaded(page, 26, timeout=RECORD_WAIT_MS * 4)  # 26 uploads on a loaded machine
     total = len(api_get(dashboard, "/files?limit=500")["files"])
     assert total > 26
     rows = page.locator("#files-body tr")

@@ -173,7 +173,7 @@ def test_bucket_policy_requires_tls_and_lets_only_our_rule_write_raw(stack: Stac
     assert overwrite["Condition"]["Null"] == {"s3:if-none-match": "true"}
     assert overwrite["Condition"]["Bool"] == {"s3:ObjectCreationOperation": "true"}
     exempt = overwrite["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    assert exempt.endswith(f":role/{stack.output('api_function_name')}-role")
+    assert exempt.endswith(f":role/{stack.output('api_function_name')}-{REGION}-role")
 
 
 def test_table_is_the_one_the_code_defines(stack: Stack) -> None:
