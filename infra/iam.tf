@@ -37,11 +37,11 @@ data "aws_iam_policy_document" "function_common" {
     resources = [aws_s3_bucket.documents.arn]
   }
 
-  # extract_attachments puts message records; record_metadata updates file records
-  # (Catalog.put_file: UpdateItem, so a re-recording keeps what staff set).
+  # extract_attachments puts message records; record_metadata puts a new file record and
+  # updates one it records again (Catalog.put_file: an UpdateItem keeps what staff set).
   statement {
     sid       = "WriteRecords"
-    actions   = [each.key == "record_metadata" ? "dynamodb:UpdateItem" : "dynamodb:PutItem"]
+    actions   = each.key == "record_metadata" ? ["dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:PutItem"]
     resources = [aws_dynamodb_table.documents.arn]
   }
 

@@ -195,6 +195,17 @@ function renderFiles() {
   $("next-page").disabled = !state.next;
 }
 
+/** An address as text with a line-break opportunity after each "@" and ".", so a narrow column
+ * wraps it as the CLI does (`ceo@` / `client.example`), never in the middle of a word. */
+function breakableAddress(text) {
+  const parts = [];
+  for (const piece of text.split(/(?<=[@.])/)) {
+    if (parts.length) parts.push(document.createElement("wbr"));
+    parts.push(piece);
+  }
+  return parts;
+}
+
 function senderCell(record) {
   const cell = el("td", { "data-label": "Sender", className: "sender" });
   // One child per cell: the narrow layout lays a cell out as label | value.
@@ -204,7 +215,7 @@ function senderCell(record) {
     cell.append(el("span", { className: "sender-unknown", text: "unknown sender" }));
     return cell;
   }
-  const value = el("span", {}, el("span", { className: "sender-address", text: label }));
+  const value = el("span", {}, el("span", { className: "sender-address" }, ...breakableAddress(label)));
   cell.append(value);
   if (record.authenticated === false) {
     value.append(

@@ -88,15 +88,18 @@ def drop_files(page: Page, files: dict[str, tuple[bytes, str]]) -> None:
 
 
 def uploaded(page: Page, count: int, timeout: int = RECORD_WAIT_MS) -> None:
-    """Wait on the page's state, not on an element: every file recorded, and the list
-    refreshed after the last one (the summary is said only then), and no load under way.
+    """Wait on the page's state, not on an element: every upload ended, each of them
+    recorded, the list refreshed after the last one (the summary is said only then), and no
+    load under way.
 
     Waiting for the items alone left refreshes in flight: a row found then could be replaced
     by the next render before it was used ("Element is not attached to the DOM").
     """
-    expect(page.locator("#uploads .upload-item[data-state=done]")).to_have_count(
-        count, timeout=timeout
-    )
+    ended = "#uploads .upload-item:is([data-state=done],[data-state=failed],[data-state=late])"
+    expect(page.locator(ended)).to_have_count(count, timeout=timeout)
+    # An upload that failed or was not recorded in time says why, in its own words.
+    unrecorded = page.locator("#uploads .upload-item:not([data-state=done])")
+    assert unrecorded.count() == 0, unrecorded.all_inner_texts()
     files = f"{count} file{'' if count == 1 else 's'}"
     expect(page.locator("#status")).to_have_text(f"{files} uploaded and recorded.", timeout=timeout)
     settled(page)

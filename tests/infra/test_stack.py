@@ -986,7 +986,8 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
     assert record.pop("s3:ListBucket") == {bucket_arn}
     assert record.pop("dynamodb:GetItem") == {table_arn}  # the api's upload item (issue 16)
-    assert record.pop("dynamodb:UpdateItem") == {table_arn}  # Catalog.put_file: UpdateItem
+    assert record.pop("dynamodb:PutItem") == {table_arn}  # Catalog.put_file: a new record
+    assert record.pop("dynamodb:UpdateItem") == {table_arn}  # and one recorded again
     assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
 
     for output, grants in (("extract_function", extract), ("record_function", record)):

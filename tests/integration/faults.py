@@ -65,9 +65,11 @@ def put_item_sk(request: Request) -> str:
     return str(_body(request)["Item"]["sk"]["S"])
 
 
-def update_item_sk(request: Request) -> str:
-    """The sort key of an UpdateItem: file records are written that way (Catalog.put_file)."""
-    return str(_body(request)["Key"]["sk"]["S"])
+def item_sk(request: Request) -> str:
+    """The sort key of a PutItem or an UpdateItem (a file record is put first, then updated
+    when recorded again: Catalog.put_file)."""
+    body = _body(request)
+    return str((body.get("Key") or body.get("Item") or {}).get("sk", {}).get("S", ""))
 
 
 def put_item_outcome(request: Request) -> str | None:
@@ -83,19 +85,20 @@ def object_key(request: Request) -> str:
 
 @dataclass(eq=False)
 class FileWrites:
-    """Successful writes per file record (sk), counted after the response: file records are
-    written with UpdateItem (Catalog.put_file keeps what staff own)."""
+    """Successful writes per file record (sk), counted after the response: a new file record
+    is a PutItem, one recorded again an UpdateItem (Catalog.put_file keeps what staff own)."""
 
     client: Any
     counts: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         events = self.client.meta.events
-        events.register("before-parameter-build.dynamodb.UpdateItem", self._remember)
-        events.register("after-call.dynamodb.UpdateItem", self._count)
+        for operation in ("PutItem", "UpdateItem"):
+            events.register(f"before-parameter-build.dynamodb.{operation}", self._remember)
+            events.register(f"after-call.dynamodb.{operation}", self._count)
 
     def _remember(self, params: dict[str, Any], context: dict[str, Any], **kwargs: Any) -> None:
-        context["mailroom_sk"] = params["Key"]["sk"]["S"]
+        context["mailroom_sk"] = (params.get("Key") or params.get("Item") or {})["sk"]["S"]
 
     def _count(self, http_response: AWSResponse, context: dict[str, Any], **kwargs: Any) -> None:
         sk = str(context.get("mailroom_sk", ""))

@@ -1,4 +1,5 @@
-"""The local emulator's partition-only table Query (local/hooks.py) answers as moto does."""
+"""The local emulator's shortcuts (local/hooks.py): a partition-only table Query, and an
+UpdateItem whose clauses are counted once, answer as moto does."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import random
 from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.ast_nodes import Node
+from moto.dynamodb.parsing.validators import ActionCountValidator
 
 from mailroom.local import hooks
 
@@ -94,3 +99,51 @@ def test_a_table_query_reads_its_partition_in_order_with_paging_and_conditions()
     assert _flat(by_g) == sorted(
         f"{'FILE' if n % 3 else 'META'}#{n:04d}" for n in range(600) if n % 2
     )
+
+
+@mock_aws
+def test_an_update_counts_its_clauses_once_and_still_refuses_a_second_set() -> None:
+    """The emulator's UpdateItem check (local/hooks.py) gives moto's answers, without moto's
+    re-count at every nested action."""
+    hooks.install()
+    assert ActionCountValidator.verify_action_counts.__module__ == hooks.__name__
+    client = boto3.client("dynamodb", region_name="eu-west-1")
+    _table(client)
+    names = {f"#a{i}": f"attr{i}" for i in range(60)}
+    values = {f":v{i}": {"S": f"value {i}"} for i in range(50)}
+    sets = ", ".join(f"#a{i} = :v{i}" for i in range(50))
+    removes = ", ".join(f"#a{i}" for i in range(50, 60))
+    walked = 0
+    original = Node.find_clauses
+
+    def counting(self: Node, clause_types: Any) -> Any:
+        nonlocal walked
+        walked += 1
+        return original(self, clause_types)
+
+    Node.find_clauses = counting  # type: ignore[method-assign]
+    try:
+        # WHEN a 60-action update is made
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+            UpdateExpression=f"SET {sets} REMOVE {removes}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    finally:
+        Node.find_clauses = original  # type: ignore[method-assign]
+    # THEN the item has every attribute, and the count walked the tree a bounded number of
+    # times (moto alone walks it again at each of ~230 nested nodes: over 20,000)
+    item = client.get_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "s"}})["Item"]
+    assert {item[f"attr{i}"]["S"] for i in range(50)} == {f"value {i}" for i in range(50)}
+    assert walked < 8000, walked
+    # AND two SET clauses are still refused, as moto (and DynamoDB) refuse them
+    with pytest.raises(ClientError, match="SET"):
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+            UpdateExpression="SET #a0 = :v0 SET #a1 = :v1",
+            ExpressionAttributeNames={"#a0": "attr0", "#a1": "attr1"},
+            ExpressionAttributeValues={":v0": {"S": "x"}, ":v1": {"S": "y"}},
+        )

@@ -28,10 +28,10 @@ from tests.integration.faults import (
     FileWrites,
     Notifications,
     invoke_async,
+    item_sk,
     object_key,
     put_item_outcome,
     put_item_sk,
-    update_item_sk,
 )
 
 MESSAGE_ID = "fault0000000000000000000000000000000001"
@@ -133,10 +133,10 @@ def test_dynamodb_throttling_on_the_file_record(stack: Stack, rt: Runtime, conte
     # Throttled beyond botocore's retries, twice: Lambda's second retry gets it through.
     fault = Fault(
         rt.catalog.client,
-        "dynamodb.UpdateItem",
+        "dynamodb.PutItem",
         400,
         "ProvisionedThroughputExceededException",
-        match=lambda request: update_item_sk(request) == "FILE#" + keys[3],
+        match=lambda request: item_sk(request) == "FILE#" + keys[3],
         times=2,
     )
 

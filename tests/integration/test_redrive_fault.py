@@ -1,9 +1,10 @@
 """Fault: record_metadata fails until its events land in the DLQ; `mailroom redrive` recovers.
 
 The fault is injected at the adapter boundary, with a botocore hook that throttles DynamoDB
-UpdateItem for file records (as an exhausted table would); nothing in mailroom is mocked. Lambda's
-asynchronous runtime (three attempts, then the dead-letter queue) is played by the stand-in in
-tests/cli/ops_lambda.py, so the real handlers run and the real CLI command redrives.
+PutItem and UpdateItem for file records (as an exhausted table would); nothing in mailroom is
+mocked. Lambda's asynchronous runtime (three attempts, then the dead-letter queue) is played by
+the stand-in in tests/cli/ops_lambda.py, so the real handlers run and the real CLI command
+redrives.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ RECORD = "mailroom-test-record"
 
 
 class ThrottleFileRecords:
-    """before-call.dynamodb.UpdateItem: refuse file record writes while `on`."""
+    """before-call.dynamodb.PutItem/UpdateItem: refuse file record writes while `on`."""
 
     def __init__(self) -> None:
         self.on = False
@@ -39,7 +40,8 @@ class ThrottleFileRecords:
 
     def __call__(self, params: dict[str, Any], **_: Any) -> None:
         body = json.loads(params["body"])
-        if self.on and body["Key"]["sk"]["S"].startswith("FILE#"):
+        item = body.get("Key") or body.get("Item") or {}
+        if self.on and item.get("sk", {}).get("S", "").startswith("FILE#"):
             self.refused += 1
             raise ClientError(
                 {
@@ -48,7 +50,7 @@ class ThrottleFileRecords:
                         "Message": "injected",
                     }
                 },
-                "UpdateItem",
+                "PutItem",
             )
 
 
@@ -56,7 +58,8 @@ class ThrottleFileRecords:
 def fault() -> Iterator[ThrottleFileRecords]:
     hook = ThrottleFileRecords()
     saved = list(botocore.handlers.BUILTIN_HANDLERS)
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb.UpdateItem", hook))
+    for operation in ("PutItem", "UpdateItem"):
+        botocore.handlers.BUILTIN_HANDLERS.append((f"before-call.dynamodb.{operation}", hook))
     # Hooks are installed when a session is created: the functions' clients get a new one.
     boto3.setup_default_session()
     try:

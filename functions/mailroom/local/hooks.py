@@ -15,6 +15,9 @@ moto runs in this process (`emulator.Emulator`), so some of its internals are wr
 - `SQSBackend` message writes (send, delete, purge): a queue changed, for `--data`.
 - `Table.query` on the table's own key reads only that partition (moto sorts the whole table
   for every Query; see `_partition_table_queries`).
+- `ActionCountValidator.verify_action_counts` counts an UpdateItem's clauses once, from the
+  expression's root (moto counts again at every nested node: quadratic in the expression's
+  length; see `_count_update_actions_once`).
 
 No hook lists, reads or copies stored objects. `Counters` counts the moto calls that copy every
 stored version (`list_object_versions` deep-copies each FakeKey, which rewrites large bodies
@@ -33,6 +36,7 @@ from typing import Any, ClassVar
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.validators import ActionCountValidator
 from moto.s3 import notifications
 from moto.s3.models import FakeKey, S3Backend
 from moto.s3.responses import S3Response
@@ -145,6 +149,7 @@ def install() -> None:
         _wrap_sqs()
         _wrap_function_updates()
         _partition_table_queries()
+        _count_update_actions_once()
 
 
 def _deliver(callback: Callable[[], None]) -> None:
@@ -355,6 +360,25 @@ def _wrap_function_updates() -> None:
             return result
 
         setattr(LambdaBackend, name, wrapper)
+
+
+def _count_update_actions_once() -> None:
+    """An UpdateItem's "one SET, one REMOVE, one ADD" check, made once for the whole expression.
+
+    moto's parser nests an `UpdateExpression` node per action, and `ActionCountValidator` visits
+    each one and re-walks everything beneath it: quadratic in the number of actions. A file
+    record's update names about 40 attributes, so this check was a third of every UpdateItem
+    and the largest single cost of a 1,000-message load. The clauses found from the root are all
+    the clauses there are, so counting there alone raises exactly the errors moto raises.
+    """
+    original = ActionCountValidator.verify_action_counts
+
+    def verify_action_counts(self: ActionCountValidator, node: Any) -> Any:
+        if getattr(node, "parent", None) is not None:
+            return node  # the root's count covers this subtree
+        return original(self, node)
+
+    ActionCountValidator.verify_action_counts = verify_action_counts  # type: ignore[method-assign]
 
 
 def _partition_table_queries() -> None:
