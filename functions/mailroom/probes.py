@@ -103,7 +103,9 @@ def recognise(
         return Recognition(None, tag=tag, reason=f"From domain {domain!r} is not the stack's own")
     if verdicts.dkim != "PASS" or verdicts.dmarc != "PASS":
         return Recognition(
-            None, tag=tag, reason=f"not authenticated (DKIM {verdicts.dkim}, DMARC {verdicts.dmarc})"
+            None,
+            tag=tag,
+            reason=f"not authenticated (DKIM {verdicts.dkim}, DMARC {verdicts.dmarc})",
         )
     return Recognition(kind, tag=tag, reason="own domain, DKIM and DMARC PASS")
 
@@ -112,4 +114,3 @@ def expires_at(received_at: str, days: int) -> int:
     """The DynamoDB TTL value of a probe's records: epoch seconds, `days` after receipt."""
     moment = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
     return int(moment.timestamp()) + days * 86400
-

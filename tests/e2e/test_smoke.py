@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from typing import Any
-
 import secrets
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner

@@ -82,9 +82,7 @@ def test_a_recognised_probe_is_hidden_tagged_and_expires(
     assert list(stack.catalog.files_from(f"smoke@{OWN}")) == []
     assert list(stack.catalog.messages_with("extracted")) == []
     assert [r.file_id for r in stack.catalog.files_newest_first(include_all=True)] == [key]
-    assert [r.role for r, _ in stack.catalog.files_from(f"smoke@{OWN}", include_all=True)] == [
-        ROLE
-    ]
+    assert [r.role for r, _ in stack.catalog.files_from(f"smoke@{OWN}", include_all=True)] == [ROLE]
 
 
 @pytest.mark.parametrize(

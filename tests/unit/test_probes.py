@@ -83,7 +83,9 @@ def test_two_from_addresses_are_refused_even_when_both_are_own() -> None:
 
 
 def test_the_senders_write_the_marker() -> None:
-    smoke = message_of(Probe("small", f"submit@{OWN}", "x.pdf", b"%PDF", None), f"smoke@{OWN}", "t1")
+    smoke = message_of(
+        Probe("small", f"submit@{OWN}", "x.pdf", b"%PDF", None), f"smoke@{OWN}", "t1"
+    )
     canary = canary_message(CanaryConfig(f"canary@{OWN}", f"submit@{OWN}"), "t2", "now")
     assert b"X-Mailroom-Probe: smoke t1\r\n" in smoke
     assert b"X-Mailroom-Probe: canary t2\r\n" in canary
@@ -195,4 +197,3 @@ def test_provenance_carries_probe_and_expiry_to_record_metadata() -> None:
     assert Provenance.from_metadata(sent.to_metadata()) == sent
     plain = Provenance("email", "m", "2026-12-05T12:00:00.000Z", "a.pdf")
     assert "probe" not in plain.to_metadata()
-

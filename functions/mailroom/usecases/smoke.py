@@ -6,9 +6,9 @@ kms:Decrypt as well as GenerateDataKey on the bucket's key) and one to a plus-ad
 each stage is checked and timed: the file records appear (by the sender's index), their
 sha256 matches what was sent and the plus-address became the case, the message records say
 `extracted`, the stack recognised them as its own probes (issue 18: hidden from staff
-listings, expiring), the dead-letter queues are empty, `mailroom doctor` finds nothing wrong, the API
-answers 401 without a token and the dashboard sends its security headers. The first failed
-stage is named.
+listings, expiring), the dead-letter queues are empty, `mailroom doctor` finds nothing wrong,
+the API answers 401 without a token and the dashboard sends its security headers. The first
+failed stage is named.
 """
 
 from __future__ import annotations
@@ -156,9 +156,7 @@ def run_smoke(
     while True:
         wanted = {p.filename: p for p in sent if p.label not in found}
         # A recognised probe's files are set aside (role "probe"): include_all reads there too.
-        for record, _ in catalog.files_from(
-            target.sender.lower(), page_size=50, include_all=True
-        ):
+        for record, _ in catalog.files_from(target.sender.lower(), page_size=50, include_all=True):
             match = wanted.get(record.filename)
             if match is not None:
                 found[match.label] = record
