@@ -13,6 +13,7 @@ import pytest
 from mailroom.handlers import extract_attachments, record_metadata
 from mailroom.model import TTL_ATTRIBUTE
 from mailroom.probes import ROLE, TAG_KEY, TAG_VALUE, expires_at
+from mailroom.usecases.reprocess import event_from_record
 from mailroom.usecases.smoke import Probe, message_of
 from tests.conftest import load_event
 from tests.integration.conftest import BUCKET, Stack
@@ -111,3 +112,19 @@ def test_a_marker_without_the_own_authenticated_domain_is_ordinary_mail(
     assert [r.file_id for r in stack.catalog.files_newest_first()] == [key]  # staff see it
     [line] = [r for r in caplog.records if r.getMessage() == "probe marker ignored: ordinary mail"]
     assert why in line.__dict__["reason"]
+
+
+def test_a_reprocessed_probe_stays_a_probe(stack: Stack, context: Any, own_domain: None) -> None:
+    """`mailroom reprocess` rebuilds the SES event from the record: the marker comes back and is
+    checked again against the recorded From and verdicts, so the files stay hidden."""
+    [key] = deliver(stack, context, "probe-2", f"smoke@{OWN}", "PASS")
+    message, _ = stack.catalog.get_message("probe-2")
+    assert message is not None
+
+    extract_attachments.handler(event_from_record(message.to_item()), context)
+    record_metadata.handler(s3_event(key), context)
+
+    again, [file] = stack.catalog.get_message("probe-2")
+    assert again is not None and (again.probe, again.expires_at) == ("smoke", message.expires_at)
+    assert (file.probe, file.role) == ("smoke", ROLE)
+    assert list(stack.catalog.files_newest_first()) == []

@@ -17,6 +17,7 @@ from email.policy import compat32
 from email.utils import formataddr, getaddresses
 from typing import Any
 
+from mailroom import probes
 from mailroom.ports import Invoker, RawObjects, Records
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 from mailroom.usecases.roles import Role, needs
@@ -103,7 +104,13 @@ def event_from_record(item: Mapping[str, Any]) -> dict[str, Any]:
         "messageId": message_id,
         "destination": recipients,
         "headersTruncated": False,
-        "headers": [],
+        # A probe stays one (issue 18): its marker again, checked again against the From
+        # domain and the recorded DKIM and DMARC verdicts (mailroom.probes).
+        "headers": (
+            [{"name": probes.PROBE_HEADER, "value": probes.marker(item["probe"], "reprocessed")}]
+            if item.get("probe") in probes.KINDS
+            else []
+        ),
         "commonHeaders": common,
     }
     if item.get("source") and item.get("source") != "email":
