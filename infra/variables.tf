@@ -168,7 +168,7 @@ variable "raw_retention_days" {
 }
 
 variable "probe_expiry_days" {
-  description = "Days a probe (the stack's own `mailroom smoke` and canary mail, recognised only from mail_domain with DKIM and DMARC PASS) is kept: its records carry a DynamoDB TTL (expires_at) and its objects the tag mailroom-probe=true, which a lifecycle rule expires after as many days. Reaches the functions as MAILROOM_PROBE_EXPIRY_DAYS."
+  description = "Days a probe (the stack's own `mailroom smoke` and canary mail, recognised only from mail_domain with DKIM and DMARC PASS) is kept: its objects carry the tag mailroom-probe=true, which a lifecycle rule expires after as many days, and its records a DynamoDB TTL (expires_at) two days later (so `mailroom doctor` never meets an object without its record). Reaches the functions as MAILROOM_PROBE_EXPIRY_DAYS."
   type        = number
   default     = 2
 

@@ -110,7 +110,16 @@ def recognise(
     return Recognition(kind, tag=tag, reason="own domain, DKIM and DMARC PASS")
 
 
+# A probe's records outlive its objects by this much. S3's lifecycle expires the objects after
+# `days` (rounded up to the next midnight UTC) and DynamoDB deletes an expired item typically
+# within two days: with the records kept longer, `mailroom doctor` never meets a probe's raw
+# message or file without its record (a record whose objects are gone it does not look for: a
+# probe's message record is outside the outcome partitions it reads).
+RECORD_GRACE_DAYS = 2
+
+
 def expires_at(received_at: str, days: int) -> int:
-    """The DynamoDB TTL value of a probe's records: epoch seconds, `days` after receipt."""
+    """The DynamoDB TTL value of a probe's records: epoch seconds, `days` after receipt (when
+    the lifecycle rule expires its objects) plus RECORD_GRACE_DAYS."""
     moment = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
-    return int(moment.timestamp()) + days * 86400
+    return int(moment.timestamp()) + (days + RECORD_GRACE_DAYS) * 86400

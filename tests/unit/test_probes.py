@@ -165,9 +165,10 @@ def test_truncated_headers_and_imports_are_never_probes() -> None:
     assert imported.probe(OWN).probe is None
 
 
-def test_expiry_is_epoch_seconds_days_after_receipt() -> None:
+def test_expiry_is_epoch_seconds_days_after_receipt_plus_the_records_grace() -> None:
     at = probes.expires_at("2026-12-05T12:00:00.000Z", 2)
-    assert at == int(datetime(2026, 12, 7, 12, 0, tzinfo=UTC).timestamp())
+    assert probes.RECORD_GRACE_DAYS == 2  # records outlive the objects (lifecycle: 2 days)
+    assert at == int(datetime(2026, 12, 9, 12, 0, tzinfo=UTC).timestamp())
 
 
 def test_records_carry_probe_and_expiry_and_leave_the_default_listings() -> None:
