@@ -9,8 +9,11 @@ A message is a probe only when all of these hold, each checked here and nowhere 
 2. its From header names exactly one address, whose domain is the stack's own mail domain
    (`mail_domain`, exactly: a subdomain or a look-alike such as own.example.evil.example is
    another domain);
-3. SES's DKIM and DMARC verdicts are both PASS: DMARC PASS means SPF or DKIM aligned with that
-   From domain, which only this stack's SES identity can sign for.
+3. SES's DKIM and DMARC verdicts are both PASS, and one of the message's DKIM-Signature headers
+   (as SES lists them) has `d=` exactly that domain. DMARC PASS alone may rest on SPF, and a
+   DKIM PASS alone on another signer's signature (any SES sender's `amazonses.com` one): with
+   the aligned signature, the PASS is this stack's own SES identity's (Easy DKIM), which only
+   this account can sign with.
 
 Anyone can write the marker; without the rest, the message is ordinary mail (and a log line
 says why it was not taken for a probe). A recognised probe is recorded like any message, but its
@@ -81,6 +84,7 @@ def recognise(
     from_addresses: Sequence[str],
     verdicts: Verdicts,
     mail_domain: str | None,
+    dkim_domains: Sequence[str] | None,
 ) -> Recognition:
     """Is this message one of the stack's own probes? See the module's rules 1-3."""
     if markers is None:
@@ -107,7 +111,13 @@ def recognise(
             tag=tag,
             reason=f"not authenticated (DKIM {verdicts.dkim}, DMARC {verdicts.dmarc})",
         )
-    return Recognition(kind, tag=tag, reason="own domain, DKIM and DMARC PASS")
+    if dkim_domains is None or domain not in {d.lower() for d in dkim_domains}:
+        return Recognition(
+            None, tag=tag, reason=f"no DKIM signature with d={domain} in the headers"
+        )
+    return Recognition(
+        kind, tag=tag, reason="own domain, aligned DKIM signature, DKIM and DMARC PASS"
+    )
 
 
 # A probe's records outlive its objects by this much. S3's lifecycle expires the objects after

@@ -29,7 +29,12 @@ def test_canary_reports_delivered_then_missing(stack: LocalMailroom) -> None:
     )
     state = TableCanaryState(stack.endpoint.client("dynamodb"), stack.config.table)
     # As SES reports the stack's own signed mail: the canary is recognised as a probe.
-    sender = SmtpSender(stack.frontdoor.host, stack.frontdoor.port, verdicts=OWN_DOMAIN_VERDICTS)
+    sender = SmtpSender(
+        stack.frontdoor.host,
+        stack.frontdoor.port,
+        verdicts=OWN_DOMAIN_VERDICTS,
+        signed_by="mailroom.test",
+    )
     catalog = stack.catalog()
 
     first = run_canary(config, state, catalog, sender)

@@ -86,22 +86,28 @@ def test_smoke_is_green_on_a_working_local_stack(stack: LocalMailroom) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sender", "verdicts"),
+    ("sender", "verdicts", "signed_by"),
     [
-        ("smoke@mailroom.test", None),  # the door's own verdicts: DKIM and DMARC GRAY
-        ("smoke@mailroom.test", "spf=PASS; dkim=PASS; dmarc=FAIL"),
-        ("smoke@mailroom.test.evil.example", OWN_DOMAIN_VERDICTS),  # a look-alike domain
+        # the door's own verdicts: DKIM and DMARC GRAY
+        ("smoke@mailroom.test", None, "mailroom.test"),
+        ("smoke@mailroom.test", "spf=PASS; dkim=PASS; dmarc=FAIL", "mailroom.test"),
+        # PASS, but no signature by the own domain (another signer's, or none)
+        ("smoke@mailroom.test", OWN_DOMAIN_VERDICTS, "amazonses.com"),
+        ("smoke@mailroom.test", OWN_DOMAIN_VERDICTS, None),
+        # a look-alike domain
+        ("smoke@mailroom.test.evil.example", OWN_DOMAIN_VERDICTS, "mailroom.test.evil.example"),
     ],
 )
 def test_a_probe_shaped_message_not_from_the_own_authenticated_domain_is_ordinary_mail(
-    stack: LocalMailroom, sender: str, verdicts: str | None
+    stack: LocalMailroom, sender: str, verdicts: str | None, signed_by: str | None
 ) -> None:
     assert stack.frontdoor is not None
     tag = secrets.token_hex(4)
     [probe] = [p for p in probes(Target(SUBMIT, sender, big_bytes=0), tag) if p.label == "small"]
-    SmtpSender(stack.frontdoor.host, stack.frontdoor.port, verdicts=verdicts).send(
-        message_of(probe, sender, tag), sender, probe.recipient
+    door = SmtpSender(
+        stack.frontdoor.host, stack.frontdoor.port, verdicts=verdicts, signed_by=signed_by
     )
+    door.send(message_of(probe, sender, tag), sender, probe.recipient)
     stack.wait_idle(timeout=60)
     shown = {f["filename"]: f for f in run_cli(stack, "list", "--sender", sender)}
     row = shown[probe.filename]  # in the default listing: staff see it

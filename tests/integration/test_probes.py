@@ -28,9 +28,11 @@ def own_domain(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILROOM_PROBE_EXPIRY_DAYS", "3")
 
 
-def deliver(stack: Stack, context: Any, message_id: str, sender: str, verdict: str) -> list[str]:
-    """A smoke message from `sender`, as SES stores it and invokes the extractor; then the
-    record function for what was written. The incoming keys."""
+def deliver(
+    stack: Stack, context: Any, message_id: str, sender: str, verdict: str, signer: str = OWN
+) -> list[str]:
+    """A smoke message from `sender`, DKIM-signed by `signer`, as SES stores it and invokes the
+    extractor; then the record function for what was written. The incoming keys."""
     probe = Probe("small", f"submit@{OWN}", f"smoke-{message_id}.pdf", b"%PDF-1.7\n" * 50, None)
     raw = message_of(probe, sender, message_id)
     stack.s3.put_object(Bucket=BUCKET, Key=f"raw/{message_id}", Body=raw)
@@ -39,6 +41,7 @@ def deliver(stack: Stack, context: Any, message_id: str, sender: str, verdict: s
     mail, receipt = ses["mail"], ses["receipt"]
     mail.update(messageId=message_id, source=sender, destination=[probe.recipient])
     mail["headers"] = [
+        {"name": "DKIM-Signature", "value": f"v=1; a=rsa-sha256; d={signer}; s=ses; b="},
         {"name": "From", "value": sender},
         {"name": "To", "value": probe.recipient},
         {"name": "X-Mailroom-Probe", "value": f"smoke {message_id}"},
@@ -87,10 +90,11 @@ def test_a_recognised_probe_is_hidden_tagged_and_expires(
 
 
 @pytest.mark.parametrize(
-    ("sender", "verdict", "why"),
+    ("sender", "verdict", "signer", "why"),
     [
-        (f"smoke@{OWN}", "GRAY", "not authenticated (DKIM GRAY, DMARC GRAY)"),
-        (f"smoke@{OWN}.evil.example", "PASS", "is not the stack's own"),
+        (f"smoke@{OWN}", "GRAY", OWN, "not authenticated (DKIM GRAY, DMARC GRAY)"),
+        (f"smoke@{OWN}.evil.example", "PASS", f"{OWN}.evil.example", "is not the stack's own"),
+        (f"smoke@{OWN}", "PASS", "amazonses.com", f"no DKIM signature with d={OWN}"),
     ],
 )
 def test_a_marker_without_the_own_authenticated_domain_is_ordinary_mail(
@@ -100,10 +104,11 @@ def test_a_marker_without_the_own_authenticated_domain_is_ordinary_mail(
     caplog: pytest.LogCaptureFixture,
     sender: str,
     verdict: str,
+    signer: str,
     why: str,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="mailroom.usecases.intake")
-    [key] = deliver(stack, context, "forged-1", sender, verdict)
+    [key] = deliver(stack, context, "forged-1", sender, verdict, signer)
 
     message, [file] = stack.catalog.get_message("forged-1")
     assert message is not None and message.probe is None and message.expires_at is None

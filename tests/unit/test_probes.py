@@ -33,8 +33,9 @@ def recognise(
     sender: str = f"smoke@{OWN}",
     verdicts: Verdicts = PASS,
     domain: str | None = OWN,
+    signers: list[str] | None = [OWN],  # noqa: B006 - read only
 ) -> probes.Recognition:
-    return probes.recognise(markers, [sender] if sender else [], verdicts, domain)
+    return probes.recognise(markers, [sender] if sender else [], verdicts, domain, signers)
 
 
 def test_a_marked_message_from_the_own_domain_with_dkim_and_dmarc_pass_is_a_probe() -> None:
@@ -42,6 +43,7 @@ def test_a_marked_message_from_the_own_domain_with_dkim_and_dmarc_pass_is_a_prob
     assert (found.probe, found.tag, found.refused) == ("smoke", "ab12cd34", False)
     assert recognise([probes.marker("canary", "0011")]).probe == "canary"
     assert recognise(sender=f"Smoke@{OWN.upper()}", domain=OWN.upper()).probe == "smoke"
+    assert recognise(signers=["amazonses.com", OWN]).probe == "smoke"  # SES signs twice
 
 
 def test_without_a_marker_it_is_ordinary_mail_and_nothing_is_refused() -> None:
@@ -68,6 +70,13 @@ def test_without_a_marker_it_is_ordinary_mail_and_nothing_is_refused() -> None:
         ({"markers": ["receipt ab12"]}, "malformed"),
         ({"markers": ["smoke ab12 extra"]}, "malformed"),
         ({"sender": ""}, "From names 0 addresses"),
+        # DKIM and DMARC PASS, but no signature by the own domain: SPF-aligned DMARC and
+        # another signer's DKIM (any SES sender's amazonses.com signature) are not enough.
+        ({"signers": ["amazonses.com"]}, "no DKIM signature with d=mailroom.test"),
+        ({"signers": [f"{OWN}.evil.example"]}, "no DKIM signature"),
+        ({"signers": [f"sub.{OWN}"]}, "no DKIM signature"),
+        ({"signers": []}, "no DKIM signature"),
+        ({"signers": None}, "no DKIM signature"),  # SES truncated the headers
     ],
 )
 def test_each_refusal_is_ordinary_mail_with_its_reason(kwargs: dict, why: str) -> None:
@@ -78,7 +87,7 @@ def test_each_refusal_is_ordinary_mail_with_its_reason(kwargs: dict, why: str) -
 
 
 def test_two_from_addresses_are_refused_even_when_both_are_own() -> None:
-    found = probes.recognise(MARK, [f"a@{OWN}", f"b@{OWN}"], PASS, OWN)
+    found = probes.recognise(MARK, [f"a@{OWN}", f"b@{OWN}"], PASS, OWN, [OWN])
     assert found.probe is None and "2 addresses" in found.reason
 
 
@@ -112,6 +121,7 @@ def _received(raw: bytes, verdicts: DoorVerdicts) -> ReceivedMail:
 
 def _outer(inner: EmailMessage | None = None, *, marked: bool = False) -> bytes:
     outer = EmailMessage()
+    outer["DKIM-Signature"] = f"v=1; a=rsa-sha256; d={OWN}; s=ses; b="  # as SES's Easy DKIM
     outer["From"] = f"staff@{OWN}"
     outer["To"] = f"submit@{OWN}"
     outer["Subject"] = "Fwd: smoke"

@@ -315,7 +315,12 @@ def smoke(
         if not host or not port:
             raise DeployError("the local stack's SMTP door is not known (is `mailroom local` up?)")
         # SES would DKIM-sign this as the stack's own domain: the door reports it so (issue 18).
-        mail: Any = SmtpSender(str(host), int(port), verdicts=OWN_DOMAIN_VERDICTS)
+        mail: Any = SmtpSender(
+            str(host),
+            int(port),
+            verdicts=OWN_DOMAIN_VERDICTS,
+            signed_by=sender.rpartition("@")[2].lower(),
+        )
     else:
         mail = SesV2Sender(client(config, "sesv2"))
     queues = {

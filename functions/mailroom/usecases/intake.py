@@ -131,7 +131,7 @@ class ReceivedMail:
         if self.origin == IMPORT:
             return probes.Recognition(None, reason="no marker")
         return probes.recognise(
-            self.probe_markers, self.from_addresses(), self.verdicts, mail_domain
+            self.probe_markers, self.from_addresses(), self.verdicts, mail_domain, self.dkim_domains
         )
 
 
