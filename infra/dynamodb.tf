@@ -46,6 +46,14 @@ resource "aws_dynamodb_table" "documents" {
     enabled = true
   }
 
+  # Issue 18: a probe's records (only they carry expires_at, epoch seconds: probe_expiry_days
+  # plus two after receipt) are deleted by DynamoDB, typically within two days of that time;
+  # an item without the attribute never expires.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
   server_side_encryption {
     enabled     = true
     kms_key_arn = aws_kms_key.this.arn

@@ -101,6 +101,19 @@ data "aws_iam_policy_document" "extract_attachments" {
       "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
     ]
   }
+
+  # Issue 18: a probe's files are written with the tag mailroom-probe=true (a PutObject or
+  # CreateMultipartUpload with x-amz-tagging needs s3:PutObjectTagging as well), and its raw
+  # message is tagged after the fact (PutObjectTagging); the lifecycle rule expires them.
+  statement {
+    sid     = "TagProbes"
+    actions = ["s3:PutObjectTagging"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
+    ]
+  }
 }
 
 # record_metadata: reads incoming/ (head, the first bytes to sniff the type, the whole body to

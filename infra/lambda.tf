@@ -25,6 +25,9 @@ locals {
     MAILROOM_MAX_ARCHIVE_RATIO      = tostring(var.extraction_limits.max_archive_ratio)
     MAILROOM_MAX_ARCHIVE_DEPTH      = tostring(var.extraction_limits.max_archive_depth)
     MAILROOM_SIGNATURE_REPEATS      = tostring(var.extraction_limits.signature_repeats)
+    # Issue 18: probes are recognised from this domain only, and expire after these days.
+    MAILROOM_MAIL_DOMAIN       = var.mail_domain
+    MAILROOM_PROBE_EXPIRY_DAYS = tostring(var.probe_expiry_days)
 
     POWERTOOLS_SERVICE_NAME      = "mailroom"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace

@@ -101,6 +101,29 @@ resource "aws_s3_bucket_lifecycle_configuration" "documents" {
     }
   }
 
+  # Issue 18: a probe's objects (the raw message and its files, tagged by extract_attachments
+  # only when the message is the stack's own authenticated smoke or canary mail) expire with
+  # its records; the noncurrent version that expiry leaves behind goes as many days later.
+  rule {
+    id     = "expire-probes"
+    status = "Enabled"
+
+    filter {
+      tag {
+        key   = "mailroom-probe"
+        value = "true"
+      }
+    }
+
+    expiration {
+      days = var.probe_expiry_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.probe_expiry_days
+    }
+  }
+
   # Lifecycle rules apply to versions, so versioning must exist first.
   depends_on = [aws_s3_bucket_versioning.documents]
 }

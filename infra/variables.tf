@@ -167,6 +167,17 @@ variable "raw_retention_days" {
   }
 }
 
+variable "probe_expiry_days" {
+  description = "Days a probe (the stack's own `mailroom smoke` and canary mail, recognised only from mail_domain with DKIM and DMARC PASS) is kept: its objects carry the tag mailroom-probe=true, which a lifecycle rule expires after as many days, and its records a DynamoDB TTL (expires_at) two days later (so `mailroom doctor` never meets an object without its record). Reaches the functions as MAILROOM_PROBE_EXPIRY_DAYS."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.probe_expiry_days >= 1 && var.probe_expiry_days <= 365 && floor(var.probe_expiry_days) == var.probe_expiry_days
+    error_message = "probe_expiry_days must be a whole number of days from 1 to 365."
+  }
+}
+
 variable "raw_transition_days" {
   description = "Days after which a raw message moves to raw_transition_storage_class (S3 requires at least 30 for STANDARD_IA and ONEZONE_IA)."
   type        = number

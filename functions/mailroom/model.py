@@ -229,6 +229,10 @@ class MessageRecord:
     # Issue 20: the message's context, as the extractor read it (staff see links, never fetched).
     excerpt: str | None = None
     links: list[str] = field(default_factory=list)
+    # Issue 18: "smoke" or "canary" for the stack's own authenticated probe (mailroom.probes),
+    # None for real mail; a probe's records expire (TTL_ATTRIBUTE, epoch seconds).
+    probe: str | None = None
+    expires_at: int | None = None
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -262,6 +266,9 @@ class MessageRecord:
         item.update(message_pk_sk(self.message_id))
         item["type"] = "message"
         item["outcome_key"] = str(self.outcome)
+        if self.probe is not None:
+            # Set aside like a non-document file: no message listing shows a probe.
+            item["outcome_key"] = aside(str(self.outcome))
         item[SORT_KEY] = f"{self.received_at}#{self.message_id}"
         return item
 
@@ -271,6 +278,8 @@ class MessageRecord:
         values["outcome"] = Outcome(values["outcome"])
         values["attachment_count"] = int(values.get("attachment_count", 0))
         values["file_count"] = int(values.get("file_count", len(values.get("file_ids", []))))
+        if values.get("expires_at") is not None:
+            values["expires_at"] = int(values["expires_at"])
         return cls(**values)
 
 
@@ -320,6 +329,9 @@ class FileRecord:
     parent_index: int | None = None
     width: int | None = None
     height: int | None = None
+    # Issue 18: as on the message record (role "probe", set aside; the record expires).
+    probe: str | None = None
+    expires_at: int | None = None
 
     def to_item(self, incoming_prefix: str = PREFIXES.incoming) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -347,7 +359,19 @@ class FileRecord:
     def from_item(cls, item: dict[str, Any]) -> FileRecord:
         values = _known(cls, item)
         values["size"] = int(values["size"])
+        if values.get("expires_at") is not None:
+            values["expires_at"] = int(values["expires_at"])
         return cls(**values)
+
+
+# Issue 18: the DynamoDB TTL attribute (infra/dynamodb.tf), set on a probe's records only.
+TTL_ATTRIBUTE = "expires_at"
+
+
+def is_probe(record: MessageRecord | FileRecord) -> bool:
+    """A record of the stack's own smoke or canary mail (mailroom.probes): it is hidden from
+    listings, expires, and must never produce a receipt or an event to staff."""
+    return record.probe is not None
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:

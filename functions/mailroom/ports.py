@@ -54,6 +54,10 @@ class MailStore(Protocol):
 
     def attachment_sink(self, prefix: str, context: MessageContext) -> AttachmentSink: ...
 
+    def tag_probe(self, key: str) -> None:
+        """Tag an object as a probe's (mailroom.probes.TAGGING): the lifecycle expires it."""
+        ...
+
 
 class MessageWriter(Protocol):
     def put_message(self, record: MessageRecord) -> None: ...

@@ -35,6 +35,8 @@ _BUDGET = {
     "mailbox": 56,  # the message record keeps the whole path
     "role": 64,  # "<role>;<reason>" (issue 20); a long reason is cut
     "parent": 6,  # the index of the container (zip, .msg) within the message
+    "probe": 6,  # issue 18: smoke or canary (mailroom.probes)
+    "expires-at": 12,  # a probe's records expire then (epoch seconds)
 }
 
 
@@ -52,6 +54,8 @@ class MessageContext:
     suspected_spam: bool = False
     source: str = "email"  # "import" for `mailroom import`
     mailbox: str | None = None
+    probe: str | None = None  # issue 18: the stack's own smoke or canary mail
+    expires_at: int | None = None  # a probe's records expire then (epoch seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class Provenance:
     role: str | None = None  # mailroom.extract.roles; None: a document (uploads, older objects)
     role_reason: str | None = None
     parent: int | None = None  # index of the archive or .msg this file was taken from
+    probe: str | None = None  # issue 18: smoke or canary; its file records get role "probe"
+    expires_at: int | None = None  # epoch seconds
 
     def to_metadata(self) -> dict[str, str]:
         values = {
@@ -100,6 +106,8 @@ class Provenance:
             "mailbox": self.mailbox,
             "role": f"{self.role};{self.role_reason or ''}" if self.role else None,
             "parent": None if self.parent is None else str(self.parent),
+            "probe": self.probe,
+            "expires-at": None if self.expires_at is None else str(self.expires_at),
         }
         meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
         assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
@@ -138,6 +146,10 @@ class Provenance:
             role=(get("role") or "").partition(";")[0] or None,
             role_reason=(get("role") or "").partition(";")[2] or None,
             parent=int(lowered["parent"]) if lowered.get("parent", "").isdigit() else None,
+            probe=get("probe"),
+            expires_at=(
+                int(lowered["expires-at"]) if lowered.get("expires-at", "").isdigit() else None
+            ),
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from mailroom.limits import Limits
 from mailroom.model import PREFIXES
 from mailroom.policy import SpamPolicy, VirusPolicy
+from mailroom.probes import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
 
 # The environment contract shared with infra/lambda.tf and the local stack.
 ENV_BUCKET = "MAILROOM_BUCKET"
@@ -39,6 +40,10 @@ ENV_MAX_ARCHIVE_BYTES = "MAILROOM_MAX_ARCHIVE_BYTES"
 ENV_MAX_ARCHIVE_RATIO = "MAILROOM_MAX_ARCHIVE_RATIO"
 ENV_MAX_ARCHIVE_DEPTH = "MAILROOM_MAX_ARCHIVE_DEPTH"
 ENV_SIGNATURE_REPEATS = "MAILROOM_SIGNATURE_REPEATS"
+# Issue 18: the stack's own mail domain (probes from it are recognised) and how long a probe's
+# records and objects are kept.
+ENV_MAIL_DOMAIN = "MAILROOM_MAIL_DOMAIN"
+ENV_PROBE_EXPIRY_DAYS = "MAILROOM_PROBE_EXPIRY_DAYS"
 
 REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
 ALL_ENV = (
@@ -61,6 +66,8 @@ ALL_ENV = (
     ENV_MAX_ARCHIVE_RATIO,
     ENV_MAX_ARCHIVE_DEPTH,
     ENV_SIGNATURE_REPEATS,
+    ENV_MAIL_DOMAIN,
+    ENV_PROBE_EXPIRY_DAYS,
 )
 
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
@@ -140,6 +147,9 @@ class Settings:
     # Staff domains or addresses whose authenticated forwards vouch for the original sender.
     trusted_forwarders: frozenset[str] = field(default_factory=frozenset)
     dkim_test_records: str | None = None  # TEST ONLY (ENV_DKIM_TEST_RECORDS)
+    # Issue 18: probes (mailroom.probes) are recognised only from this domain; None: never.
+    mail_domain: str | None = None
+    probe_expiry_days: int = DEFAULT_EXPIRY_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -227,6 +237,23 @@ class Settings:
             choices = ", ".join(p.value for p in SpamPolicy)
             problems.append(f"{ENV_SPAM_POLICY}={spam_text!r} must be one of {choices}")
 
+        mail_domain = env.get(ENV_MAIL_DOMAIN, "").strip().lower() or None
+        if mail_domain is not None and not _DOMAIN_RE.match(mail_domain):
+            problems.append(f"{ENV_MAIL_DOMAIN}={mail_domain!r} is not a domain name")
+        expiry_text = env.get(ENV_PROBE_EXPIRY_DAYS, "").strip()
+        expiry = DEFAULT_EXPIRY_DAYS
+        if expiry_text:
+            try:
+                expiry = int(expiry_text)
+            except ValueError:
+                problems.append(f"{ENV_PROBE_EXPIRY_DAYS}={expiry_text!r} is not a whole number")
+            else:
+                if not 1 <= expiry <= MAX_EXPIRY_DAYS:
+                    problems.append(
+                        f"{ENV_PROBE_EXPIRY_DAYS}={expiry_text!r} must be between 1 and "
+                        f"{MAX_EXPIRY_DAYS}"
+                    )
+
         if problems:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
         return cls(
@@ -241,6 +268,8 @@ class Settings:
             spam_policy=SpamPolicy(spam_text),
             trusted_forwarders=forwarders,
             dkim_test_records=env.get(ENV_DKIM_TEST_RECORDS, "").strip() or None,
+            mail_domain=mail_domain,
+            probe_expiry_days=expiry,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -266,6 +295,8 @@ class Settings:
             ENV_MAX_ARCHIVE_RATIO: str(self.limits.max_archive_ratio),
             ENV_MAX_ARCHIVE_DEPTH: str(self.limits.max_archive_depth),
             ENV_SIGNATURE_REPEATS: str(self.limits.signature_repeats),
+            ENV_MAIL_DOMAIN: self.mail_domain or "",
+            ENV_PROBE_EXPIRY_DAYS: str(self.probe_expiry_days),
         }
 
 

@@ -293,6 +293,7 @@ NEW_VARIABLES = (
     "api_latency_alarm_ms",
     "dashboard_price_class",
     "site_dir",
+    "probe_expiry_days",  # issue 18
 )
 
 

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
 from mailroom.naming import attachment_key, safe_name
 from mailroom.ports import ObjectHead, ObjectNotFound
+from mailroom.probes import TAG_KEY, TAG_VALUE, TAGGING
 from mailroom.provenance import MessageContext, Provenance
 
 __all__ = ["ObjectHead", "ObjectNotFound", "S3AttachmentSink", "S3Store", "content_disposition"]
@@ -202,14 +203,27 @@ class S3Store:
         upload_new(self, key, body, size=size, content_type=content_type, meta=metadata)
 
     def upload(
-        self, key: str, body: IO[bytes], content_type: str, metadata: dict[str, str]
+        self,
+        key: str,
+        body: IO[bytes],
+        content_type: str,
+        metadata: dict[str, str],
+        *,
+        tagging: str | None = None,
     ) -> None:
-        self._s3.upload_fileobj(
-            body,
-            self.bucket,
-            key,
-            ExtraArgs={"ContentType": content_type, "Metadata": metadata},
-            Config=TRANSFER,
+        """`tagging` (`k=v&...`) travels with the PutObject or CreateMultipartUpload, which then
+        needs s3:PutObjectTagging as well as s3:PutObject."""
+        extra: dict[str, Any] = {"ContentType": content_type, "Metadata": metadata}
+        if tagging:
+            extra["Tagging"] = tagging
+        self._s3.upload_fileobj(body, self.bucket, key, ExtraArgs=extra, Config=TRANSFER)
+
+    def tag_probe(self, key: str) -> None:
+        """Tag an existing object (the raw message of a probe) for the probes' lifecycle rule."""
+        self._s3.put_object_tagging(
+            Bucket=self.bucket,
+            Key=key,
+            Tagging={"TagSet": [{"Key": TAG_KEY, "Value": TAG_VALUE}]},
         )
 
 
@@ -318,6 +332,8 @@ class S3AttachmentSink:
             role=attachment.role,
             role_reason=attachment.role_reason,
             parent=attachment.parent,
+            probe=ctx.probe,
+            expires_at=ctx.expires_at,
         )
         # A retried or duplicated event finds the same bytes there: rewriting would add a
         # version and a second ObjectCreated event (a second file record write) for them.
@@ -331,7 +347,9 @@ class S3AttachmentSink:
             pass
         elif head is None or head.metadata.get("sha256") != attachment.sha256:
             spool.seek(0)
-            self._store.upload(key, spool, content_type, metadata)
+            # A probe's file carries the tag the lifecycle rule expires (infra/s3.tf).
+            tagging = TAGGING if ctx.probe is not None else None
+            self._store.upload(key, spool, content_type, metadata, tagging=tagging)
         elif head.metadata != metadata:
             self._store.replace_metadata(key, content_type, metadata)
         self.keys.append(key)  # only once the object is there

@@ -290,7 +290,7 @@ def smoke(
     import os
 
     from mailroom.adapters.catalog import Catalog
-    from mailroom.adapters.smoke import SesV2Sender, SmtpSender, UrlProbe
+    from mailroom.adapters.smoke import OWN_DOMAIN_VERDICTS, SesV2Sender, SmtpSender, UrlProbe
     from mailroom.adapters.sqs import DeadLetterQueue
     from mailroom.cli.config import client, dynamodb_client
     from mailroom.usecases import smoke as use
@@ -314,7 +314,13 @@ def smoke(
         host, port = extras.get("smtp_host"), extras.get("smtp_port")
         if not host or not port:
             raise DeployError("the local stack's SMTP door is not known (is `mailroom local` up?)")
-        mail: Any = SmtpSender(str(host), int(port))
+        # SES would DKIM-sign this as the stack's own domain: the door reports it so (issue 18).
+        mail: Any = SmtpSender(
+            str(host),
+            int(port),
+            verdicts=OWN_DOMAIN_VERDICTS,
+            signed_by=sender.rpartition("@")[2].lower(),
+        )
     else:
         mail = SesV2Sender(client(config, "sesv2"))
     queues = {

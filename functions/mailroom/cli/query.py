@@ -47,7 +47,8 @@ MAX_AGE = 3650 * 86400  # --older-than: ten years
     "--all",
     "include_all",
     is_flag=True,
-    help="Also inline images, signature logos, tracking pixels and kept bodies (set aside).",
+    help="Also inline images, signature logos, tracking pixels, kept bodies and the stack's "
+    "own smoke and canary probes (set aside).",
 )
 @range_options
 @wide_option

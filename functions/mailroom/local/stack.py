@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from mailroom.local.emulator import Endpoint
-from mailroom.model import table_definition
+from mailroom.model import TTL_ATTRIBUTE, table_definition
 from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
@@ -69,7 +69,14 @@ class StackConfig:
             allowed_sender_domains=self.allowed_sender_domains,
             trusted_forwarders=self.trusted_forwarders,
             dkim_test_records=self.dkim_test_records,
+            mail_domain=self.mail_domain,
         )
+
+    @property
+    def mail_domain(self) -> str | None:
+        """The stack's own domain (infra/: var.mail_domain): the submission addresses'."""
+        first = self.submission_addresses[0] if self.submission_addresses else ""
+        return first.rpartition("@")[2].lower() or None
 
     def function_env(self) -> dict[str, str]:
         return {
@@ -116,6 +123,11 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
     ddb.create_table(**table_definition(config.table))
     ddb.get_waiter("table_exists").wait(
         TableName=config.table, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    # As infra/dynamodb.tf: a probe's records expire (the emulator stores the setting only).
+    ddb.update_time_to_live(
+        TableName=config.table,
+        TimeToLiveSpecification={"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
     )
 
     # moto refuses CreateFunction unless the role exists and Lambda may assume it.

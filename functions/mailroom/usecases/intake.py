@@ -28,6 +28,7 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 from typing import Any, BinaryIO, cast
 
+from mailroom import probes
 from mailroom.dkimcheck import TxtLookup, no_lookup
 from mailroom.extract import extract
 from mailroom.extract.types import AttachmentWriter, PartInfo
@@ -75,6 +76,9 @@ class ReceivedMail:
     origin: str = "email"  # "import" for `mailroom import`; carried to the records
     mailbox: str | None = None  # the mailbox an imported message came from
     case: str | None = None  # a case tag given by the caller (import --case), else plus-address
+    # Issue 18: the X-Mailroom-Probe values among the top-level headers SES lists (mail.headers);
+    # None when SES truncated that list (no marker can be read).
+    probe_markers: Sequence[str] | None = ()
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -98,6 +102,9 @@ class ReceivedMail:
             ),
             origin=str(origin.get("source") or "email"),
             mailbox=origin.get("mailbox") or None,
+            probe_markers=(
+                None if mail.get("headersTruncated") else probes.markers_in(mail.get("headers"))
+            ),
         )
 
     @property
@@ -118,6 +125,14 @@ class ReceivedMail:
 
     def authentication(self) -> Authentication:
         return authenticate(self.verdicts, self.from_addresses(), self.source, self.dkim_domains)
+
+    def probe(self, mail_domain: str | None) -> probes.Recognition:
+        """Is this the stack's own smoke or canary mail? (mailroom.probes; never an import)"""
+        if self.origin == IMPORT:
+            return probes.Recognition(None, reason="no marker")
+        return probes.recognise(
+            self.probe_markers, self.from_addresses(), self.verdicts, mail_domain, self.dkim_domains
+        )
 
 
 def _decode_words(value: str | None) -> str | None:
@@ -172,12 +187,28 @@ def process_message(
     sender, sender_name = mail.sender()
     case = mail.case or case_tag(mail.recipients)
     auth = mail.authentication()
+    probe = mail.probe(settings.mail_domain)
+    if probe.refused:
+        # Anyone can write the marker: without the stack's own authenticated domain it is
+        # ordinary mail, and the log says so.
+        logger.warning(
+            "probe marker ignored: ordinary mail",
+            extra={"message_id": mail.message_id, "reason": probe.reason, "tag": probe.tag},
+        )
+    elif probe.probe is not None:
+        logger.info(
+            "probe recognised",
+            extra={"message_id": mail.message_id, "probe": probe.probe, "tag": probe.tag},
+        )
+    allowed = settings.allowed_sender_domains
+    if allowed and probe.probe is not None and settings.mail_domain:
+        allowed = allowed | {settings.mail_domain}  # the stack's own, authenticated domain
     decision = decide(
         mail.verdicts,
         sender,
         # The allow-list says who may send to the submission address; an import is a staff
         # member's own action on the firm's mailboxes, so it does not apply there.
-        frozenset() if mail.origin == IMPORT else settings.allowed_sender_domains,
+        frozenset() if mail.origin == IMPORT else allowed,
         authentication=auth,
         # SES never scanned imported mail (every verdict GRAY): only a known FAIL holds it back.
         virus_policy=VirusPolicy.FAIL_ONLY if mail.origin == IMPORT else settings.virus_policy,
@@ -202,7 +233,23 @@ def process_message(
         suspected_spam=decision.suspected_spam,
         source=None if mail.origin == "email" else mail.origin,
         mailbox=mail.mailbox,
+        probe=probe.probe,
+        expires_at=(
+            None
+            if probe.probe is None
+            else probes.expires_at(mail.timestamp, settings.probe_expiry_days)
+        ),
     )
+    if probe.probe is not None:
+        # The raw message expires with the records (the lifecycle rule reads this tag). Not
+        # fatal: an untagged raw message is only kept longer than it needs to be.
+        try:
+            store.tag_probe(record.raw_key)
+        except Exception as exc:
+            logger.warning(
+                "probe's raw message not tagged: it will not expire",
+                extra={"message_id": mail.message_id, "error": _describe(exc)},
+            )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
         _write_final(catalog, record, sleep)
@@ -227,6 +274,8 @@ def process_message(
         suspected_spam=decision.suspected_spam,
         source=mail.origin,
         mailbox=mail.mailbox,
+        probe=record.probe,
+        expires_at=record.expires_at,
     )
     sink = store.attachment_sink(prefix, context)
     watch = _Deadline(remaining_ms, margin_ms)

@@ -18,6 +18,7 @@ from mailroom.extract.images import image_size
 from mailroom.extract.roles import DOCUMENT, INLINE_IMAGE, is_image, signature_role
 from mailroom.model import FileRecord, file_sort_key, group_of
 from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound, SignatureSightings
+from mailroom.probes import ROLE as PROBE_ROLE
 from mailroom.provenance import Provenance
 from mailroom.usecases.upload_recording import UploadedObject, is_upload_key, record_upload
 
@@ -141,7 +142,13 @@ def record_object(
         role=provenance.role or DOCUMENT,
         role_reason=provenance.role_reason,
         parent_index=provenance.parent,
+        probe=provenance.probe,
+        expires_at=provenance.expires_at,
     )
+    if record.probe is not None:
+        # Issue 18: the stack's own smoke or canary mail, set aside from every default listing
+        # whatever the engine made of the part (mailroom.probes decided it in the extractor).
+        record.role, record.role_reason = PROBE_ROLE, f"{record.probe} probe"
     if is_image(record.content_type or "", record.filename):
         dimensions = image_size(sniff)
         if dimensions is not None:

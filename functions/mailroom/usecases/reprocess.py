@@ -17,6 +17,7 @@ from email.policy import compat32
 from email.utils import formataddr, getaddresses
 from typing import Any
 
+from mailroom import probes
 from mailroom.ports import Invoker, RawObjects, Records
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 from mailroom.usecases.roles import Role, needs
@@ -80,6 +81,19 @@ def _receipt(
     return receipt
 
 
+def _probe_headers(item: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A probe stays one (issue 18): its marker again, and the From domain's DKIM signature the
+    extractor found at receipt (the record says it was recognised, as it says the verdicts);
+    checked again against the From domain and the recorded verdicts (mailroom.probes)."""
+    if item.get("probe") not in probes.KINDS:
+        return []
+    domain = str(item.get("from_address") or "").rpartition("@")[2].lower()
+    return [
+        {"name": "DKIM-Signature", "value": f"v=1; d={domain}; s=recorded"},
+        {"name": probes.PROBE_HEADER, "value": probes.marker(str(item["probe"]), "reprocessed")},
+    ]
+
+
 def event_from_record(item: Mapping[str, Any]) -> dict[str, Any]:
     """The SES event that produces this record again (verdicts, sender, recipients, case)."""
     message_id = str(item["message_id"])
@@ -103,7 +117,7 @@ def event_from_record(item: Mapping[str, Any]) -> dict[str, Any]:
         "messageId": message_id,
         "destination": recipients,
         "headersTruncated": False,
-        "headers": [],
+        "headers": _probe_headers(item),
         "commonHeaders": common,
     }
     if item.get("source") and item.get("source") != "email":

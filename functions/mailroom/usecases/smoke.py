@@ -5,9 +5,10 @@ SMTP door locally): a small one, one over 16 MB (SES stores large mail in parts,
 kms:Decrypt as well as GenerateDataKey on the bucket's key) and one to a plus-address. Then
 each stage is checked and timed: the file records appear (by the sender's index), their
 sha256 matches what was sent and the plus-address became the case, the message records say
-`extracted`, the dead-letter queues are empty, `mailroom doctor` finds nothing wrong, the API
-answers 401 without a token and the dashboard sends its security headers. The first failed
-stage is named.
+`extracted`, the stack recognised them as its own probes (issue 18: hidden from staff
+listings, expiring), the dead-letter queues are empty, `mailroom doctor` finds nothing wrong,
+the API answers 401 without a token and the dashboard sends its security headers. The first
+failed stage is named.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from mailroom import probes as probing  # `probes` below is what smoke sends
 from mailroom.model import FileRecord
 from mailroom.ports import FileCatalog, HttpProbe, MailSender, Queue
 
@@ -108,7 +110,9 @@ def message_of(probe: Probe, sender: str, tag: str) -> bytes:
     message["From"] = sender
     message["To"] = probe.recipient
     message["Subject"] = f"mailroom smoke {tag} {probe.label}"
-    message["X-Mailroom-Smoke"] = tag
+    # The probe marker (mailroom.probes): with the stack's own domain in From and SES's DKIM
+    # and DMARC PASS, the extractor records this as a probe (hidden, expiring), else as mail.
+    message[probing.PROBE_HEADER] = probing.marker(probing.SMOKE, tag)
     message.set_content(f"mailroom smoke test {tag} ({probe.label}).\n")
     message.add_attachment(
         probe.body, maintype="application", subtype="pdf", filename=probe.filename
@@ -151,7 +155,8 @@ def run_smoke(
     found: dict[str, FileRecord] = {}
     while True:
         wanted = {p.filename: p for p in sent if p.label not in found}
-        for record, _ in catalog.files_from(target.sender.lower(), page_size=50):
+        # A recognised probe's files are set aside (role "probe"): include_all reads there too.
+        for record, _ in catalog.files_from(target.sender.lower(), page_size=50, include_all=True):
             match = wanted.get(record.filename)
             if match is not None:
                 found[match.label] = record
@@ -198,9 +203,20 @@ def run_smoke(
 
     checked = clock()
     outcomes = {}
+    unrecognised = []
     for probe in sent:
         message, _ = catalog.get_message(found[probe.label].message_id)
         outcomes[probe.label] = str(message.outcome) if message else "missing"
+        record = found[probe.label]
+        if (
+            message is None
+            or message.probe != probing.SMOKE
+            or message.expires_at is None
+            or record.probe != probing.SMOKE
+            or record.role != probing.ROLE
+            or record.expires_at is None
+        ):
+            unrecognised.append(probe.label)
     bad = {k: v for k, v in outcomes.items() if v != "extracted"}
     report.stages.append(
         Stage(
@@ -208,6 +224,20 @@ def run_smoke(
             not bad,
             clock() - checked,
             "all extracted" if not bad else f"not extracted: {bad}",
+        )
+    )
+    # Issue 18: the stack took them for its own probes (hidden from staff, expiring); if not,
+    # they are ordinary mail that staff see, and the extract log says why.
+    report.stages.append(
+        Stage(
+            "recognised_as_probes",
+            not unrecognised,
+            clock() - checked,  # read with the message records
+            "recorded as smoke probes (role probe, expiring)"
+            if not unrecognised
+            else f"recorded as ordinary mail: {', '.join(unrecognised)} (the From domain must be "
+            "the stack's mail domain with DKIM and DMARC PASS; the extract function's log line "
+            "'probe marker ignored' says which failed)",
         )
     )
 
