@@ -73,7 +73,10 @@ data "aws_iam_policy_document" "function_common" {
 
 # extract_attachments: reads raw/, writes incoming/ and quarantine/, puts message records.
 data "aws_iam_policy_document" "extract_attachments" {
-  source_policy_documents = [data.aws_iam_policy_document.function_common["extract_attachments"].json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.function_common["extract_attachments"].json,
+    data.aws_iam_policy_document.publish_outcomes.json, # events.tf (issue 21)
+  ]
 
   statement {
     sid       = "ReadRawMessages"

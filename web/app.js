@@ -371,6 +371,37 @@ function renderDetails(record) {
   $("details-delete").hidden = Boolean(record.deleted) || !can(state.role, "delete");
 }
 
+// Issue 21: where the message is filed, and a way to file it.
+function filingFields(list, message) {
+  field(list, "Case", message.needs_filing ? "Needs filing (the rules disagreed)" : message.case || "none");
+  if (message.labels && message.labels.length) field(list, "Labels", message.labels.join(", "));
+  if (message.filed_by) field(list, "Filed by", `${message.filed_by} at ${message.filed_at}`);
+  field(list, "Receipt", message.receipt || "none recorded");
+}
+
+function filingForm(message, record) {
+  const input = el("input", { type: "text", id: "file-case", value: message.case || "", "aria-label": "Case" });
+  const status = el("span", { className: "muted", role: "status" });
+  const button = el("button", {
+    type: "button",
+    text: message.needs_filing ? "File it" : "Re-file",
+    onclick: async () => {
+      button.disabled = true;
+      status.textContent = "Filing…";
+      try {
+        await state.api.fileMessage(message.message_id, input.value.trim());
+        status.textContent = `Filed under ${input.value.trim()}.`;
+        renderMessage(record);
+      } catch (error) {
+        status.textContent = error.message;
+      } finally {
+        button.disabled = false;
+      }
+    },
+  });
+  return el("p", { className: "filing" }, el("label", { for: "file-case", text: "Case " }), input, " ", button, " ", status);
+}
+
 async function renderMessage(record) {
   const panel = $("message-panel");
   panel.replaceChildren(el("p", { className: "muted", text: "Loading the message…" }));
@@ -395,7 +426,9 @@ async function renderMessage(record) {
     field(list, "Authenticated", trust(message));
     field(list, "Attachments", message.attachment_count);
     if (message.reason) field(list, "Reason", message.reason);
+    filingFields(list, message); // issue 21: case, labels, needs filing, receipt
     parts.push(list);
+    if (can(state.role, "file")) parts.push(filingForm(message, record)); // uploaders and admins
     const verdicts = Object.entries(message.verdicts || {});
     if (verdicts.length) {
       const table = el(

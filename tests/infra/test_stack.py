@@ -33,7 +33,7 @@ from mailroom.cli.main import cli
 from mailroom.handlers import api
 from mailroom.handlers.runtime import Runtime
 from mailroom.local.app import LocalMailroom
-from mailroom.model import INDEXES, file_pk_sk, table_definition
+from mailroom.model import INDEXES, MessageRecord, file_pk_sk, table_definition
 from mailroom.settings import (
     ALL_ENV,
     DEFAULT_UPLOAD_TYPES,
@@ -832,14 +832,58 @@ def test_reader_policy_is_enough_for_list_show_message_and_get_and_refuses_raw(
 
 @pytest.mark.parametrize("staff_user", ["uploader_policy_arn"], indirect=True)
 def test_uploader_policy_is_enough_for_upload_and_only_under_the_upload_prefix(
-    stack: Stack, cli_as: CliAs, tmp_path: Path
+    stack: Stack, delivered: Delivered, cli_as: CliAs, tmp_path: Path
 ) -> None:
     document = tmp_path / "contract.txt"
     document.write_bytes(b"signed contract\n")
+    # A message of its own to file (issue 21; the delivered one is other tests'), written with
+    # the emulator's credentials as the pipeline would have: flagged needs_filing, one file.
+    table = stack.output("table")
+    root_catalog = Catalog(stack.emulator.client("dynamodb"), table)
+    [source, *_] = sorted(delivered.outcome.files, key=lambda f: f.file_id)
+    message_id = f"filing-{delivered.message_id}"
+    file_id = f"incoming/{message_id}/01-to-file.pdf"
+    root_catalog.put_file(dataclasses.replace(source, file_id=file_id, message_id=message_id))
+    root_catalog.put_message(
+        MessageRecord(
+            message_id=message_id,
+            received_at=source.received_at,
+            raw_key=f"raw/{message_id}",
+            outcome="extracted",
+            needs_filing=True,
+            file_ids=[file_id],
+        )
+    )
+
     set_request_auth(stack, on=True)
     uploaded = cli_as.run("upload", str(document), "--sender", "clerk@firm.example")
+    filed = cli_as.run("file", message_id, "--case", "case-77", "--by", "clerk@firm.example")
+    # Filing writes only the filing attributes: the record's other fields stay refused.
+    with pytest.raises(ClientError) as refused:
+        cli_as.client("dynamodb").update_item(
+            TableName=table,
+            Key={k: {"S": v} for k, v in file_pk_sk(file_id).items()},
+            UpdateExpression="SET sender = :s, #case = :c",
+            ExpressionAttributeNames={"#case": "case"},
+            ExpressionAttributeValues={":s": {"S": "forged@example.com"}, ":c": {"S": "x"}},
+        )
     set_request_auth(stack, on=False)
     assert uploaded.exit_code == 0, uploaded.output
+    assert filed.exit_code == 0, filed.output
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    message, files = root_catalog.get_message(message_id)
+    assert message is not None
+    assert (message.case, message.needs_filing, message.filed_by) == (
+        "case-77",
+        False,
+        "clerk@firm.example",
+    )
+    assert [(f.file_id, f.case, f.sender) for f in files] == [(file_id, "case-77", source.sender)]
+    assert_allowed(
+        staff_document(stack, "staff_uploader"),
+        cli_as.calls["file"],
+        IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack)),
+    )
 
     calls = cli_as.calls["upload"]
     puts = [c for c in calls if c.operation in ("PutObject", "CreateMultipartUpload")]
@@ -981,6 +1025,8 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert extract.pop("s3:PutObject") == written
     assert extract.pop("s3:AbortMultipartUpload") == written
     assert extract.pop("dynamodb:PutItem") == {table_arn}
+    bus = stack.emulator.client("events").describe_event_bus(Name=f"{NAME_PREFIX}-events")
+    assert extract.pop("events:PutEvents") == {bus["Arn"]}  # issue 21: its own bus only
 
     record = role_grants(stack, "record_metadata")
     assert record.pop("s3:GetObject") == {f"{bucket_arn}/incoming/*"}
@@ -1019,6 +1065,7 @@ API_ROUTES = {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
+    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
 }
 
 

@@ -18,6 +18,7 @@ from mailroom.model import (
     FILE_SK_PREFIX,
     INDEXES,
     MESSAGE_SK,
+    NEEDS_FILING,
     PIPELINE_FIELDS,
     PREFIXES,
     SIGHTING_PREFIX,
@@ -192,6 +193,47 @@ class Catalog:
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return None
         return FileRecord.from_item(from_ddb(response["Attributes"]))
+
+    # -- filing (issue 21): only the fields staff own change; the pipeline's stay --
+
+    def file_message(self, message_id: str, case: str, by: str, at: str) -> MessageRecord | None:
+        """File a message under `case` (who, when); it leaves `by_filing`. None: no record."""
+        try:
+            response = self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(message_pk_sk(message_id)),
+                UpdateExpression="SET #case = :c, filed_by = :by, filed_at = :at, "
+                "needs_filing = :f REMOVE filing_key",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#case": "case"},
+                ExpressionAttributeValues=to_ddb({":c": case, ":by": by, ":at": at, ":f": False}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return MessageRecord.from_item(from_ddb(response["Attributes"]))
+
+    def set_file_case(self, file_id: str, case: str) -> bool:
+        """A file's case and its `by_case` key; False when the record does not exist."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(file_pk_sk(file_id, self._incoming_prefix)),
+                UpdateExpression="SET #case = :c, case_key = :c",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#case": "case"},
+                ExpressionAttributeValues=to_ddb({":c": case}),
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def messages_needing_filing(
+        self, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[MessageRecord]:
+        """Messages flagged `needs_filing`, newest first: the sparse `by_filing` index."""
+        for item in self._index_query("by_filing", NEEDS_FILING, bounds or Bounds(), page_size):
+            yield MessageRecord.from_item(item)
 
     # -- reads --
 

@@ -19,6 +19,7 @@ the I/O. The lifecycle of a message record:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -40,13 +41,14 @@ from mailroom.policy import (
     VirusPolicy,
     authenticate,
     bounded,
-    case_tag,
     decide,
     dkim_signing_domains,
     outcome_for,
 )
-from mailroom.ports import AttachmentSink, MailStore, MessageWriter
+from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
+from mailroom.receipts import automatic_reason
+from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
 
@@ -75,6 +77,7 @@ class ReceivedMail:
     origin: str = "email"  # "import" for `mailroom import`; carried to the records
     mailbox: str | None = None  # the mailbox an imported message came from
     case: str | None = None  # a case tag given by the caller (import --case), else plus-address
+    automatic: str | None = None  # issue 21: why this is automatic mail (RFC 3834), else None
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -98,6 +101,9 @@ class ReceivedMail:
             ),
             origin=str(origin.get("source") or "email"),
             mailbox=origin.get("mailbox") or None,
+            automatic=automatic_reason(
+                (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or ()
+            ),
         )
 
     @property
@@ -160,6 +166,7 @@ def process_message(
     remaining_ms: Callable[[], int] | None = None,
     margin_ms: int = DEADLINE_MARGIN_MS,
     sleep: Callable[[float], None] = time.sleep,
+    outcomes: OutcomeSink | None = None,
     txt_lookup: TxtLookup = no_lookup,
 ) -> MessageRecord:
     """Extract one message's attachments by policy; its record goes `processing` -> final.
@@ -170,8 +177,11 @@ def process_message(
     default answers nothing, so no forward is verified.
     """
     sender, sender_name = mail.sender()
-    case = mail.case or case_tag(mail.recipients)
     auth = mail.authentication()
+    # Routing rules (issue 21): a case given by the caller (import --case) wins over them.
+    sender_ok = authenticated_sender(auth.authenticated, mail.from_addresses())
+    filing = route(settings.routing, Envelope(mail.recipients, mail.subject, sender_ok))
+    case = mail.case or filing.case
     decision = decide(
         mail.verdicts,
         sender,
@@ -202,10 +212,16 @@ def process_message(
         suspected_spam=decision.suspected_spam,
         source=None if mail.origin == "email" else mail.origin,
         mailbox=mail.mailbox,
+        labels=list(filing.labels),
+        needs_filing=filing.needs_filing and not mail.case,
+        filing_reason="given by the caller" if mail.case else filing.reason,
+        automatic=mail.automatic,
     )
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
         _write_final(catalog, record, sleep)
+        if outcomes is not None:  # issue 21: after the record is final
+            outcomes.final(record, ())
         return record
 
     # Written before any work: a timeout or an out-of-memory kill leaves this for the doctor.
@@ -252,6 +268,9 @@ def process_message(
         record.file_ids = list(sink.keys)
         record.file_count = len(sink.keys)
         _write_final(catalog, record, sleep)
+        if outcomes is not None:
+            with contextlib.suppress(Exception):  # counted by the publisher; the cause is raised
+                outcomes.final(record, ())
         raise
 
     record.outcome = outcome_for(decision.disposition, len(extraction.attachments))
@@ -273,6 +292,8 @@ def process_message(
     record.excerpt = extraction.excerpt  # issue 20: why the files came, in the sender's words
     record.links = list(extraction.links)
     _write_final(catalog, record, sleep)
+    if outcomes is not None:
+        outcomes.final(record, extraction.attachments)
     return record
 
 
