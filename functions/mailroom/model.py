@@ -287,6 +287,16 @@ class MessageRecord:
         return cls(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """A staff member's filing of a message (issue 21): from then on its case is theirs, and the
+    pipeline's writes (reprocess, duplicate events, late file records) follow it."""
+
+    case: str
+    by: str
+    at: str
+
+
 @dataclass(slots=True)
 class FileRecord:
     file_id: str  # the object key

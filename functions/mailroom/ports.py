@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
 from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
-from mailroom.model import Bounds, FileRecord, MessageRecord
+from mailroom.model import Bounds, FileRecord, Filing, MessageRecord
 from mailroom.provenance import MessageContext
 
 MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages
@@ -82,6 +82,14 @@ class FileWriter(Protocol):
     def put_file_once(self, record: FileRecord) -> bool: ...
 
 
+class MessageFilings(Protocol):
+    """Issue 21: a message's filing by staff, which its file records follow (the catalogue)."""
+
+    def message_filing(self, message_id: str) -> Filing | None: ...
+
+    def set_file_case(self, file_id: str, case: str) -> bool: ...
+
+
 class SignatureSightings(Protocol):
     """Issue 20: how often an inline image already came from a sender domain (the catalogue)."""
 
@@ -92,7 +100,7 @@ class IntakeStore(MailStore, IntakeObjects, Protocol):
     """Both halves of the pipeline in one process (`mailroom import`)."""
 
 
-class IntakeCatalog(MessageWriter, FileWriter, SignatureSightings, Protocol):
+class IntakeCatalog(MessageWriter, FileWriter, SignatureSightings, MessageFilings, Protocol):
     pass
 
 

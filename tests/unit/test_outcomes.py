@@ -16,6 +16,7 @@ from mailroom.usecases.outcomes import (
     MAX_EVENT_FILES,
     OutcomePublisher,
     PublishFailed,
+    notifies,
     outcome_event,
     publish,
 )
@@ -97,7 +98,22 @@ def test_a_failed_publish_is_retried_then_raised() -> None:
     flaky, sleeps = Flaky(2), []
     publish(flaky, outcome_event(record()), sleep=sleeps.append)
     assert len(flaky.sent) == 1 and len(sleeps) == 2
-    down = Flaky(99)
     with pytest.raises(PublishFailed, match="m1/recorded"):
-        OutcomePublisher(down, sleep=lambda _: None).final(record(), ())
-    assert down.sent == []
+        publish(Flaky(99), outcome_event(record()), sleep=lambda _: None)
+
+
+def test_an_event_that_cannot_be_published_never_fails_the_message() -> None:
+    down = Flaky(99)
+    publisher = OutcomePublisher(down, sleep=lambda _: None)
+    publisher.final(record(), ())  # does not raise: the record is final and kept
+    assert down.sent == [] and publisher.published == []
+    assert [e.event_id for e in publisher.failed] == ["m1/recorded"]
+
+
+def test_only_messages_that_notify_publish_an_event() -> None:
+    assert notifies(record()) and not notifies(record(source="import"))
+    up = Flaky(0)
+    publisher = OutcomePublisher(up, sleep=lambda _: None)
+    publisher.final(record(source="import"), ())
+    publisher.final(record(), ())
+    assert [detail["event_id"] for _, _, detail in up.sent] == ["m1/recorded"]

@@ -74,21 +74,24 @@ def file_message(
 ) -> Filed:
     """File `message_id` and all its files under `case`; idempotent (a retry sets the same).
 
-    The message first (it leaves the needs-filing list and says who and when), then each file
-    recorded so far. A file whose record lands later (record_metadata runs a moment after the
-    extraction) keeps the case extraction gave it; filing again once it has landed fixes it.
+    The message first (it leaves the needs-filing list and says who and when; from then on
+    the case is staff's, and the pipeline's writes keep it: `Catalog.put_message`), then each
+    file recorded by then, listed after the message changed. A file whose record lands later
+    (record_metadata runs a moment after the extraction) reads the filing after its write and
+    follows it (`recording._follow_filing`), so no file keeps the old case.
     """
     actor = by.strip()
     if not actor or len(actor) > MAX_ACTOR_CHARS:
         raise InvalidInput("by", "filing must say who did it")
     case = case_from(case)
-    record, files = catalog.get_message(message_id)
+    record, _ = catalog.get_message(message_id)
     if record is None:
         raise NotFound(f"no message with id {message_id!r}")
     previous = record.case
     filed = catalog.file_message(message_id, case, actor, iso_z(now or datetime.now(UTC)))
     if filed is None:  # the record vanished in between
         raise NotFound(f"no message with id {message_id!r}")
+    _, files = catalog.get_message(message_id)  # listed after the filing (see above)
     updated = []
     for file in sorted(files, key=lambda f: f.file_id):
         if catalog.set_file_case(file.file_id, case):

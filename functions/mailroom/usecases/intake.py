@@ -225,6 +225,8 @@ def process_message(
         return record
 
     # Written before any work: a timeout or an out-of-memory kill leaves this for the doctor.
+    # A message staff already filed keeps their case (the catalogue puts it in `record`), and
+    # its files are written with it.
     catalog.put_message(record)
 
     prefix = (
@@ -237,7 +239,7 @@ def process_message(
         mail.timestamp,
         sender,
         sender_name,
-        case,
+        record.case,
         authenticated=auth.authenticated,
         auth_reason=auth.reason,
         suspected_spam=decision.suspected_spam,

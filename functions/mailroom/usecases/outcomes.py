@@ -156,8 +156,22 @@ def publish(
             delay *= 2
 
 
+def notifies(record: MessageRecord) -> bool:
+    """Whether a message's outcome is told to anyone: its event, and so its receipt and every
+    subscriber (receipts, notify_email, the webhook, local mode's outbox all consume the event).
+    The one place that decides it: a message that must stay silent is filtered here. An
+    imported mailbox (`mailroom import`: old mail, staff's own action) tells no one.
+    """
+    return record.source != "import"
+
+
 class OutcomePublisher:
-    """What intake calls once a record is final: build the event, publish it (retried)."""
+    """What intake calls once a record is final: build the event, publish it (retried).
+
+    Never raises: the record is what matters. An event that could not be published after
+    every attempt is logged and kept in `failed` (the handler counts it as the
+    `EventPublishFailures` metric); the message keeps its outcome.
+    """
 
     def __init__(
         self, publisher: EventPublisher, sleep: Callable[[float], None] = time.sleep
@@ -165,8 +179,16 @@ class OutcomePublisher:
         self._publisher = publisher
         self._sleep = sleep
         self.published: list[OutcomeEvent] = []
+        self.failed: list[OutcomeEvent] = []
 
     def final(self, record: MessageRecord, attachments: Sequence[Attachment]) -> None:
+        if not notifies(record):
+            return
         event = outcome_event(record, attachments)
-        publish(self._publisher, event, sleep=self._sleep)
+        try:
+            publish(self._publisher, event, sleep=self._sleep)
+        except PublishFailed:
+            logger.exception("outcome event not published", extra={"event_id": event.event_id})
+            self.failed.append(event)
+            return
         self.published.append(event)
