@@ -14,6 +14,7 @@ import re
 import smtplib
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
@@ -430,6 +431,35 @@ class Delivered:
     sender: str
     message_id: str
     outcome: Any
+    events: list[dict[str, Any]]  # what the stack's bus passed to a test queue meanwhile
+
+
+@contextmanager
+def bus_tap(stack: Stack) -> Iterator[list[dict[str, Any]]]:
+    """A rule from the stack's bus to a queue of the test's, beside the stack's own rules
+    (receipts' Lambda, notify's SNS, the webhook's API destination); yields the list its
+    events are read into on leaving, and removes the rule and the queue (destroy checks)."""
+    events, sqs = stack.emulator.client("events"), stack.emulator.client("sqs")
+    bus, name = f"{NAME_PREFIX}-events", f"{NAME_PREFIX}-test-tap"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["mailroom"]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn["QueueArn"]}])
+    seen: list[dict[str, Any]] = []
+    try:
+        yield seen
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            seen.extend(json.loads(m["Body"]) for m in batch)
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+                ],
+            )
+    finally:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=["tap"])
+        events.delete_rule(Name=name, EventBusName=bus)
+        sqs.delete_queue(QueueUrl=url)
 
 
 @pytest.fixture(scope="module")
@@ -440,12 +470,15 @@ def delivered(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Deliver
     raw = (MAIL_DIR / "collaborator-two-pdfs.eml").read_bytes()
     sender = parseaddr(str(email.message_from_bytes(raw)["From"]))[1].lower()
     user, domain = SUBMISSION.split("@")
-    with LocalMailroom.attach(
-        stack.emulator.endpoint,
-        region=REGION,
-        smtp_port=0,
-        state_dir=tmp_path_factory.mktemp("local"),
-    ) as local:
+    with (
+        bus_tap(stack) as events,
+        LocalMailroom.attach(
+            stack.emulator.endpoint,
+            region=REGION,
+            smtp_port=0,
+            state_dir=tmp_path_factory.mktemp("local"),
+        ) as local,
+    ):
         # The front door found the applied stack's names through the rule and the function.
         assert local.config.bucket == stack.output("bucket")
         assert local.config.table == stack.output("table")
@@ -459,7 +492,7 @@ def delivered(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Deliver
             assert code == 250, reply
         message_id = reply.decode().split()[-1]
         [outcome] = local.wait_for_messages([message_id], timeout=90)
-    return Delivered(raw, sender, message_id, outcome)
+    return Delivered(raw, sender, message_id, outcome, events)
 
 
 def test_mail_through_the_smtp_front_door_becomes_file_records(
@@ -481,6 +514,15 @@ def test_mail_through_the_smtp_front_door_becomes_file_records(
     assert {name: f.sha256 for name, f in files.items()} == attachments_of(raw)
     assert {f.sender for f in files.values()} == {sender}
     assert {f.case for f in files.values()} == {"case-42"}
+    # Its outcome event went out on the stack's bus, whose other rules target what the
+    # emulator cannot invoke (Lambda, SNS, an API destination): PutEvents still accepted it.
+    [event] = [e for e in delivered.events if e["detail"]["message_id"] == message_id]
+    assert (event["detail-type"], event["detail"]["event_id"]) == (
+        "Message Recorded",
+        f"{message_id}/recorded",
+    )
+    assert event["detail"]["case"] == "case-42"
+    assert sorted(d["name"] for d in event["detail"]["documents"]) == sorted(files)
 
     # Stored as the stack stores everything: under incoming/, with the bucket's KMS key.
     s3 = stack.emulator.client("s3")
