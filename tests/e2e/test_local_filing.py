@@ -159,3 +159,19 @@ def test_outbox_command_shows_the_events(stack: LocalMailroom, tmp_path: Path) -
     assert events_for(stack, message_id)
     shown = run_cli(stack, "outbox")
     assert any(e.get("id") == f"{message_id}/recorded" for e in shown)
+
+
+def test_the_local_bus_targets_only_what_the_emulator_delivers(stack: LocalMailroom) -> None:
+    """moto delivers bus events to SQS; it raises inside PutEvents for a Lambda or SNS target
+    and does not call API destinations. Local mode's bus has its outbox queue and nothing else
+    (receipts and webhooks are local mode's own: local/outbox.py)."""
+    assert stack.endpoint is not None
+    events = stack.endpoint.client("events")
+    bus = stack.config.settings.event_bus
+    rules = events.list_rules(EventBusName=bus)["Rules"]
+    targets = [
+        target["Arn"]
+        for rule in rules
+        for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+    ]
+    assert len(rules) == 1 and [arn.split(":")[2] for arn in targets] == ["sqs"]
