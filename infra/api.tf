@@ -29,6 +29,7 @@ locals {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
+    "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file
   ])
 }
 

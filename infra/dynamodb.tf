@@ -10,6 +10,7 @@ locals {
     by_sha256          = "sha256_key"
     by_outcome         = "outcome_key"
     by_case            = "case_key"
+    by_filing          = "filing_key"
     # --include-claimed: files whose original sender is only claimed (issue 16)
     by_claimed_sender = "claimed_sender_key"
   }

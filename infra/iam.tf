@@ -73,7 +73,10 @@ data "aws_iam_policy_document" "function_common" {
 
 # extract_attachments: reads raw/, writes incoming/ and quarantine/, puts message records.
 data "aws_iam_policy_document" "extract_attachments" {
-  source_policy_documents = [data.aws_iam_policy_document.function_common["extract_attachments"].json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.function_common["extract_attachments"].json,
+    data.aws_iam_policy_document.publish_outcomes.json, # events.tf (issue 21)
+  ]
 
   statement {
     sid       = "ReadRawMessages"
@@ -117,7 +120,8 @@ data "aws_iam_policy_document" "extract_attachments" {
 }
 
 # record_metadata: reads incoming/ (head, the first bytes to sniff the type, the whole body to
-# hash an upload), reads the api's upload item (who signed a form), puts file records.
+# hash an upload), reads the api's upload item (who signed a form) and a message's filing by
+# staff (issue 21: a file record follows a re-filed case), puts file records.
 data "aws_iam_policy_document" "record_metadata" {
   source_policy_documents = [data.aws_iam_policy_document.function_common["record_metadata"].json]
 

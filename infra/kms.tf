@@ -87,6 +87,24 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # EventBridge publishes outcome events to the encrypted notify topic (events.tf, issue 21).
+  statement {
+    sid       = "EventBridgePublishesNotifications"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   # CloudWatch alarms publish to the encrypted alarm topic.
   statement {
     sid       = "CloudWatchPublishesAlarms"

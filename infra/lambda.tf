@@ -17,6 +17,8 @@ locals {
     MAILROOM_MAX_TOTAL_BYTES        = tostring(var.extraction_limits.max_total_bytes)
     MAILROOM_VIRUS_POLICY           = var.virus_policy
     MAILROOM_SPAM_POLICY            = var.spam_policy
+    MAILROOM_ROUTING_RULES          = jsonencode(var.routing_rules) # issue 21
+    MAILROOM_EVENT_BUS              = aws_cloudwatch_event_bus.outcomes.name
     MAILROOM_TRUSTED_FORWARDERS     = join(",", var.trusted_forwarders)
     MAILROOM_EXPAND_ARCHIVES        = tostring(var.expand_archives)
     MAILROOM_KEEP_BODY              = tostring(var.keep_body)

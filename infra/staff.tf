@@ -3,7 +3,8 @@
 #
 # - reader: what `mailroom list`, `show`, `message`, `messages`, `duplicates`, `get` and `url`
 #   call: Query and GetItem on the table and its indexes, GetObject on incoming/ only.
-# - uploader: the reader's, plus `mailroom upload` (PutObject under incoming/up-).
+# - uploader: the reader's, plus `mailroom upload` (PutObject under incoming/up-) and
+#   `mailroom file` (UpdateItem limited to the filing attributes).
 # - admin: the uploader's, plus `mailroom delete` (DeleteObject on incoming/, and UpdateItem
 #   limited to the delete mark's attributes), plus invoking the functions that do the rest of
 #   an admin's work with their own role (reprocess and redrive hand events to extract_attachments
@@ -92,6 +93,21 @@ data "aws_iam_policy_document" "staff_uploader" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = ["s3.${var.region}.amazonaws.com"]
+    }
+  }
+
+  # `mailroom file` (issue 21): a message's and its files' case, and who filed it when. Every
+  # attribute the request names must be one of these (as MarkDeleted below), so re-filing
+  # cannot rewrite what the pipeline recorded.
+  statement {
+    sid       = "FileMessages"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["pk", "sk", "case", "case_key", "filed_by", "filed_at", "needs_filing", "filing_key"]
     }
   }
 }

@@ -557,6 +557,130 @@ variable "site_dir" {
 }
 
 ################################################################################
+# Filing, events and receipts (issue 21)
+################################################################################
+
+variable "routing_rules" {
+  description = "Routing rules: the case and labels a message is filed under by recipient and plus-tag, subject (default patterns [case-{id}], Case #{id}, Ref: {id}) and authenticated sender, plus a default case. Rendered as JSON to the functions' MAILROOM_ROUTING_RULES and validated again at cold start (functions/mailroom/routing.py; `mailroom rules --rules FILE` checks a file offline). Lambda allows 4 KB of environment in all, so keep the rules short."
+  type = object({
+    subject_patterns = optional(list(string))
+    case_format      = optional(string)
+    default_case     = optional(string)
+    rules = optional(list(object({
+      name      = string
+      recipient = optional(string)
+      tag       = optional(string)
+      sender    = optional(string)
+      subject   = optional(string)
+      case      = optional(string)
+      labels    = optional(list(string), [])
+    })), [])
+  })
+  default = {}
+
+  validation {
+    condition     = length(jsonencode(var.routing_rules)) <= 2500
+    error_message = "routing_rules must render to at most 2500 characters of JSON (Lambda's environment holds 4 KB in all)."
+  }
+
+  validation {
+    condition = alltrue([
+      for p in(var.routing_rules.subject_patterns == null ? [] : var.routing_rules.subject_patterns) : length(p) <= 40 && length(regexall("\\{id\\}", p)) == 1
+    ])
+    error_message = "Each subject pattern holds exactly one {id} and at most 40 characters, such as \"[case-{id}]\"."
+  }
+
+  validation {
+    condition = alltrue([
+      for r in var.routing_rules.rules : (r.case != null || length(r.labels) > 0) && (r.recipient != null || r.tag != null || r.sender != null || r.subject != null)
+    ])
+    error_message = "Each routing rule needs a condition (recipient, tag, sender or subject) and sets a case, labels or both."
+  }
+
+  validation {
+    condition     = length(distinct([for r in var.routing_rules.rules : r.name])) == length(var.routing_rules.rules)
+    error_message = "Routing rule names must be unique."
+  }
+}
+
+variable "notify_email" {
+  description = "Optional address told (through SNS, encrypted with the stack key) of every quarantined, failed and needs-filing message, from the outcome events bus. Null: no topic. The address confirms the subscription once."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,63}$", var.notify_email))
+    error_message = "notify_email must be an email address."
+  }
+}
+
+variable "webhook_url" {
+  description = "Optional HTTPS URL that receives every outcome event (POST, JSON) through an EventBridge API destination. Its API key is set outside Terraform after the first apply (docs/DEPLOY.md): the state holds only a placeholder."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.webhook_url == null || can(regex("^https://[^\\s/]+(/\\S*)?$", var.webhook_url))
+    error_message = "webhook_url must be an https:// URL."
+  }
+}
+
+variable "receipt_policy" {
+  description = "Receipts to senders (RFC 3834, one per message): off (the default), authenticated (recommended: only to senders SES authenticated) or all. Needs receipt_from and SES production access (docs/DEPLOY.md)."
+  type        = string
+  default     = "off"
+
+  validation {
+    condition     = contains(["off", "authenticated", "all"], var.receipt_policy)
+    error_message = "receipt_policy must be off, authenticated or all."
+  }
+}
+
+variable "receipt_from" {
+  description = "The address receipts are sent from, on mail_domain (SES verifies the domain). The send grant is conditioned on it. Required unless receipt_policy is off."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.receipt_from == null || can(regex("^[a-z0-9._%-]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.receipt_from))
+    error_message = "receipt_from must be a lower-case address such as receipts@docs.example.com."
+  }
+}
+
+variable "receipt_firm_name" {
+  description = "The firm's name, shown in every receipt (From display name and signature)."
+  type        = string
+  default     = "Our office"
+
+  validation {
+    condition     = length(var.receipt_firm_name) >= 1 && length(var.receipt_firm_name) <= 200
+    error_message = "receipt_firm_name must be 1 to 200 characters."
+  }
+}
+
+variable "receipt_contact" {
+  description = "Optional contact line shown in every receipt, such as \"Questions? Call 01 23 45 67 89\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.receipt_contact == null || try(length(var.receipt_contact) <= 200, false)
+    error_message = "receipt_contact must be at most 200 characters."
+  }
+}
+
+variable "receipt_rate_per_hour" {
+  description = "At most this many receipts per sender address and hour (RFC 3834 rate limit)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.receipt_rate_per_hour >= 1 && var.receipt_rate_per_hour <= 1000 && floor(var.receipt_rate_per_hour) == var.receipt_rate_per_hour
+    error_message = "receipt_rate_per_hour must be a whole number from 1 to 1000."
+  }
+}
+
+################################################################################
 # Mail-flow canary (opt-in)
 ################################################################################
 

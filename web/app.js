@@ -371,6 +371,76 @@ function renderDetails(record) {
   $("details-delete").hidden = Boolean(record.deleted) || !can(state.role, "delete");
 }
 
+// Issue 21: where the message is filed, and a way to file it.
+function filingFields(list, message) {
+  const reason = message.filing_reason ? ` (${message.filing_reason})` : "";
+  field(list, "Case", message.needs_filing ? `Needs filing${reason}` : message.case || "none");
+  if (message.labels && message.labels.length) field(list, "Labels", message.labels.join(", "));
+  if (message.filed_by) field(list, "Filed", `by ${message.filed_by} at ${formatTime(message.filed_at)}`);
+  field(list, "Receipt", message.receipt || "none recorded");
+}
+
+/** A form to file the message (and its files) under a case: the API records who and when. */
+function filingForm(message) {
+  const verb = message.needs_filing || !message.case ? "File it" : "Re-file";
+  const input = el("input", {
+    type: "text",
+    id: "file-case",
+    name: "case",
+    value: message.case || "",
+    placeholder: "case-42",
+    autocomplete: "off",
+    spellcheck: "false",
+    required: true,
+  });
+  const status = el("span", { className: "muted filing-status", role: "status" });
+  const button = el("button", { type: "submit", className: "button", text: verb });
+  const form = el(
+    "form",
+    { className: "filing", "aria-label": "Filing" },
+    el("label", { for: "file-case", text: "Case" }),
+    input,
+    button,
+    status,
+  );
+  form.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    button.disabled = true;
+    status.textContent = "Filing…";
+    try {
+      const done = await state.api.fileMessage(message.message_id, input.value.trim());
+      const count = (done.files || []).length;
+      const text = `Filed the message and ${count} file${count === 1 ? "" : "s"} under ${done.message.case}.`;
+      say(text);
+      await refreshAfterFiling(message.message_id, done);
+      // Said again beside the form: on a phone the details cover the page's status line.
+      const shown = $("message-panel").querySelector(".filing-status");
+      if (shown) shown.textContent = text;
+    } catch (error) {
+      status.textContent = error.message;
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** The list, the selected file's details and its message, as they now are. */
+async function refreshAfterFiling(messageId, done) {
+  const selected = state.selected;
+  await loadFiles();
+  if (!state.selected || state.selected.message_id !== messageId) return;
+  if (state.selected === selected) {
+    // Not on this page of the list (a filter, another page): take the case from the answer.
+    const fresh = (done.files || []).find((f) => f.file_id === selected.file_id);
+    if (fresh) state.selected = { ...selected, case: fresh.case };
+  }
+  for (const row of $("files-body").querySelectorAll("tr")) {
+    row.classList.toggle("selected", row.dataset.fileId === state.selected.file_id);
+  }
+  renderDetails(state.selected);
+  await renderMessage(state.selected);
+}
+
 async function renderMessage(record) {
   const panel = $("message-panel");
   panel.replaceChildren(el("p", { className: "muted", text: "Loading the message…" }));
@@ -395,7 +465,9 @@ async function renderMessage(record) {
     field(list, "Authenticated", trust(message));
     field(list, "Attachments", message.attachment_count);
     if (message.reason) field(list, "Reason", message.reason);
+    filingFields(list, message); // issue 21: case, labels, needs filing, receipt
     parts.push(list);
+    if (can(state.role, "file")) parts.push(filingForm(message)); // uploaders and admins
     const verdicts = Object.entries(message.verdicts || {});
     if (verdicts.length) {
       const table = el(

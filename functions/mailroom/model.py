@@ -1,7 +1,7 @@
-"""The DynamoDB data model: one table, item collections per message, seven sparse indexes.
+"""The DynamoDB data model: one table, item collections per message, eight sparse indexes.
 
     item          pk                 sk              index keys
-    message       MSG#<message-id>   MESSAGE         outcome_key
+    message       MSG#<message-id>   MESSAGE         outcome_key, filing_key (needs filing only)
     file          MSG#<message-id>   FILE#<file-id>  sender_key, original_sender_key (verified or
                                                      vouched) or claimed_sender_key, time_key,
                                                      sha256_key, case_key
@@ -44,9 +44,11 @@ INDEXES: dict[str, str] = {
     "by_sha256": "sha256_key",  # pattern 5: the same document sent twice
     "by_outcome": "outcome_key",  # pattern 6: messages that failed or were quarantined
     "by_case": "case_key",  # pattern 7: files of one case (plus-addressing)
+    "by_filing": "filing_key",  # issue 21: messages that need filing (only those carry it)
     # pattern 2 with --include-claimed: files whose original sender is only claimed (issue 16)
     "by_claimed_sender": "claimed_sender_key",
 }
+NEEDS_FILING = "needs_filing"  # the one `filing_key` value
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -226,6 +228,15 @@ class MessageRecord:
     suspected_spam: bool = False  # spam FAIL under spam_policy `tag` (or `quarantine`)
     source: str | None = None  # None for mail from SES; "import" for `mailroom import`
     mailbox: str | None = None  # the imported mailbox's path
+    # Filing (issue 21, mailroom.routing): labels from the rules; needs_filing when rules of one
+    # level disagreed; filed_by/filed_at when staff re-filed it.
+    labels: list[str] = field(default_factory=list)
+    needs_filing: bool = False
+    filing_reason: str | None = None
+    filed_by: str | None = None
+    filed_at: str | None = None
+    automatic: str | None = None  # why it is automatic mail (RFC 3834): never answered
+    receipt: str | None = None  # "sent <when>" or why none was sent (usecases.receipts)
     # Issue 20: the message's context, as the extractor read it (staff see links, never fetched).
     excerpt: str | None = None
     links: list[str] = field(default_factory=list)
@@ -236,6 +247,8 @@ class MessageRecord:
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
+        if self.needs_filing:
+            item["filing_key"] = NEEDS_FILING
         for name, value in item.items():
             if isinstance(value, str):
                 item[name] = _cut(value, MAX_TEXT_CHARS)
@@ -281,6 +294,16 @@ class MessageRecord:
         if values.get("expires_at") is not None:
             values["expires_at"] = int(values["expires_at"])
         return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """A staff member's filing of a message (issue 21): from then on its case is theirs, and the
+    pipeline's writes (reprocess, duplicate events, late file records) follow it."""
+
+    case: str
+    by: str
+    at: str
 
 
 @dataclass(slots=True)

@@ -9,13 +9,13 @@ pass anything shaped the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
-from mailroom.extract.types import AttachmentWriter, PartInfo
-from mailroom.model import Bounds, FileRecord, MessageRecord
+from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
+from mailroom.model import Bounds, FileRecord, Filing, MessageRecord
 from mailroom.provenance import MessageContext
 
 MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages
@@ -86,6 +86,14 @@ class FileWriter(Protocol):
     def put_file_once(self, record: FileRecord) -> bool: ...
 
 
+class MessageFilings(Protocol):
+    """Issue 21: a message's filing by staff, which its file records follow (the catalogue)."""
+
+    def message_filing(self, message_id: str) -> Filing | None: ...
+
+    def set_file_case(self, file_id: str, case: str) -> bool: ...
+
+
 class SignatureSightings(Protocol):
     """Issue 20: how often an inline image already came from a sender domain (the catalogue)."""
 
@@ -96,7 +104,7 @@ class IntakeStore(MailStore, IntakeObjects, Protocol):
     """Both halves of the pipeline in one process (`mailroom import`)."""
 
 
-class IntakeCatalog(MessageWriter, FileWriter, SignatureSightings, Protocol):
+class IntakeCatalog(MessageWriter, FileWriter, SignatureSightings, MessageFilings, Protocol):
     pass
 
 
@@ -283,6 +291,63 @@ class Objects(Protocol):
     ) -> Iterator[StoredObject]: ...
     def exists(self, key: str) -> bool: ...
     def head_bytes(self, key: str, length: int) -> tuple[bytes, datetime]: ...
+
+
+# -- filing (issue 21): messages that need filing, and staff re-filing -------------------------
+
+
+class NeedsFilingReader(Protocol):
+    def messages_needing_filing(
+        self, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[MessageRecord]: ...
+
+
+class MessageFiler(Protocol):
+    """What re-filing needs: the message with its files, and updates of their case."""
+
+    def get_message(self, message_id: str) -> tuple[MessageRecord | None, list[FileRecord]]: ...
+
+    def file_message(
+        self, message_id: str, case: str, by: str, at: str
+    ) -> MessageRecord | None: ...
+
+    def set_file_case(self, file_id: str, case: str) -> bool: ...
+
+
+# -- outcome events (issue 21) -----------------------------------------------------------------
+
+
+class EventPublisher(Protocol):
+    """The bus (EventBridge PutEvents) or local mode's outbox; raises unless it was accepted."""
+
+    def publish(self, source: str, detail_type: str, detail: Mapping[str, Any]) -> None: ...
+
+
+class OutcomeSink(Protocol):
+    """Told once a message's record is final (`usecases.outcomes.OutcomePublisher`)."""
+
+    def final(self, record: MessageRecord, attachments: Sequence[Attachment]) -> None: ...
+
+
+# -- receipts (issue 21) -----------------------------------------------------------------------
+
+
+class ReceiptLedger(Protocol):
+    """The catalogue, as receipts use it: one claim per message, a per-sender hourly count."""
+
+    def claim_receipt(self, message_id: str, to: str, at: str) -> bool: ...
+
+    def release_receipt(self, message_id: str) -> None: ...
+
+    def take_rate(self, address: str, window: str, limit: int) -> bool: ...
+
+    def note_receipt(self, message_id: str, status: str) -> None: ...
+
+
+class Mailer(Protocol):
+    """SES SendRawEmail, or local mode's outbox; returns the provider's message id."""
+
+    def send_raw(self, source: str, to: str, raw: bytes) -> str: ...
 
 
 class UploadLedger(Protocol):

@@ -15,6 +15,7 @@ from mailroom.limits import Limits
 from mailroom.model import PREFIXES
 from mailroom.policy import SpamPolicy, VirusPolicy
 from mailroom.probes import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
+from mailroom.routing import RoutingRules, RulesError, load_rules
 
 # The environment contract shared with infra/lambda.tf and the local stack.
 ENV_BUCKET = "MAILROOM_BUCKET"
@@ -28,6 +29,8 @@ ENV_MAX_PARTS = "MAILROOM_MAX_PARTS"
 ENV_MAX_TOTAL_BYTES = "MAILROOM_MAX_TOTAL_BYTES"
 ENV_VIRUS_POLICY = "MAILROOM_VIRUS_POLICY"
 ENV_SPAM_POLICY = "MAILROOM_SPAM_POLICY"
+ENV_ROUTING_RULES = "MAILROOM_ROUTING_RULES"  # issue 21: JSON, see mailroom.routing
+ENV_EVENT_BUS = "MAILROOM_EVENT_BUS"  # issue 21: the bus outcome events go to ("": none)
 ENV_TRUSTED_FORWARDERS = "MAILROOM_TRUSTED_FORWARDERS"
 # TEST ONLY, never set by Terraform: a JSON file of DNS TXT records ({"sel._domainkey.d": "v=DKIM1;
 # ..."}) that DKIM checks read instead of DNS (`mailroom local --dkim-test-records FILE`).
@@ -58,6 +61,8 @@ ALL_ENV = (
     ENV_MAX_TOTAL_BYTES,
     ENV_VIRUS_POLICY,
     ENV_SPAM_POLICY,
+    ENV_ROUTING_RULES,
+    ENV_EVENT_BUS,
     ENV_TRUSTED_FORWARDERS,
     ENV_EXPAND_ARCHIVES,
     ENV_KEEP_BODY,
@@ -106,6 +111,7 @@ MAX_UPLOAD_BYTES = 5 * 1024**3  # one presigned POST is one PUT-sized object: at
 MAX_LINK_SECONDS = 300  # issue 11: a download link lasts at most 5 minutes
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUS_RE = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]+/$")
 _ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
@@ -144,6 +150,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     virus_policy: VirusPolicy = VirusPolicy.STRICT
     spam_policy: SpamPolicy = SpamPolicy.TAG
+    routing: RoutingRules = field(default_factory=RoutingRules)
+    event_bus: str | None = None  # None: outcome events are not published
     # Staff domains or addresses whose authenticated forwards vouch for the original sender.
     trusted_forwarders: frozenset[str] = field(default_factory=frozenset)
     dkim_test_records: str | None = None  # TEST ONLY (ENV_DKIM_TEST_RECORDS)
@@ -253,6 +261,15 @@ class Settings:
                         f"{ENV_PROBE_EXPIRY_DAYS}={expiry_text!r} must be between 1 and "
                         f"{MAX_EXPIRY_DAYS}"
                     )
+        routing = RoutingRules()
+        try:
+            routing = load_rules(env.get(ENV_ROUTING_RULES))
+        except RulesError as exc:
+            problems.append(f"{ENV_ROUTING_RULES}: {exc}")
+
+        event_bus = env.get(ENV_EVENT_BUS, "").strip() or None
+        if event_bus is not None and not _BUS_RE.match(event_bus):
+            problems.append(f"{ENV_EVENT_BUS}={event_bus!r} is not an event bus name")
 
         if problems:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
@@ -266,6 +283,8 @@ class Settings:
             limits=Limits(**limit_values),
             virus_policy=VirusPolicy(virus_text),
             spam_policy=SpamPolicy(spam_text),
+            routing=routing,
+            event_bus=event_bus,
             trusted_forwarders=forwarders,
             dkim_test_records=env.get(ENV_DKIM_TEST_RECORDS, "").strip() or None,
             mail_domain=mail_domain,
@@ -286,6 +305,8 @@ class Settings:
             ENV_MAX_TOTAL_BYTES: str(self.limits.max_total_bytes),
             ENV_VIRUS_POLICY: str(self.virus_policy),
             ENV_SPAM_POLICY: str(self.spam_policy),
+            ENV_ROUTING_RULES: self.routing.to_json(),
+            ENV_EVENT_BUS: self.event_bus or "",
             ENV_TRUSTED_FORWARDERS: ",".join(sorted(self.trusted_forwarders)),
             **({ENV_DKIM_TEST_RECORDS: self.dkim_test_records} if self.dkim_test_records else {}),
             ENV_EXPAND_ARCHIVES: str(self.limits.expand_archives).lower(),

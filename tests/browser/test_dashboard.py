@@ -8,7 +8,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import smtplib
+import time
 import urllib.request
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,7 +21,7 @@ from mailroom.cli.render import human_size
 from mailroom.local.app import LocalMailroom
 from mailroom.model import Bounds
 
-from .conftest import screenshot
+from .conftest import SUBMIT, screenshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -632,3 +636,86 @@ def test_a_file_without_any_sender_says_unknown_sender(
     row.scroll_into_view_if_needed()
     screenshot(page, "1280-10-unknown-sender")
     page.context.close()
+
+
+def send_needing_filing(stack: LocalMailroom, filename: str) -> str:
+    """A message whose subject names two cases (the routing rules disagree: it needs filing),
+    over SMTP as `send` does; its SES message id."""
+    mail = EmailMessage()
+    mail["From"] = "Client <client@client-mail.example>"
+    mail["To"] = SUBMIT
+    mail["Subject"] = "Scans [case-1] Ref: 2"
+    mail["Message-ID"] = f"<{filename}@client-mail.example>"
+    mail.set_content("Two case numbers in one subject.\n")
+    mail.add_attachment(b"%PDF-1.4 to file\n", "application", "pdf", filename=filename)
+    assert stack.frontdoor is not None
+    with smtplib.SMTP(stack.frontdoor.host, stack.frontdoor.port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
+        smtp.mail("client@client-mail.example")
+        code, reply = smtp.rcpt(SUBMIT)
+        assert code == 250, reply
+        code, reply = smtp.data(mail.as_bytes(policy=SMTP_POLICY))
+        assert code == 250, reply
+    return reply.decode().split()[-1]
+
+
+def wait_for_file(stack: LocalMailroom, message_id: str, timeout_s: float = 60) -> str:
+    """The file id of the message's one file, once its record is there."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        files = api_get(stack, f"/messages/{message_id}")["files"]
+        if files:
+            return str(files[0]["file_id"])
+        time.sleep(0.2)
+    raise AssertionError(f"no file record for {message_id} after {timeout_s} s")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_message_that_needs_filing_is_filed_from_its_details(
+    browser: Browser, dashboard: LocalMailroom, width: int
+) -> None:
+    name = f"to-file-{width}.pdf"
+    message_id = send_needing_filing(dashboard, name)
+    dashboard.wait_for_messages([message_id], timeout=60)
+    file_id = wait_for_file(dashboard, message_id)
+
+    page = open_dashboard(browser, dashboard, width)
+    row = row_of(page, name)
+    row.get_by_role("button", name=f"Details of {name}", exact=True).click()
+    panel = page.locator("#message-panel")
+    expect(panel.locator("dd", has_text="Needs filing")).to_be_visible()
+    form = panel.locator("form.filing")
+    expect(form.get_by_role("button", name="File it")).to_be_visible()
+    form.scroll_into_view_if_needed()
+    assert_fits(page, width)
+    screenshot(page, f"{width}-13-needs-filing")
+
+    # A case id the API refuses: its message, and nothing filed.
+    form.get_by_label("Case").fill("not a case!")
+    form.get_by_role("button", name="File it").click()
+    expect(form.get_by_role("status")).to_contain_text("is not a case id")
+    assert api_get(dashboard, f"/messages/{message_id}")["message"]["needs_filing"] is True
+
+    form.get_by_label("Case").fill(" Case-7 ")
+    form.get_by_role("button", name="File it").click()
+    expect(page.locator("#status")).to_have_text("Filed the message and 1 file under case-7.")
+    expect(panel.locator("dd", has_text="Needs filing")).to_have_count(0)
+    expect(panel.locator("dd", has_text=f"by {dashboard.api.staff_address}")).to_be_visible()  # type: ignore[union-attr]
+    expect(page.locator("#details-fields dd", has_text="case-7")).to_be_visible()
+    expect(row_of(page, name).locator("td.case")).to_have_text("case-7")
+    refile = panel.locator("form.filing")
+    expect(refile.get_by_role("button", name="Re-file")).to_be_visible()
+    # Said beside the form too: on a phone the details cover the page's status line.
+    expect(refile.get_by_role("status")).to_have_text("Filed the message and 1 file under case-7.")
+    refile.scroll_into_view_if_needed()
+    assert_fits(page, width)
+    screenshot(page, f"{width}-14-filed")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+    view = api_get(dashboard, f"/messages/{message_id}")
+    assert (view["message"]["case"], view["message"]["needs_filing"]) == ("case-7", False)
+    assert view["message"]["filed_by"] == dashboard.api.staff_address  # type: ignore[union-attr]
+    assert [(f["file_id"], f["case"]) for f in view["files"]] == [(file_id, "case-7")]
+    waiting = api_get(dashboard, "/messages?needs_filing=true")["messages"]
+    assert message_id not in {m["message_id"] for m in waiting}

@@ -47,6 +47,11 @@ REGION = "us-east-1"
 MAIL_DOMAIN = "docs.example.com"
 SUBMISSION = f"submit@{MAIL_DOMAIN}"
 NAME_PREFIX = "mrtest"
+ROUTING_RULES = {
+    "default_case": "inbox",
+    "rules": [{"name": "acme", "sender": "@acme.example", "case": "acme", "labels": ["client"]}],
+}
+WEBHOOK_URL = "https://hooks.example.com/mailroom"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -273,6 +278,12 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "function_zip": str(FUNCTION_ZIP),
         "layer_zip": str(LAYER_ZIP),
         "site_dir": str(site_dir(tmp_path_factory)),
+        # Issue 21: rules rendered to the functions, and the optional outcome-event wiring.
+        "routing_rules": ROUTING_RULES,
+        "notify_email": f"staff@{MAIL_DOMAIN}",
+        "webhook_url": WEBHOOK_URL,
+        "receipt_policy": "authenticated",
+        "receipt_from": f"receipts@{MAIL_DOMAIN}",
         # Staff whose authenticated forwards vouch for the original sender (a domain and an
         # address): test_stack checks they reach the functions' Settings.
         "trusted_forwarders": TRUSTED_FORWARDERS,

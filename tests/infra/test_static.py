@@ -119,6 +119,12 @@ INVALID = {
     "api_latency_alarm_ms": "50",
     "dashboard_price_class": "PriceClass_Cheap",
     "site_dir": "web/",
+    "routing_rules": '{rules = [{name = "a", sender = "@acme.example"}]}',  # sets nothing
+    "notify_email": "not an address",
+    "webhook_url": "http://hooks.example.com/x",  # https only
+    "receipt_policy": "always",
+    "receipt_from": "Receipts@Docs.example.com",
+    "receipt_rate_per_hour": "2.5",
     "trusted_forwarders": '["Firm.example", "@firm.example"]',
 }
 
@@ -294,6 +300,14 @@ NEW_VARIABLES = (
     "dashboard_price_class",
     "site_dir",
     "probe_expiry_days",  # issue 18
+    "routing_rules",
+    "notify_email",
+    "webhook_url",
+    "receipt_policy",
+    "receipt_from",
+    "receipt_firm_name",
+    "receipt_contact",
+    "receipt_rate_per_hour",
 )
 
 
@@ -519,6 +533,7 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "POST /uploads",
         "GET /messages",
         "GET /messages/{proxy+}",
+        "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21)
     }
 
 

@@ -75,6 +75,11 @@ export class Api {
     return this.request("GET", `/messages/${encodeURIComponent(messageId)}`);
   }
 
+  // Issue 21: file a message (and its files) under a case; the API records who and when.
+  fileMessage(messageId, caseId) {
+    return this.request("POST", `/messages/${encodeURIComponent(messageId)}/file`, { body: { case: caseId } });
+  }
+
   signUpload(file, contentType, caseTag) {
     const body = { filename: file.name, size: file.size, content_type: contentType };
     if (caseTag) body.case = caseTag;

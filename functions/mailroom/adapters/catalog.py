@@ -18,6 +18,7 @@ from mailroom.model import (
     FILE_SK_PREFIX,
     INDEXES,
     MESSAGE_SK,
+    NEEDS_FILING,
     PIPELINE_FIELDS,
     PREFIXES,
     SIGHTING_PREFIX,
@@ -25,6 +26,7 @@ from mailroom.model import (
     STAFF_FIELDS,
     Bounds,
     FileRecord,
+    Filing,
     MessageRecord,
     aside,
     file_pk_sk,
@@ -41,6 +43,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 MAX_PAGE = 1000  # items per Query page when the caller says how many it takes
+FILING_RACES = 5  # a message re-filed again and again while the pipeline writes it
 
 
 def to_ddb(item: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +78,53 @@ class Catalog:
     # -- writes (idempotent: keys are deterministic, a retry overwrites the same item) --
 
     def put_message(self, record: MessageRecord) -> None:
-        self._ddb.put_item(TableName=self.table, Item=to_ddb(record.to_item()))
+        """Write a message record, keeping a staff member's filing.
+
+        Once staff filed a message (`filed_by`: `mailroom file`, the dashboard), its case is
+        theirs: a later write by the pipeline (reprocess, a duplicate event) keeps the case and
+        who filed it when, and `record` is updated to say so, so its event and its files carry
+        the staff's case. One conditional PutItem when nobody filed it; a refused one returns
+        the stored item (no extra read, no extra grant) and is written again on its filing.
+        """
+        for _ in range(FILING_RACES):
+            condition = "attribute_not_exists(filed_by)"
+            extra: dict[str, Any] = {}
+            if record.filed_by is not None:  # written on the filing it carries, or on none
+                condition += " OR (filed_by = :by AND filed_at = :at)"
+                extra["ExpressionAttributeValues"] = to_ddb(
+                    {":by": record.filed_by, ":at": record.filed_at or ""}
+                )
+            try:
+                self._ddb.put_item(
+                    TableName=self.table,
+                    Item=to_ddb(record.to_item()),
+                    ConditionExpression=condition,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **extra,
+                )
+                return
+            except self._ddb.exceptions.ConditionalCheckFailedException as exc:
+                stored = from_ddb(exc.response.get("Item") or {})  # type: ignore[arg-type]
+            if stored.get("filed_by"):  # filed by staff (again, since `record` was built)
+                record.case = stored.get("case")
+                record.filed_by, record.filed_at = stored["filed_by"], stored.get("filed_at")
+                record.needs_filing = False
+        raise RuntimeError(f"message {record.message_id}: its filing kept changing; not written")
+
+    def message_filing(self, message_id: str) -> Filing | None:
+        """How staff filed a message; None when nobody did (or there is no record). A
+        consistent read: record_metadata asks it around writing a file record."""
+        item = self._ddb.get_item(
+            TableName=self.table,
+            Key=to_ddb(message_pk_sk(message_id)),
+            ConsistentRead=True,
+            ProjectionExpression="#case, filed_by, filed_at",
+            ExpressionAttributeNames={"#case": "case"},
+        ).get("Item")
+        plain = from_ddb(item) if item else {}
+        if not plain.get("filed_by") or not plain.get("case"):
+            return None
+        return Filing(str(plain["case"]), str(plain["filed_by"]), str(plain.get("filed_at") or ""))
 
     def put_file(self, record: FileRecord) -> None:
         """Write the pipeline's fields of a file record, never the fields staff own.
@@ -192,6 +241,47 @@ class Catalog:
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return None
         return FileRecord.from_item(from_ddb(response["Attributes"]))
+
+    # -- filing (issue 21): only the fields staff own change; the pipeline's stay --
+
+    def file_message(self, message_id: str, case: str, by: str, at: str) -> MessageRecord | None:
+        """File a message under `case` (who, when); it leaves `by_filing`. None: no record."""
+        try:
+            response = self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(message_pk_sk(message_id)),
+                UpdateExpression="SET #case = :c, filed_by = :by, filed_at = :at, "
+                "needs_filing = :f REMOVE filing_key",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#case": "case"},
+                ExpressionAttributeValues=to_ddb({":c": case, ":by": by, ":at": at, ":f": False}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return MessageRecord.from_item(from_ddb(response["Attributes"]))
+
+    def set_file_case(self, file_id: str, case: str) -> bool:
+        """A file's case and its `by_case` key; False when the record does not exist."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(file_pk_sk(file_id, self._incoming_prefix)),
+                UpdateExpression="SET #case = :c, case_key = :c",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#case": "case"},
+                ExpressionAttributeValues=to_ddb({":c": case}),
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def messages_needing_filing(
+        self, bounds: Bounds | None = None, *, page_size: int | None = None
+    ) -> Iterator[MessageRecord]:
+        """Messages flagged `needs_filing`, newest first: the sparse `by_filing` index."""
+        for item in self._index_query("by_filing", NEEDS_FILING, bounds or Bounds(), page_size):
+            yield MessageRecord.from_item(item)
 
     # -- reads --
 

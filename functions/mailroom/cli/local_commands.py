@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mailroom.cli.local_filing import local_receipts, local_rules, write_local_rules
 from mailroom.local import state as state_file
+from mailroom.receipts import ReceiptPolicy
 
 if TYPE_CHECKING:
     from mailroom.local.app import LocalMailroom, MessageOutcome
@@ -143,6 +145,21 @@ def _forwarders(value: str) -> frozenset[str]:
     help="With --attach: act as this SES receipt rule set instead of the active one.",
 )
 @click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Routing rules (JSON, as the Terraform variable routing_rules): cases and labels "
+    "by recipient, subject and authenticated sender. `mailroom rules` lists them.",
+)
+@click.option(
+    "--receipt-policy",
+    type=click.Choice([p.value for p in ReceiptPolicy]),
+    default=ReceiptPolicy.OFF.value,
+    show_default=True,
+    help="Receipts to senders (kept in the outbox, never mailed): off, authenticated "
+    "(recommended) or all. `mailroom outbox` shows them.",
+)
+@click.option(
     "--trusted-forwarders",
     metavar="LIST",
     default="",
@@ -170,6 +187,8 @@ def local(  # noqa: PLR0917 (click passes every option)
     addresses: tuple[str, ...],
     attach_url: str | None,
     rule_set: str | None,
+    rules_path: Path | None,
+    receipt_policy: str,
     verbose: bool,
     trusted_forwarders: frozenset[str] = frozenset(),
     dkim_test_records: Path | None = None,
@@ -202,11 +221,14 @@ def local(  # noqa: PLR0917 (click passes every option)
             err=True,
         )
 
+    routing = local_rules(rules_path)
     config = StackConfig(
         bucket=bucket,
         table=table,
         region=region,
         submission_addresses=addresses or (DEFAULT_ADDRESS,),
+        routing=routing,
+        receipts=local_receipts(receipt_policy, addresses or (DEFAULT_ADDRESS,)),
         trusted_forwarders=trusted_forwarders,
         dkim_test_records=str(dkim_test_records.resolve()) if dkim_test_records else None,
     )
@@ -252,6 +274,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     pid = os.getpid()
     try:
         path = state_file.write_state(stack.local_state(pid))
+        write_local_rules(path.parent, routing)
         for name, value in stack.env().items():
             click.echo(f"export {name}={shlex.quote(value)}")
         if stack.dashboard_url:

@@ -23,10 +23,12 @@ from mailroom.cli import (
     local_mode,
     offline,
     ops,
+    outbox,
     query,
     reports,
     tools,
 )
+from mailroom.cli import filing as filing_commands
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
 from mailroom.cli.output import show_files
@@ -109,6 +111,10 @@ cli.add_command(ops.reprocess)
 cli.add_command(ops.redrive)
 cli.add_command(ops.doctor)
 cli.add_command(imports.import_mail)
+cli.add_command(filing_commands.file_command, "file")  # issue 21
+cli.add_command(filing_commands.rules_group, "rules")
+cli.add_command(outbox.outbox_command, "outbox")
+cli.add_command(outbox.watch_command, "watch")
 cli.add_command(deploy.migrate)
 cli.add_command(deploy.preflight)
 cli.add_command(deploy.smoke)

@@ -21,7 +21,7 @@ from mailroom.cli.output import (
     wide_option,
 )
 from mailroom.cli.params import DurationParam
-from mailroom.usecases import files, messages
+from mailroom.usecases import files, filing, messages
 from mailroom.usecases.files import MAX_LIMIT
 
 MAX_AGE = 3650 * 86400  # --older-than: ten years
@@ -189,6 +189,11 @@ def duplicates(app: App, file_id: str | None, digest: str | None, wide: bool, fm
     metavar="DURATION",
     help="Only records received longer ago than this (e.g. 15m, 2h, 1d): stuck ones.",
 )
+@click.option(
+    "--needs-filing",
+    is_flag=True,
+    help="Only messages the routing rules could not file (`mailroom file` files them).",
+)
 @range_options
 @wide_option
 @format_option()
@@ -198,6 +203,7 @@ def messages_command(
     *,
     outcome: str | None,
     older_than: int | None,
+    needs_filing: bool,
     since: date | None,
     until: date | None,
     limit: int,
@@ -209,8 +215,14 @@ def messages_command(
     `--outcome processing --older-than 15m` shows messages whose extraction never finished.
     """
     query = messages.MessageQuery(outcome, since, until, older_than, limit)
-    page = messages.page_messages(app.catalog, query)
-    empty = f"no {outcome or ''} messages".replace("  ", " ")
-    show_messages(page.messages, fmt, empty, wide=wide)
+    if needs_filing:  # issue 21: a sparse index, so the cost follows the rows returned
+        if outcome or older_than:
+            raise click.UsageError("--needs-filing takes no --outcome or --older-than")
+        page = filing.page_needing_filing(app.catalog, query)
+        show_messages(page.messages, fmt, "no messages need filing", wide=wide)
+    else:
+        page = messages.page_messages(app.catalog, query)
+        empty = f"no {outcome or ''} messages".replace("  ", " ")
+        show_messages(page.messages, fmt, empty, wide=wide)
     if page.next:
         more_note(limit, "messages")

@@ -438,7 +438,12 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("original sender", _via(record.original_sender, record.original_sender_via)),
         ("sender trust", _level(record)),
         ("recipients", recipients),
-        ("case", record.case or ""),
+        ("case", record.case or ("NEEDS FILING (mailroom file)" if record.needs_filing else "")),
+        ("labels", ", ".join(record.labels)),  # issue 21: filing and receipts
+        ("filed", f"by {record.filed_by} at {record.filed_at}" if record.filed_by else ""),
+        ("filing", record.filing_reason or ""),
+        ("automatic mail", record.automatic or ""),
+        ("receipt", record.receipt or ""),
         ("subject", record.subject or ""),
         ("excerpt", record.excerpt or ""),
         ("links", " ".join(record.links)),

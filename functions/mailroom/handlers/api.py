@@ -15,6 +15,8 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
     POST   /uploads                     a presigned POST into incoming/<upload-id>/
     GET    /messages?outcome=&since=&until=&limit=&cursor=
     GET    /messages/{id}
+    POST   /messages/{id}/file          {"case": "case-42"}: re-file it and its files (issue 21)
+    GET    /messages?needs_filing=true  those the routing rules could not file
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
-from mailroom.usecases import deletes, downloads, files, messages, roles, uploads
+from mailroom.usecases import deletes, downloads, files, filing, messages, roles, uploads
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -205,8 +207,13 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
 
     @app.get("/messages")
     def list_messages() -> Response[str]:
-        who(messages.page_messages, "listing messages")
-        page = messages.page_messages(rt.catalog, messages.MessageQuery.from_params(params()))
+        query = params()
+        if query.pop("needs_filing", None) == "true":  # issue 21
+            who(filing.page_needing_filing, "listing messages that need filing")
+            page = filing.page_needing_filing(rt.catalog, messages.MessageQuery.from_params(query))
+        else:
+            who(messages.page_messages, "listing messages")
+            page = messages.page_messages(rt.catalog, messages.MessageQuery.from_params(query))
         return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
 
     @app.get("/messages/<message_id>")
@@ -219,6 +226,16 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
                 "files": [asdict(f) for f in view.files],
                 "held": view.held,
             }
+        )
+
+    @app.post("/messages/<message_id>/file")
+    def file_message(message_id: str) -> Response[str]:
+        person = who(filing.file_message, "filing a message")
+        case = filing.case_from_body(app.current_event.decoded_body)
+        done = filing.file_message(rt.catalog, unquote(message_id), case, by=person)
+        logger.info("message filed", extra={"case": case, "by": person})
+        return json_response(
+            {"message": asdict(done.message), "files": [asdict(f) for f in done.files]}
         )
 
     def api_error(exc: ApiError) -> Response[str]:

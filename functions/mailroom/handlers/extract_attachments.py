@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailroom.handlers.runtime import runtime
 from mailroom.model import MessageRecord
 from mailroom.usecases.intake import DeadlineReached, ReceivedMail, process_message
+from mailroom.usecases.outcomes import OutcomePublisher
 
 # Traced by Lambda's active tracing (infra/lambda.tf), without the X-Ray SDK: keeping the SDK off
 # the import path is most of the cold start it cost (docs/ARCHITECTURE.md, Observability).
@@ -30,6 +31,7 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
         if mail.is_setup_notification:
             logger.info("SES setup notification skipped")
             continue
+        outcomes = OutcomePublisher(rt.events) if rt.events else None
         try:
             result = process_message(
                 mail,
@@ -37,11 +39,19 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 rt.store,
                 rt.catalog,
                 remaining_ms=context.get_remaining_time_in_millis,
+                outcomes=outcomes,
                 txt_lookup=rt.txt_lookup,
             )
         except Exception as exc:
             _failed(exc)
             raise  # so Lambda retries, then dead-letters the event
+        finally:
+            # An event that could not be published never fails the message: its record is
+            # final and kept; the publisher logged it, the metric counts it (an alarm's input).
+            if outcomes is not None and outcomes.failed:
+                metrics.add_metric(
+                    name="EventPublishFailures", unit=MetricUnit.Count, value=len(outcomes.failed)
+                )
         _report(result)
     return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
 

@@ -40,6 +40,7 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             rt.catalog,
             sightings=rt.catalog,
             signature_repeats=rt.settings.limits.signature_repeats,
+            filings=rt.catalog,
         )
         if result is not None:
             recorded += 1

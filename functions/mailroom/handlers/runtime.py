@@ -12,10 +12,13 @@ from botocore.config import Config
 from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
+from mailroom.adapters.events import EventBridgeBus
+from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
 from mailroom.dkimcheck import TxtLookup
-from mailroom.settings import Settings
+from mailroom.receipts import ReceiptSettings
+from mailroom.settings import ENV_TABLE, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,7 @@ class Runtime:
     settings: Settings
     store: S3Store
     catalog: Catalog
+    events: EventBridgeBus | None = None  # issue 21: None when no bus is configured
     txt_lookup: TxtLookup = dns_txt_lookup  # DNS for DKIM checks of forwarded messages
 
 
@@ -37,6 +41,31 @@ def runtime() -> Runtime:
         store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
         catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
         txt_lookup=txt_lookup(settings.dkim_test_records),
+        events=(
+            EventBridgeBus(boto3.client("events"), settings.event_bus)
+            if settings.event_bus
+            else None
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRuntime:
+    """The send_receipt function's (issue 21): its settings, the claim ledger, SES."""
+
+    settings: ReceiptSettings
+    ledger: ReceiptBook
+    mailer: SesMailer
+
+
+@cache
+def receipt_runtime() -> ReceiptRuntime:
+    """Read once; a wiring mistake raises ReceiptSettingsError naming every problem."""
+    settings = ReceiptSettings.from_env(os.environ)
+    return ReceiptRuntime(
+        settings=settings,
+        ledger=ReceiptBook(boto3.client("dynamodb"), os.environ[ENV_TABLE]),
+        mailer=SesMailer(boto3.client("ses")),
     )
 
 

@@ -44,7 +44,9 @@ from mailroom.local.httpapi import (
     LocalHttpApi,
     default_web_dir,
 )
+from mailroom.local.outbox import OUTBOX_FILE, Drainer, Outbox
 from mailroom.local.persist import DataDir, DataDirBusy
+from mailroom.local.receipts_local import answer_locally
 from mailroom.local.reconcile import Reconciled, reconcile
 from mailroom.local.runner import (
     DEFAULT_CONCURRENCY,
@@ -138,6 +140,8 @@ class LocalMailroom:
         self.role = role  # of the token the local API issues at start (`--role`)
         self.web_dir = web_dir
         self.api: LocalHttpApi | None = None
+        self.outbox = Outbox(self.state_dir / OUTBOX_FILE)  # issue 21: events and receipts
+        self.drainer: Drainer | None = None
 
     @classmethod
     def attach(
@@ -191,6 +195,12 @@ class LocalMailroom:
                 dead_letter_queues=dlqs,
             )
             self.runner.start()
+            if self.provisioned is not None and self.provisioned.outbox_url:
+                self.outbox.reset()
+                self.drainer = Drainer(
+                    self.endpoint, self.provisioned.outbox_url, self.outbox, self._on_event
+                )
+                self.drainer.start()
             if self._emulator is not None:
                 self.notifier = Notifier(self.endpoint, self.runner)
                 hooks.listen(
@@ -244,6 +254,9 @@ class LocalMailroom:
             clean = self.runner.idle
             self.runner.stop(STOP_GRACE_S)
             self.runner = None
+        if self.drainer is not None:
+            self.drainer.stop()
+            self.drainer = None
         if self._emulator is not None:
             hooks.listen()
         if self._data is not None:
@@ -254,6 +267,11 @@ class LocalMailroom:
             self._emulator = None
         self.notifier = None
         self.function_log.close()
+
+    def _on_event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """What an outcome event causes locally (receipts, issue 21); entries for the outbox."""
+        assert self.endpoint is not None
+        return answer_locally(event, self.config.receipts, self.endpoint, self.config.table)
 
     def _serve_api(self, endpoint: Endpoint, runner: Runner, port: int) -> None:
         """Bind first (the function's CORS origin is the server's address), then provision

@@ -135,6 +135,7 @@ ROUTES = (
     Route("POST", "/uploads"),
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
+    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
 )
 API_PREFIXES = ("/files", "/uploads", "/messages")
 

@@ -12,7 +12,10 @@ import zipfile
 from dataclasses import dataclass, field
 
 from mailroom.local.emulator import Endpoint
+from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import TTL_ATTRIBUTE, table_definition
+from mailroom.receipts import ReceiptSettings
+from mailroom.routing import RoutingRules
 from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
@@ -54,6 +57,8 @@ class StackConfig:
     dkim_test_records: str | None = None
     timeout_s: int = 300  # as infra/ sets them: enforced by the local runner
     memory_mb: int = 512
+    routing: RoutingRules = field(default_factory=RoutingRules)  # `mailroom local --rules`
+    receipts: ReceiptSettings = field(default_factory=ReceiptSettings)  # --receipt-policy
 
     def function_name(self, short: str) -> str:
         return f"{self.name_prefix}-{short}"
@@ -67,6 +72,8 @@ class StackConfig:
             bucket=self.bucket,
             table=self.table,
             allowed_sender_domains=self.allowed_sender_domains,
+            routing=self.routing,
+            event_bus=bus_name(self.name_prefix),
             trusted_forwarders=self.trusted_forwarders,
             dkim_test_records=self.dkim_test_records,
             mail_domain=self.mail_domain,
@@ -104,6 +111,7 @@ class Provisioned:
     functions: dict[str, str]  # short name (EXTRACT, RECORD) -> function name
     dlq_urls: dict[str, str]  # short name -> queue URL
     rule_set: str = RULE_SET
+    outbox_url: str = ""  # issue 21: the queue the bus delivers to (local/outbox.py)
 
     def dlq_by_function(self) -> dict[str, str]:
         return {self.functions[short]: url for short, url in self.dlq_urls.items()}
@@ -210,7 +218,8 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
             ]
         },
     )
-    return Provisioned(functions=names, dlq_urls=dlq_urls)
+    outbox_url = provision_events(endpoint, config.name_prefix)  # issue 21
+    return Provisioned(functions=names, dlq_urls=dlq_urls, outbox_url=outbox_url)
 
 
 def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str) -> str:

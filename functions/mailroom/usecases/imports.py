@@ -398,6 +398,7 @@ def intake_steps(
             catalog,
             sightings=catalog,
             signature_repeats=settings.limits.signature_repeats,
+            filings=catalog,
         )
 
     return extract, record

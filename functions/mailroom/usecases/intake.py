@@ -19,6 +19,7 @@ the I/O. The lifecycle of a message record:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -41,13 +42,14 @@ from mailroom.policy import (
     VirusPolicy,
     authenticate,
     bounded,
-    case_tag,
     decide,
     dkim_signing_domains,
     outcome_for,
 )
-from mailroom.ports import AttachmentSink, MailStore, MessageWriter
+from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
+from mailroom.receipts import automatic_reason
+from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
 
@@ -79,6 +81,7 @@ class ReceivedMail:
     # Issue 18: the X-Mailroom-Probe values among the top-level headers SES lists (mail.headers);
     # None when SES truncated that list (no marker can be read).
     probe_markers: Sequence[str] | None = ()
+    automatic: str | None = None  # issue 21: why this is automatic mail (RFC 3834), else None
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -104,6 +107,9 @@ class ReceivedMail:
             mailbox=origin.get("mailbox") or None,
             probe_markers=(
                 None if mail.get("headersTruncated") else probes.markers_in(mail.get("headers"))
+            ),
+            automatic=automatic_reason(
+                (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or ()
             ),
         )
 
@@ -175,6 +181,7 @@ def process_message(
     remaining_ms: Callable[[], int] | None = None,
     margin_ms: int = DEADLINE_MARGIN_MS,
     sleep: Callable[[float], None] = time.sleep,
+    outcomes: OutcomeSink | None = None,
     txt_lookup: TxtLookup = no_lookup,
 ) -> MessageRecord:
     """Extract one message's attachments by policy; its record goes `processing` -> final.
@@ -185,7 +192,6 @@ def process_message(
     default answers nothing, so no forward is verified.
     """
     sender, sender_name = mail.sender()
-    case = mail.case or case_tag(mail.recipients)
     auth = mail.authentication()
     probe = mail.probe(settings.mail_domain)
     if probe.refused:
@@ -203,6 +209,10 @@ def process_message(
     allowed = settings.allowed_sender_domains
     if allowed and probe.probe is not None and settings.mail_domain:
         allowed = allowed | {settings.mail_domain}  # the stack's own, authenticated domain
+    # Routing rules (issue 21): a case given by the caller (import --case) wins over them.
+    sender_ok = authenticated_sender(auth.authenticated, mail.from_addresses())
+    filing = route(settings.routing, Envelope(mail.recipients, mail.subject, sender_ok))
+    case = mail.case or filing.case
     decision = decide(
         mail.verdicts,
         sender,
@@ -239,6 +249,10 @@ def process_message(
             if probe.probe is None
             else probes.expires_at(mail.timestamp, settings.probe_expiry_days)
         ),
+        labels=list(filing.labels),
+        needs_filing=filing.needs_filing and not mail.case,
+        filing_reason="given by the caller" if mail.case else filing.reason,
+        automatic=mail.automatic,
     )
     if probe.probe is not None:
         # The raw message expires with the records (the lifecycle rule reads this tag). Not
@@ -253,9 +267,13 @@ def process_message(
     if decision.disposition is Disposition.REJECT:
         record.outcome = Outcome.REJECTED
         _write_final(catalog, record, sleep)
+        if outcomes is not None:  # issue 21: after the record is final
+            outcomes.final(record, ())
         return record
 
     # Written before any work: a timeout or an out-of-memory kill leaves this for the doctor.
+    # A message staff already filed keeps their case (the catalogue puts it in `record`), and
+    # its files are written with it.
     catalog.put_message(record)
 
     prefix = (
@@ -268,7 +286,7 @@ def process_message(
         mail.timestamp,
         sender,
         sender_name,
-        case,
+        record.case,
         authenticated=auth.authenticated,
         auth_reason=auth.reason,
         suspected_spam=decision.suspected_spam,
@@ -301,6 +319,9 @@ def process_message(
         record.file_ids = list(sink.keys)
         record.file_count = len(sink.keys)
         _write_final(catalog, record, sleep)
+        if outcomes is not None:
+            with contextlib.suppress(Exception):  # counted by the publisher; the cause is raised
+                outcomes.final(record, ())
         raise
 
     record.outcome = outcome_for(decision.disposition, len(extraction.attachments))
@@ -322,6 +343,8 @@ def process_message(
     record.excerpt = extraction.excerpt  # issue 20: why the files came, in the sender's words
     record.links = list(extraction.links)
     _write_final(catalog, record, sleep)
+    if outcomes is not None:
+        outcomes.final(record, extraction.attachments)
     return record
 
 

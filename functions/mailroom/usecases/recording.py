@@ -16,8 +16,14 @@ import filetype
 
 from mailroom.extract.images import image_size
 from mailroom.extract.roles import DOCUMENT, INLINE_IMAGE, is_image, signature_role
-from mailroom.model import FileRecord, file_sort_key, group_of
-from mailroom.ports import FileWriter, IntakeObjects, ObjectNotFound, SignatureSightings
+from mailroom.model import FileRecord, Filing, file_sort_key, group_of
+from mailroom.ports import (
+    FileWriter,
+    IntakeObjects,
+    MessageFilings,
+    ObjectNotFound,
+    SignatureSightings,
+)
 from mailroom.probes import ROLE as PROBE_ROLE
 from mailroom.provenance import Provenance
 from mailroom.usecases.upload_recording import UploadedObject, is_upload_key, record_upload
@@ -61,11 +67,14 @@ def record_object(
     *,
     sightings: SignatureSightings | None = None,
     signature_repeats: int = 1,
+    filings: MessageFilings | None = None,
 ) -> FileRecord | None:
     """Write the file record of one object; None if it is gone or outside `incoming/`.
 
     With `sightings` (the catalogue), an inline image whose bytes already came
     `signature_repeats` times from the sender's domain is recorded as a `signature`.
+    With `filings` (the catalogue), a file of a message staff re-filed gets their case, not the
+    one in the object's metadata (`_follow_filing`).
     """
     if not event.key.startswith(incoming_prefix) or event.key.endswith("/"):
         logger.warning("object outside the intake prefix skipped", extra={"key": event.key})
@@ -155,10 +164,34 @@ def record_object(
             record.width, record.height = dimensions
     if sightings is not None and record.role == INLINE_IMAGE:
         _signature(record, sightings, signature_repeats)
+    filed = _filing(filings, record)
+    if filed is not None:
+        record.case = filed.case
     # An update of the pipeline's fields: a re-recording never wipes what staff set
     # (model.STAFF_FIELDS; Catalog.put_file writes with UpdateItem).
     catalog.put_file(record)
+    _follow_filing(filings, record, filed)
     return record
+
+
+def _filing(filings: MessageFilings | None, record: FileRecord) -> Filing | None:
+    if filings is None or record.source == "upload":  # an upload belongs to no message
+        return None
+    return filings.message_filing(record.message_id)
+
+
+def _follow_filing(
+    filings: MessageFilings | None, record: FileRecord, before: Filing | None
+) -> None:
+    """A message staff filed keeps their case in every file record, also one recorded late (a
+    duplicate event, `doctor --fix`, reprocess) after the filing: the case is read before the
+    write, and again after it, because a filing that ran in between may have listed the
+    message's files before this one landed (filing updates the message, then its files)."""
+    if filings is None:
+        return
+    after = _filing(filings, record)
+    if after is not None and after != before and filings.set_file_case(record.file_id, after.case):
+        record.case = after.case
 
 
 def _signature(record: FileRecord, sightings: SignatureSightings, repeats: int) -> None:
