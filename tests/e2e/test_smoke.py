@@ -19,8 +19,10 @@ from mailroom.adapters.smoke import OWN_DOMAIN_VERDICTS, SmtpSender
 from mailroom.cli.main import cli
 from mailroom.local import state as state_file
 from mailroom.local.app import LocalMailroom
+from mailroom.local.outbox import read_outbox
 from mailroom.usecases.smoke import Target, message_of, probes
 from tests.e2e.conftest import SUBMIT, run_cli
+from tests.e2e.test_local_filing import events_for
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +85,22 @@ def test_smoke_is_green_on_a_working_local_stack(stack: LocalMailroom) -> None:
             assert tags == [{"Key": "mailroom-probe", "Value": "true"}]
     outcomes = {m["message_id"] for m in run_cli(stack, "messages", "--limit", "200")}
     assert not {every[n]["message_id"] for n in names} & outcomes  # no message listing either
+
+    # AND no event (so no receipt, no notification): ordinary mail sent after the probes gets
+    # its event in the outbox, none of the probes has one
+    assert stack.frontdoor is not None
+    ordinary = probes(Target(SUBMIT, "client@elsewhere.example", big_bytes=0), tag)[0]
+    SmtpSender(stack.frontdoor.host, stack.frontdoor.port).send(
+        message_of(ordinary, "client@elsewhere.example", tag), "client@elsewhere.example", SUBMIT
+    )
+    stack.wait_idle(timeout=60)
+    after = {
+        f["filename"]: f for f in run_cli(stack, "list", "--sender", "client@elsewhere.example")
+    }
+    assert events_for(stack, after[ordinary.filename]["message_id"])
+    found, _ = read_outbox(stack.outbox.path)
+    told = {e["detail"]["message_id"] for e in found if e["kind"] == "event"}
+    assert not {every[n]["message_id"] for n in names} & told
 
 
 @pytest.mark.parametrize(
