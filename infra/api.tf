@@ -30,6 +30,7 @@ locals {
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
     "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file
+    "GET /api/audit",              # issue 22: the audit trail (admins)
   ])
 }
 

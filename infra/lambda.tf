@@ -30,6 +30,8 @@ locals {
     # Issue 18: probes are recognised from this domain only, and expire after these days.
     MAILROOM_MAIL_DOMAIN       = var.mail_domain
     MAILROOM_PROBE_EXPIRY_DAYS = tostring(var.probe_expiry_days)
+    # Issue 22: audit entries expire (DynamoDB TTL, expires_at) after these days.
+    MAILROOM_AUDIT_RETENTION_DAYS = tostring(var.audit_retention_days)
 
     POWERTOOLS_SERVICE_NAME      = "mailroom"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace

@@ -711,3 +711,20 @@ variable "canary_bound_minutes" {
     error_message = "canary_bound_minutes must be a whole number of minutes, at least 1 and under canary_interval_minutes."
   }
 }
+
+variable "audit_retention_days" {
+  description = "Days an audit entry (who listed, showed, downloaded, uploaded, deleted, re-filed, released, exported or held what: functions/mailroom/audit.py) is kept; DynamoDB's TTL (expires_at) removes it after, typically within two days. Reaches the functions as MAILROOM_AUDIT_RETENTION_DAYS; local mode uses the same default."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.audit_retention_days >= 1 && var.audit_retention_days <= 3650 && floor(var.audit_retention_days) == var.audit_retention_days
+    error_message = "audit_retention_days must be a whole number of days from 1 to 3650."
+  }
+}
+
+variable "cloudtrail_data_events" {
+  description = "Issue 22: a CloudTrail trail with S3 data events (every GetObject, PutObject, DeleteObject) on the document bucket, into its own encrypted log bucket: the record of access that goes around the product (a staff member's direct S3 reads). Off by default: data events are billed per event."
+  type        = bool
+  default     = false
+}

@@ -47,6 +47,10 @@ ENV_SIGNATURE_REPEATS = "MAILROOM_SIGNATURE_REPEATS"
 # records and objects are kept.
 ENV_MAIL_DOMAIN = "MAILROOM_MAIL_DOMAIN"
 ENV_PROBE_EXPIRY_DAYS = "MAILROOM_PROBE_EXPIRY_DAYS"
+# Issue 22: days an audit entry is kept before DynamoDB's TTL removes it (mailroom.audit).
+ENV_AUDIT_RETENTION_DAYS = "MAILROOM_AUDIT_RETENTION_DAYS"
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+MAX_AUDIT_RETENTION_DAYS = 3650
 
 REQUIRED_ENV = (ENV_BUCKET, ENV_TABLE)
 ALL_ENV = (
@@ -73,6 +77,7 @@ ALL_ENV = (
     ENV_SIGNATURE_REPEATS,
     ENV_MAIL_DOMAIN,
     ENV_PROBE_EXPIRY_DAYS,
+    ENV_AUDIT_RETENTION_DAYS,
 )
 
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
@@ -81,7 +86,17 @@ ENV_DASHBOARD_ORIGIN = "MAILROOM_DASHBOARD_ORIGIN"
 ENV_UPLOAD_MAX_BYTES = "MAILROOM_UPLOAD_MAX_BYTES"
 ENV_UPLOAD_TYPES = "MAILROOM_UPLOAD_TYPES"
 ENV_LINK_SECONDS = "MAILROOM_LINK_SECONDS"
-API_ENV = (ENV_DASHBOARD_ORIGIN, ENV_UPLOAD_MAX_BYTES, ENV_UPLOAD_TYPES, ENV_LINK_SECONDS)
+# Issue 22: the origin the api's audit entries name: "api" (unset, as Terraform leaves it), or
+# "local" (set by `mailroom local` for its own api function).
+ENV_AUDIT_ORIGIN = "MAILROOM_AUDIT_ORIGIN"
+AUDIT_ORIGINS = ("api", "local")
+API_ENV = (
+    ENV_DASHBOARD_ORIGIN,
+    ENV_UPLOAD_MAX_BYTES,
+    ENV_UPLOAD_TYPES,
+    ENV_LINK_SECONDS,
+    ENV_AUDIT_ORIGIN,
+)
 
 # What staff upload: scans, office documents, pictures, text. A type outside the list is refused
 # before anything is signed (415), whatever the file's name says.
@@ -158,6 +173,7 @@ class Settings:
     # Issue 18: probes (mailroom.probes) are recognised only from this domain; None: never.
     mail_domain: str | None = None
     probe_expiry_days: int = DEFAULT_EXPIRY_DAYS
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS  # issue 22
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -261,6 +277,21 @@ class Settings:
                         f"{ENV_PROBE_EXPIRY_DAYS}={expiry_text!r} must be between 1 and "
                         f"{MAX_EXPIRY_DAYS}"
                     )
+        retention_text = env.get(ENV_AUDIT_RETENTION_DAYS, "").strip()
+        retention = DEFAULT_AUDIT_RETENTION_DAYS
+        if retention_text:
+            try:
+                retention = int(retention_text)
+            except ValueError:
+                problems.append(
+                    f"{ENV_AUDIT_RETENTION_DAYS}={retention_text!r} is not a whole number"
+                )
+            else:
+                if not 1 <= retention <= MAX_AUDIT_RETENTION_DAYS:
+                    problems.append(
+                        f"{ENV_AUDIT_RETENTION_DAYS}={retention_text!r} must be between 1 and "
+                        f"{MAX_AUDIT_RETENTION_DAYS}"
+                    )
         routing = RoutingRules()
         try:
             routing = load_rules(env.get(ENV_ROUTING_RULES))
@@ -289,6 +320,7 @@ class Settings:
             dkim_test_records=env.get(ENV_DKIM_TEST_RECORDS, "").strip() or None,
             mail_domain=mail_domain,
             probe_expiry_days=expiry,
+            audit_retention_days=retention,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -318,6 +350,7 @@ class Settings:
             ENV_SIGNATURE_REPEATS: str(self.limits.signature_repeats),
             ENV_MAIL_DOMAIN: self.mail_domain or "",
             ENV_PROBE_EXPIRY_DAYS: str(self.probe_expiry_days),
+            ENV_AUDIT_RETENTION_DAYS: str(self.audit_retention_days),
         }
 
 
@@ -330,6 +363,7 @@ class ApiSettings:
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     link_seconds: int = MAX_LINK_SECONDS
+    audit_origin: str = "api"  # issue 22: "local" under `mailroom local`
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -373,6 +407,9 @@ class ApiSettings:
             for t in sorted(types)
             if not _MIME_RE.match(t)
         )
+        audit_origin = env.get(ENV_AUDIT_ORIGIN, "").strip().lower() or "api"
+        if audit_origin not in AUDIT_ORIGINS:
+            problems.append(f"{ENV_AUDIT_ORIGIN}={audit_origin!r} must be api or local")
         if problems or core is None:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
-        return cls(core, origin, cap, types, seconds)
+        return cls(core, origin, cap, types, seconds, audit_origin)

@@ -308,6 +308,8 @@ NEW_VARIABLES = (
     "receipt_firm_name",
     "receipt_contact",
     "receipt_rate_per_hour",
+    "audit_retention_days",  # issue 22
+    "cloudtrail_data_events",  # issue 22
 )
 
 

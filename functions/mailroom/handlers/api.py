@@ -17,6 +17,12 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
     GET    /messages/{id}
     POST   /messages/{id}/file          {"case": "case-42"}: re-file it and its files (issue 21)
     GET    /messages?needs_filing=true  those the routing rules could not file
+    GET    /audit?who=&file=&since=&until=&action=&limit=   the audit trail (admins; issue 22)
+
+Every call it serves appends a server-reported audit entry naming the person (issue 22,
+`usecases/audit.py`): listings and details once per person, filter and minute, every download,
+upload, delete and re-filing each time. A refused or failed call writes none. An entry that
+cannot be written never fails the call: it is logged and counted (`AuditWriteFailures`).
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ from urllib.parse import quote, unquote
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
-from mailroom.usecases import deletes, downloads, files, filing, messages, roles, uploads
+from mailroom.usecases import audit, deletes, downloads, files, filing, messages, roles, uploads
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -147,16 +154,37 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     def record_of(encoded_id: str) -> Any:
         return files.get_file(rt.catalog, unquote(encoded_id))
 
+    def trail(
+        person: str, action: str, target: audit.Target, details: dict[str, Any] | None = None
+    ) -> None:
+        """The server's audit entry of a call it served (issue 22); never fails the call."""
+        audit.record_action(
+            rt.audit,
+            actor=person,
+            action=action,
+            target=target,
+            origin=settings.audit_origin,
+            details=details,
+            on_failure=count_audit_failure,
+        )
+
+    def filters() -> dict[str, str]:
+        """The listing's filters, as the person gave them (paging is not a filter)."""
+        return {k: v for k, v in params().items() if k not in {"cursor", "limit"} and v}
+
     @app.get("/files")
     def list_files() -> Response[str]:
-        who(files.list_files, "listing files")
+        person = who(files.list_files, "listing files")
         page = files.list_files(rt.catalog, files.FileQuery.from_params(params()))
+        trail(person, "list", audit.Target.listing("files"), {"filters": filters()})
         return json_response({"files": [m.to_dict() for m in page.files], "next": page.next})
 
     @app.get("/files/<file_id>")
     def get_file(file_id: str) -> Response[str]:
-        who(files.get_file, "reading a file's record")
-        return json_response({"file": files.FileMatch(record_of(file_id)).to_dict()})
+        person = who(files.get_file, "reading a file's record")
+        record = record_of(file_id)
+        trail(person, "show", audit.Target.file(record.file_id))
+        return json_response({"file": files.FileMatch(record).to_dict()})
 
     @app.get("/files/<file_id>/download")
     def download(file_id: str) -> Response[str]:
@@ -166,6 +194,8 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             rt.store, record, settings.link_seconds, incoming_prefix=core.incoming_prefix
         )
         logger.info("download link issued", extra={"file_id": record.file_id, "by": person})
+        details = {"expires_in": settings.link_seconds, "version_id": record.version_id}
+        trail(person, "download", audit.Target.file(record.file_id), details)
         return json_response({"url": url, "expires_in": settings.link_seconds})
 
     @app.delete("/files/<file_id>")
@@ -179,6 +209,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             incoming_prefix=core.incoming_prefix,
         )
         logger.info("file deleted", extra={"file_id": record.file_id, "by": record.deleted_by})
+        trail(person, "delete", audit.Target.file(record.file_id))
         return json_response({"file": asdict(record)})
 
     @app.post("/uploads")
@@ -195,6 +226,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             ledger=rt.catalog,
         )
         logger.info("upload signed", extra={"file_id": post.file_id, "by": person})
+        trail(person, "upload", audit.Target.file(post.file_id), {"signed": True})
         return json_response(
             {
                 "url": post.url,
@@ -209,17 +241,21 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     def list_messages() -> Response[str]:
         query = params()
         if query.pop("needs_filing", None) == "true":  # issue 21
-            who(filing.page_needing_filing, "listing messages that need filing")
+            person = who(filing.page_needing_filing, "listing messages that need filing")
             page = filing.page_needing_filing(rt.catalog, messages.MessageQuery.from_params(query))
+            listed = "filing"
         else:
-            who(messages.page_messages, "listing messages")
+            person = who(messages.page_messages, "listing messages")
             page = messages.page_messages(rt.catalog, messages.MessageQuery.from_params(query))
+            listed = "messages"
+        trail(person, "list", audit.Target.listing(listed), {"filters": filters()})
         return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
 
     @app.get("/messages/<message_id>")
     def get_message(message_id: str) -> Response[str]:
-        who(messages.get_message, "reading a message")
+        person = who(messages.get_message, "reading a message")
         view = messages.get_message(rt.catalog, unquote(message_id))
+        trail(person, "show", audit.Target.message(unquote(message_id)))
         return json_response(
             {
                 "message": asdict(view.record) if view.record else None,
@@ -234,9 +270,21 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
         case = filing.case_from_body(app.current_event.decoded_body)
         done = filing.file_message(rt.catalog, unquote(message_id), case, by=person)
         logger.info("message filed", extra={"case": case, "by": person})
+        details = {"case": case, "counts": {"files": len(done.files)}}
+        trail(person, "refile", audit.Target.message(done.message.message_id), details)
         return json_response(
             {"message": asdict(done.message), "files": [asdict(f) for f in done.files]}
         )
+
+    @app.get("/audit")
+    def audit_trail() -> Response[str]:
+        person = who(audit.audit_trail, "reading the audit trail")
+        query = audit.AuditQuery.from_params(params())
+        if rt.audit is None:
+            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "unavailable", "no audit trail here")
+        entries = audit.audit_trail(rt.audit, query, retention_days=core.audit_retention_days)
+        trail(person, "list", audit.Target.listing("audit"), {"filters": filters()})
+        return json_response({"entries": [e.to_dict() for e in entries]})
 
     def api_error(exc: ApiError) -> Response[str]:
         return error_response(exc.status, exc.code, str(exc))
@@ -272,6 +320,13 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
 
     return app
+
+
+def count_audit_failure(exc: Exception) -> None:
+    """An audit entry that could not be written: the AuditWriteFailures metric (an alarm's
+    input), flushed at once (EMF on stdout; the namespace from POWERTOOLS_METRICS_NAMESPACE)."""
+    with single_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="function", value="api")
 
 
 @cache

@@ -136,8 +136,9 @@ ROUTES = (
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
     Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
+    Route("GET", "/audit"),  # issue 22: the audit trail (admins)
 )
-API_PREFIXES = ("/files", "/uploads", "/messages")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/audit")
 
 
 def is_api_path(path: str) -> bool:

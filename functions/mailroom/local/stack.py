@@ -16,7 +16,7 @@ from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import TTL_ATTRIBUTE, table_definition
 from mailroom.receipts import ReceiptSettings
 from mailroom.routing import RoutingRules
-from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
+from mailroom.settings import ENV_AUDIT_ORIGIN, ENV_DASHBOARD_ORIGIN, Settings
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
 RECORD_HANDLER = "mailroom.handlers.record_metadata.handler"
@@ -239,7 +239,11 @@ def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str
         Timeout=API_TIMEOUT_S,
         MemorySize=config.memory_mb,
         Environment={
-            "Variables": {**config.function_env(), ENV_DASHBOARD_ORIGIN: dashboard_origin}
+            "Variables": {
+                **config.function_env(),
+                ENV_DASHBOARD_ORIGIN: dashboard_origin,
+                ENV_AUDIT_ORIGIN: "local",  # issue 22: its audit entries say where they came from
+            }
         },
     )
     name: str = created["FunctionName"]
