@@ -24,8 +24,9 @@ from mailroom.usecases.errors import IntegrityError, InvalidInput, NotFound, Use
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from mailroom.adapters.catalog import Catalog
+    from mailroom.adapters.catalog import AuditTrail, Catalog
     from mailroom.adapters.s3 import S3Store
+    from mailroom.audit import Target
     from mailroom.cli.config import Config
 
 EXIT_ERROR = 1  # failed, or not found
@@ -89,6 +90,30 @@ class App:
         from mailroom.adapters.s3 import S3Store
 
         return S3Store(self.s3, bucket or self.bucket)
+
+    # -- the audit trail (issue 22): what the CLI does directly, reported by the client --
+
+    @cached_property
+    def audit_log(self) -> AuditTrail:
+        from mailroom.adapters.catalog import AuditTrail
+        from mailroom.cli.trail import retention_days
+
+        _, table = self.names()
+        return AuditTrail(self.catalog.client, table, retention_days())
+
+    @cached_property
+    def actor(self) -> str:
+        """Who is running this: the caller's principal ARN (STS GetCallerIdentity, asked once
+        per run), or the local stack's staff identity when talking to `mailroom local`."""
+        from mailroom.cli.trail import caller_identity
+
+        return caller_identity(self.config)
+
+    def record(self, action: str, target: Target, details: dict[str, Any] | None = None) -> None:
+        """Report an action this run performed directly (a client entry); never fails it."""
+        from mailroom.cli.trail import report
+
+        report(lambda: self.audit_log, lambda: self.actor, action, target, details)
 
 
 pass_app = click.make_pass_decorator(App)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import click
 
+from mailroom.audit import Target
 from mailroom.cli import render
 from mailroom.cli.app import App, pass_app
 from mailroom.cli.output import format_option, note, to_json
@@ -48,6 +49,7 @@ def delete(app: App, file_id: str, yes: bool, by: str | None, fmt: str) -> None:
         by=by or _default_actor(),
         incoming_prefix=app.prefixes.incoming,
     )
+    app.record("delete", Target.file(done.file_id), {"by": done.deleted_by})
     if fmt == "json":
         click.echo(to_json(asdict(done)))
         return

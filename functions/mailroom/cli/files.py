@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import click
 
+from mailroom.audit import Target
 from mailroom.cli import render
 from mailroom.cli.app import App, CliError, pass_app
 from mailroom.cli.output import format_option, note, show_rows, stdout_is_terminal, to_json
@@ -39,6 +40,12 @@ def _wants_progress(record: FileRecord) -> bool:
 
 
 def _fetch(app: App, record: FileRecord, target: IO[bytes], progress: bool) -> None:
+    """Download (checked against the recorded sha256), then report it (issue 22)."""
+    _download(app, record, target, progress)
+    app.record("download", Target.file(record.file_id), {"version_id": record.version_id})
+
+
+def _download(app: App, record: FileRecord, target: IO[bytes], progress: bool) -> None:
     store = app.store(record.bucket)
     if not progress:
         downloads.download(store, record, target, incoming_prefix=app.prefixes.incoming)
@@ -208,6 +215,7 @@ def url(app: App, file_id: str, expires: int) -> None:
         app.store(record.bucket), record, expires, incoming_prefix=app.prefixes.incoming
     )
     until = datetime.now().astimezone() + timedelta(seconds=expires)
+    app.record("url", Target.file(record.file_id), {"expires_in": expires})
     click.echo(link)
     note(f"expires {render.show_time(until.isoformat(), local=False)}")
 
@@ -235,6 +243,8 @@ def upload(app: App, paths: tuple[Path, ...], sender: str, case: str | None, fmt
     done = uploads.upload_files(
         app.store(), list(paths), sender=sender, case=case, incoming_prefix=app.prefixes.incoming
     )
+    for d in done:
+        app.record("upload", Target.file(d.file_id), {"size": d.size, "case": case})
     if fmt == "json":
         click.echo(to_json([asdict(d) for d in done]))
         return

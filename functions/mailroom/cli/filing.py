@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from mailroom.audit import Target
 from mailroom.cli.app import App, CliError, pass_app
 from mailroom.cli.deletes import _default_actor
 from mailroom.cli.local_filing import RULES_FILE
@@ -39,6 +40,8 @@ def file_command(app: App, message_id: str, case: str, by: str | None, fmt: str)
     from mailroom.usecases import filing
 
     done = filing.file_message(app.catalog, message_id, case, by=by or _default_actor())
+    details = {"case": case, "by": done.message.filed_by, "counts": {"files": len(done.files)}}
+    app.record("refile", Target.message(message_id), details)
     if fmt == "json":
         click.echo(
             to_json(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from mailroom.cli import audit as audit_commands
 from mailroom.cli import (
     deletes,
     deploy,
@@ -113,6 +114,7 @@ cli.add_command(ops.doctor)
 cli.add_command(imports.import_mail)
 cli.add_command(filing_commands.file_command, "file")  # issue 21
 cli.add_command(filing_commands.rules_group, "rules")
+cli.add_command(audit_commands.audit_command, "audit")  # issue 22
 cli.add_command(outbox.outbox_command, "outbox")
 cli.add_command(outbox.watch_command, "watch")
 cli.add_command(deploy.migrate)

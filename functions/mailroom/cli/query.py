@@ -7,8 +7,10 @@ from datetime import date
 
 import click
 
+from mailroom.audit import Target
 from mailroom.cli import render
 from mailroom.cli.app import App, pass_app
+from mailroom.cli.audit import filters as audit_filters
 from mailroom.cli.options import range_options
 from mailroom.cli.output import (
     format_option,
@@ -86,6 +88,16 @@ def list_files(
         include_all=include_all,
     )
     page = files.list_files(app.catalog, query)
+    shown = audit_filters(
+        sender=sender,
+        case=case,
+        since=since,
+        until=until,
+        include_deleted=include_deleted,
+        include_claimed=include_claimed,
+        all=include_all,
+    )
+    app.record("list", Target.listing("files"), {"filters": shown})
     show_files(
         [m.record for m in page.files],
         fmt,
@@ -115,6 +127,7 @@ def show(app: App, file_id: str, fmt: str) -> None:
     record = files.get_file(app.catalog, file_id)
     view = messages.get_message(app.catalog, record.message_id)
     parent = messages.container_of(record, view.files)
+    app.record("show", Target.file(record.file_id))
     if fmt == "json":
         click.echo(to_json(files.FileMatch(record).to_dict()))
     else:
@@ -135,6 +148,7 @@ def message(app: App, message_id: str, wide: bool, fmt: str) -> None:
     An upload's id (up-..., as `mailroom upload` prints) lists the files of that upload.
     """
     view = messages.get_message(app.catalog, message_id)
+    app.record("show", Target.message(message_id))
     if fmt == "json":
         click.echo(
             to_json(
@@ -219,9 +233,14 @@ def messages_command(
         if outcome or older_than:
             raise click.UsageError("--needs-filing takes no --outcome or --older-than")
         page = filing.page_needing_filing(app.catalog, query)
+        app.record(
+            "list", Target.listing("filing"), {"filters": audit_filters(since=since, until=until)}
+        )
         show_messages(page.messages, fmt, "no messages need filing", wide=wide)
     else:
         page = messages.page_messages(app.catalog, query)
+        shown = audit_filters(outcome=outcome, older_than=older_than, since=since, until=until)
+        app.record("list", Target.listing("messages"), {"filters": shown})
         empty = f"no {outcome or ''} messages".replace("  ", " ")
         show_messages(page.messages, fmt, empty, wide=wide)
     if page.next:

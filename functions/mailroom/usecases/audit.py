@@ -38,6 +38,18 @@ from mailroom.ports import AuditLog
 from mailroom.usecases.errors import InvalidInput
 from mailroom.usecases.roles import Role, needs
 
+__all__ = [
+    "Action",
+    "AuditEntry",
+    "AuditQuery",
+    "Reporter",
+    "Target",
+    "audit_trail",
+    "file_history",
+    "record_action",
+    "targets_of_file",
+]
+
 logger = logging.getLogger(__name__)
 
 FailureHook = Callable[[Exception], None]
