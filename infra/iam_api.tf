@@ -27,6 +27,38 @@ data "aws_iam_policy_document" "api" {
     resources = [aws_dynamodb_table.documents.arn]
   }
 
+  # Issue 22: AuditTrail.append, the server's audit entry of every call it serves: a PutItem
+  # (conditional: attribute_not_exists) of the AUDIT# keys only. dynamodb:LeadingKeys is the
+  # partition key of the item written
+  # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+  statement {
+    sid       = "AppendAuditEntries"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.audit_server_keys]
+    }
+  }
+
+  # An audit entry is never changed or removed through the product (DynamoDB's TTL removes it
+  # after audit_retention_days): no UpdateItem or DeleteItem on its keys, whatever else the
+  # role is ever granted (its UpdateItem above is for records).
+  statement {
+    sid       = "NeverChangeAuditEntries"
+    effect    = "Deny"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = local.audit_keys
+    }
+  }
+
   # S3Store.presigned_get: a GET of the recorded version (VersionId: s3:GetObjectVersion),
   # or of the current one for a record without a version.
   statement {

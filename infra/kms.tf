@@ -105,6 +105,35 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # Issue 22 (cloudtrail.tf, only with cloudtrail_data_events): the trail encrypts its log
+  # files with this key, for this trail only
+  # (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html).
+  dynamic "statement" {
+    for_each = var.cloudtrail_data_events ? ["CloudTrailEncryptsItsLogs"] : []
+    content {
+      sid       = statement.value
+      actions   = ["kms:GenerateDataKey*"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [local.trail_arn]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+        values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+      }
+    }
+  }
+
   # CloudWatch alarms publish to the encrypted alarm topic.
   statement {
     sid       = "CloudWatchPublishesAlarms"

@@ -195,3 +195,9 @@ output "mail_domain" {
   description = "The domain that receives the submissions (what `mailroom preflight` checks: SES verification and MX)."
   value       = var.mail_domain
 }
+
+# Issue 22: the CloudTrail trail of the document bucket's data events (null unless
+# cloudtrail_data_events).
+output "cloudtrail_trail_arn" {
+  value = one(aws_cloudtrail.data_events[*].arn)
+}

@@ -370,6 +370,55 @@ data "aws_iam_policy_document" "logs" {
     }
   }
 
+  # Issue 22 (cloudtrail.tf, only with cloudtrail_data_events): the trail checks the bucket's
+  # ACL and delivers under cloudtrail/, for this trail only
+  # (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html).
+  dynamic "statement" {
+    for_each = var.cloudtrail_data_events ? ["CloudTrailChecksBucketAcl"] : []
+    content {
+      sid       = statement.value
+      actions   = ["s3:GetBucketAcl"]
+      resources = [aws_s3_bucket.logs.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [local.trail_arn]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.cloudtrail_data_events ? ["CloudTrailDeliversDataEvents"] : []
+    content {
+      sid       = statement.value
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.logs.arn}/${local.trail_prefix}/AWSLogs/${local.account_id}/*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceArn"
+        values   = [local.trail_arn]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "s3:x-amz-acl"
+        values   = ["bucket-owner-full-control"]
+      }
+    }
+  }
+
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"

@@ -2,7 +2,8 @@
 # SSO permission sets (outputs reader_policy_arn, uploader_policy_arn and admin_policy_arn).
 #
 # - reader: what `mailroom list`, `show`, `message`, `messages`, `duplicates`, `get` and `url`
-#   call: Query and GetItem on the table and its indexes, GetObject on incoming/ only.
+#   call: Query and GetItem on the table and its indexes, GetObject on incoming/ only, and
+#   PutItem of the CLI's own client-reported audit entries (CLIENTAUDIT# keys; issue 22).
 # - uploader: the reader's, plus `mailroom upload` (PutObject under incoming/up-) and
 #   `mailroom file` (UpdateItem limited to the filing attributes).
 # - admin: the uploader's, plus `mailroom delete` (DeleteObject on incoming/, and UpdateItem
@@ -29,6 +30,18 @@ locals {
   kms_via_services = [
     "s3.${var.region}.amazonaws.com",
     "dynamodb.${var.region}.amazonaws.com",
+  ]
+
+  # Issue 22 (functions/mailroom/audit.py): the partition keys of audit entries. AUDIT#...
+  # are the server's (the api, the functions), CLIENTAUDIT#... what a CLI reports.
+  audit_server_keys = "AUDIT#*"
+  audit_client_keys = "CLIENTAUDIT#*"
+  audit_keys        = [local.audit_server_keys, local.audit_client_keys]
+  # Every attribute an audit entry has (audit.to_item): a reported entry can carry no other
+  # (no record's index key), so it cannot pose as a record in any listing.
+  audit_attributes = [
+    "pk", "sk", "type", "actor", "at", "action", "target_kind", "target_id", "origin",
+    "reported_by", "entry_id", "sort_key", "time_key", "actor_key", "expires_at", "details",
   ]
 }
 
@@ -57,6 +70,53 @@ data "aws_iam_policy_document" "staff_reader" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = local.kms_via_services
+    }
+  }
+
+  # Issue 22: the CLI reports what it does (list, show, get, url, upload, delete, file) as a
+  # client entry: a PutItem of a CLIENTAUDIT# key with an audit entry's attributes only. A
+  # person cannot write the server's AUDIT# entries, nor change or remove any entry.
+  statement {
+    sid       = "ReportClientAuditEntries"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.audit_client_keys]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = local.audit_attributes
+    }
+  }
+
+  statement {
+    sid       = "NeverChangeAuditEntries"
+    effect    = "Deny"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = local.audit_keys
+    }
+  }
+
+  statement {
+    sid       = "NeverWriteServerAuditEntries"
+    effect    = "Deny"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.audit_server_keys]
     }
   }
 

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,11 +18,14 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from click.testing import CliRunner
 
+from mailroom.cli.main import cli
+from mailroom.local import state as state_file
 from mailroom.local.app import LocalMailroom
 from mailroom.local.stack import StackConfig
 
-from .conftest import SUBMIT
+from .conftest import SUBMIT, run_cli
 
 STAFF = "staff@firm.example"
 T = TypeVar("T")
@@ -191,6 +195,44 @@ def test_upload_from_the_browser_is_recorded_downloaded_and_deleted(
     assert file_id not in shown
     kept = api.call("GET", "/files", params={"include_deleted": "true"}).json()["files"]
     assert [f["deleted"] for f in kept if f["file_id"] == file_id] == [True]
+
+    # Issue 22: the api wrote one server entry per action it served, naming who, from local.
+    history = api.call("GET", "/audit", params={"file": file_id})
+    assert history.status_code == 200, history.text
+    entries = history.json()["entries"]
+    assert sorted(e["action"] for e in entries) == ["delete", "download", "upload"]
+    assert {(e["actor"], e["origin"], e["reported_by"]) for e in entries} == {
+        (STAFF, "local", "server")
+    }
+
+
+def test_the_cli_reports_its_download_and_delete_once_each(stack: LocalMailroom, api: Api) -> None:
+    """Issue 22, through `mailroom local`: the CLI's own entries (reported by the client) name
+    the local stack's staff identity; `mailroom audit --json` reads them back."""
+    signed = upload_one(stack, api, "audited.pdf")
+    assert signed.status_code == 201, signed.text
+    file_id = signed.json()["file_id"]
+    recorded(api, file_id)
+    assert stack.runner is not None
+    env = {**stack.env(), "MAILROOM_STATE_DIR": str(stack.state_dir), "AWS_PROFILE": None}
+    # What `mailroom local` writes for other shells: the CLI learns the staff identity there.
+    state_file.write_state(stack.local_state(os.getpid()))
+    try:
+        with tempfile.TemporaryDirectory() as out, stack.runner.exclusive():
+            got = CliRunner().invoke(cli, ["get", file_id, "--output", out + "/"], env=env)
+            assert got.exit_code == 0, got.output
+        run_cli(stack, "delete", file_id, "--yes")
+
+        entries = run_cli(stack, "audit", "--file", file_id)
+        by_client = [e for e in entries if e["reported_by"] == "client"]
+        assert sorted(e["action"] for e in by_client) == ["delete", "download"]
+        assert {(e["actor"], e["origin"]) for e in by_client} == {(STAFF, "cli")}
+        # the api's own: the upload it signed, the show `recorded` polled (once a minute at most)
+        by_server = [e for e in entries if e["reported_by"] == "server"]
+        assert {e["action"] for e in by_server} == {"upload", "show"}
+        assert all(e["target"] == {"kind": "file", "id": file_id} for e in entries)
+    finally:
+        state_file.clear_state(os.getpid())
 
 
 # -- roles, end to end: tokens of each role on the same stack --------------------------------

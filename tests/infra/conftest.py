@@ -249,6 +249,7 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 TRUSTED_FORWARDERS = [MAIL_DOMAIN, "reception@partner.example"]
+AUDIT_RETENTION_DAYS = 90
 
 
 @pytest.fixture(scope="session")
@@ -287,6 +288,9 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # Staff whose authenticated forwards vouch for the original sender (a domain and an
         # address): test_stack checks they reach the functions' Settings.
         "trusted_forwarders": TRUSTED_FORWARDERS,
+        # Issue 22: the audit trail's retention reaches Settings; the optional trail is applied.
+        "audit_retention_days": AUDIT_RETENTION_DAYS,
+        "cloudtrail_data_events": True,
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

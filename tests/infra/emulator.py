@@ -11,6 +11,7 @@ Prints the port on its first line, then serves until its standard input closes.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import logging
 import re
@@ -63,12 +64,13 @@ def _conditions_as_in_aws() -> None:
         keys = {key for operator in condition.values() for key in operator}
         if not keys <= set(incoming):
             return PermissionResult.NEUTRAL
-        if condition and set(condition) == {FOR_ALL_VALUES}:
-            # moto knows no set operators: every value the request carries must be listed.
-            for key, wanted in condition[FOR_ALL_VALUES].items():
-                allowed = set(wanted if isinstance(wanted, list) else [wanted])
-                if not set(incoming[key]) <= allowed:
-                    return PermissionResult.NEUTRAL
+        if condition and set(condition) <= set(SET_OPERATORS):
+            # moto knows no set operators: ForAllValues, every value the request carries
+            # matches one listed; ForAnyValue, at least one does.
+            for operator, tests in condition.items():
+                for key, wanted in tests.items():
+                    if not SET_OPERATORS[operator](incoming[key], _listed(wanted)):
+                        return PermissionResult.NEUTRAL
             bare = IAMPolicyStatement(
                 {k: v for k, v in self._statement.items() if k != "Condition"}
             )
@@ -100,6 +102,21 @@ _S3_ACTIONS: dict[str, tuple[str, str]] = {
 
 
 FOR_ALL_VALUES = "ForAllValues:StringEquals"
+
+
+def _listed(wanted: Any) -> list[str]:
+    return [str(w) for w in (wanted if isinstance(wanted, list) else [wanted])]
+
+
+def _like(value: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+SET_OPERATORS: dict[str, Any] = {
+    FOR_ALL_VALUES: lambda values, wanted: set(values) <= set(wanted),
+    "ForAllValues:StringLike": lambda values, wanted: all(_like(v, wanted) for v in values),
+    "ForAnyValue:StringLike": lambda values, wanted: any(_like(v, wanted) for v in values),
+}
 _REQUEST_CONTEXT = threading.local()  # condition values of the request being authorised
 _EXPRESSION_WORDS = {"set", "remove", "add", "delete", "and", "or", "not", "in", "between"}
 _NAME = re.compile(r"(?<![:#\w])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()")
@@ -128,8 +145,18 @@ def _dynamodb_attributes_as_in_aws() -> None:
 
     def check_action_permitted(self: IAMRequest, resource: str) -> None:
         values: dict[str, Any] = {}
+        body = json.loads(self._body or b"{}") if self._action.startswith("dynamodb:") else {}
         if self._action == "dynamodb:UpdateItem":
-            values["dynamodb:Attributes"] = update_attributes(json.loads(self._body or b"{}"))
+            values["dynamodb:Attributes"] = update_attributes(body)
+        if self._action == "dynamodb:PutItem":  # issue 22: the audit entries' grants
+            values["dynamodb:Attributes"] = sorted(body.get("Item") or {})
+        key = (body.get("Item") or body.get("Key") or {}).get("pk")
+        if (
+            self._action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+            and key
+        ):
+            # the partition key of the item written (AWS's dynamodb:LeadingKeys)
+            values["dynamodb:LeadingKeys"] = [str(next(iter(key.values())))]
         _REQUEST_CONTEXT.values = values
         try:
             original(self, resource)

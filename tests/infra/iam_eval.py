@@ -71,6 +71,10 @@ def _condition_met(
     actual = context[key]
     if operator == "ForAllValues:StringEquals":  # every value the request carries is listed
         return set(_as_list(actual)) <= set(wanted)
+    if operator == "ForAllValues:StringLike":  # every value matches one listed
+        return all(_matches(wanted, v) for v in _as_list(actual))
+    if operator == "ForAnyValue:StringLike":  # at least one value matches one listed
+        return any(_matches(wanted, v) for v in _as_list(actual))
     if operator in ("StringEquals", "ArnEquals"):
         return actual in wanted
     if operator in ("StringLike", "ArnLike"):
@@ -166,8 +170,19 @@ def requests_for(call: Call, stack: Stack) -> list[Request]:
             found.append(Request(f"dynamodb:{action}", resource, why=why))
         decrypt = Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why)
         return [*found, decrypt]
+    if (call.service, call.operation) == ("dynamodb", "PutItem"):
+        context = {  # issue 22: the audit entries' grants name the key and the attributes
+            "dynamodb:Attributes": sorted(p["Item"]),
+            "dynamodb:LeadingKeys": [str(next(iter(p["Item"]["pk"].values())))],
+        }
+        return [
+            Request("dynamodb:PutItem", stack.table_arn(p["TableName"]), context, why=why),
+            Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why),
+        ]
     if (call.service, call.operation) == ("dynamodb", "UpdateItem"):
-        attributes = {"dynamodb:Attributes": update_attributes(dict(p))}
+        attributes: dict[str, Any] = {"dynamodb:Attributes": update_attributes(dict(p))}
+        if "pk" in (p.get("Key") or {}):
+            attributes["dynamodb:LeadingKeys"] = [str(next(iter(p["Key"]["pk"].values())))]
         return [
             Request("dynamodb:UpdateItem", stack.table_arn(p["TableName"]), attributes, why=why),
             Request("kms:Decrypt", stack.key_arn, stack.via("dynamodb"), why=why),

@@ -28,8 +28,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
-from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.s3 import S3Store
+from mailroom.audit import Target
 from mailroom.cli.main import cli
 from mailroom.handlers import api
 from mailroom.handlers.runtime import Runtime
@@ -48,9 +49,11 @@ from mailroom.settings import (
     ApiSettings,
     Settings,
 )
+from tests.api.conftest import STAFF as API_STAFF
 from tests.api.conftest import event as api_event
 from tests.api.conftest import file_path as api_file_path
 from tests.infra.conftest import (
+    AUDIT_RETENTION_DAYS,
     MAIL_DOMAIN,
     NAME_PREFIX,
     REGION,
@@ -256,6 +259,42 @@ def test_function_environment_is_what_the_settings_object_requires(
     assert (env["MAILROOM_VIRUS_POLICY"], env["MAILROOM_SPAM_POLICY"]) == ("strict", "tag")
     # trusted_forwarders, as applied (conftest): validated into Settings as a set.
     assert settings.trusted_forwarders == frozenset(TRUSTED_FORWARDERS)
+    assert settings.audit_retention_days == AUDIT_RETENTION_DAYS  # issue 22
+
+
+def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> None:
+    """Issue 22 (cloudtrail_data_events, applied here): a trail of the document bucket's
+    object-level events, delivered under cloudtrail/ of the log bucket for this trail only,
+    encrypted with the stack key, with validated digests."""
+    trail_arn = stack.output("cloudtrail_trail_arn")
+    logs, bucket = stack.output("log_bucket"), stack.output("bucket")
+    cloudtrail = stack.emulator.client("cloudtrail")
+    [trail] = cloudtrail.describe_trails(trailNameList=[trail_arn])["trailList"]
+    assert (trail["S3BucketName"], trail["S3KeyPrefix"]) == (logs, "cloudtrail")
+    assert trail["LogFileValidationEnabled"] is True
+    assert trail["KmsKeyId"] == stack_key_arn(stack)
+    assert cloudtrail.get_trail_status(Name=trail_arn)["IsLogging"] is True
+    [selector] = cloudtrail.get_event_selectors(TrailName=trail_arn)["AdvancedEventSelectors"]
+    fields = {f["Field"]: f for f in selector["FieldSelectors"]}
+    assert fields["eventCategory"]["Equals"] == ["Data"]
+    assert fields["resources.type"]["Equals"] == ["AWS::S3::Object"]
+    assert fields["resources.ARN"]["StartsWith"] == [f"arn:aws:s3:::{bucket}/"]
+
+    policy = json.loads(stack.emulator.client("s3").get_bucket_policy(Bucket=logs)["Policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    deliver = by_sid["CloudTrailDeliversDataEvents"]
+    assert deliver["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert deliver["Action"] == "s3:PutObject"
+    assert deliver["Resource"] == f"arn:aws:s3:::{logs}/cloudtrail/AWSLogs/{ACCOUNT}/*"
+    assert deliver["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
+    assert by_sid["CloudTrailChecksBucketAcl"]["Action"] == "s3:GetBucketAcl"
+    key_policy = json.loads(
+        stack.emulator.client("kms").get_key_policy(
+            KeyId=stack_key_arn(stack), PolicyName="default"
+        )["Policy"]
+    )
+    [encrypt] = [s for s in key_policy["Statement"] if s.get("Sid") == "CloudTrailEncryptsItsLogs"]
+    assert encrypt["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
 
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))
@@ -871,15 +910,30 @@ def test_reader_policy_is_enough_for_list_show_message_and_get_and_refuses_raw(
     # DynamoDB is enforced too (so the commands above passed on the policy, not by default).
     table = stack.output("table")
     ddb = cli_as.client("dynamodb")
+    me = cli_as.client("sts").get_caller_identity()["Arn"]
+    forged_entry = {"pk": {"S": "AUDIT#file#x"}, "sk": {"S": "x"}, "actor": {"S": "someone"}}
+    client_key = {"pk": {"S": "CLIENTAUDIT#file#x"}, "sk": {"S": "x"}}
     for call in (
         lambda: ddb.scan(TableName=table, Limit=1),
         lambda: ddb.put_item(TableName=table, Item={"pk": {"S": "x"}, "sk": {"S": "x"}}),
+        # issue 22: no server entry forged, no reported entry posing as a record or changed
+        lambda: ddb.put_item(TableName=table, Item=forged_entry),
+        lambda: ddb.put_item(TableName=table, Item={**client_key, "case_key": {"S": "c"}}),
+        lambda: ddb.delete_item(TableName=table, Key=client_key),
     ):
         with pytest.raises(ClientError) as refused:
             call()
         # moto answers 403 with a bare code; AWS says AccessDeniedException, also a 403.
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     set_request_auth(stack, on=False)
+
+    # Issue 22: each command reported itself, a client entry naming the caller's ARN.
+    reported = list(AuditTrail(stack.emulator.client("dynamodb"), table, 365).entries_by(me))
+    assert {(e.action, e.reported_by, e.origin) for e in reported} == {
+        ("list", "client", "cli"),
+        ("show", "client", "cli"),  # show, and message
+        ("download", "client", "cli"),
+    }
 
     # The same calls, judged from the policy document, KMS on the caller's behalf included.
     calls = cli_as.calls
@@ -1589,6 +1643,11 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         Request("dynamodb:Scan", iam.table_arn(table)),
         Request("kms:Decrypt", stack_key_arn(stack)),  # the key directly, not through S3
         Request("kms:GenerateDataKey", stack_key_arn(stack), iam.via("dynamodb")),
+        # issue 22: a record or a client's entry is never put by the api
+        Request("dynamodb:PutItem", iam.table_arn(table), {"dynamodb:LeadingKeys": ["MSG#m1"]}),
+        Request(
+            "dynamodb:PutItem", iam.table_arn(table), {"dynamodb:LeadingKeys": ["CLIENTAUDIT#x"]}
+        ),
     ):
         assert evaluate([document], not_granted) == Decision.IMPLICIT_DENY, not_granted
 
@@ -1601,6 +1660,7 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         "dynamodb:GetItem",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
+        "dynamodb:PutItem",  # issue 22: audit entries, AUDIT# keys only
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
@@ -1657,6 +1717,7 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
             settings=core,
             store=S3Store(client("s3"), core.bucket),
             catalog=Catalog(client("dynamodb"), core.table, core.incoming_prefix),
+            audit=AuditTrail(client("dynamodb"), core.table, core.audit_retention_days),
         ),
     )
 
@@ -1712,11 +1773,24 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
     # GetObject: the presigned GET (signed, not sent); the rest were sent and allowed.
     assert operations == [
         "dynamodb:GetItem",
+        "dynamodb:PutItem",  # issue 22: the audit entries
         "dynamodb:Query",
         "dynamodb:UpdateItem",
         "s3:DeleteObject",
         "s3:GetObject",
     ]
+    # ... written under the role's policy alone: one server entry per call it served
+    trail = AuditTrail(stack.emulator.client("dynamodb"), core.table, 365)
+    [deleted_entry] = [e for e in trail.entries_of([Target.file(removed)]) if e.action == "delete"]
+    assert (deleted_entry.actor, deleted_entry.reported_by) == (API_STAFF["email"], "server")
+    table_arn = IamStack(region=REGION, account=ACCOUNT, key_arn="k").table_arn(core.table)
+    audit_changes = [
+        Request(action, table_arn, {"dynamodb:LeadingKeys": [key]})
+        for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem")
+        for key in ("AUDIT#file#x", "CLIENTAUDIT#file#x")
+    ]
+    for change in audit_changes:
+        assert evaluate([document], change) == Decision.EXPLICIT_DENY, change
     browser = [  # what S3 authorises as the signing role when the page uses the links
         Call("s3", "PutObject", {"Bucket": core.bucket, "Key": form["file_id"]}),
     ]

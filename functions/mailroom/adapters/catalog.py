@@ -443,6 +443,8 @@ class Catalog:
         self, index: str, value: str, bounds: Bounds, page_size: int | None = None
     ) -> Iterator[FileRecord]:
         for item in self._index_query(index, value, bounds, page_size):
+            if item.get("type", "file") != "file":
+                continue  # issue 22: an item posing in a files index (a reported audit entry)
             yield FileRecord.from_item(item)
 
     def _index_query(
