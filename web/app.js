@@ -330,7 +330,58 @@ async function selectFile(record, origin) {
   document.body.classList.add("details-open");
   $("details-heading").focus();
   panel.scrollIntoView({ block: "nearest" });
-  await renderMessage(record);
+  await Promise.all([renderMessage(record), renderHistory(record)]);
+}
+
+// Issue 22: who listed, opened, downloaded, re-filed or deleted this file (admins only: the
+// API refuses the others, so the section is not shown to them).
+const ACTIONS = {
+  show: "viewed",
+  download: "downloaded",
+  url: "shared a link to",
+  upload: "uploaded",
+  delete: "deleted",
+  refile: "re-filed",
+  release: "released",
+  export: "exported",
+  hold: "put on hold",
+  unhold: "released the hold on",
+};
+
+async function renderHistory(record) {
+  const section = $("history-section");
+  section.hidden = !can(state.role, "audit");
+  if (section.hidden) return;
+  const panel = $("history-panel");
+  panel.replaceChildren(el("p", { className: "muted", text: "Loading the history…" }));
+  let entries;
+  try {
+    entries = (await state.api.fileHistory(record.file_id)).entries;
+  } catch (error) {
+    panel.replaceChildren(el("p", { className: "muted", text: `The history could not be loaded: ${error.message}` }));
+    return;
+  }
+  if (state.selected !== record) return; // another file was chosen meanwhile
+  if (!entries.length) {
+    panel.replaceChildren(el("p", { className: "muted", text: "No one has opened it yet." }));
+    return;
+  }
+  const list = el("ol", { className: "history" });
+  for (const entry of entries) {
+    const what = entry.target.kind === "message" ? `${ACTIONS[entry.action] || entry.action} its message` : ACTIONS[entry.action] || entry.action;
+    const claimed = entry.reported_by === "client" ? " (reported by the CLI)" : "";
+    list.append(
+      el(
+        "li",
+        { className: entry.reported_by === "client" ? "history-client" : "" },
+        el("time", { text: formatTime(entry.at, { seconds: true }), dateTime: entry.at }),
+        el("span", { className: "history-who", text: ` ${entry.actor} ` }),
+        el("span", { text: `${what}${claimed}` }),
+        el("span", { className: "muted", text: ` · ${entry.origin}` }),
+      ),
+    );
+  }
+  panel.replaceChildren(list);
 }
 
 function renderDetails(record) {

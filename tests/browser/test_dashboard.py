@@ -233,6 +233,14 @@ def test_staff_upload_list_filter_open_delete(
     expect(page.locator("#details")).to_be_visible()
     expect(page.locator("#details-fields")).to_contain_text(staff)
     expect(page.locator("#message-panel")).to_contain_text("Uploaded through the dashboard")
+    # Issue 22: the admin sees the file's History: who uploaded, opened and downloaded it.
+    history = page.locator("#history-panel .history")
+    expect(history).to_contain_text(f"{staff} downloaded")
+    expect(history).to_contain_text(f"{staff} uploaded")
+    expect(history.locator("li").first).to_contain_text("local")
+    page.locator("#history-section").scroll_into_view_if_needed()
+    assert_fits(page, width)
+    screenshot(page, f"{width}-04b-history")
     page.click("#close-details")
     page.click("#clear-filters")
     expect(page.locator("#files-body")).to_contain_text(EMAIL_SENDER)
@@ -571,6 +579,7 @@ def test_a_reader_sees_no_upload_and_no_delete(
     rows.first.locator("button.name-button").click()
     expect(page.locator("#details-download")).to_be_visible()
     expect(page.locator("#details-delete")).to_be_hidden()
+    expect(page.locator("#history-section")).to_be_hidden()  # issue 22: admins only
     screenshot(page, f"{width}-11-reader-details")
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()

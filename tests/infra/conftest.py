@@ -288,9 +288,10 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # Staff whose authenticated forwards vouch for the original sender (a domain and an
         # address): test_stack checks they reach the functions' Settings.
         "trusted_forwarders": TRUSTED_FORWARDERS,
-        # Issue 22: the audit trail's retention reaches Settings; the optional trail is applied.
+        # Issue 22: the audit trail's retention reaches Settings. The optional CloudTrail trail
+        # is not applied: the emulator answers the provider's CreateTrail 404 (moto 5.2), so
+        # test_stack checks it in a plan instead.
         "audit_retention_days": AUDIT_RETENTION_DAYS,
-        "cloudtrail_data_events": True,
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

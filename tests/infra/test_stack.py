@@ -263,24 +263,44 @@ def test_function_environment_is_what_the_settings_object_requires(
 
 
 def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> None:
-    """Issue 22 (cloudtrail_data_events, applied here): a trail of the document bucket's
-    object-level events, delivered under cloudtrail/ of the log bucket for this trail only,
-    encrypted with the stack key, with validated digests."""
-    trail_arn = stack.output("cloudtrail_trail_arn")
+    """Issue 22 (cloudtrail_data_events): a trail of the document bucket's object-level events,
+    delivered under cloudtrail/ of the log bucket for this trail only, encrypted with the stack
+    key, with validated digests. The emulator answers the provider's CreateTrail with a 404
+    (moto 5.2 through the Terraform provider), so this is the plan of turning it on over the
+    applied stack: what Terraform would create and which policies would change, and how."""
+    assert stack.output("cloudtrail_trail_arn") is None  # off by default
+    result = tf.run(
+        ["plan", "-refresh=false", "-input=false", "-no-color", "-out=cloudtrail.tfplan",
+         "-var", "cloudtrail_data_events=true"],
+        cwd=stack.workdir, env=stack.env, check=False, capture=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = tf.run(
+        ["show", "-json", "cloudtrail.tfplan"],
+        cwd=stack.workdir, env=stack.env, check=True, capture=True, timeout=120,
+    )  # fmt: skip
+    changes = {c["address"]: c for c in json.loads(shown.stdout)["resource_changes"]}
+    acted = {
+        a: c["change"]["actions"] for a, c in changes.items() if c["change"]["actions"] != ["no-op"]
+    }
+    assert acted == {
+        "aws_cloudtrail.data_events[0]": ["create"],
+        "aws_s3_bucket_policy.logs": ["update"],
+        "aws_kms_key.this": ["update"],
+    }, acted
+    trail = changes["aws_cloudtrail.data_events[0]"]["change"]["after"]
     logs, bucket = stack.output("log_bucket"), stack.output("bucket")
-    cloudtrail = stack.emulator.client("cloudtrail")
-    [trail] = cloudtrail.describe_trails(trailNameList=[trail_arn])["trailList"]
-    assert (trail["S3BucketName"], trail["S3KeyPrefix"]) == (logs, "cloudtrail")
-    assert trail["LogFileValidationEnabled"] is True
-    assert trail["KmsKeyId"] == stack_key_arn(stack)
-    assert cloudtrail.get_trail_status(Name=trail_arn)["IsLogging"] is True
-    [selector] = cloudtrail.get_event_selectors(TrailName=trail_arn)["AdvancedEventSelectors"]
-    fields = {f["Field"]: f for f in selector["FieldSelectors"]}
-    assert fields["eventCategory"]["Equals"] == ["Data"]
-    assert fields["resources.type"]["Equals"] == ["AWS::S3::Object"]
-    assert fields["resources.ARN"]["StartsWith"] == [f"arn:aws:s3:::{bucket}/"]
+    assert (trail["s3_bucket_name"], trail["s3_key_prefix"]) == (logs, "cloudtrail")
+    assert trail["enable_log_file_validation"] is True and trail["enable_logging"] is True
+    assert trail["kms_key_id"] == stack_key_arn(stack)
+    [selector] = trail["advanced_event_selector"]
+    fields = {f["field"]: f for f in selector["field_selector"]}
+    assert fields["eventCategory"]["equals"] == ["Data"]
+    assert fields["resources.type"]["equals"] == ["AWS::S3::Object"]
+    assert fields["resources.ARN"]["starts_with"] == [f"arn:aws:s3:::{bucket}/"]
 
-    policy = json.loads(stack.emulator.client("s3").get_bucket_policy(Bucket=logs)["Policy"])
+    trail_arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{NAME_PREFIX}-data-events"
+    policy = json.loads(changes["aws_s3_bucket_policy.logs"]["change"]["after"]["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     deliver = by_sid["CloudTrailDeliversDataEvents"]
     assert deliver["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
@@ -288,13 +308,11 @@ def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> N
     assert deliver["Resource"] == f"arn:aws:s3:::{logs}/cloudtrail/AWSLogs/{ACCOUNT}/*"
     assert deliver["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
     assert by_sid["CloudTrailChecksBucketAcl"]["Action"] == "s3:GetBucketAcl"
-    key_policy = json.loads(
-        stack.emulator.client("kms").get_key_policy(
-            KeyId=stack_key_arn(stack), PolicyName="default"
-        )["Policy"]
-    )
+    assert policy["Statement"][-1]["Sid"] == "DenyInsecureTransport"  # still last
+    key_policy = json.loads(changes["aws_kms_key.this"]["change"]["after"]["policy"])
     [encrypt] = [s for s in key_policy["Statement"] if s.get("Sid") == "CloudTrailEncryptsItsLogs"]
     assert encrypt["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
+    assert encrypt["Action"] == "kms:GenerateDataKey*"
 
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))

@@ -162,3 +162,17 @@ def test_entries_have_no_update_path(trail: AuditTrail) -> None:
     public = {n for n in dir(trail) if not n.startswith("_")}
     assert public == {"append", "entries_of", "entries_by", "entries_in", "client", "table",
                       "retention_days"}  # fmt: skip
+
+
+def test_a_deduplicated_entry_is_shown_when_it_happened(trail: AuditTrail) -> None:
+    """Its key holds the minute's start; the history still reads in the order things happened."""
+    for action, second in (("download", 10), ("show", 50)):
+        record_action(
+            trail,
+            actor="alice@firm.example",
+            action=action,
+            target=Target.file(FILE),
+            origin="api",
+            now=NOW.replace(second=second),
+        )
+    assert [e.action for e in file_history(trail, FILE)] == [Action.SHOW, Action.DOWNLOAD]

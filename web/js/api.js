@@ -80,6 +80,11 @@ export class Api {
     return this.request("POST", `/messages/${encodeURIComponent(messageId)}/file`, { body: { case: caseId } });
   }
 
+  // Issue 22: a file's audit trail (admins): its entries and its message's, newest first.
+  fileHistory(fileId, limit = 20) {
+    return this.request("GET", "/audit", { query: { file: fileId, limit } });
+  }
+
   signUpload(file, contentType, caseTag) {
     const body = { filename: file.name, size: file.size, content_type: contentType };
     if (caseTag) body.case = caseTag;

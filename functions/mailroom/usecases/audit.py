@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -192,7 +192,13 @@ def audit_trail(
         until = min(query.until or today, today)
         entries = log.entries_in(month_keys(since, until) if since <= until else [], bounds)
     chosen = (e for e in entries if _matches(e, query))
-    return list(islice(chosen, query.limit))
+    return by_time(islice(chosen, query.limit))
+
+
+def by_time(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+    """Newest first by when they happened: a deduplicated entry's key holds its minute's
+    start (its place among the keys), its `at` the moment itself."""
+    return sorted(entries, key=lambda e: e.at, reverse=True)
 
 
 def _matches(entry: AuditEntry, query: AuditQuery) -> bool:
@@ -210,4 +216,4 @@ def file_history(log: AuditLog, file_id: str, *, limit: int = DEFAULT_LIMIT) -> 
     """The dashboard's History section: one file's entries (and its message's), newest first."""
     if not file_id.strip():
         raise InvalidInput("file", "name a file")
-    return list(islice(log.entries_of(targets_of_file(file_id)), limit))
+    return by_time(islice(log.entries_of(targets_of_file(file_id)), limit))
