@@ -316,13 +316,19 @@ def to_item(entry: AuditEntry, retention_days: int) -> dict[str, Any]:
 
 
 def from_item(item: Mapping[str, Any]) -> AuditEntry:
+    """The entry of an item. Who reported it is read from its key, never from its attribute:
+    a client (staff credentials) can write CLIENTAUDIT# keys only, whatever it claims inside."""
+    reporter = Reporter(item.get("reported_by") or Reporter.SERVER)
+    if "pk" in item:
+        client = str(item["pk"]).startswith(CLIENT_PREFIX)
+        reporter = Reporter.CLIENT if client else Reporter.SERVER
     return AuditEntry(
         actor=str(item["actor"]),
         at=str(item["at"]),
         action=Action(item["action"]),
         target=Target(Kind(item["target_kind"]), str(item["target_id"])),
         origin=str(item.get("origin") or ""),
-        reported_by=Reporter(item.get("reported_by") or Reporter.SERVER),
+        reported_by=reporter,
         details=_plain(dict(item.get("details") or {})),
         entry_id=str(item.get("entry_id") or ""),
     )

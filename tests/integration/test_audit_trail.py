@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mailroom.adapters.catalog import AuditTrail
+from mailroom import audit
+from mailroom.adapters.catalog import AuditTrail, to_ddb
 from mailroom.audit import Action, Target
 from mailroom.usecases.audit import AuditQuery, audit_trail, file_history, record_action
 from tests.integration.conftest import TABLE, Stack
@@ -176,3 +177,25 @@ def test_a_deduplicated_entry_is_shown_when_it_happened(trail: AuditTrail) -> No
             now=NOW.replace(second=second),
         )
     assert [e.action for e in file_history(trail, FILE)] == [Action.SHOW, Action.DOWNLOAD]
+
+
+def test_an_entry_posing_in_a_files_index_never_reaches_a_listing(stack: Stack) -> None:
+    """A reported entry is written by staff credentials: its time_key could be forged to a
+    files shard (IAM limits the attributes, not their values). Listings read files only."""
+    record = stack.catalog.get_file(FILE)
+    assert record is None
+    forged = audit.to_item(
+        audit.new_entry(
+            actor="mallory",
+            action="show",
+            target=Target.file(FILE),
+            origin="cli",
+            at=NOW,
+            reported_by="client",
+            nonce="x",
+        ),
+        30,
+    )
+    forged["time_key"] = "FILES#0"
+    stack.ddb.put_item(TableName=TABLE, Item=to_ddb(forged))
+    assert list(stack.catalog.files_newest_first()) == []

@@ -169,3 +169,10 @@ def test_kinds_and_actions_are_the_issue_s() -> None:
     }  # fmt: skip
     assert {k.value for k in Kind} == {"file", "message", "case", "listing"}
     assert Reporter("client") is Reporter.CLIENT
+
+
+def test_who_reported_an_entry_is_read_from_its_key() -> None:
+    """A client can write CLIENTAUDIT# keys only: claiming "server" inside changes nothing."""
+    item = audit.to_item(entry(reported_by="client", origin="cli"), retention_days=30)
+    item["reported_by"] = "server"
+    assert audit.from_item(item).reported_by is Reporter.CLIENT

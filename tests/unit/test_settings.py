@@ -92,3 +92,19 @@ def test_a_malformed_trusted_forwarder_is_refused(bad: str) -> None:
     env = {"MAILROOM_BUCKET": "b-123", "MAILROOM_TABLE": "t-123"}
     with pytest.raises(SettingsError, match="MAILROOM_TRUSTED_FORWARDERS"):
         Settings.from_env({**env, "MAILROOM_TRUSTED_FORWARDERS": bad})
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("0", "between 1 and 3650"), ("3651", "between 1 and 3650"), ("a year", "whole number")],
+)
+def test_audit_retention_days_is_validated(text: str, problem: str) -> None:
+    """Issue 22: Terraform's audit_retention_days reaches the functions as this variable."""
+    base = {"MAILROOM_BUCKET": "b-bucket", "MAILROOM_TABLE": "table"}
+    assert Settings.from_env(base).audit_retention_days == 365
+    assert (
+        Settings.from_env({**base, "MAILROOM_AUDIT_RETENTION_DAYS": "90"}).audit_retention_days
+        == 90
+    )
+    with pytest.raises(SettingsError, match=f"MAILROOM_AUDIT_RETENTION_DAYS.*{problem}"):
+        Settings.from_env({**base, "MAILROOM_AUDIT_RETENTION_DAYS": text})
