@@ -268,7 +268,7 @@ def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> N
     key, with validated digests. The emulator answers the provider's CreateTrail with a 404
     (moto 5.2 through the Terraform provider), so this is the plan of turning it on over the
     applied stack: what Terraform would create and which policies would change, and how."""
-    assert stack.output("cloudtrail_trail_arn") is None  # off by default
+    assert stack.outputs.get("cloudtrail_trail_arn", {}).get("value") is None  # off by default
     result = tf.run(
         ["plan", "-refresh=false", "-input=false", "-no-color", "-out=cloudtrail.tfplan",
          "-var", "cloudtrail_data_events=true"],
