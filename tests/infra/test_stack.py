@@ -280,14 +280,14 @@ def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> N
         cwd=stack.workdir, env=stack.env, check=True, capture=True, timeout=120,
     )  # fmt: skip
     changes = {c["address"]: c for c in json.loads(shown.stdout)["resource_changes"]}
-    acted = {
-        a: c["change"]["actions"] for a, c in changes.items() if c["change"]["actions"] != ["no-op"]
-    }
-    assert acted == {
-        "aws_cloudtrail.data_events[0]": ["create"],
-        "aws_s3_bucket_policy.logs": ["update"],
-        "aws_kms_key.this": ["update"],
-    }, acted
+    acted = {a: c["change"]["actions"] for a, c in changes.items() if c["mode"] == "managed"}
+    # (-refresh=false over the emulator: other resources may show in-place updates of what
+    # the emulator does not keep; nothing else is created, replaced or destroyed.)
+    assert acted["aws_cloudtrail.data_events[0]"] == ["create"]
+    assert acted["aws_s3_bucket_policy.logs"] == ["update"]
+    assert acted["aws_kms_key.this"] == ["update"]
+    created_or_gone = {a for a, act in acted.items() if {"create", "delete"} & set(act)}
+    assert created_or_gone == {"aws_cloudtrail.data_events[0]"}, acted
     trail = changes["aws_cloudtrail.data_events[0]"]["change"]["after"]
     logs, bucket = stack.output("log_bucket"), stack.output("bucket")
     assert (trail["s3_bucket_name"], trail["s3_key_prefix"]) == (logs, "cloudtrail")

@@ -58,10 +58,13 @@ def _note(text: str) -> None:
 def caller_identity(config: Config) -> str:
     """The principal ARN (AWS), or the local stack's staff identity (mailroom local)."""
     if config.talks_to_emulator:
-        from mailroom.cli.config import local_state
+        from dataclasses import asdict
+
+        from mailroom.cli.config import _same_stack, local_state
 
         state = local_state()
-        return (state.api_user if state and state.api_user else "") or f"local:{_user()}"
+        if state is not None and _same_stack(config, asdict(state)):
+            return state.api_user or f"local:{_user()}"
     try:
         from mailroom.cli.config import client
 
