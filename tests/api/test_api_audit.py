@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -96,12 +97,19 @@ def test_admins_read_the_trail_and_readers_are_refused(seeded: Stack, call: Call
 
 
 def test_a_trail_that_cannot_be_written_never_fails_the_call(
-    seeded: Stack, call: Call, monkeypatch: pytest.MonkeyPatch
+    seeded: Stack, call: Call, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def broken(self: AuditTrail, entry: object) -> bool:
         raise RuntimeError("throttled")
 
     monkeypatch.setattr(AuditTrail, "append", broken)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "mailroom")
+    capsys.readouterr()
     reply = call("GET", file_path(FILE, "/download"))
     assert reply.status == 200 and reply.body["url"]
     assert entries(seeded) == []
+    # counted: the AuditWriteFailures metric (CloudWatch EMF on stdout), an alarm's input
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert [(m["AuditWriteFailures"], m["function"]) for m in emitted] == [([1.0], "api")]
