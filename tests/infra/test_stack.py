@@ -1217,6 +1217,7 @@ API_ROUTES = {
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
     "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
+    "GET /api/audit",  # the audit trail (issue 22)
 }
 
 
