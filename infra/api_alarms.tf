@@ -68,3 +68,22 @@ resource "aws_cloudwatch_metric_alarm" "api_latency" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = local.alarm_ok_actions
 }
+
+# Issue 22: an audit entry the api could not write (the call was served; the trail misses it).
+# handlers/api.count_audit_failure publishes it (embedded metric format, metrics_namespace,
+# dimensions service and function); the log line "audit entry not written" says which.
+resource "aws_cloudwatch_metric_alarm" "audit_write_failures" {
+  alarm_name          = "${local.api_function_name}-audit-write-failures"
+  alarm_description   = "${aws_lambda_function.api.function_name}: audit entries were not written (runbook: docs/DEPLOY.md, Alarms)"
+  namespace           = var.metrics_namespace
+  metric_name         = "AuditWriteFailures"
+  dimensions          = { service = "mailroom", function = "api" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
+}

@@ -438,6 +438,9 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         assert by_metric.pop(("AWS/SES", metric)) == [{"RuleName": stack.output("rule")}]
     # The canary's one alarm, on the metric its function publishes (EMF: service dimension).
     assert by_metric.pop(("mailroom", "CanaryDelivered")) == [{"service": "mailroom"}]
+    # Issue 22: audit entries the api could not write (EMF from handlers/api.py)
+    audit_failures = [{"service": "mailroom", "function": "api"}]
+    assert by_metric.pop(("mailroom", "AuditWriteFailures")) == audit_failures
     # HTTP APIs report `5xx` and `Latency` by ApiId and Stage (REST APIs: 5XXError, ApiName).
     stage = {"ApiId": staff_api(stack)["ApiId"], "Stage": "$default"}
     for metric in ("5xx", "Latency"):
