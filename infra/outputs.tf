@@ -199,5 +199,6 @@ output "mail_domain" {
 # Issue 22: the CloudTrail trail of the document bucket's data events (null unless
 # cloudtrail_data_events).
 output "cloudtrail_trail_arn" {
-  value = one(aws_cloudtrail.data_events[*].arn)
+  description = "Issue 22: the CloudTrail trail of the document bucket's S3 data events; null unless cloudtrail_data_events."
+  value       = one(aws_cloudtrail.data_events[*].arn)
 }

@@ -536,6 +536,7 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "GET /messages",
         "GET /messages/{proxy+}",
         "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21)
+        "GET /audit",  # the audit trail (issue 22)
     }
 
 
