@@ -1144,7 +1144,8 @@ API_ROUTES = {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
-    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
+    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21), .../release (issue 22)
+    "GET /api/quarantine",  # issue 22
 }
 
 
@@ -1611,7 +1612,10 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "lambda:InvokeFunction",  # issue 22: releases, handed to the extract function
     }
+    [extract_arn] = grants["lambda:InvokeFunction"]
+    assert extract_arn.endswith(f":function:{stack.output('extract_function')}"), extract_arn
     assert grants["s3:PutObject"] == {f"{object_arn}incoming/up-*"}
     assert grants["s3:DeleteObject"] == {f"{object_arn}incoming/*"}
     [logs] = grants["logs:PutLogEvents"]

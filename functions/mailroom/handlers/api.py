@@ -17,6 +17,9 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
     GET    /messages/{id}
     POST   /messages/{id}/file          {"case": "case-42"}: re-file it and its files (issue 21)
     GET    /messages?needs_filing=true  those the routing rules could not file
+    GET    /quarantine?since=&limit=&cursor=   held messages, with why (admins, issue 22)
+    POST   /messages/{id}/release       {"reason": "...", "allow_virus": false} (admins): an
+                                        asynchronous invoke of the extract function
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import Runtime, runtime
+from mailroom.ports import Invoker
 from mailroom.settings import ApiSettings
-from mailroom.usecases import deletes, downloads, files, filing, messages, roles, uploads
+from mailroom.usecases import deletes, downloads, files, filing, messages, release, roles, uploads
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -238,6 +242,38 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             {"message": asdict(done.message), "files": [asdict(f) for f in done.files]}
         )
 
+    @app.get("/quarantine")
+    def quarantine() -> Response[str]:
+        who(release.quarantine, "reviewing the quarantine")
+        page = release.quarantine(rt.catalog, **release.quarantine_params(params()))
+        return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
+
+    @app.post("/messages/<message_id>/release")
+    def release_message(message_id: str) -> Response[str]:
+        person = who(release.release_message, "releasing a message")
+        function = settings.extract_function
+        if not function:
+            raise ApiError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "not_configured",
+                "releases are not configured (no extract function in the api's settings)",
+            )
+        reason, allow_virus = release.release_from_body(app.current_event.decoded_body)
+        queued = release.release_message(
+            rt.catalog,
+            lambda_invoker(),
+            function,
+            unquote(message_id),
+            by=person,
+            reason=reason,
+            allow_virus=allow_virus,
+        )
+        logger.info(
+            "release queued",
+            extra={"message_id": queued.message_id, "by": person, "allow_virus": allow_virus},
+        )
+        return json_response({"release": queued.as_dict()}, HTTPStatus.ACCEPTED)
+
     def api_error(exc: ApiError) -> Response[str]:
         return error_response(exc.status, exc.code, str(exc))
 
@@ -272,6 +308,16 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
 
     return app
+
+
+@cache
+def lambda_invoker() -> Invoker:
+    """Lambda, for the asynchronous invoke of a release (built at the first release only)."""
+    import boto3  # noqa: PLC0415 - the other routes never pay for the client
+
+    from mailroom.adapters.lambda_invoke import LambdaInvoker  # noqa: PLC0415
+
+    return LambdaInvoker(boto3.client("lambda"))
 
 
 @cache

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import runtime
 from mailroom.model import MessageRecord
+from mailroom.release import ReleaseRefused
 from mailroom.usecases.intake import DeadlineReached, ReceivedMail, process_message
 from mailroom.usecases.outcomes import OutcomePublisher
 
@@ -26,7 +27,11 @@ metrics = Metrics()
 def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
     for record in event.records:
-        mail = ReceivedMail.from_ses(record.ses.mail.raw_event, record.ses.receipt.raw_event)
+        try:
+            mail = ReceivedMail.from_ses(record.ses.mail.raw_event, record.ses.receipt.raw_event)
+        except ReleaseRefused as refused:
+            _refused(refused)
+            continue
         logger.append_keys(message_id=mail.message_id)
         if mail.is_setup_notification:
             logger.info("SES setup notification skipped")
@@ -42,6 +47,9 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 outcomes=outcomes,
                 txt_lookup=rt.txt_lookup,
             )
+        except ReleaseRefused as refused:  # a retry would decide the same: nothing to retry
+            _refused(refused)
+            continue
         except Exception as exc:
             _failed(exc)
             raise  # so Lambda retries, then dead-letters the event
@@ -54,6 +62,12 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 )
         _report(result)
     return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
+
+
+def _refused(refused: ReleaseRefused) -> None:
+    # Issue 22: a release this function will not carry out; the message stays quarantined.
+    metrics.add_metric(name="ReleasesRefused", unit=MetricUnit.Count, value=1)
+    logger.error("release refused; message left as it was", extra={"reason": str(refused)})
 
 
 def _failed(exc: Exception) -> None:

@@ -135,9 +135,10 @@ ROUTES = (
     Route("POST", "/uploads"),
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
-    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
+    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file; 22: .../release
+    Route("GET", "/quarantine"),  # issue 22
 )
-API_PREFIXES = ("/files", "/uploads", "/messages")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine")
 
 
 def is_api_path(path: str) -> bool:

@@ -49,6 +49,8 @@ from mailroom.policy import (
 from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
 from mailroom.receipts import automatic_reason
+from mailroom.release import EVENT_KEY as RELEASE_KEY
+from mailroom.release import Release, released
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
@@ -82,6 +84,9 @@ class ReceivedMail:
     # None when SES truncated that list (no marker can be read).
     probe_markers: Sequence[str] | None = ()
     automatic: str | None = None  # issue 21: why this is automatic mail (RFC 3834), else None
+    # Issue 22: staff released it from quarantine (`mailroom release`); only an invoke by staff
+    # or the api function carries one, never SES. Checked again in process_message.
+    release: Release | None = None
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -111,6 +116,7 @@ class ReceivedMail:
             automatic=automatic_reason(
                 (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or ()
             ),
+            release=Release.from_event(mail.get(RELEASE_KEY)),  # ReleaseRefused if malformed
         )
 
     @property
@@ -224,6 +230,11 @@ def process_message(
         virus_policy=VirusPolicy.FAIL_ONLY if mail.origin == IMPORT else settings.virus_policy,
         spam_policy=settings.spam_policy,
     )
+    release = mail.release
+    if release is not None:
+        # ReleaseRefused (a rejection; a virus FAIL without allow_virus) before anything is
+        # written: the quarantined record and objects stay as they were.
+        decision = released(decision, mail.verdicts, release)
     record = MessageRecord(
         message_id=mail.message_id,
         received_at=mail.timestamp,
@@ -253,6 +264,10 @@ def process_message(
         needs_filing=filing.needs_filing and not mail.case,
         filing_reason="given by the caller" if mail.case else filing.reason,
         automatic=mail.automatic,
+        released_by=release.by if release else None,
+        released_at=release.at if release else None,
+        release_reason=release.reason if release else None,
+        release_allow_virus=bool(release and release.allow_virus),
     )
     if probe.probe is not None:
         # The raw message expires with the records (the lifecycle rule reads this tag). Not
@@ -294,6 +309,7 @@ def process_message(
         mailbox=mail.mailbox,
         probe=record.probe,
         expires_at=record.expires_at,
+        release=(release.by, release.at, release.reason) if release else None,
     )
     sink = store.attachment_sink(prefix, context)
     watch = _Deadline(remaining_ms, margin_ms)
@@ -324,7 +340,11 @@ def process_message(
                 outcomes.final(record, ())
         raise
 
-    record.outcome = outcome_for(decision.disposition, len(extraction.attachments))
+    record.outcome = (
+        Outcome.RELEASED
+        if release is not None
+        else outcome_for(decision.disposition, len(extraction.attachments))
+    )
     record.attachment_count = len(extraction.attachments)
     record.file_ids = list(sink.keys)
     record.file_count = len(sink.keys)
