@@ -37,8 +37,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.handlers.runtime import Runtime, runtime
-from mailroom.ports import Invoker
+from mailroom.handlers.runtime import Runtime, lambda_invoker, runtime
 from mailroom.settings import ApiSettings
 from mailroom.usecases import deletes, downloads, files, filing, messages, release, roles, uploads
 from mailroom.usecases.errors import (
@@ -308,16 +307,6 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
 
     return app
-
-
-@cache
-def lambda_invoker() -> Invoker:
-    """Lambda, for the asynchronous invoke of a release (built at the first release only)."""
-    import boto3  # noqa: PLC0415 - the other routes never pay for the client
-
-    from mailroom.adapters.lambda_invoke import LambdaInvoker  # noqa: PLC0415
-
-    return LambdaInvoker(boto3.client("lambda"))
 
 
 @cache

@@ -11,8 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import runtime
 from mailroom.model import MessageRecord
-from mailroom.release import ReleaseRefused
-from mailroom.usecases.intake import DeadlineReached, ReceivedMail, process_message
+from mailroom.usecases.intake import (
+    DeadlineReached,
+    ReceivedMail,
+    ReleaseRefused,
+    process_message,
+)
 from mailroom.usecases.outcomes import OutcomePublisher
 
 # Traced by Lambda's active tracing (infra/lambda.tf), without the X-Ray SDK: keeping the SDK off

@@ -13,6 +13,7 @@ from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
+from mailroom.adapters.lambda_invoke import LambdaInvoker
 from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
@@ -47,6 +48,13 @@ def runtime() -> Runtime:
             else None
         ),
     )
+
+
+@cache
+def lambda_invoker() -> LambdaInvoker:
+    """Lambda, for the api's asynchronous invoke of a release (issue 22); built at the first
+    release only, so the other routes never pay for the client."""
+    return LambdaInvoker(boto3.client("lambda"))
 
 
 @dataclass(frozen=True, slots=True)
