@@ -50,8 +50,11 @@ from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
 from mailroom.receipts import automatic_reason
 from mailroom.release import EVENT_KEY as RELEASE_KEY
-from mailroom.release import Release, released
-from mailroom.release import ReleaseRefused  # noqa: F401 - the handler catches it from here
+from mailroom.release import (
+    Release,
+    ReleaseRefused,  # noqa: F401 - the handler catches it from here
+    released,
+)
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
