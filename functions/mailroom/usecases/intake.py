@@ -50,16 +50,16 @@ from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
 from mailroom.receipts import automatic_reason
 from mailroom.release import EVENT_KEY as RELEASE_KEY
-from mailroom.release import (
-    Release,
-    ReleaseRefused,  # noqa: F401 - the handler catches it from here
-    released,
-)
+from mailroom.release import Release, released
+from mailroom.release import ReleaseRefused as _ReleaseRefused
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
 
 logger = logging.getLogger(__name__)
+
+# Issue 22: a release the function will not carry out (the handler logs it, no retry).
+ReleaseRefused = _ReleaseRefused
 
 # SES writes this object when a receipt rule's S3 action is created; it is not mail.
 SETUP_NOTIFICATION_ID = "AMAZON_SES_SETUP_NOTIFICATION"
