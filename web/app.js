@@ -366,6 +366,11 @@ function renderDetails(record) {
   field(list, "Source", sourceLabel(record));
   if (record.suspected_spam) field(list, "Spam", "Suspected (spam verdict FAIL)");
   if (record.deleted) field(list, "Deleted", `by ${record.deleted_by} at ${formatTime(record.deleted_at)}`);
+  if (record.released_by) {
+    // Issue 22: delivered from the quarantine by an admin's release.
+    const why = record.release_reason ? `: ${record.release_reason}` : "";
+    field(list, "Released", `by ${record.released_by} at ${formatTime(record.released_at)}${why}`);
+  }
   field(list, "SHA-256", record.sha256, "mono");
   field(list, "File id", record.file_id, "mono");
   field(list, "Message id", record.message_id, "mono");
@@ -663,6 +668,9 @@ function confirmRelease(message, origin) {
   $("release-allow-virus").checked = false;
   $("release-virus-field").hidden = !virusFailed;
   $("release-error").textContent = "";
+  $("release-reason").oninput = () => {
+    $("release-error").textContent = "";
+  };
   $("release-ok").disabled = false;
   const form = $("release-form");
   const submit = async (event) => {

@@ -734,8 +734,12 @@ def release_from_the_quarantine(page: Page, stack: LocalMailroom, width: int) ->
     assert view["message"]["released_by"] == stack.api.staff_address  # type: ignore[union-attr]
     assert [f["release_reason"] for f in view["files"]] == ["Checked with the client by phone"]
     assert api_get(stack, f"/messages/{ids[1]}")["message"]["outcome"] == "quarantined"
+    row_of(page, name).get_by_role("button", name=f"Details of {name}", exact=True).click()
+    released = page.locator("#details-fields dd", has_text="Checked with the client by phone")
+    expect(released).to_contain_text(f"by {stack.api.staff_address} at ")  # type: ignore[union-attr]
     assert_fits(page, width)
     screenshot(page, f"{width}-17-released")
+    page.locator("#close-details").click()
 
 
 @pytest.mark.parametrize("width", [1280, 375])
