@@ -20,6 +20,8 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
+from mailroom.adapters.catalog import AuditTrail
+from mailroom.audit import Action, Target
 from mailroom.cli.main import cli
 from mailroom.local.app import LocalMailroom
 from mailroom.local.stack import StackConfig
@@ -97,6 +99,13 @@ def test_spam_is_held_then_released_and_listed(stack: LocalMailroom) -> None:
     assert (listed["released_by"], listed["release_reason"]) == ("admin", "a client's invoice")
     assert listed["released_at"] == shown["message"]["released_at"]
     assert message_id not in {m["message_id"] for m in run_cli(stack, "quarantine")["messages"]}
+    # The extract function's audit entry: one, naming the actor and the reason.
+    catalog = stack.catalog()
+    trail = AuditTrail(catalog.client, catalog.table, 365)
+    [entry] = list(trail.entries_of([Target.message(message_id)]))
+    assert (entry.action, entry.actor, entry.origin) == (Action.RELEASE, "admin", "function")
+    assert entry.details["reason"] == "a client's invoice"
+    assert entry.details["allow_virus"] is False
 
 
 def test_a_virus_fail_is_refused_without_allow_virus(stack: LocalMailroom) -> None:

@@ -15,14 +15,17 @@ from typing import Any
 
 import pytest
 
+from mailroom.adapters.catalog import AuditTrail
+from mailroom.audit import Action, Target
 from mailroom.handlers import extract_attachments
-from mailroom.handlers.runtime import runtime
+from mailroom.handlers.runtime import AUDIT_RETENTION_DAYS, runtime
 from mailroom.release import EVENT_KEY
 from mailroom.usecases import release, reprocess
+from mailroom.usecases.audit import DEFAULT_RETENTION_DAYS
 from mailroom.usecases.errors import InvalidInput
 from mailroom.usecases.recording import ObjectCreated, record_object
 from tests.conftest import SAMPLE_MAIL, load_event
-from tests.integration.conftest import BUCKET, Stack
+from tests.integration.conftest import BUCKET, TABLE, Stack
 
 MESSAGE_ID = "f6m7k0q3cbjq1u2v8d1n4ha5ls2o7r9e0t4pd481"
 VIRUS_ID = "b2v9q0x4k7n1m3c5z8a6s0d2f4g6h8j0k2l4p6r8"
@@ -111,6 +114,18 @@ def test_a_spam_quarantined_message_is_released_into_incoming_and_recorded(
         assert record.released_at == "2026-12-05T18:00:00.123Z"
         assert record.release_reason == "a client"
     assert release.quarantine(stack.catalog).messages == []
+    # One audit entry, written by the function, naming the actor and the reason.
+    trail = AuditTrail(stack.ddb, TABLE, DEFAULT_RETENTION_DAYS)
+    [entry] = list(trail.entries_of([Target.message(mid)]))
+    assert (entry.action, entry.actor, entry.origin) == (
+        Action.RELEASE,
+        "staff@firm.example",
+        "function",
+    )
+    assert str(entry.reported_by) == "server"
+    assert entry.details["reason"] == "a client"
+    assert entry.details["allow_virus"] is False
+    assert entry.at == "2026-12-05T18:00:00.123Z"
 
     # The same event again (Lambda's at-least-once delivery): the same keys, no new version,
     # the same records.
@@ -119,7 +134,8 @@ def test_a_spam_quarantined_message_is_released_into_incoming_and_recorded(
     record_incoming(stack)
     assert stack.keys("") == objects
     assert stack.versions("incoming/") == versions == 2
-    assert stack.items() == items
+    assert stack.items() == items  # the audit entry included: still one
+    assert len(list(trail.entries_of([Target.message(mid)]))) == 1
 
     # A second release is refused, naming the first.
     with pytest.raises(InvalidInput, match=r"already released by staff@firm\.example"):
@@ -174,6 +190,17 @@ def test_a_virus_fail_is_refused_without_allow_virus_and_released_with_it(
     assert message is not None and message.outcome == "released"
     assert message.release_allow_virus is True
     assert stack.keys("incoming/") == [f"incoming/{VIRUS_ID}/01-invoice.com"]
+    trail = AuditTrail(stack.ddb, TABLE, DEFAULT_RETENTION_DAYS)
+    [entry] = list(trail.entries_of([Target.message(mid)]))  # none for the refused one
+    assert (entry.actor, entry.details["allow_virus"], entry.details["virus"]) == (
+        "admin",
+        True,
+        "FAIL",
+    )
+
+
+def test_the_runtime_keeps_entries_as_long_as_the_audit_core_says() -> None:
+    assert AUDIT_RETENTION_DAYS == DEFAULT_RETENTION_DAYS
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SESEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.handlers.runtime import runtime
+from mailroom.handlers.runtime import audit_trail, runtime
 from mailroom.model import MessageRecord
 from mailroom.usecases.intake import (
     DeadlineReached,
@@ -50,6 +50,8 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 remaining_ms=context.get_remaining_time_in_millis,
                 outcomes=outcomes,
                 txt_lookup=rt.txt_lookup,
+                audit=audit_trail() if mail.release is not None else None,
+                on_audit_failure=_audit_failed,
             )
         except ReleaseRefused as refused:  # a retry would decide the same: nothing to retry
             _refused(refused)
@@ -66,6 +68,11 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 )
         _report(result)
     return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
+
+
+def _audit_failed(exc: Exception) -> None:
+    # The release happened; its audit entry did not get written (logged by record_action).
+    metrics.add_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1)
 
 
 def _refused(refused: ReleaseRefused) -> None:

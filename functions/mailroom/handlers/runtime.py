@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 
 from mailroom.adapters.canary_state import TableCanaryState
-from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
 from mailroom.adapters.lambda_invoke import LambdaInvoker
@@ -48,6 +48,18 @@ def runtime() -> Runtime:
             else None
         ),
     )
+
+
+# The audit core's default (usecases/audit.DEFAULT_RETENTION_DAYS; the runtime imports no use
+# case) until a setting carries `audit_retention_days`.
+AUDIT_RETENTION_DAYS = 365
+
+
+def audit_trail() -> AuditTrail:
+    """The audit trail (issue 22) in the stack's table, over the runtime's DynamoDB client: the
+    extract function writes a release's entry there."""
+    rt = runtime()
+    return AuditTrail(rt.catalog.client, rt.settings.table, AUDIT_RETENTION_DAYS)
 
 
 @cache
