@@ -99,6 +99,8 @@ def test_spam_is_held_then_released_and_listed(stack: LocalMailroom) -> None:
     assert (listed["released_by"], listed["release_reason"]) == ("admin", "a client's invoice")
     assert listed["released_at"] == shown["message"]["released_at"]
     assert message_id not in {m["message_id"] for m in run_cli(stack, "quarantine")["messages"]}
+    shown_text = cli_result(stack, "show", listed["file_id"])
+    assert f"by admin at {listed['released_at']}: a client's invoice" in shown_text.stdout
     # The extract function's audit entry: one, naming the actor and the reason.
     catalog = stack.catalog()
     trail = AuditTrail(catalog.client, catalog.table, 365)
