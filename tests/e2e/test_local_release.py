@@ -4,7 +4,8 @@ configures it (StackConfig.spam_policy; the option itself: tests/e2e/test_local_
 - spam (the SMTP door's verdicts header says spam=FAIL) is quarantined, listed by
   `mailroom quarantine`, released by `mailroom release`, and its file is then listed by
   `mailroom list`, recorded with who released it, when and why;
-- a virus FAIL (EICAR) is refused without --allow-virus, and stays quarantined;
+- a virus FAIL (EICAR) is refused without --allow-virus, and stays quarantined; with it, it
+  is released;
 - the API's POST /messages/{id}/release reaches the extract function too (the api function's
   asynchronous invoke, taken by the local runner as Lambda would).
 """
@@ -119,6 +120,13 @@ def test_a_virus_fail_is_refused_without_allow_virus(stack: LocalMailroom) -> No
     assert run_cli(stack, "message", message_id)["message"]["outcome"] == "quarantined"
     bad = cli_result(stack, "release", message_id, "--reason", "two\nlines", "--allow-virus")
     assert bad.exit_code != 0 and "control character" in bad.stderr
+    allowed = cli_result(
+        stack, "release", message_id, "--reason", "the EICAR test file", "--allow-virus"
+    )
+    assert allowed.exit_code == 0, allowed.output
+    shown = released(stack, message_id)
+    assert shown["message"]["release_allow_virus"] is True
+    assert [f["filename"] for f in shown["files"]] == ["invoice.com"]
 
 
 def test_the_api_releases_through_the_extract_function(stack: LocalMailroom) -> None:
