@@ -430,3 +430,19 @@ class CanaryState(Protocol):
 
     def last(self) -> tuple[str, str] | None: ...  # (tag, sent_at ISO 8601 UTC)
     def save(self, tag: str, sent_at: str) -> None: ...
+
+
+# -- case exports (issue 22) --------------------------------------------------------------------
+
+
+class ExportSigner(Protocol):
+    """An asymmetric key the stack's staff can sign with (KMS Sign); its public half is shared."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, message: bytes) -> bytes:
+        """The key's ECDSA_SHA_256 signature (DER) of `message` (at most 4096 bytes)."""
+        ...
+
+    def public_key_pem(self) -> bytes: ...

@@ -9,12 +9,17 @@ import hashlib
 import json
 import re
 import smtplib
+import zipfile
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from mailroom.cli.main import cli
 from mailroom.local.app import LocalMailroom, LocalStackError, MessageOutcome
 
 from .conftest import MAIL_DIR, SUBMIT, run_cli
@@ -375,3 +380,61 @@ def test_a_256_kb_body_of_blank_lines_ends_no_attachments(stack: LocalMailroom) 
 
     assert outcome.record is not None
     assert str(outcome.record.outcome) == "no_attachments"
+
+
+def _rewritten(source: Path, target: Path, change: str) -> None:
+    """A copy of the zip with one byte of member `change` flipped (its CRC recomputed)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == change:
+                data = bytes([data[0] ^ 0x01]) + data[1:]
+            new.writestr(info, data)
+
+
+def test_a_three_message_case_exports_verifies_and_fails_once_a_byte_changes(
+    stack: LocalMailroom, tmp_path: Path
+) -> None:
+    ids = [
+        send(stack, sample(name), recipient="submit+export-3@mailroom.test")
+        for name in ("collaborator-two-pdfs.eml", "staff-forward.eml", "collaborator-two-pdfs.eml")
+    ]
+    stack.wait_for_messages(ids, timeout=60)
+    listed = run_cli(stack, "list", "--case", "export-3", "--limit", "100")
+    out = tmp_path / "export-3.zip"
+
+    summary = run_cli(stack, "export", "--case", "export-3", str(out))
+
+    assert summary["documents"] == len(listed) >= 3
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        names = archive.namelist()
+        # Every listed document, byte-exact under a unique name, from the three messages.
+        assert {row["file_id"] for row in manifest["files"]} == {r["file_id"] for r in listed}
+        assert {row["message_id"] for row in manifest["files"]} == set(ids)
+        documents = [n for n in names if n.startswith("documents/")]
+        assert len(documents) == len(set(n.lower() for n in documents)) == len(listed)
+        for row in manifest["files"]:
+            assert hashlib.sha256(archive.read(row["name"])).hexdigest() == row["sha256"]
+        assert {"manifest.csv", "SHA256SUMS", "SHA256SUMS.sig", "signing-key.pem"} <= set(names)
+        sums = archive.read("SHA256SUMS").decode()
+        assert all(f"  {n}\n" in sums for n in names if not n.startswith("SHA256SUMS"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mailroom-export-")]
+
+    checked = _verify(stack, out)
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["ok"] is True
+
+    tampered = tmp_path / "tampered.zip"
+    victim = manifest["files"][1]["name"]
+    _rewritten(out, tampered, victim)
+    failed = _verify(stack, tampered)
+    assert failed.exit_code == 1
+    problems = json.loads(failed.stdout)["problems"]
+    assert problems and all(victim in p for p in problems)
+
+
+def _verify(stack: LocalMailroom, path: Path) -> Any:
+    # No AWS at all: an empty environment, no endpoint, no credentials.
+    env = {"AWS_ENDPOINT_URL": None, "MAILROOM_BUCKET": None, "AWS_PROFILE": None}
+    return CliRunner().invoke(cli, ["verify-export", str(path), "--json"], env=env)

@@ -349,7 +349,9 @@ OPS_NAMES = (
     "alarm_topic_arn",
     "dead_letter_file",  # local mode's only (no Terraform output): the runner's dead letters
 )
-OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES}
+# Issue 22: the KMS key `mailroom export` signs with (resolved like the ops names, on its own).
+EXPORT_NAMES = ("export_signing_key_arn",)
+OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES + EXPORT_NAMES}
 # Outputs an older infra/ exported under other names.
 _OPS_OUTPUT_ALIASES = {
     "extract_function_name": "extract_function",
@@ -365,8 +367,9 @@ def resolve_ops(
     *,
     read_local_extras: Callable[[], dict[str, Any]] | None = None,
     terraform_outputs: Callable[[Path], dict[str, str]] | None = None,
+    names: tuple[str, ...] = OPS_NAMES,
 ) -> dict[str, Setting]:
-    """Each of OPS_NAMES from its flag, its MAILROOM_* variable, or the layer that named the bucket.
+    """Each of `names` from its flag, its MAILROOM_* variable, or the layer that named the bucket.
 
     Names are taken from the local stack or Terraform only when that layer also supplied the
     bucket (or the infra dir was given explicitly), so one stack's bucket is never paired with
@@ -374,14 +377,14 @@ def resolve_ops(
     """
     env = os.environ if env is None else env
     found: dict[str, Setting] = {}
-    for name in OPS_NAMES:
+    for name in names:
         flag_value = flags.get(name)
         env_value = env.get(OPS_ENV[name], "").strip()
         if flag_value:
             found[name] = Setting(flag_value, f"{FLAG} --{name.replace('_', '-')}")
         elif env_value:
             found[name] = Setting(env_value, f"{ENV} {OPS_ENV[name]}")
-    missing = [n for n in OPS_NAMES if n not in found]
+    missing = [n for n in names if n not in found]
     layer: dict[str, Any] = {}
     source = ""
     if missing and config.bucket.source == LOCAL:

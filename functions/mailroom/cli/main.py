@@ -28,6 +28,7 @@ from mailroom.cli import (
     reports,
     tools,
 )
+from mailroom.cli import export as export_commands
 from mailroom.cli import filing as filing_commands
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
@@ -115,6 +116,8 @@ cli.add_command(filing_commands.file_command, "file")  # issue 21
 cli.add_command(filing_commands.rules_group, "rules")
 cli.add_command(outbox.outbox_command, "outbox")
 cli.add_command(outbox.watch_command, "watch")
+cli.add_command(export_commands.export_case, "export")  # issue 22
+cli.add_command(export_commands.verify_export, "verify-export")
 cli.add_command(deploy.migrate)
 cli.add_command(deploy.preflight)
 cli.add_command(deploy.smoke)

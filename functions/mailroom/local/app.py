@@ -394,6 +394,7 @@ class LocalMailroom:
             api_token=self.api.token if self.api else "",
             api_user=self.api.staff_address if self.api else "",
             api_role=self.api.role if self.api else "",
+            export_signing_key_arn=provisioned.export_key if provisioned else "",
         )
 
     def env(self) -> dict[str, str]:

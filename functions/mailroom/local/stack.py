@@ -112,6 +112,7 @@ class Provisioned:
     dlq_urls: dict[str, str]  # short name -> queue URL
     rule_set: str = RULE_SET
     outbox_url: str = ""  # issue 21: the queue the bus delivers to (local/outbox.py)
+    export_key: str = ""  # issue 22: the export signing key's ARN (infra/kms.tf)
 
     def dlq_by_function(self) -> dict[str, str]:
         return {self.functions[short]: url for short, url in self.dlq_urls.items()}
@@ -219,7 +220,24 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
         },
     )
     outbox_url = provision_events(endpoint, config.name_prefix)  # issue 21
-    return Provisioned(functions=names, dlq_urls=dlq_urls, outbox_url=outbox_url)
+    return Provisioned(
+        functions=names,
+        dlq_urls=dlq_urls,
+        outbox_url=outbox_url,
+        export_key=provision_export_key(endpoint, config.name_prefix),
+    )
+
+
+def provision_export_key(endpoint: Endpoint, name_prefix: str) -> str:
+    """As infra/kms.tf: the asymmetric key case exports are signed with (issue 22)."""
+    kms = endpoint.client("kms")
+    arn = kms.create_key(
+        Description=f"mailroom {name_prefix}: signs case exports (SHA256SUMS)",
+        KeySpec="ECC_NIST_P256",
+        KeyUsage="SIGN_VERIFY",
+    )["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName=f"alias/{name_prefix}-export-signing", TargetKeyId=arn)
+    return str(arn)
 
 
 def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str) -> str:
