@@ -421,9 +421,20 @@ def test_a_three_message_case_exports_verifies_and_fails_once_a_byte_changes(
         assert all(f"  {n}\n" in sums for n in names if not n.startswith("SHA256SUMS"))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mailroom-export-")]
 
-    checked = _verify(stack, out)
+    # A recipient pins the stack's public key (`mailroom config --public-key`).
+    env = {**stack.env(), "MAILROOM_STATE_DIR": str(stack.state_dir), "AWS_PROFILE": None}
+    assert stack.runner is not None
+    with stack.runner.exclusive():
+        shown = CliRunner().invoke(cli, ["config", "--public-key"], env=env)
+    assert shown.exit_code == 0, shown.output
+    pinned = tmp_path / "stack-key.pem"
+    pinned.write_text(shown.stdout)
+    assert summary["key_fingerprint"] in shown.stderr
+
+    checked = _verify(stack, out, "--key", str(pinned))
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.stdout)["ok"] is True
+    assert json.loads(checked.stdout)["signed_by"] == summary["key_fingerprint"]
 
     tampered = tmp_path / "tampered.zip"
     victim = manifest["files"][1]["name"]
@@ -434,7 +445,7 @@ def test_a_three_message_case_exports_verifies_and_fails_once_a_byte_changes(
     assert problems and all(victim in p for p in problems)
 
 
-def _verify(stack: LocalMailroom, path: Path) -> Any:
-    # No AWS at all: an empty environment, no endpoint, no credentials.
+def _verify(stack: LocalMailroom, path: Path, *args: str) -> Any:
+    # No AWS at all: no endpoint, no names, no credentials.
     env = {"AWS_ENDPOINT_URL": None, "MAILROOM_BUCKET": None, "AWS_PROFILE": None}
-    return CliRunner().invoke(cli, ["verify-export", str(path), "--json"], env=env)
+    return CliRunner().invoke(cli, ["verify-export", str(path), *args, "--json"], env=env)

@@ -28,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
+from mailroom import exports
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.s3 import S3Store
 from mailroom.cli.main import cli
@@ -1852,3 +1853,26 @@ def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     assert {r["Type"] for r in records["ResourceRecordSets"]} == {"NS", "SOA"}
     state = json.loads((stack.workdir / "terraform.tfstate").read_text())
     assert [r for r in state.get("resources", []) if r["mode"] == "managed"] == []
+
+
+def test_export_signing_key_is_asymmetric_published_and_usable_by_readers(stack: Stack) -> None:
+    """Issue 22: `mailroom export` signs with its own P-256 key; readers (so admins) may Sign
+    with it and read its public key, and nothing else; the output is that public key."""
+    key_arn = stack.output("export_signing_key_arn")
+    kms = stack.emulator.client("kms")
+    meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert (meta["KeyUsage"], meta["CustomerMasterKeySpec"]) == ("SIGN_VERIFY", "ECC_NIST_P256")
+    public = kms.get_public_key(KeyId=key_arn)["PublicKey"]
+    assert exports.fingerprint(stack.output("export_public_key").encode()) == exports.fingerprint(
+        exports.der_to_pem(public)
+    )
+    aliases = kms.list_aliases(KeyId=key_arn)["Aliases"]
+    assert [a["AliasName"] for a in aliases] == [f"alias/{NAME_PREFIX}-export-signing"]
+    for resource in ("staff_reader", "staff_admin"):
+        document = staff_document(stack, resource)
+        for action in ("kms:Sign", "kms:GetPublicKey"):
+            assert evaluate([document], Request(action, key_arn)) == Decision.ALLOWED
+            # The stack's data key only ever through S3 and DynamoDB, never to sign.
+            assert evaluate([document], Request(action, stack_key_arn(stack))) == (
+                Decision.IMPLICIT_DENY
+            )

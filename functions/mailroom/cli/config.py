@@ -83,6 +83,9 @@ class Config:
     profile: Setting
     infra_dir: Setting
     notes: tuple[str, ...] = ()  # why a layer was skipped (terraform missing, failed, ...)
+    # What `terraform output` said, when it was run: later lookups (ops names, the export key)
+    # reuse it rather than run terraform again.
+    terraform_outputs: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +170,7 @@ def resolve(
 
     infra_dir = _infra_dir(flags, env)
     layers: list[_Layer] = []
+    read_outputs: tuple[tuple[str, str], ...] = ()
     if not (bucket and table):
         state = read_local_state()
         if state is not None:
@@ -179,6 +183,7 @@ def resolve(
         except TerraformUnavailable as exc:
             notes.append(str(exc))
         else:
+            read_outputs = tuple(sorted(outputs.items()))
             layers.append(
                 _Layer(
                     TERRAFORM,
@@ -212,6 +217,7 @@ def resolve(
         profile=profile or Setting(None, DEFAULT),
         infra_dir=infra_dir,
         notes=tuple(notes),
+        terraform_outputs=read_outputs,
     )
 
 
@@ -402,7 +408,9 @@ def resolve_ops(
         and (config.bucket.source == TERRAFORM or not config.infra_dir.source.startswith(DEFAULT))
     ):
         try:
-            layer = (terraform_outputs or run_terraform_output)(Path(config.infra_dir.value))
+            layer = dict(config.terraform_outputs) or (terraform_outputs or run_terraform_output)(
+                Path(config.infra_dir.value)
+            )
             source = TERRAFORM
         except TerraformUnavailable:
             layer = {}
