@@ -435,6 +435,14 @@ class CanaryState(Protocol):
 # -- case exports (issue 22) --------------------------------------------------------------------
 
 
+class ObjectReader(Protocol):
+    """An object's bytes, streamed in order from one request (bounded memory, no threads)."""
+
+    def iter_object(
+        self, key: str, version_id: str | None = None, chunk_size: int = 1024 * 1024
+    ) -> Iterator[bytes]: ...
+
+
 class ExportSigner(Protocol):
     """An asymmetric key the stack's staff can sign with (KMS Sign); its public half is shared."""
 

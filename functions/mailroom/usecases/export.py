@@ -2,8 +2,9 @@
 
 The documents are found through the case listing (`list_files`: the by_case index, documents
 only, deleted files left out), page by page, so the cost follows the files exported. Each
-document's bytes stream from S3 into its zip entry in chunks (never a whole file in memory)
-and are checked against the recorded sha256 as they pass (`downloads.download`); a mismatch
+document's bytes stream from one S3 GET into its zip entry 1 MB at a time (never a whole file
+in memory) and are checked against the recorded sha256 as they pass
+(`downloads.copy_verified`); a mismatch
 raises IntegrityError naming the file, and the caller throws the partial zip away.
 
 The layout and the offline check are `mailroom.exports`'.
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 from mailroom import exports
 from mailroom.model import FileRecord
-from mailroom.ports import ExportSigner, FileCatalog, ObjectStore
+from mailroom.ports import ExportSigner, FileCatalog, ObjectReader
 from mailroom.usecases import downloads
 from mailroom.usecases.errors import InvalidInput
 from mailroom.usecases.files import MAX_LIMIT, FileQuery, check_range, list_files
@@ -98,7 +99,7 @@ def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
 def write_export(
     plan: ExportPlan,
     catalog: FileCatalog,
-    store_for: Callable[[str | None], ObjectStore],
+    store_for: Callable[[str | None], ObjectReader],
     signer: ExportSigner,
     target: IO[bytes],
     *,
@@ -126,12 +127,13 @@ def write_export(
             # should cost the network's time, not the CPU's.
             info = _info(name, when, zipfile.ZIP_STORED)
             with archive.open(info, "w", force_zip64=True) as entry:
-                downloads.download(
+                downloads.copy_verified(
                     store_for(record.bucket),
                     record,
                     entry,
                     progress=progress,
                     incoming_prefix=incoming_prefix,
+                    bucket=record.bucket or "",
                 )
             sums.append((name, record.sha256))
             rows.append(exports.manifest_row(record, name, verdicts.get(record.message_id)))
