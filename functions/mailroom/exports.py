@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
@@ -228,7 +229,7 @@ def verify_export(source: str | IO[bytes], pinned_key_pem: bytes | None = None) 
     with archive:
         members = [i for i in archive.infolist() if not i.is_dir()]
         names = [i.filename for i in members]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, seen in Counter(names).items() if seen > 1)
         result.problems += [f"{n}: appears more than once in the zip" for n in dupes]
         result.problems += [f"{n}: not a safe path" for n in names if not _safe_member(n)]
         for needed in (SUMS, SIGNATURE, MANIFEST_JSON, PUBLIC_KEY):
