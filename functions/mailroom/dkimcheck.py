@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
-
-import dkim
+from typing import TYPE_CHECKING
 
 from mailroom.policy import aligned, domain_of
+
+if TYPE_CHECKING:
+    import dkim
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,10 @@ def verify_forward(message: bytes, from_address: str | None, lookup: TxtLookup) 
     if from_domain is None:
         return DkimResult(False, "no From domain")
 
+    # Imported here, not at the top: dkimpy (and the dnspython it loads) cost a third of a
+    # second of every cold start, and only a forwarded message is ever verified.
+    import dkim  # noqa: PLC0415
+
     checker = dkim.DKIM(message, minkey=1024, timeout=int(DNS_TIMEOUT_S))
     count = sum(1 for name, _ in checker.headers if name.lower() == b"dkim-signature")
     if count == 0:
@@ -88,6 +94,8 @@ def verify_forward(message: bytes, from_address: str | None, lookup: TxtLookup) 
 
 
 def _one_signature(checker: dkim.DKIM, idx: int, from_domain: str, lookup: TxtLookup) -> DkimResult:
+    import dkim  # noqa: PLC0415 (loaded by verify_forward already; see there)
+
     try:
         prep = checker.verify_headerprep(idx)
         if not prep:

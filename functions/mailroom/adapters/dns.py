@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import dns.exception
-import dns.resolver
+from typing import TYPE_CHECKING
 
 from mailroom.dkimcheck import DNS_TIMEOUT_S, TxtLookup, static_lookup
 from mailroom.ports import LookupFailed
 
+if TYPE_CHECKING:
+    import dns.resolver
+
+# dnspython is imported where it is used, not here: the functions' runtime imports this module,
+# and dnspython costs a tenth of a second of every cold start that looks nothing up.
+
 
 def dns_txt_lookup(name: str) -> str | None:
+    import dns.resolver  # noqa: PLC0415 (see the module's note)
+
     try:
         answer = dns.resolver.resolve(name, "TXT", lifetime=DNS_TIMEOUT_S, search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
@@ -42,10 +48,15 @@ class MxResolver:
     preflight tells apart from "no MX"."""
 
     def __init__(self, resolver: dns.resolver.Resolver | None = None, timeout: float = 5.0):
+        import dns.resolver  # noqa: PLC0415 (see the module's note)
+
         self._resolver = resolver or dns.resolver.Resolver()
         self._timeout = timeout
 
     def mx(self, domain: str) -> list[tuple[int, str]]:
+        import dns.exception  # noqa: PLC0415 (see the module's note)
+        import dns.resolver  # noqa: PLC0415
+
         try:
             answer = self._resolver.resolve(domain, "MX", lifetime=self._timeout, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
