@@ -1811,6 +1811,31 @@ def test_receipts_function_answers_the_bus_and_may_send_only_as_receipt_from(
 
 
 # Keep this last: it destroys the stack the tests above share.
+def test_export_signing_key_is_asymmetric_published_and_usable_by_readers(stack: Stack) -> None:
+    """Issue 22: `mailroom export` signs with its own P-256 key; readers (so admins) may Sign
+    with it and read its public key, and nothing else; the output is that public key."""
+    key_arn = stack.output("export_signing_key_arn")
+    kms = stack.emulator.client("kms")
+    meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert (meta["KeyUsage"], meta["CustomerMasterKeySpec"]) == ("SIGN_VERIFY", "ECC_NIST_P256")
+    public = kms.get_public_key(KeyId=key_arn)["PublicKey"]
+    assert exports.fingerprint(stack.output("export_public_key").encode()) == exports.fingerprint(
+        exports.der_to_pem(public)
+    )
+    aliases = kms.list_aliases(KeyId=key_arn)["Aliases"]
+    assert [a["AliasName"] for a in aliases] == [f"alias/{NAME_PREFIX}-export-signing"]
+    for resource in ("staff_reader", "staff_admin"):
+        document = staff_document(stack, resource)
+        for action in ("kms:Sign", "kms:GetPublicKey"):
+            assert evaluate([document], Request(action, key_arn)) == Decision.ALLOWED
+            # The stack's data key only ever through S3 and DynamoDB, never to sign.
+            assert evaluate([document], Request(action, stack_key_arn(stack))) == (
+                Decision.IMPLICIT_DENY
+            )
+
+
+# Last: it destroys the stack every test above shares (the `stack` fixture refuses any test
+# that asks for it afterwards).
 def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     """...and never touches another team's active rule set: it is active before and after."""
     key_arn = stack_key_arn(stack)
@@ -1853,26 +1878,3 @@ def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     assert {r["Type"] for r in records["ResourceRecordSets"]} == {"NS", "SOA"}
     state = json.loads((stack.workdir / "terraform.tfstate").read_text())
     assert [r for r in state.get("resources", []) if r["mode"] == "managed"] == []
-
-
-def test_export_signing_key_is_asymmetric_published_and_usable_by_readers(stack: Stack) -> None:
-    """Issue 22: `mailroom export` signs with its own P-256 key; readers (so admins) may Sign
-    with it and read its public key, and nothing else; the output is that public key."""
-    key_arn = stack.output("export_signing_key_arn")
-    kms = stack.emulator.client("kms")
-    meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
-    assert (meta["KeyUsage"], meta["CustomerMasterKeySpec"]) == ("SIGN_VERIFY", "ECC_NIST_P256")
-    public = kms.get_public_key(KeyId=key_arn)["PublicKey"]
-    assert exports.fingerprint(stack.output("export_public_key").encode()) == exports.fingerprint(
-        exports.der_to_pem(public)
-    )
-    aliases = kms.list_aliases(KeyId=key_arn)["Aliases"]
-    assert [a["AliasName"] for a in aliases] == [f"alias/{NAME_PREFIX}-export-signing"]
-    for resource in ("staff_reader", "staff_admin"):
-        document = staff_document(stack, resource)
-        for action in ("kms:Sign", "kms:GetPublicKey"):
-            assert evaluate([document], Request(action, key_arn)) == Decision.ALLOWED
-            # The stack's data key only ever through S3 and DynamoDB, never to sign.
-            assert evaluate([document], Request(action, stack_key_arn(stack))) == (
-                Decision.IMPLICIT_DENY
-            )
