@@ -20,7 +20,9 @@ it; the Lambda layer does not need it).
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import zipfile
 from collections import Counter
@@ -33,6 +35,7 @@ from mailroom.naming import safe_name
 
 FORMAT = "mailroom-export/1"
 DOCUMENTS = "documents/"
+RAW = "raw/"  # --with-raw (admins): each message's raw .eml, listed under the manifest's "raw"
 MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
 SUMS = "SHA256SUMS"
@@ -114,6 +117,40 @@ def manifest_row(
         "suspected_spam": record.suspected_spam,
         "verdicts": dict(verdicts or {}),
     }
+
+
+# What makes a spreadsheet read a cell as a formula (as cli/output.csv_cell, which the Lambda
+# zip does not carry): https://owasp.org/www-community/attacks/CSV_Injection
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        value = json.dumps(value)
+    if not isinstance(value, str):
+        return value
+    cleaned = value
+    if not value.isprintable():
+        cleaned = "".join(
+            ch if ch.isprintable() or ch == " " else "\ufffd" for ch in value.replace("\n", " ")
+        )
+    if value.startswith(_FORMULA_STARTS) or cleaned.lstrip().startswith(_FORMULA_STARTS):
+        return "'" + cleaned
+    return cleaned
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> str:
+    """manifest.csv as the CLI writes it (`cli.output.to_csv`), for the export function."""
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+    return out.getvalue()
 
 
 def manifest_json(header: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> bytes:
@@ -201,6 +238,7 @@ class Verified:
     files: int = 0
     documents: int = 0
     bytes: int = 0
+    raw: int = 0  # raw .eml files (an export made --with-raw)
     signed_by: str | None = None  # the key's fingerprint
     pinned: bool = False
     problems: list[str] = field(default_factory=list)
@@ -261,6 +299,8 @@ def verify_export(source: str | IO[bytes], pinned_key_pem: bytes | None = None) 
             if info.filename.startswith(DOCUMENTS):
                 result.documents += 1
                 result.bytes += info.file_size
+            elif info.filename.startswith(RAW):
+                result.raw += 1
         result.problems += [
             f"{n}: listed in {SUMS} but not in the zip" for n in sums if n not in actual
         ]
@@ -291,9 +331,9 @@ def _check_signature(
 def _check_manifest(archive: zipfile.ZipFile, actual: Mapping[str, str], result: Verified) -> None:
     try:
         manifest = json.loads(archive.read(MANIFEST_JSON))
-        rows = manifest["files"]
+        rows = manifest["files"] + manifest.get("raw", [])
         listed = {row["name"]: row["sha256"] for row in rows}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         result.problems.append(f"{MANIFEST_JSON}: not a mailroom export manifest")
         return
     for name, digest in listed.items():
@@ -302,5 +342,5 @@ def _check_manifest(archive: zipfile.ZipFile, actual: Mapping[str, str], result:
         elif actual[name] != digest:
             result.problems.append(f"{name}: sha256 does not match {MANIFEST_JSON}")
     for name in actual:
-        if name.startswith(DOCUMENTS) and name not in listed:
+        if name.startswith((DOCUMENTS, RAW)) and name not in listed:
             result.problems.append(f"{name}: in the zip but not in {MANIFEST_JSON}")

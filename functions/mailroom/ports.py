@@ -454,3 +454,41 @@ class ExportSigner(Protocol):
         ...
 
     def public_key_pem(self) -> bytes: ...
+
+
+class ExportJobs(Protocol):
+    """Issue 22: the export jobs' items (one per job, expiring with the export)."""
+
+    def create_job(self, job: dict[str, Any]) -> bool:
+        """Write a new job item; False (nothing written) when the job id is taken."""
+        ...
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def update_job(self, job_id: str, values: Mapping[str, Any]) -> None: ...
+
+
+class StreamingUpload(Protocol):
+    """An object written front to back (an S3 multipart upload): bounded memory, not seekable."""
+
+    def write(self, data: bytes) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def complete(self) -> int:
+        """Finish the object; its size in bytes."""
+        ...
+
+    def abort(self) -> None: ...
+
+
+class ExportObjects(Protocol):
+    """Where export zips are written, and the short-lived link that fetches one."""
+
+    def open_upload(self, key: str, content_type: str) -> StreamingUpload: ...
+
+    def presigned_get(
+        self, key: str, expires_in: int, version_id: str | None = None, filename: str | None = None
+    ) -> str: ...

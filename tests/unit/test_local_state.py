@@ -101,6 +101,7 @@ def test_the_fields_other_commands_need_round_trip(state_dir: Path) -> None:
         dead_letter_file="/tmp/dead-letters.jsonl",
         data_dir="/tmp/data",
         export_signing_key_arn="arn:aws:kms:eu-west-1:123456789012:key/export",
+        export_function="mailroom-local-export-case",
     )
     write_state(written)
     assert read_state() == written
@@ -115,6 +116,7 @@ def test_the_fields_other_commands_need_round_trip(state_dir: Path) -> None:
         "receipt_rule_set_name": "mailroom",
         "dead_letter_file": "/tmp/dead-letters.jsonl",
         "export_signing_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/export",
+        "export_function": "mailroom-local-export-case",
     }
     assert outputs == names
     assert ops_env(written) == {f"MAILROOM_{k.upper()}": v for k, v in names.items()}

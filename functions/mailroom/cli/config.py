@@ -356,7 +356,7 @@ OPS_NAMES = (
     "dead_letter_file",  # local mode's only (no Terraform output): the runner's dead letters
 )
 # Issue 22: the KMS key `mailroom export` signs with (resolved like the ops names, on its own).
-EXPORT_NAMES = ("export_signing_key_arn",)
+EXPORT_NAMES = ("export_signing_key_arn", "export_function")  # export_function: --with-raw
 OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES + EXPORT_NAMES}
 # Outputs an older infra/ exported under other names.
 _OPS_OUTPUT_ALIASES = {

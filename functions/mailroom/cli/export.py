@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,6 +52,12 @@ def signing_key(app: App, flag: str | None) -> str:
 @click.option("--until", type=DATE, help="Up to the end of this UTC day (inclusive).")
 @click.option("--key-id", metavar="ARN", help="KMS signing key (else the stack's).")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.option(
+    "--with-raw",
+    is_flag=True,
+    help="Admins: add each message's raw .eml. Built by the stack's export function (staff "
+    "credentials never read raw/), then downloaded and verified.",
+)
 @json_option
 @pass_app
 def export_case(  # noqa: PLR0917 (click passes the options by name)
@@ -60,6 +68,7 @@ def export_case(  # noqa: PLR0917 (click passes the options by name)
     until: date | None,
     key_id: str | None,
     force: bool,
+    with_raw: bool,
     as_json: bool,
 ) -> None:
     """Write a case's documents into OUT (a zip) with a manifest and signed SHA256SUMS.
@@ -76,6 +85,11 @@ def export_case(  # noqa: PLR0917 (click passes the options by name)
         raise CliError(f"{out} already exists (use --force to replace it)")
     if not out.parent.is_dir():
         raise CliError(f"cannot write {out}: {out.parent} is not a directory")
+    if with_raw:
+        if key_id:
+            raise click.UsageError("--with-raw signs with the stack's key: leave out --key-id")
+        export_through_job(app, out, case, since, until, as_json)
+        return
     signer = KmsSigner(client(app.config, "kms"), signing_key(app, key_id))
     plan = export.plan_export(app.catalog, case, since, until)
     if not plan.records:
@@ -163,3 +177,141 @@ def verify_export(path: Path, key_path: Path | None, as_json: bool) -> None:
         if not as_json:
             click.echo(f"mailroom: {path} does not verify", err=True)
         sys.exit(EXIT_INVALID)
+
+
+JOB_WAIT_S = 960  # the export function's 900 s timeout, plus a queued minute
+POLL_S = 1.0
+
+
+def export_function(app: App) -> str:
+    from mailroom.cli.config import EXPORT_NAMES, resolve_ops
+
+    value = resolve_ops(app.config, {}, names=EXPORT_NAMES)["export_function"].value
+    if not value:
+        raise click.UsageError(
+            "no export function configured: set MAILROOM_EXPORT_FUNCTION, or use a stack whose "
+            "`terraform output` (or `mailroom local` state) has `export_function`"
+        )
+    return value
+
+
+def _caller(app: App) -> str:
+    """Who the CLI runs as (its IAM principal), as the client reports it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mailroom.cli.config import client
+
+    try:
+        return str(client(app.config, "sts").get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError):  # an unknown caller is still recorded, as such
+        return "unknown"
+
+
+def export_through_job(  # noqa: PLR0917
+    app: App,
+    out: Path,
+    case: str,
+    since: date | None,
+    until: date | None,
+    as_json: bool,
+) -> None:
+    """`--with-raw`: the export function (with raw/ read access) builds the zip under
+    exports/; the CLI follows the job item, downloads the zip (admins may read exports/) into
+    a temporary file beside OUT, verifies it offline, and only then renames it to OUT."""
+    from botocore.exceptions import ClientError
+
+    from mailroom.adapters.export_jobs import ExportJobTable
+    from mailroom.adapters.lambda_invoke import LambdaInvoker
+    from mailroom.cli.config import client
+    from mailroom.exports import verify_export
+    from mailroom.usecases import export_jobs
+    from mailroom.usecases.errors import UseCaseError
+
+    function = export_function(app)
+    try:
+        job = export_jobs.new_job(
+            case,
+            since,
+            until,
+            with_raw=True,
+            by=_caller(app),
+            via="cli",
+            exports_prefix="exports/",  # the function names the key from its own setting
+        )
+    except UseCaseError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        LambdaInvoker(client(app.config, "lambda")).invoke_async(
+            function, export_jobs.job_event(job)
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {"AccessDeniedException", "AccessDenied"}:
+            raise CliError(
+                "--with-raw is for admins: your credentials may not invoke the export function "
+                f"{function} (the admin policy grants it)"
+            ) from None
+        raise
+    _, table = app.names()
+    jobs = ExportJobTable(client(app.config, "dynamodb"), table)
+    note(f"export job {job.job_id} started (raw messages included)")
+    done = _follow(jobs, job.job_id, job.files_total)
+    if done.status != export_jobs.DONE:
+        raise CliError(f"export job {done.job_id} {done.status}: {done.error or 'no reason given'}")
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=".mailroom-export-", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with (
+            os.fdopen(fd, "w+b") as sink,
+            click.progressbar(length=done.size, label="downloading", file=sys.stderr) as bar,
+        ):
+            app.store().download(done.key, sink, progress=bar.update)
+            sink.flush()
+            os.fsync(sink.fileno())
+        checked = verify_export(str(tmp))
+        if not checked.ok:
+            raise CliError(
+                f"the export built by job {done.job_id} does not verify: "
+                + "; ".join(checked.problems[:5])
+            )
+        tmp.replace(out)
+    except ClientError as exc:
+        raise CliError(f"cannot download s3://{app.bucket}/{done.key}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    summary = done.summary
+    if as_json:
+        click.echo(to_json({"path": str(out), "job": done.job_id, **summary}))
+        return
+    click.echo(str(out))
+    note(
+        f"{summary.get('documents')} document(s) and {summary.get('raw_messages')} raw "
+        f"message(s), {done.size} bytes; signed by {summary.get('key_fingerprint')}; check "
+        f"with `mailroom verify-export {out}`"
+    )
+
+
+def _follow(jobs: Any, job_id: str, total: int) -> Any:
+    """Poll the job item until it is done or failed (the item appears once the function runs)."""
+    from mailroom.usecases import export_jobs
+
+    deadline = time.monotonic() + JOB_WAIT_S
+    shown = 0
+    with click.progressbar(length=max(total, 1), label="building", file=sys.stderr) as bar:
+        while True:
+            item = jobs.get_job(job_id)
+            if item is not None:
+                job = export_jobs.ExportJob.from_item(item)
+                if job.files_total and bar.length != job.files_total:
+                    bar.length = job.files_total
+                if job.files_done > shown:
+                    bar.update(job.files_done - shown)
+                    shown = job.files_done
+                if job.status in {export_jobs.DONE, export_jobs.FAILED}:
+                    return job
+            if time.monotonic() > deadline:
+                raise CliError(
+                    f"export job {job_id} has not finished after {JOB_WAIT_S} s; its dead-letter"
+                    " queue or the function's log says why"
+                )
+            time.sleep(POLL_S)

@@ -13,6 +13,9 @@ from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
+from mailroom.adapters.export_jobs import ExportBucket, ExportJobTable
+from mailroom.adapters.kms import KmsSigner
+from mailroom.adapters.lambda_invoke import LambdaInvoker
 from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
@@ -76,3 +79,28 @@ def canary_ports() -> tuple[TableCanaryState, SesV2Sender]:
     return TableCanaryState(boto3.client("dynamodb"), settings.table), SesV2Sender(
         boto3.client("sesv2")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPorts:
+    """Issue 22: export jobs' items, the zips under exports/, and (the api) the invoker."""
+
+    jobs: ExportJobTable
+    objects: ExportBucket
+    invoker: LambdaInvoker
+
+
+@cache
+def export_ports() -> ExportPorts:
+    rt = runtime()
+    return ExportPorts(
+        jobs=ExportJobTable(boto3.client("dynamodb"), rt.settings.table),
+        objects=ExportBucket(rt.store),
+        invoker=LambdaInvoker(boto3.client("lambda")),
+    )
+
+
+@cache
+def export_signer(key_arn: str) -> KmsSigner:
+    """The export function's signing key (ExportSettings.signing_key_arn)."""
+    return KmsSigner(boto3.client("kms"), key_arn)

@@ -57,6 +57,7 @@ from mailroom.local.runner import (
 )
 from mailroom.local.stack import (
     API,
+    EXPORT,
     EXTRACT,
     RECORD,
     Provisioned,
@@ -395,6 +396,7 @@ class LocalMailroom:
             api_user=self.api.staff_address if self.api else "",
             api_role=self.api.role if self.api else "",
             export_signing_key_arn=provisioned.export_key if provisioned else "",
+            export_function=functions.get(EXPORT, ""),
         )
 
     def env(self) -> dict[str, str]:

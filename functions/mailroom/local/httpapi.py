@@ -136,8 +136,10 @@ ROUTES = (
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
     Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
+    Route("POST", "/cases/{case}/export"),  # issue 22: start an export job
+    Route("GET", "/exports/{job}"),  # issue 22: its progress and link
 )
-API_PREFIXES = ("/files", "/uploads", "/messages")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/cases", "/exports")
 
 
 def is_api_path(path: str) -> bool:

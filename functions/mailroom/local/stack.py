@@ -16,11 +16,17 @@ from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import TTL_ATTRIBUTE, table_definition
 from mailroom.receipts import ReceiptSettings
 from mailroom.routing import RoutingRules
-from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
+from mailroom.settings import (
+    ENV_DASHBOARD_ORIGIN,
+    ENV_EXPORT_FUNCTION,
+    ENV_EXPORT_SIGNING_KEY,
+    Settings,
+)
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
 RECORD_HANDLER = "mailroom.handlers.record_metadata.handler"
 API_HANDLER = "mailroom.handlers.api.handler"
+EXPORT_HANDLER = "mailroom.handlers.export_case.handler"  # issue 22
 RUNTIME = "python3.12"
 RULE_SET = "mailroom"
 RULE_NAME = "mailroom-intake"
@@ -29,6 +35,8 @@ EXTRACT = "extract-attachments"
 RECORD = "record-metadata"
 API = "api"
 API_TIMEOUT_S = 30  # an HTTP API waits at most 30 s for its integration
+EXPORT = "export-case"  # issue 22: builds export jobs (infra/: functions["export_case"])
+EXPORT_TIMEOUT_S = 900  # as infra/: Lambda's longest
 
 _ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -150,7 +158,12 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
     arns: dict[str, str] = {}
     names: dict[str, str] = {}
     dlq_urls: dict[str, str] = {}
-    for short, handler in ((EXTRACT, EXTRACT_HANDLER), (RECORD, RECORD_HANDLER)):
+    export_key = provision_export_key(endpoint, config.name_prefix)
+    for short, handler in (
+        (EXTRACT, EXTRACT_HANDLER),
+        (RECORD, RECORD_HANDLER),
+        (EXPORT, EXPORT_HANDLER),
+    ):
         # As infra/lambda.tf: a dead-letter queue per function (the body is the failed event).
         dlq_urls[short] = sqs.create_queue(
             QueueName=config.dlq_name(short),
@@ -165,9 +178,14 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
             Role=role,
             Handler=handler,
             Code={"ZipFile": code},
-            Timeout=config.timeout_s,
+            Timeout=EXPORT_TIMEOUT_S if short == EXPORT else config.timeout_s,
             MemorySize=config.memory_mb,
-            Environment={"Variables": config.function_env()},
+            Environment={
+                "Variables": {
+                    **config.function_env(),
+                    **({ENV_EXPORT_SIGNING_KEY: export_key} if short == EXPORT else {}),
+                }
+            },
             DeadLetterConfig={"TargetArn": dlq_arn},
         )
         arns[short] = created["FunctionArn"]
@@ -224,7 +242,7 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
         functions=names,
         dlq_urls=dlq_urls,
         outbox_url=outbox_url,
-        export_key=provision_export_key(endpoint, config.name_prefix),
+        export_key=export_key,
     )
 
 
@@ -257,7 +275,11 @@ def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str
         Timeout=API_TIMEOUT_S,
         MemorySize=config.memory_mb,
         Environment={
-            "Variables": {**config.function_env(), ENV_DASHBOARD_ORIGIN: dashboard_origin}
+            "Variables": {
+                **config.function_env(),
+                ENV_DASHBOARD_ORIGIN: dashboard_origin,
+                ENV_EXPORT_FUNCTION: config.function_name(EXPORT),  # issue 22
+            }
         },
     )
     name: str = created["FunctionName"]

@@ -40,6 +40,7 @@ class LocalState:
     api_user: str = ""  # the staff address that token signs in as
     api_role: str = ""  # and its role (`mailroom local --role`: reader, uploader, admin)
     export_signing_key_arn: str = ""  # issue 22: the key `mailroom export` signs with
+    export_function: str = ""  # issue 22: builds export jobs (dashboard, `export --with-raw`)
 
     @property
     def endpoint_port(self) -> int:
@@ -56,6 +57,7 @@ OPS_FIELDS = {
     "receipt_rule_set_name": "rule_set",
     "dead_letter_file": "dead_letter_file",
     "export_signing_key_arn": "export_signing_key_arn",
+    "export_function": "export_function",
 }
 
 
