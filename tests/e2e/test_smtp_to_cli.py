@@ -449,3 +449,39 @@ def _verify(stack: LocalMailroom, path: Path, *args: str) -> Any:
     # No AWS at all: no endpoint, no names, no credentials.
     env = {"AWS_ENDPOINT_URL": None, "MAILROOM_BUCKET": None, "AWS_PROFILE": None}
     return CliRunner().invoke(cli, ["verify-export", str(path), *args, "--json"], env=env)
+
+
+def test_export_with_raw_runs_as_a_job_of_the_export_function_and_verifies(
+    stack: LocalMailroom, tmp_path: Path
+) -> None:
+    """Issue 22: `--with-raw` goes through the export function (raw/ is never read with staff
+    credentials): the local runner runs it on the invoke, the CLI follows the job item,
+    downloads exports/<job>.zip, verifies it, and the raw .eml inside is the stored one."""
+    [message_id] = [
+        send(stack, sample("staff-forward.eml"), recipient="submit+raw-1@mailroom.test")
+    ]
+    stack.wait_for_messages([message_id], timeout=60)
+    out = tmp_path / "raw-1.zip"
+
+    summary = run_cli(stack, "export", "--case", "raw-1", "--with-raw", str(out))
+
+    assert summary["raw_messages"] == 1 and summary["documents"] >= 1
+    assert summary["path"] == str(out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mailroom-export-")]
+    s3 = stack.endpoint.client("s3")  # type: ignore[union-attr]
+    stored = s3.get_object(Bucket=stack.config.bucket, Key=f"raw/{message_id}")["Body"].read()
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        [raw] = manifest["raw"]
+        assert raw["message_id"] == message_id
+        assert archive.read(raw["name"]) == stored
+        assert raw["sha256"] == hashlib.sha256(stored).hexdigest()
+    checked = _verify(stack, out)
+    assert checked.exit_code == 0, checked.output
+    # The zip stays under exports/ (the lifecycle rule expires it); the job says who asked.
+    job = summary["job"]
+    assert s3.head_object(Bucket=stack.config.bucket, Key=f"exports/{job}.zip")
+    item = stack.endpoint.client("dynamodb").get_item(  # type: ignore[union-attr]
+        TableName=stack.config.table, Key={"pk": {"S": f"EXPORT#{job}"}, "sk": {"S": "JOB"}}
+    )["Item"]
+    assert (item["status"]["S"], item["requested_via"]["S"]) == ("done", "cli")
