@@ -39,9 +39,10 @@ data "aws_iam_policy_document" "function_common" {
 
   # extract_attachments puts message records; record_metadata puts a new file record and
   # updates one it records again (Catalog.put_file: an UpdateItem keeps what staff set).
+  # export_case only updates its job item (UpdateItem creates it when the CLI started it).
   statement {
     sid       = "WriteRecords"
-    actions   = each.key == "record_metadata" ? ["dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:PutItem"]
+    actions   = local.record_write_actions[each.key]
     resources = [aws_dynamodb_table.documents.arn]
   }
 
@@ -147,10 +148,52 @@ data "aws_iam_policy_document" "record_metadata" {
   }
 }
 
+# export_case (issue 22): reads the case's records (the by_case index, each message's item
+# collection, its job item), the documents' recorded versions and, for --with-raw, the raw
+# messages; writes the zip under exports/ in parts; signs SHA256SUMS with the export key.
+data "aws_iam_policy_document" "export_case" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common["export_case"].json]
+
+  statement {
+    sid       = "ReadCaseRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = local.table_and_indexes
+  }
+
+  statement {
+    sid     = "ReadDocumentsAndRawMessages"
+    actions = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+    ]
+  }
+
+  # CreateMultipartUpload, UploadPart and CompleteMultipartUpload are all s3:PutObject.
+  statement {
+    sid       = "WriteExports"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.exports_prefix}*"]
+  }
+
+  statement {
+    sid       = "SignExports"
+    actions   = ["kms:Sign", "kms:GetPublicKey"]
+    resources = [aws_kms_key.export_signing.arn]
+  }
+}
+
 locals {
+  record_write_actions = {
+    extract_attachments = ["dynamodb:PutItem"]
+    record_metadata     = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    export_case         = ["dynamodb:UpdateItem"]
+  }
+
   function_policies = {
     extract_attachments = data.aws_iam_policy_document.extract_attachments.json
     record_metadata     = data.aws_iam_policy_document.record_metadata.json
+    export_case         = data.aws_iam_policy_document.export_case.json
   }
 }
 

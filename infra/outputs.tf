@@ -82,6 +82,11 @@ output "export_signing_key_arn" {
   value       = aws_kms_key.export_signing.arn
 }
 
+output "export_function" {
+  description = "The function that builds case export jobs (the dashboard's Export case, `mailroom export --with-raw`)."
+  value       = aws_lambda_function.this["export_case"].function_name
+}
+
 output "export_public_key" {
   description = "Public half of the export signing key (PEM): what `mailroom verify-export --key` pins."
   value       = data.aws_kms_public_key.export_signing.public_key_pem

@@ -155,7 +155,16 @@ data "aws_iam_policy_document" "staff_admin" {
     resources = [
       aws_lambda_function.this["extract_attachments"].arn,
       aws_lambda_function.this["record_metadata"].arn,
+      aws_lambda_function.this["export_case"].arn, # issue 22: `mailroom export --with-raw`
     ]
+  }
+
+  # ... and download the zip it built (issue 22). Readers and uploaders may not read exports/
+  # (no grant): an export with raw messages is for admins only.
+  statement {
+    sid       = "ReadExports"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.exports_prefix}*"]
   }
 }
 

@@ -47,6 +47,7 @@ from mailroom.settings import (
     ENV_BUCKET,
     ENV_TABLE,
     ApiSettings,
+    ExportSettings,
     Settings,
 )
 from tests.api.conftest import event as api_event
@@ -78,6 +79,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.infra]
 HANDLERS = {
     "extract_function": "mailroom.handlers.extract_attachments.handler",
     "record_function": "mailroom.handlers.record_metadata.handler",
+    "export_function": "mailroom.handlers.export_case.handler",  # issue 22
+}
+# Each function's output -> its key in infra/main.tf's functions map.
+FUNCTION_KEYS = {
+    "extract_function": "extract_attachments",
+    "record_function": "record_metadata",
+    "export_function": "export_case",
 }
 POWERTOOLS_ENV = (
     "POWERTOOLS_SERVICE_NAME",
@@ -287,7 +295,7 @@ def test_function_runs_the_package_with_tracing_and_its_own_layer(
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))
 def test_failed_invocations_go_to_an_encrypted_dead_letter_queue(stack: Stack, output: str) -> None:
-    function = "extract_attachments" if output == "extract_function" else "record_metadata"
+    function = FUNCTION_KEYS[output]
     sqs = stack.emulator.client("sqs")
     dlq_url = stack.output("dead_letter_queues")[function]
     dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
@@ -364,7 +372,10 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(dimensions)
     functions = [{"FunctionName": stack.output(o)} for o in sorted(HANDLERS)]
     api_function = {"FunctionName": stack.output("api_function_name")}
-    queues = [{"QueueName": url.rsplit("/", 1)[-1]} for url in sorted(dead_letter_urls(stack))]
+    queues = [
+        {"QueueName": url.rsplit("/", 1)[-1]}
+        for url in sorted(stack.output("dead_letter_queues").values())
+    ]
     sort = lambda found: sorted(found, key=json.dumps)  # noqa: E731
     for metric in (
         "Errors",
@@ -421,9 +432,9 @@ def runbook_suffixes() -> list[str]:
 def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
     suffixes = runbook_suffixes()
     names = [a["AlarmName"] for a in stack_alarms(stack)]
-    # 5 per asynchronous function, 2 per queue, 2 for the rule, 2 for the api function and
-    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary
-    assert len(names) == 21
+    # 5 per asynchronous function (3 with export_case, issue 22), 2 per queue, 2 for the rule,
+    # 2 for the api function and 2 for the HTTP API (5xx, p99 latency), 1 for the canary
+    assert len(names) == 28
     used = set()
     for name in names:
         matching = [s for s in suffixes if name.endswith(s)]
@@ -1116,7 +1127,29 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert record.pop("dynamodb:UpdateItem") == {table_arn}  # and one recorded again
     assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
 
-    for output, grants in (("extract_function", extract), ("record_function", record)):
+    # Issue 22: the case's records (the by_case index, each message, its job item), the
+    # documents' recorded versions and, for --with-raw, raw messages; the zip under exports/
+    # in parts; the job item updated (created by UpdateItem when the CLI started the job).
+    exporter = role_grants(stack, "export_case")
+    table_and_indexes = {table_arn, f"{table_arn}/index/*"}
+    assert exporter.pop("dynamodb:GetItem") == table_and_indexes
+    assert exporter.pop("dynamodb:Query") == table_and_indexes
+    assert exporter.pop("dynamodb:UpdateItem") == {table_arn}
+    read = {f"{bucket_arn}/incoming/*", f"{bucket_arn}/raw/*"}
+    assert exporter.pop("s3:GetObject") == read
+    assert exporter.pop("s3:GetObjectVersion") == read
+    assert exporter.pop("s3:ListBucket") == {bucket_arn}
+    assert exporter.pop("s3:PutObject") == {f"{bucket_arn}/exports/*"}
+    assert exporter.pop("s3:AbortMultipartUpload") == {f"{bucket_arn}/exports/*"}
+    signing = {stack.output("export_signing_key_arn")}
+    assert exporter.pop("kms:Sign") == signing
+    assert exporter.pop("kms:GetPublicKey") == signing
+
+    for output, grants in (
+        ("extract_function", extract),
+        ("record_function", record),
+        ("export_function", exporter),
+    ):
         name = stack.output(output)
         assert grants.pop("kms:Decrypt") == key
         assert grants.pop("kms:GenerateDataKey") == key
@@ -1146,6 +1179,8 @@ API_ROUTES = {
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
     "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
+    "POST /api/cases/{case}/export",  # issue 22: start an export job
+    "GET /api/exports/{job}",  # issue 22: follow it
 }
 
 
@@ -1572,6 +1607,20 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
     assert evaluate([document], decrypt_environment) == Decision.ALLOWED
 
     object_arn = f"arn:aws:s3:::{bucket}/"
+    # Issue 22: an export job goes to the export function (asynchronous invoke), and the
+    # browser's presigned GET of its zip is authorised as this role.
+    exporter = function_config(stack, "export_function")["FunctionArn"]
+    for allowed in (
+        Request("lambda:InvokeFunction", exporter),
+        Request("s3:GetObject", f"{object_arn}exports/0123abcd.zip"),
+    ):
+        assert evaluate([document], allowed) == Decision.ALLOWED, allowed
+    for refused in (
+        Request("lambda:InvokeFunction", function_config(stack, "extract_function")["FunctionArn"]),
+        Request("s3:PutObject", f"{object_arn}exports/forged.zip"),
+        Request("s3:DeleteObject", f"{object_arn}exports/0123abcd.zip"),
+    ):
+        assert evaluate([document], refused) == Decision.IMPLICIT_DENY, refused
     for denied in (
         Request("s3:GetObject", f"{object_arn}raw/m1"),
         Request("s3:GetObjectVersion", f"{object_arn}raw/m1"),
@@ -1612,7 +1661,10 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "lambda:InvokeFunction",  # issue 22: the export function only
     }
+    assert grants["lambda:InvokeFunction"] == {exporter}
+    assert grants["s3:GetObject"] == {f"{object_arn}incoming/*", f"{object_arn}exports/*"}
     assert grants["s3:PutObject"] == {f"{object_arn}incoming/up-*"}
     assert grants["s3:DeleteObject"] == {f"{object_arn}incoming/*"}
     [logs] = grants["logs:PutLogEvents"]
@@ -1832,6 +1884,45 @@ def test_export_signing_key_is_asymmetric_published_and_usable_by_readers(stack:
             assert evaluate([document], Request(action, stack_key_arn(stack))) == (
                 Decision.IMPLICIT_DENY
             )
+
+
+def test_export_jobs_run_in_their_own_function_for_admins_and_their_zips_expire_in_a_day(
+    stack: Stack,
+) -> None:
+    """Issue 22: the export function's settings, timeout and memory; the api hands jobs to
+    it; admins (only) may start one from the CLI and read the zips; exports/ expires."""
+    config = function_config(stack, "export_function")
+    assert (config["Timeout"], config["MemorySize"]) == (900, 1024)
+    settings = ExportSettings.from_env(config["Environment"]["Variables"])
+    assert settings.signing_key_arn == stack.output("export_signing_key_arn")
+    assert settings.exports_prefix == "exports/"
+    assert stack.output("export_function") == config["FunctionName"]
+    api_env = function_config(stack, "api_function_name")["Environment"]["Variables"]
+    assert ApiSettings.from_env(api_env).export_function == config["FunctionName"]
+
+    rules = {
+        r["ID"]: r
+        for r in stack.emulator.client("s3").get_bucket_lifecycle_configuration(
+            Bucket=stack.output("bucket")
+        )["Rules"]
+    }
+    rule = rules["expire-exports"]
+    assert (rule["Status"], rule["Filter"]) == ("Enabled", {"Prefix": "exports/"})
+    assert rule["Expiration"] == {"Days": 1}
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+    zip_arn = f"arn:aws:s3:::{stack.output('bucket')}/exports/0123abcd.zip"
+    invoke = Request("lambda:InvokeFunction", config["FunctionArn"])
+    read = Request("s3:GetObject", zip_arn)
+    admin = staff_document(stack, "staff_admin")
+    assert evaluate([admin], invoke) == Decision.ALLOWED  # `mailroom export --with-raw`
+    assert evaluate([admin], read) == Decision.ALLOWED  # ... downloads what it built
+    assert evaluate([admin], Request("s3:PutObject", zip_arn)) == Decision.IMPLICIT_DENY
+    for resource in ("staff_reader", "staff_uploader"):
+        document = staff_document(stack, resource)
+        for request in (invoke, read):
+            assert evaluate([document], request) == Decision.IMPLICIT_DENY, (resource, request)
 
 
 # Last: it destroys the stack every test above shares (the `stack` fixture refuses any test
