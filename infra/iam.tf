@@ -39,11 +39,14 @@ data "aws_iam_policy_document" "function_common" {
 
   # extract_attachments puts message records; record_metadata puts a new file record and
   # updates one it records again (Catalog.put_file: an UpdateItem keeps what staff set).
-  # export_case only updates its job item (UpdateItem creates it when the CLI started it).
-  statement {
-    sid       = "WriteRecords"
-    actions   = local.record_write_actions[each.key]
-    resources = [aws_dynamodb_table.documents.arn]
+  # (export_case writes only its own items: see its document.)
+  dynamic "statement" {
+    for_each = length(local.record_write_actions[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "WriteRecords"
+      actions   = local.record_write_actions[each.key]
+      resources = [aws_dynamodb_table.documents.arn]
+    }
   }
 
   statement {
@@ -181,13 +184,41 @@ data "aws_iam_policy_document" "export_case" {
     actions   = ["kms:Sign", "kms:GetPublicKey"]
     resources = [aws_kms_key.export_signing.arn]
   }
+
+  # Its job item only (adapters/export_jobs.py: pk EXPORT#<job>; UpdateItem creates it when
+  # the CLI started the job), never a record or an audit entry.
+  statement {
+    sid       = "UpdateOwnJobItems"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["EXPORT#*"]
+    }
+  }
+
+  # One `export` entry per export on the audit trail (mailroom/audit.py): a new item in a
+  # server partition (AUDIT#...), never a change to one.
+  statement {
+    sid       = "AppendAuditEntries"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["AUDIT#*"]
+    }
+  }
 }
 
 locals {
   record_write_actions = {
     extract_attachments = ["dynamodb:PutItem"]
     record_metadata     = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-    export_case         = ["dynamodb:UpdateItem"]
+    export_case         = [] # its own job items and audit entries only (below)
   }
 
   function_policies = {

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from mailroom.adapters.catalog import AuditTrail
+from mailroom.audit import Target
 from mailroom.cli.main import cli
 from mailroom.local.app import LocalMailroom, LocalStackError, MessageOutcome
 
@@ -485,3 +487,17 @@ def test_export_with_raw_runs_as_a_job_of_the_export_function_and_verifies(
         TableName=stack.config.table, Key={"pk": {"S": f"EXPORT#{job}"}, "sk": {"S": "JOB"}}
     )["Item"]
     assert (item["status"]["S"], item["requested_via"]["S"]) == ("done", "cli")
+
+    # Issue 22's audit trail: the function's entry (server) for this export; a plain CLI
+    # export of the same case adds the CLI's own entry (reported by the client).
+    trail = AuditTrail(stack.endpoint.client("dynamodb"), stack.config.table, 365)  # type: ignore[union-attr]
+    [server] = trail.entries_of([Target.case("raw-1")])
+    assert (server.reported_by, server.origin, server.details["job"]) == ("server", "function", job)
+    assert server.details["with_raw"] is True and server.actor == item["requested_by"]["S"]
+    run_cli(stack, "export", "--case", "raw-1", str(tmp_path / "plain.zip"))
+    entries = list(trail.entries_of([Target.case("raw-1")]))
+    assert sorted((e.reported_by, e.origin) for e in entries) == [
+        ("client", "cli"),
+        ("server", "function"),
+    ]
+    assert all(e.action == "export" and e.actor for e in entries)

@@ -1103,6 +1103,15 @@ def role_grants(stack: Stack, function: str) -> dict[str, set[str]]:
     return grants
 
 
+def role_document(stack: Stack, function: str) -> dict[str, Any]:
+    [policy] = [
+        r["values"]["policy"]
+        for r in stack.resources()
+        if r["type"] == "aws_iam_role_policy" and r.get("index") == function
+    ]
+    return dict(json.loads(policy))
+
+
 def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) -> None:
     bucket_arn = f"arn:aws:s3:::{stack.output('bucket')}"
     table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{stack.output('table')}"
@@ -1137,7 +1146,17 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     table_and_indexes = {table_arn, f"{table_arn}/index/*"}
     assert exporter.pop("dynamodb:GetItem") == table_and_indexes
     assert exporter.pop("dynamodb:Query") == table_and_indexes
-    assert exporter.pop("dynamodb:UpdateItem") == {table_arn}
+    assert exporter.pop("dynamodb:UpdateItem") == {table_arn}  # its job items (below)
+    assert exporter.pop("dynamodb:PutItem") == {table_arn}  # audit entries (below)
+    export_doc = role_document(stack, "export_case")
+    for action, key, other in (
+        ("dynamodb:UpdateItem", "EXPORT#0123abcd", "MSG#m1"),
+        ("dynamodb:PutItem", "AUDIT#case#matter-7", "CLIENTAUDIT#case#matter-7"),
+    ):
+        allowed = Request(action, table_arn, {"dynamodb:LeadingKeys": [key]})
+        refused = Request(action, table_arn, {"dynamodb:LeadingKeys": [other]})
+        assert evaluate([export_doc], allowed) == Decision.ALLOWED, allowed
+        assert evaluate([export_doc], refused) == Decision.IMPLICIT_DENY, refused
     read = {f"{bucket_arn}/incoming/*", f"{bucket_arn}/raw/*"}
     assert exporter.pop("s3:GetObject") == read
     assert exporter.pop("s3:GetObjectVersion") == read

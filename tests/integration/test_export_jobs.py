@@ -14,7 +14,9 @@ import boto3
 import pytest
 
 from mailroom import exports
+from mailroom.adapters.catalog import AuditTrail
 from mailroom.adapters.export_jobs import ExportJobTable, MultipartUpload
+from mailroom.audit import Target
 from mailroom.handlers import export_case
 from mailroom.handlers.runtime import export_ports
 from mailroom.model import FileRecord, MessageRecord
@@ -118,10 +120,20 @@ def test_the_function_builds_a_zip_under_exports_that_verifies(export_stack: Sta
     assert stack.keys("exports/") == [item.key]
     assert stack.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
-    # Delivered twice: a done job is not built again (the same object version stays).
+    # One `export` entry on the audit trail, written by the function, naming who asked.
+    trail = AuditTrail(stack.ddb, TABLE, 365)
+    [entry] = trail.entries_of([Target.case(CASE)])
+    assert (entry.action, entry.actor, entry.origin) == ("export", "admin@firm.test", "function")
+    assert entry.reported_by == "server"
+    assert entry.details["job"] == job.job_id and entry.details["documents"] == 3
+    assert entry.details["requested_via"] == "api"
+
+    # Delivered twice: a done job is not built again (the same object version stays), and
+    # the trail keeps its one entry.
     versions = stack.versions("exports/")
     assert run(job)["status"] == "done"
     assert stack.versions("exports/") == versions
+    assert len(list(trail.entries_of([Target.case(CASE)]))) == 1
 
 
 def test_with_raw_adds_each_raw_message_listed_with_its_sha256(export_stack: Stack) -> None:
@@ -175,6 +187,7 @@ def test_a_changed_document_fails_the_job_naming_it_and_leaves_no_zip(
     assert "incoming/m1/01-a.pdf" in (item.error or "")
     assert stack.keys("exports/") == []
     assert stack.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert list(AuditTrail(stack.ddb, TABLE, 365).entries_of([Target.case(CASE)])) == []
 
 
 def test_a_case_without_documents_fails_the_job_saying_so(export_stack: Stack) -> None:

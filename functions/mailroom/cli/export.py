@@ -122,6 +122,7 @@ def export_case(  # noqa: PLR0917 (click passes the options by name)
         raise CliError(f"{exc}; export stopped, nothing was written to {out}") from None
     finally:
         tmp.unlink(missing_ok=True)
+    _audit_export(app, summary)
     result = {"path": str(out), **asdict(summary)}
     if as_json:
         click.echo(to_json(result))
@@ -315,3 +316,31 @@ def _follow(jobs: Any, job_id: str, total: int) -> Any:
                     " queue or the function's log says why"
                 )
             time.sleep(POLL_S)
+
+
+def _audit_export(app: App, summary: Any) -> None:
+    """The CLI's own `export` entry (reported by the client: it read S3 and DynamoDB with the
+    person's credentials, which CloudTrail data events prove, not this entry). Never fails the
+    export: an entry that cannot be written is reported on stderr."""
+    from mailroom.adapters.catalog import AuditTrail
+    from mailroom.audit import Action, Reporter, Target
+    from mailroom.cli.config import client
+    from mailroom.usecases.audit import DEFAULT_RETENTION_DAYS, record_action
+
+    _, table = app.names()
+    record_action(
+        AuditTrail(client(app.config, "dynamodb"), table, DEFAULT_RETENTION_DAYS),
+        actor=_caller(app),
+        action=Action.EXPORT,
+        target=Target.case(summary.case),
+        origin="cli",
+        reported_by=Reporter.CLIENT,
+        details={
+            "since": summary.since,
+            "until": summary.until,
+            "documents": summary.documents,
+            "bytes": summary.bytes,
+            "sha256sums_sha256": summary.sha256sums_sha256,
+        },
+        on_failure=lambda exc: note(f"warning: the audit entry was not written ({exc})"),
+    )

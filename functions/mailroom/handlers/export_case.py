@@ -47,6 +47,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         signer=export_signer(settings.signing_key_arn),
         incoming_prefix=rt.settings.incoming_prefix,
         exports_prefix=settings.exports_prefix,
+        audit=ports.audit,
     )
     logger.info(
         "export job ended",

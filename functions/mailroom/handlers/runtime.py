@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 
 from mailroom.adapters.canary_state import TableCanaryState
-from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
 from mailroom.adapters.export_jobs import ExportBucket, ExportJobTable
@@ -81,22 +81,30 @@ def canary_ports() -> tuple[TableCanaryState, SesV2Sender]:
     )
 
 
+# usecases/audit.DEFAULT_RETENTION_DAYS, until Settings carries audit_retention_days.
+AUDIT_RETENTION_DAYS = 365
+
+
 @dataclass(frozen=True, slots=True)
 class ExportPorts:
-    """Issue 22: export jobs' items, the zips under exports/, and (the api) the invoker."""
+    """Issue 22: export jobs' items, the zips under exports/, (the api) the invoker, and the
+    audit trail the export function writes its `export` entry to."""
 
     jobs: ExportJobTable
     objects: ExportBucket
     invoker: LambdaInvoker
+    audit: AuditTrail | None = None
 
 
 @cache
 def export_ports() -> ExportPorts:
     rt = runtime()
+    ddb = boto3.client("dynamodb")
     return ExportPorts(
-        jobs=ExportJobTable(boto3.client("dynamodb"), rt.settings.table),
+        jobs=ExportJobTable(ddb, rt.settings.table),
         objects=ExportBucket(rt.store),
         invoker=LambdaInvoker(boto3.client("lambda")),
+        audit=AuditTrail(ddb, rt.settings.table, AUDIT_RETENTION_DAYS),
     )
 
 

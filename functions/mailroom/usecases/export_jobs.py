@@ -31,7 +31,9 @@ from decimal import Decimal
 from typing import Any
 
 from mailroom import exports
+from mailroom.audit import Action, Reporter, Target
 from mailroom.ports import (
+    AuditLog,
     ExportJobs,
     ExportObjects,
     ExportSigner,
@@ -40,6 +42,7 @@ from mailroom.ports import (
     ObjectReader,
 )
 from mailroom.usecases import export, filing, params
+from mailroom.usecases.audit import record_action
 from mailroom.usecases.errors import InvalidInput, NotFound, UseCaseError
 from mailroom.usecases.files import check_range
 from mailroom.usecases.roles import Role, needs
@@ -256,8 +259,13 @@ def run_export(
     render_csv: export.CsvRenderer = exports.csv_text,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     clock: Callable[[], float] = time.monotonic,
+    audit: AuditLog | None = None,
 ) -> ExportJob:
     """The export function's work: build the job's zip into exports/<job>.zip.
+
+    Once the zip is complete, one `export` entry goes on the audit trail, written by the
+    function (reported_by server), naming who asked (verified by the api, or as the CLI
+    reported it: `requested_via`). A redelivered event of a done job writes none.
 
     A job already done is returned as it is (a redelivered event). A use-case failure (no
     documents, a file whose bytes differ, an object gone) marks the job failed and returns: a
@@ -340,6 +348,26 @@ def run_export(
             "size": job.size,
             "summary": job.summary,
             "updated_at": _stamp(now()),
+        },
+    )
+    record_action(
+        audit,
+        actor=job.requested_by or "unknown",
+        action=Action.EXPORT,
+        target=Target.case(job.case),
+        origin="function",
+        reported_by=Reporter.SERVER,
+        details={
+            "job": job.job_id,
+            "requested_via": job.requested_via,
+            "with_raw": job.with_raw,
+            "since": job.since,
+            "until": job.until,
+            "documents": summary.documents,
+            "raw_messages": summary.raw_messages,
+            "bytes": summary.bytes,
+            "zip_bytes": job.size,
+            "sha256sums_sha256": summary.sha256sums_sha256,
         },
     )
     return job
