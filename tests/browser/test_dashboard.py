@@ -739,3 +739,29 @@ def test_a_message_that_needs_filing_is_filed_from_its_details(
     assert [(f["file_id"], f["case"]) for f in view["files"]] == [(file_id, "case-7")]
     waiting = api_get(dashboard, "/messages?needs_filing=true")["messages"]
     assert message_id not in {m["message_id"] for m in waiting}
+
+
+def test_the_export_button_fits_a_phone_and_readers_never_see_it(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """Issue 22: at 375 px the Export case button and its progress fit; a reader filtering by
+    the same case is offered no export (the API refuses it: tests/api/test_api_exports.py)."""
+    for role in ("admin", "reader"):
+        page = open_as(browser, dashboard, 375, role)
+        page.click("#filters-panel > summary")
+        page.fill("#filter-case", "case-42")
+        page.click("#apply-filters")
+        expect(page.locator("#files-body td.case").first).to_have_text("case-42")
+        if role == "reader":
+            expect(page.locator("#export-case")).to_be_hidden()
+            page.context.close()
+            continue
+        expect(page.locator("#export-case")).to_be_visible()
+        with page.expect_download(timeout=60_000):
+            page.click("#export-case")
+        expect(page.locator("#export-download")).to_be_visible()
+        page.locator("#files-heading").scroll_into_view_if_needed()
+        assert_fits(page, 375)
+        screenshot(page, "375-14-export-case")
+        assert page.errors == []  # type: ignore[attr-defined]
+        page.context.close()
