@@ -245,3 +245,15 @@ def test_a_deleted_file_is_not_exported() -> None:
     gone = replace(record(2, "b.pdf", b"b"), deleted=True)
     plan = export.plan_export(Catalog([live, gone]), "matter-1")  # type: ignore[arg-type]
     assert [r.file_id for r in plan.records] == [live.file_id]
+
+
+def test_the_functions_manifest_csv_is_the_clis() -> None:
+    """The export function (no click in the Lambda zip) writes manifest.csv as the CLI does,
+    formula-safe and with no control characters (issue 22)."""
+    rows = [
+        {"name": "=cmd|' /C calc'!A0", "size": 3, "verdicts": {"spam": "PASS"}, "sender": None},
+        {"name": " +1", "size": 0, "verdicts": {}, "sender": "a\u202eb\nc@x.test"},
+        {"name": "@sum", "size": 1, "authenticated": True, "sender": "\tx"},
+    ]
+    fields = ("name", "size", "verdicts", "sender", "authenticated")
+    assert exports.csv_text(rows, fields) == to_csv(rows, fields)
