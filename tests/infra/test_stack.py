@@ -1149,11 +1149,11 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert exporter.pop("dynamodb:UpdateItem") == {table_arn}  # its job items (below)
     assert exporter.pop("dynamodb:PutItem") == {table_arn}  # audit entries (below)
     export_doc = role_document(stack, "export_case")
-    for action, key, other in (
+    for action, lead, other in (
         ("dynamodb:UpdateItem", "EXPORT#0123abcd", "MSG#m1"),
         ("dynamodb:PutItem", "AUDIT#case#matter-7", "CLIENTAUDIT#case#matter-7"),
     ):
-        allowed = Request(action, table_arn, {"dynamodb:LeadingKeys": [key]})
+        allowed = Request(action, table_arn, {"dynamodb:LeadingKeys": [lead]})
         refused = Request(action, table_arn, {"dynamodb:LeadingKeys": [other]})
         assert evaluate([export_doc], allowed) == Decision.ALLOWED, allowed
         assert evaluate([export_doc], refused) == Decision.IMPLICIT_DENY, refused
@@ -1233,7 +1233,8 @@ def console_value(stack: Stack, expression: str) -> Any:
         input_text=f"jsonencode({expression})\n",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(json.loads(result.stdout.strip()))
+    # The value is the last line: a slow lock first prints "Acquiring state lock..." to stdout.
+    return json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def test_api_function_runs_the_package_with_the_api_settings(stack: Stack) -> None:
