@@ -15,6 +15,9 @@ locals {
     MAILROOM_LINK_SECONDS     = tostring(var.download_link_seconds)
     # Issue 22: POST /messages/{id}/release hands the release to this function (iam_api.tf).
     MAILROOM_EXTRACT_FUNCTION = local.functions.extract_attachments.name
+    # Issue 22: export jobs go to this function; their zips are under this prefix.
+    MAILROOM_EXPORT_FUNCTION = aws_lambda_function.this["export_case"].function_name
+    MAILROOM_EXPORTS_PREFIX  = local.exports_prefix
   })
 
   # GET/POST/DELETE matched to the actions. An HTTP API hands the function `rawPath` decoded,
@@ -33,6 +36,8 @@ locals {
     "GET /api/messages/{proxy+}",
     "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file; issue 22: .../release
     "GET /api/quarantine",         # issue 22: held messages (admins)
+    "POST /api/cases/{case}/export", # issue 22: start a case export job (admins)
+    "GET /api/exports/{job}",        # issue 22: its progress, and its link once done
   ])
 }
 

@@ -21,6 +21,10 @@ const PARALLEL_UPLOADS = 3;
 const RECORD_POLLS = 60; // with pauses up to 3 s: about three minutes, for a loaded stack
 const RECORD_FIRST_PAUSE_MS = 300;
 const RECORD_MAX_PAUSE_MS = 3000;
+// Issue 22: following an export job (built by the export function, at most 15 minutes).
+const EXPORT_FIRST_PAUSE_MS = 500;
+const EXPORT_MAX_PAUSE_MS = 3000;
+const EXPORT_WAIT_MS = 16 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -195,6 +199,79 @@ function renderFiles() {
   $("page-number").textContent = page > 1 || state.next ? `Page ${page}` : "";
   $("prev-page").disabled = state.previous.length === 0;
   $("next-page").disabled = !state.next;
+  renderExportButton();
+}
+
+// -- case export (issue 22, admins) --
+
+/** "Export case" is offered to admins once the list is filtered by a case. */
+function renderExportButton() {
+  const caseId = state.filters.case;
+  const button = $("export-case");
+  button.hidden = !(caseId && can(state.role, "export"));
+  if (caseId) button.textContent = `Export case ${caseId}`;
+}
+
+function showExportProgress(job) {
+  const total = job.files_total || 0;
+  const bar = $("export-progress");
+  bar.max = Math.max(total, 1);
+  bar.value = job.status === "done" ? bar.max : Math.min(job.files_done || 0, bar.max);
+  let text;
+  if (job.status === "queued") text = `Export of ${job.case} queued…`;
+  else if (job.status === "running") {
+    text = `Exporting ${job.case}: ${job.files_done} of ${total} files (${formatSize(job.bytes_done || 0)})…`;
+  } else if (job.status === "done") {
+    text = `Export of ${job.case} ready: ${job.files_total} files, ${formatSize(job.size || 0)}.`;
+  } else text = `The export of ${job.case} failed: ${job.error || "no reason given"}.`;
+  $("export-text").textContent = text;
+}
+
+const pause = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+/** Save a finished export: a fresh presigned link each time (it lasts at most 5 minutes). */
+async function downloadExport(jobId) {
+  const answer = await state.api.exportStatus(jobId);
+  if (!answer.url) throw new Error("The export is not ready.");
+  const anchor = el("a", { href: answer.url, rel: "noopener" });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+}
+
+async function exportCase() {
+  const caseId = state.filters.case;
+  if (!caseId) return;
+  clearError();
+  const button = $("export-case");
+  const download = $("export-download");
+  button.disabled = true;
+  download.hidden = true;
+  $("export-panel").hidden = false;
+  $("export-text").textContent = `Starting the export of ${caseId}…`;
+  try {
+    let { job } = await state.api.startExport(caseId);
+    let wait = EXPORT_FIRST_PAUSE_MS;
+    const deadline = Date.now() + EXPORT_WAIT_MS;
+    showExportProgress(job);
+    while (job.status !== "done" && job.status !== "failed") {
+      if (Date.now() > deadline) throw new Error(`The export of ${caseId} has not finished after 16 minutes.`);
+      await pause(wait);
+      wait = Math.min(wait * 1.5, EXPORT_MAX_PAUSE_MS);
+      job = (await state.api.exportStatus(job.job_id)).job;
+      showExportProgress(job);
+    }
+    if (job.status === "failed") return;
+    download.dataset.job = job.job_id;
+    download.textContent = `Download ${caseId} (${formatSize(job.size || 0)})`;
+    download.hidden = false;
+    await downloadExport(job.job_id);
+    say(`The export of ${caseId} is downloading.`);
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /** An address as text with a line-break opportunity after each "@" and ".", so a narrow column
@@ -824,6 +901,15 @@ async function waitForRecord(fileId) {
 
 function wireEvents() {
   $("error-dismiss").addEventListener("click", clearError);
+  $("export-case").addEventListener("click", exportCase);
+  $("export-download").addEventListener("click", async () => {
+    clearError();
+    try {
+      await downloadExport($("export-download").dataset.job);
+    } catch (error) {
+      showError(error);
+    }
+  });
   $("sign-in").addEventListener("click", () => beginSignIn(state.config.auth));
   $("sign-out").addEventListener("click", () => signOut(state.config));
   $("refresh").addEventListener("click", async () => {

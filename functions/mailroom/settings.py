@@ -84,6 +84,12 @@ ENV_UPLOAD_MAX_BYTES = "MAILROOM_UPLOAD_MAX_BYTES"
 ENV_UPLOAD_TYPES = "MAILROOM_UPLOAD_TYPES"
 ENV_LINK_SECONDS = "MAILROOM_LINK_SECONDS"
 API_ENV = (ENV_DASHBOARD_ORIGIN, ENV_UPLOAD_MAX_BYTES, ENV_UPLOAD_TYPES, ENV_LINK_SECONDS)
+# Issue 22: case export jobs. The api hands a job to the export function; the export function
+# signs with the key and writes the zip under the prefix (its lifecycle rule expires it).
+ENV_EXPORT_FUNCTION = "MAILROOM_EXPORT_FUNCTION"
+ENV_EXPORT_SIGNING_KEY = "MAILROOM_EXPORT_SIGNING_KEY_ARN"
+ENV_EXPORTS_PREFIX = "MAILROOM_EXPORTS_PREFIX"
+DEFAULT_EXPORTS_PREFIX = "exports/"
 
 # What staff upload: scans, office documents, pictures, text. A type outside the list is refused
 # before anything is signed (415), whatever the file's name says.
@@ -333,6 +339,8 @@ class ApiSettings:
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     link_seconds: int = MAX_LINK_SECONDS
     extract_function: str | None = None  # issue 22: None: releases are not offered
+    export_function: str = ""  # issue 22: "" when exports are not deployed (the route says so)
+    exports_prefix: str = DEFAULT_EXPORTS_PREFIX
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -376,7 +384,47 @@ class ApiSettings:
             for t in sorted(types)
             if not _MIME_RE.match(t)
         )
+        export_function = env.get(ENV_EXPORT_FUNCTION, "").strip()
+        exports_prefix = _exports_prefix(env, problems)
         if problems or core is None:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
         extract = env.get(ENV_EXTRACT_FUNCTION, "").strip() or None
-        return cls(core, origin, cap, types, seconds, extract)
+        return cls(core, origin, cap, types, seconds, extract, export_function, exports_prefix)
+
+
+def _exports_prefix(env: Mapping[str, str], problems: list[str]) -> str:
+    prefix = env.get(ENV_EXPORTS_PREFIX, "").strip() or DEFAULT_EXPORTS_PREFIX
+    if not _PREFIX_RE.match(prefix):
+        problems.append(f"{ENV_EXPORTS_PREFIX}={prefix!r} is not a prefix like 'exports/'")
+    return prefix
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSettings:
+    """The export function's (issue 22): the shared settings, the signing key, the prefix."""
+
+    core: Settings
+    signing_key_arn: str
+    exports_prefix: str = DEFAULT_EXPORTS_PREFIX
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ExportSettings:
+        problems: list[str] = []
+        try:
+            core: Settings | None = Settings.from_env(env)
+        except SettingsError as exc:
+            core = None
+            problems.append(str(exc).removeprefix("invalid mailroom configuration: "))
+        key = env.get(ENV_EXPORT_SIGNING_KEY, "").strip()
+        if not key:
+            problems.append(f"{ENV_EXPORT_SIGNING_KEY} is required (the export signing key)")
+        prefix = _exports_prefix(env, problems)
+        if core is not None and prefix in {
+            core.raw_prefix,
+            core.incoming_prefix,
+            core.quarantine_prefix,
+        }:
+            problems.append(f"{ENV_EXPORTS_PREFIX}={prefix!r} is another prefix's")
+        if problems or core is None:
+            raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
+        return cls(core, key, prefix)

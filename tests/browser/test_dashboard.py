@@ -13,11 +13,13 @@ import time
 import urllib.request
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mailroom.cli.render import human_size
+from mailroom.exports import verify_export
 from mailroom.local.app import LocalMailroom
 from mailroom.model import Bounds
 
@@ -368,7 +370,9 @@ def test_keyboard_reaches_every_control(browser: Browser, dashboard: LocalMailro
     page.context.close()
 
 
-def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) -> None:
+def test_filters_by_case_and_date(
+    browser: Browser, dashboard: LocalMailroom, tmp_path: Path
+) -> None:
     page = open_dashboard(browser, dashboard, 1280)
     # Dates are ISO like the rest of the page, whatever the browser's locale: typed, not picked.
     for control in ("#filter-since", "#filter-until"):
@@ -387,6 +391,21 @@ def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) ->
     # The bad date was never sent: the first request the page made is the case filter.
     assert requests and "case=case-42" in requests[0], requests
     assert not any("since=" in url for url in requests), requests
+    # Issue 22: with a case filter, an admin may export the case: a job, its progress, then
+    # the zip through a presigned link; the download verifies offline.
+    export = page.locator("#export-case")
+    expect(export).to_be_visible()
+    expect(export).to_have_text("Export case case-42")
+    with page.expect_download(timeout=60_000) as downloading:
+        export.click()
+    expect(page.locator("#export-text")).to_contain_text("Export of case-42 ready: 2 files")
+    expect(page.locator("#export-download")).to_be_visible()
+    screenshot(page, "1280-13-export-case")
+    saved = tmp_path / "case-42.zip"
+    downloading.value.save_as(saved)
+    assert downloading.value.suggested_filename.startswith("case-42-export-")
+    checked = verify_export(str(saved))
+    assert checked.ok and checked.documents == 2, checked.problems
     page.fill("#filter-case", "")
     page.fill("#filter-until", "2000-01-01")  # before anything arrived
     page.click("#apply-filters")
@@ -398,6 +417,7 @@ def test_filters_by_case_and_date(browser: Browser, dashboard: LocalMailroom) ->
     expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#files-body td.case").first).to_be_visible()
     assert page.locator("#files-body tr").count() > 2
+    expect(page.locator("#export-case")).to_be_hidden()  # no case filter, nothing to export
     page.context.close()
 
 
@@ -793,3 +813,29 @@ def test_a_message_that_needs_filing_is_filed_from_its_details(
     assert [(f["file_id"], f["case"]) for f in view["files"]] == [(file_id, "case-7")]
     waiting = api_get(dashboard, "/messages?needs_filing=true")["messages"]
     assert message_id not in {m["message_id"] for m in waiting}
+
+
+def test_the_export_button_fits_a_phone_and_readers_never_see_it(
+    browser: Browser, dashboard: LocalMailroom
+) -> None:
+    """Issue 22: at 375 px the Export case button and its progress fit; a reader filtering by
+    the same case is offered no export (the API refuses it: tests/api/test_api_exports.py)."""
+    for role in ("admin", "reader"):
+        page = open_as(browser, dashboard, 375, role)
+        page.click("#filters-panel > summary")
+        page.fill("#filter-case", "case-42")
+        page.click("#apply-filters")
+        expect(page.locator("#files-body td.case").first).to_have_text("case-42")
+        if role == "reader":
+            expect(page.locator("#export-case")).to_be_hidden()
+            page.context.close()
+            continue
+        expect(page.locator("#export-case")).to_be_visible()
+        with page.expect_download(timeout=60_000):
+            page.click("#export-case")
+        expect(page.locator("#export-download")).to_be_visible()
+        page.locator("#files-heading").scroll_into_view_if_needed()
+        assert_fits(page, 375)
+        screenshot(page, "375-14-export-case")
+        assert page.errors == []  # type: ignore[attr-defined]
+        page.context.close()

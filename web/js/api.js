@@ -91,6 +91,16 @@ export class Api {
     return this.request("POST", `/messages/${encodeURIComponent(messageId)}/release`, { body });
   }
 
+  // Issue 22 (admins): start a case export job; the API answers at once with the job.
+  startExport(caseId) {
+    return this.request("POST", `/cases/${encodeURIComponent(caseId)}/export`, { body: {} });
+  }
+
+  // Its progress; once done, a presigned link to the zip (`url`, valid `expires_in` seconds).
+  exportStatus(jobId) {
+    return this.request("GET", `/exports/${encodeURIComponent(jobId)}`);
+  }
+
   signUpload(file, contentType, caseTag) {
     const body = { filename: file.name, size: file.size, content_type: contentType };
     if (caseTag) body.case = caseTag;

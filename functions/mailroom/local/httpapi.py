@@ -137,8 +137,10 @@ ROUTES = (
     Route("GET", "/messages/{proxy+}"),
     Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file; 22: .../release
     Route("GET", "/quarantine"),  # issue 22
+    Route("POST", "/cases/{case}/export"),  # issue 22: start an export job
+    Route("GET", "/exports/{job}"),  # issue 22: its progress and link
 )
-API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine", "/cases", "/exports")
 
 
 def is_api_path(path: str) -> bool:
