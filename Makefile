@@ -120,10 +120,11 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	@touch $@
 
-bench: $(BENCH_STAMP) ## extraction, hostile bodies, cold start, import, and the local stack end to end
+bench: $(BENCH_STAMP) ## extraction, hostile bodies, cold start, import, the local stack end to end, case export
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/export.py
 
 infra-check: $(STAMP) $(CHECKOV_STAMP) package ## terraform fmt/validate, checkov, apply to the emulator
 	$(PYTEST) tests/infra

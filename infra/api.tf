@@ -13,6 +13,11 @@ locals {
     MAILROOM_UPLOAD_MAX_BYTES = tostring(var.upload_max_bytes)
     MAILROOM_UPLOAD_TYPES     = join(",", var.upload_types)
     MAILROOM_LINK_SECONDS     = tostring(var.download_link_seconds)
+    # Issue 22: POST /messages/{id}/release hands the release to this function (iam_api.tf).
+    MAILROOM_EXTRACT_FUNCTION = local.functions.extract_attachments.name
+    # Issue 22: export jobs go to this function; their zips are under this prefix.
+    MAILROOM_EXPORT_FUNCTION = aws_lambda_function.this["export_case"].function_name
+    MAILROOM_EXPORTS_PREFIX  = local.exports_prefix
   })
 
   # GET/POST/DELETE matched to the actions. An HTTP API hands the function `rawPath` decoded,
@@ -29,8 +34,11 @@ locals {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
-    "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file
-    "GET /api/audit",              # issue 22: the audit trail (admins)
+    "POST /api/messages/{proxy+}",   # issue 21: /api/messages/{id}/file; issue 22: .../release
+    "GET /api/quarantine",           # issue 22: held messages (admins)
+    "POST /api/cases/{case}/export", # issue 22: start a case export job (admins)
+    "GET /api/exports/{job}",        # issue 22: its progress, and its link once done
+    "GET /api/audit",                # issue 22: the audit trail (admins)
   ])
 }
 

@@ -39,10 +39,14 @@ data "aws_iam_policy_document" "function_common" {
 
   # extract_attachments puts message records; record_metadata puts a new file record and
   # updates one it records again (Catalog.put_file: an UpdateItem keeps what staff set).
-  statement {
-    sid       = "WriteRecords"
-    actions   = each.key == "record_metadata" ? ["dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:PutItem"]
-    resources = [aws_dynamodb_table.documents.arn]
+  # (export_case writes only its own items: see its document.)
+  dynamic "statement" {
+    for_each = length(local.record_write_actions[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "WriteRecords"
+      actions   = local.record_write_actions[each.key]
+      resources = [aws_dynamodb_table.documents.arn]
+    }
   }
 
   statement {
@@ -147,10 +151,80 @@ data "aws_iam_policy_document" "record_metadata" {
   }
 }
 
+# export_case (issue 22): reads the case's records (the by_case index, each message's item
+# collection, its job item), the documents' recorded versions and, for --with-raw, the raw
+# messages; writes the zip under exports/ in parts; signs SHA256SUMS with the export key.
+data "aws_iam_policy_document" "export_case" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common["export_case"].json]
+
+  statement {
+    sid       = "ReadCaseRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = local.table_and_indexes
+  }
+
+  statement {
+    sid     = "ReadDocumentsAndRawMessages"
+    actions = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+    ]
+  }
+
+  # CreateMultipartUpload, UploadPart and CompleteMultipartUpload are all s3:PutObject.
+  statement {
+    sid       = "WriteExports"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.exports_prefix}*"]
+  }
+
+  statement {
+    sid       = "SignExports"
+    actions   = ["kms:Sign", "kms:GetPublicKey"]
+    resources = [aws_kms_key.export_signing.arn]
+  }
+
+  # Its job item only (adapters/export_jobs.py: pk EXPORT#<job>; UpdateItem creates it when
+  # the CLI started the job), never a record or an audit entry.
+  statement {
+    sid       = "UpdateOwnJobItems"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["EXPORT#*"]
+    }
+  }
+
+  # One `export` entry per export on the audit trail (mailroom/audit.py): a new item in a
+  # server partition (AUDIT#...), never a change to one.
+  statement {
+    sid       = "AppendAuditEntries"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["AUDIT#*"]
+    }
+  }
+}
+
 locals {
+  record_write_actions = {
+    extract_attachments = ["dynamodb:PutItem"]
+    record_metadata     = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    export_case         = [] # its own job items and audit entries only (below)
+  }
+
   function_policies = {
     extract_attachments = data.aws_iam_policy_document.extract_attachments.json
     record_metadata     = data.aws_iam_policy_document.record_metadata.json
+    export_case         = data.aws_iam_policy_document.export_case.json
   }
 }
 

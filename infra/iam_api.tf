@@ -20,7 +20,8 @@ data "aws_iam_policy_document" "api" {
     resources = local.table_and_indexes
   }
 
-  # Catalog.mark_deleted: an UpdateItem on the file record (who, when), never a put.
+  # Catalog.mark_deleted: an UpdateItem on the file record (who, when), never a put; and an
+  # export job's item (issue 22: created with UpdateItem, adapters/export_jobs.py).
   statement {
     sid       = "MarkDeleted"
     actions   = ["dynamodb:UpdateItem"]
@@ -74,6 +75,20 @@ data "aws_iam_policy_document" "api" {
     resources = ["${aws_s3_bucket.documents.arn}/${local.upload_prefix}*"]
   }
 
+  # Issue 22: POST /cases/{case}/export hands the job to the export function (asynchronous),
+  # and GET /exports/{job} signs a GET of its zip (the only reader of exports/ a browser uses).
+  statement {
+    sid       = "StartExportJobs"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.this["export_case"].arn]
+  }
+
+  statement {
+    sid       = "SignExportDownloads"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.exports_prefix}*"]
+  }
+
   # S3Store.delete_current: DeleteObject without a version id; versioning keeps the bytes as a
   # noncurrent version. No s3:DeleteObjectVersion: the function cannot destroy a version.
   statement {
@@ -124,6 +139,15 @@ data "aws_iam_policy_document" "api" {
       variable = "kms:ViaService"
       values   = ["s3.${var.region}.amazonaws.com"]
     }
+  }
+
+  # Issue 22: POST /messages/{id}/release hands an asynchronous event to the extract function
+  # (usecases/release.py through adapters/lambda_invoke.py), which releases the message with its
+  # own role; this role never writes objects or the pipeline's fields itself.
+  statement {
+    sid       = "InvokeExtractForReleases"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.this["extract_attachments"].arn]
   }
 
   statement {

@@ -152,3 +152,43 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 }
+
+# Issue 22: `mailroom export` signs each export's SHA256SUMS with this asymmetric key (KMS Sign,
+# ECDSA_SHA_256), and puts the public half in the export; a recipient pins it from the
+# `export_public_key` output (or `mailroom config`) and checks offline. Only the key's private
+# half stays in KMS. Destroying it does not unmake past exports (their public key verifies
+# them), so it carries no prevent_destroy.
+resource "aws_kms_key" "export_signing" {
+  #checkov:skip=CKV_AWS_7:Automatic rotation is not supported for asymmetric KMS keys (https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html); rotate by creating a new key and publishing its public key
+  description              = "mailroom ${var.name_prefix}: signs case exports (SHA256SUMS)"
+  customer_master_key_spec = "ECC_NIST_P256"
+  key_usage                = "SIGN_VERIFY"
+  deletion_window_in_days  = var.kms_deletion_window_days
+  policy                   = data.aws_iam_policy_document.export_signing.json
+}
+
+resource "aws_kms_alias" "export_signing" {
+  name          = "alias/${var.name_prefix}-export-signing"
+  target_key_id = aws_kms_key.export_signing.key_id
+}
+
+# The account's IAM policies grant its use (staff.tf: kms:Sign and kms:GetPublicKey to readers).
+data "aws_iam_policy_document" "export_signing" {
+  #checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself; the account-root statement is AWS's default and keeps the key manageable
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself
+  #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+data "aws_kms_public_key" "export_signing" {
+  key_id = aws_kms_key.export_signing.arn
+}

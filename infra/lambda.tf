@@ -124,8 +124,9 @@ resource "aws_lambda_function" "this" {
 
   kms_key_arn = aws_kms_key.this.arn
   environment {
-    # The contract of functions/mailroom/settings.py (Settings.from_env), plus Powertools.
-    variables = local.function_environment
+    # The contract of functions/mailroom/settings.py (Settings.from_env), plus Powertools,
+    # plus what one function alone reads (main.tf: function_extra_environment).
+    variables = merge(local.function_environment, try(local.function_extra_environment[each.key], {}))
   }
 
   tracing_config {

@@ -18,6 +18,8 @@ locals {
   # `mailroom upload` writes incoming/<upload-id>/..., and upload ids start "up-"
   # (functions/mailroom/cli/main.py, new_upload_id): the uploader policy's only write.
   upload_prefix = "${local.incoming_prefix}up-"
+  # Issue 22: case export zips built by the export function; expired after a day (s3.tf).
+  exports_prefix = "exports/"
 
   rule_set_name = "${var.name_prefix}-rules"
   rule_name     = "${var.name_prefix}-store-and-extract"
@@ -45,6 +47,25 @@ locals {
       memory      = var.lambda_memory_mb.record_metadata
       timeout     = var.lambda_timeout_seconds.record_metadata
       concurrency = var.lambda_reserved_concurrency.record_metadata
+    }
+    # Issue 22: the dashboard's "Export case" and `mailroom export --with-raw` (asynchronous
+    # invokes from the api and from admins). It streams the zip into a multipart upload: memory
+    # holds one 8 MB part, so its memory buys CPU (hashing) and network, not room.
+    export_case = {
+      name        = "${var.name_prefix}-export-case"
+      handler     = "mailroom.handlers.export_case.handler"
+      description = "Build a case export job's zip (documents, manifest, signed SHA256SUMS) under exports/"
+      memory      = var.lambda_memory_mb.export_case
+      timeout     = var.lambda_timeout_seconds.export_case
+      concurrency = var.lambda_reserved_concurrency.export_case
+    }
+  }
+
+  # What a function reads besides the common settings (settings.py: ExportSettings).
+  function_extra_environment = {
+    export_case = {
+      MAILROOM_EXPORT_SIGNING_KEY_ARN = aws_kms_key.export_signing.arn
+      MAILROOM_EXPORTS_PREFIX         = local.exports_prefix
     }
   }
 

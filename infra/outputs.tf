@@ -77,6 +77,21 @@ output "kms_key_arn" {
   value       = aws_kms_key.this.arn
 }
 
+output "export_signing_key_arn" {
+  description = "KMS key `mailroom export` signs SHA256SUMS with (ECC_NIST_P256, ECDSA_SHA_256)."
+  value       = aws_kms_key.export_signing.arn
+}
+
+output "export_function" {
+  description = "The function that builds case export jobs (the dashboard's Export case, `mailroom export --with-raw`)."
+  value       = aws_lambda_function.this["export_case"].function_name
+}
+
+output "export_public_key" {
+  description = "Public half of the export signing key (PEM): what `mailroom verify-export --key` pins."
+  value       = data.aws_kms_public_key.export_signing.public_key_pem
+}
+
 output "dead_letter_queues" {
   description = "URL of each function's dead-letter queue, by function."
   value       = { for k, q in aws_sqs_queue.dlq : k => q.url }

@@ -101,6 +101,29 @@ resource "aws_s3_bucket_lifecycle_configuration" "documents" {
     }
   }
 
+  # Issue 22: an export zip is fetched within minutes through a presigned link; a day later
+  # it goes (and its noncurrent version the day after), and an upload cut short is aborted.
+  rule {
+    id     = "expire-exports"
+    status = "Enabled"
+
+    filter {
+      prefix = local.exports_prefix
+    }
+
+    expiration {
+      days = 1
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
   # Issue 18: a probe's objects (the raw message and its files, tagged by extract_attachments
   # only when the message is the stack's own authenticated smoke or canary mail) expire with
   # its records; the noncurrent version that expiry leaves behind goes as many days later.

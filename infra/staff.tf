@@ -1,9 +1,10 @@
 # Least-privilege managed policies for people: attach one to the staff's users, groups or
 # SSO permission sets (outputs reader_policy_arn, uploader_policy_arn and admin_policy_arn).
 #
-# - reader: what `mailroom list`, `show`, `message`, `messages`, `duplicates`, `get` and `url`
-#   call: Query and GetItem on the table and its indexes, GetObject on incoming/ only, and
-#   PutItem of the CLI's own client-reported audit entries (CLIENTAUDIT# keys; issue 22).
+# - reader: what `mailroom list`, `show`, `message`, `messages`, `duplicates`, `get`, `url` and
+#   `export` call: Query and GetItem on the table and its indexes, GetObject on incoming/ only,
+#   Sign and GetPublicKey with the export signing key, and PutItem of the CLI's own
+#   client-reported audit entries (CLIENTAUDIT# keys; issue 22).
 # - uploader: the reader's, plus `mailroom upload` (PutObject under incoming/up-) and
 #   `mailroom file` (UpdateItem limited to the filing attributes).
 # - admin: the uploader's, plus `mailroom delete` (DeleteObject on incoming/, and UpdateItem
@@ -120,6 +121,14 @@ data "aws_iam_policy_document" "staff_reader" {
     }
   }
 
+  # `mailroom export` (issue 22): sign an export's SHA256SUMS, and read the public key it ships.
+  # The key only signs (SIGN_VERIFY); nothing it protects can be read with it.
+  statement {
+    sid       = "SignExports"
+    actions   = ["kms:Sign", "kms:GetPublicKey"]
+    resources = [aws_kms_key.export_signing.arn]
+  }
+
   # An explicit deny wins over any allow from another policy.
   statement {
     sid     = "NeverRawOrQuarantine"
@@ -206,7 +215,16 @@ data "aws_iam_policy_document" "staff_admin" {
     resources = [
       aws_lambda_function.this["extract_attachments"].arn,
       aws_lambda_function.this["record_metadata"].arn,
+      aws_lambda_function.this["export_case"].arn, # issue 22: `mailroom export --with-raw`
     ]
+  }
+
+  # ... and download the zip it built (issue 22). Readers and uploaders may not read exports/
+  # (no grant): an export with raw messages is for admins only.
+  statement {
+    sid       = "ReadExports"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.exports_prefix}*"]
   }
 }
 

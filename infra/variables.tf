@@ -284,11 +284,12 @@ variable "powertools_layer_arn" {
 }
 
 variable "lambda_memory_mb" {
-  description = "Memory of each function in MB (extract_attachments, record_metadata, api). extract_attachments holds one message at a time (SES stores up to 40 MB), so it gets more."
+  description = "Memory of each function in MB (extract_attachments, record_metadata, api, export_case). extract_attachments holds one message at a time (SES stores up to 40 MB), so it gets more."
   type = object({
     extract_attachments = optional(number, 1024)
     record_metadata     = optional(number, 256)
     api                 = optional(number, 512)
+    export_case         = optional(number, 1024) # issue 22: CPU for hashing 1 MB chunks
   })
   default = {}
 
@@ -305,6 +306,8 @@ variable "lambda_timeout_seconds" {
     record_metadata     = optional(number, 60)
     # API Gateway waits at most 30 s for an HTTP API integration.
     api = optional(number, 29)
+    # Issue 22: Lambda's longest; what a case export may take (docs/ARCHITECTURE.md).
+    export_case = optional(number, 900)
   })
   default = {}
 
@@ -321,6 +324,7 @@ variable "lambda_reserved_concurrency" {
     record_metadata     = optional(number)
     api                 = optional(number)
     canary              = optional(number)
+    export_case         = optional(number)
   })
   default = {}
 

@@ -21,6 +21,10 @@ const PARALLEL_UPLOADS = 3;
 const RECORD_POLLS = 60; // with pauses up to 3 s: about three minutes, for a loaded stack
 const RECORD_FIRST_PAUSE_MS = 300;
 const RECORD_MAX_PAUSE_MS = 3000;
+// Issue 22: following an export job (built by the export function, at most 15 minutes).
+const EXPORT_FIRST_PAUSE_MS = 500;
+const EXPORT_MAX_PAUSE_MS = 3000;
+const EXPORT_WAIT_MS = 16 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -109,12 +113,14 @@ async function start() {
   $("user-role").textContent = state.role || "no role";
   $("user-role").hidden = false;
   $("upload-section").hidden = !can(state.role, "upload");
+  $("quarantine-section").hidden = !can(state.role, "release"); // issue 22: admins only
   $("account").hidden = false;
   $("mode-badge").hidden = session.mode !== "local";
   $("sign-out").hidden = session.mode === "local";
   $("signed-out").hidden = true;
   $("app").hidden = false;
   await loadFiles();
+  if (can(state.role, "release")) await loadQuarantine();
 }
 
 function showSignIn(text) {
@@ -193,6 +199,79 @@ function renderFiles() {
   $("page-number").textContent = page > 1 || state.next ? `Page ${page}` : "";
   $("prev-page").disabled = state.previous.length === 0;
   $("next-page").disabled = !state.next;
+  renderExportButton();
+}
+
+// -- case export (issue 22, admins) --
+
+/** "Export case" is offered to admins once the list is filtered by a case. */
+function renderExportButton() {
+  const caseId = state.filters.case;
+  const button = $("export-case");
+  button.hidden = !(caseId && can(state.role, "export"));
+  if (caseId) button.textContent = `Export case ${caseId}`;
+}
+
+function showExportProgress(job) {
+  const total = job.files_total || 0;
+  const bar = $("export-progress");
+  bar.max = Math.max(total, 1);
+  bar.value = job.status === "done" ? bar.max : Math.min(job.files_done || 0, bar.max);
+  let text;
+  if (job.status === "queued") text = `Export of ${job.case} queued…`;
+  else if (job.status === "running") {
+    text = `Exporting ${job.case}: ${job.files_done} of ${total} files (${formatSize(job.bytes_done || 0)})…`;
+  } else if (job.status === "done") {
+    text = `Export of ${job.case} ready: ${job.files_total} files, ${formatSize(job.size || 0)}.`;
+  } else text = `The export of ${job.case} failed: ${job.error || "no reason given"}.`;
+  $("export-text").textContent = text;
+}
+
+const pause = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+/** Save a finished export: a fresh presigned link each time (it lasts at most 5 minutes). */
+async function downloadExport(jobId) {
+  const answer = await state.api.exportStatus(jobId);
+  if (!answer.url) throw new Error("The export is not ready.");
+  const anchor = el("a", { href: answer.url, rel: "noopener" });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+}
+
+async function exportCase() {
+  const caseId = state.filters.case;
+  if (!caseId) return;
+  clearError();
+  const button = $("export-case");
+  const download = $("export-download");
+  button.disabled = true;
+  download.hidden = true;
+  $("export-panel").hidden = false;
+  $("export-text").textContent = `Starting the export of ${caseId}…`;
+  try {
+    let { job } = await state.api.startExport(caseId);
+    let wait = EXPORT_FIRST_PAUSE_MS;
+    const deadline = Date.now() + EXPORT_WAIT_MS;
+    showExportProgress(job);
+    while (job.status !== "done" && job.status !== "failed") {
+      if (Date.now() > deadline) throw new Error(`The export of ${caseId} has not finished after 16 minutes.`);
+      await pause(wait);
+      wait = Math.min(wait * 1.5, EXPORT_MAX_PAUSE_MS);
+      job = (await state.api.exportStatus(job.job_id)).job;
+      showExportProgress(job);
+    }
+    if (job.status === "failed") return;
+    download.dataset.job = job.job_id;
+    download.textContent = `Download ${caseId} (${formatSize(job.size || 0)})`;
+    download.hidden = false;
+    await downloadExport(job.job_id);
+    say(`The export of ${caseId} is downloading.`);
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /** An address as text with a line-break opportunity after each "@" and ".", so a narrow column
@@ -415,6 +494,11 @@ function renderDetails(record) {
   field(list, "Source", sourceLabel(record));
   if (record.suspected_spam) field(list, "Spam", "Suspected (spam verdict FAIL)");
   if (record.deleted) field(list, "Deleted", `by ${record.deleted_by} at ${formatTime(record.deleted_at)}`);
+  if (record.released_by) {
+    // Issue 22: delivered from the quarantine by an admin's release.
+    const why = record.release_reason ? `: ${record.release_reason}` : "";
+    field(list, "Released", `by ${record.released_by} at ${formatTime(record.released_at)}${why}`);
+  }
   field(list, "SHA-256", record.sha256, "mono");
   field(list, "File id", record.file_id, "mono");
   field(list, "Message id", record.message_id, "mono");
@@ -644,6 +728,144 @@ async function deleteFile(record) {
   if (!$("files-body").contains(document.activeElement)) $("files-heading").focus();
 }
 
+// -- quarantine (issue 22, admins): held messages, and their release --
+
+const VERDICT_NAMES = ["spam", "virus", "spf", "dkim", "dmarc"];
+// After a release, the extract function delivers the files in seconds: look again a few times.
+const RELEASE_POLLS = 40;
+const RELEASE_PAUSE_MS = 750;
+
+async function loadQuarantine() {
+  try {
+    const page = await state.api.listQuarantine();
+    renderQuarantine(page.messages || []);
+    return page.messages || [];
+  } catch (error) {
+    showError(error);
+    return null;
+  }
+}
+
+function renderQuarantine(messages) {
+  const list = $("quarantine-list");
+  if (!messages.length) {
+    list.replaceChildren(el("li", { className: "empty muted", text: "No message is held." }));
+    return;
+  }
+  list.replaceChildren(...messages.map(quarantineItem));
+}
+
+function quarantineItem(message) {
+  const sender = message.from_address || message.envelope_sender || "unknown sender";
+  const subject = message.subject || "(no subject)";
+  const verdicts = el("span", { className: "verdicts" });
+  for (const name of VERDICT_NAMES) {
+    const value = (message.verdicts || {})[name] || "GRAY";
+    verdicts.append(el("span", { className: `verdict verdict-${value.toLowerCase()}`, text: `${name} ${value}` }));
+  }
+  const files = message.file_count || 0;
+  return el(
+    "li",
+    { className: "quarantine-item" },
+    el(
+      "div",
+      { className: "quarantine-main" },
+      el("span", { className: "quarantine-subject", text: subject }),
+      el("span", { className: "muted breakable", text: `from ${sender}` }),
+      el("span", { className: "muted nowrap", text: `${formatTime(message.received_at)} · ${files} file${files === 1 ? "" : "s"}` }),
+      el("span", { className: "quarantine-reason", text: `Held: ${message.reason || "by policy"}` }),
+      verdicts,
+    ),
+    el("button", {
+      type: "button",
+      className: "button",
+      text: "Release…",
+      "aria-label": `Release ${subject} from ${sender}`,
+      onclick: (event) => confirmRelease(message, event.currentTarget),
+    }),
+  );
+}
+
+function confirmRelease(message, origin) {
+  const dialog = $("confirm-release");
+  const virusFailed = ((message.verdicts || {}).virus || "").toUpperCase() === "FAIL";
+  $("release-title").textContent = `Release ${message.subject || "this message"}?`;
+  $("release-text").textContent =
+    `From ${message.from_address || "unknown sender"}, held: ${message.reason || "by policy"}.`;
+  $("release-reason").value = "";
+  $("release-allow-virus").checked = false;
+  $("release-virus-field").hidden = !virusFailed;
+  $("release-error").textContent = "";
+  $("release-reason").oninput = () => {
+    $("release-error").textContent = "";
+  };
+  $("release-ok").disabled = false;
+  const form = $("release-form");
+  const submit = async (event) => {
+    event.preventDefault();
+    const reason = $("release-reason").value.trim();
+    if (!reason) {
+      $("release-error").textContent = "Say why the message is released.";
+      $("release-reason").focus();
+      return;
+    }
+    $("release-ok").disabled = true;
+    $("release-error").textContent = "Releasing…";
+    try {
+      await state.api.releaseMessage(message.message_id, reason, $("release-allow-virus").checked);
+    } catch (error) {
+      $("release-error").textContent = error.message;
+      $("release-ok").disabled = false;
+      return;
+    }
+    dialog.close("released");
+  };
+  const cancel = () => dialog.close("cancel");
+  form.addEventListener("submit", submit);
+  $("release-cancel").addEventListener("click", cancel);
+  dialog.addEventListener(
+    "close",
+    async () => {
+      form.removeEventListener("submit", submit);
+      $("release-cancel").removeEventListener("click", cancel);
+      if (origin && origin.isConnected) origin.focus();
+      if (dialog.returnValue === "released") await afterRelease(message);
+    },
+    { once: true },
+  );
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("release-reason").focus();
+}
+
+async function afterRelease(message) {
+  say(`Release of ${message.subject || message.message_id} queued: its files appear in a moment.`);
+  // Released once the message says so and each of its files has its record (record_metadata
+  // writes them just after the extract function delivered them).
+  let done = false;
+  for (let attempt = 0; attempt < RELEASE_POLLS && !done; attempt += 1) {
+    await new Promise((resolve) => window.setTimeout(resolve, RELEASE_PAUSE_MS));
+    try {
+      const view = await state.api.getMessage(message.message_id);
+      const record = view.message || {};
+      done = record.outcome === "released" && (view.files || []).length >= (record.file_count || 0);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 404) {
+        showError(error);
+        break;
+      }
+    }
+  }
+  await loadQuarantine();
+  await loadFiles();
+  say(
+    done
+      ? `Released ${message.subject || message.message_id}: its files are in the list.`
+      : `Release of ${message.subject || message.message_id} queued; not finished yet. Refresh in a moment.`,
+  );
+  if (!$("quarantine-section").contains(document.activeElement)) $("quarantine-heading").focus();
+}
+
 // -- upload --
 
 function uploadItem(file) {
@@ -730,6 +952,15 @@ async function waitForRecord(fileId) {
 
 function wireEvents() {
   $("error-dismiss").addEventListener("click", clearError);
+  $("export-case").addEventListener("click", exportCase);
+  $("export-download").addEventListener("click", async () => {
+    clearError();
+    try {
+      await downloadExport($("export-download").dataset.job);
+    } catch (error) {
+      showError(error);
+    }
+  });
   $("sign-in").addEventListener("click", () => beginSignIn(state.config.auth));
   $("sign-out").addEventListener("click", () => signOut(state.config));
   $("refresh").addEventListener("click", async () => {
@@ -783,6 +1014,11 @@ function wireEvents() {
     await loadFiles();
     say(`Page ${state.previous.length + 1}.`);
     if ($("prev-page").disabled) $("next-page").focus();
+  });
+  $("refresh-quarantine").addEventListener("click", async () => {
+    clearError();
+    await loadQuarantine();
+    say("Quarantine refreshed.");
   });
   $("close-details").addEventListener("click", closeDetails);
   $("details").addEventListener("keydown", (event) => {

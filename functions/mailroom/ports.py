@@ -433,6 +433,68 @@ class CanaryState(Protocol):
     def save(self, tag: str, sent_at: str) -> None: ...
 
 
+# -- case exports (issue 22) --------------------------------------------------------------------
+
+
+class ObjectReader(Protocol):
+    """An object's bytes, streamed in order from one request (bounded memory, no threads)."""
+
+    def iter_object(
+        self, key: str, version_id: str | None = None, chunk_size: int = 1024 * 1024
+    ) -> Iterator[bytes]: ...
+
+
+class ExportSigner(Protocol):
+    """An asymmetric key the stack's staff can sign with (KMS Sign); its public half is shared."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, message: bytes) -> bytes:
+        """The key's ECDSA_SHA_256 signature (DER) of `message` (at most 4096 bytes)."""
+        ...
+
+    def public_key_pem(self) -> bytes: ...
+
+
+class ExportJobs(Protocol):
+    """Issue 22: the export jobs' items (one per job, expiring with the export)."""
+
+    def create_job(self, job: dict[str, Any]) -> bool:
+        """Write a new job item; False (nothing written) when the job id is taken."""
+        ...
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def update_job(self, job_id: str, values: Mapping[str, Any]) -> None: ...
+
+
+class StreamingUpload(Protocol):
+    """An object written front to back (an S3 multipart upload): bounded memory, not seekable."""
+
+    def write(self, data: bytes) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def complete(self) -> int:
+        """Finish the object; its size in bytes."""
+        ...
+
+    def abort(self) -> None: ...
+
+
+class ExportObjects(Protocol):
+    """Where export zips are written, and the short-lived link that fetches one."""
+
+    def open_upload(self, key: str, content_type: str) -> StreamingUpload: ...
+
+    def presigned_get(
+        self, key: str, expires_in: int, version_id: str | None = None, filename: str | None = None
+    ) -> str: ...
+
+
 # -- the audit trail (issue 22; mailroom.audit, usecases/audit.py) ---------------------------
 
 

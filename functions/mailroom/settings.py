@@ -83,6 +83,8 @@ ALL_ENV = (
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
 # what every function must be given; these only the api function reads (`ApiSettings`).
 ENV_DASHBOARD_ORIGIN = "MAILROOM_DASHBOARD_ORIGIN"
+# Issue 22: the extract function the api hands a release to (asynchronous invoke; "": none).
+ENV_EXTRACT_FUNCTION = "MAILROOM_EXTRACT_FUNCTION"
 ENV_UPLOAD_MAX_BYTES = "MAILROOM_UPLOAD_MAX_BYTES"
 ENV_UPLOAD_TYPES = "MAILROOM_UPLOAD_TYPES"
 ENV_LINK_SECONDS = "MAILROOM_LINK_SECONDS"
@@ -97,6 +99,12 @@ API_ENV = (
     ENV_LINK_SECONDS,
     ENV_AUDIT_ORIGIN,
 )
+# Issue 22: case export jobs. The api hands a job to the export function; the export function
+# signs with the key and writes the zip under the prefix (its lifecycle rule expires it).
+ENV_EXPORT_FUNCTION = "MAILROOM_EXPORT_FUNCTION"
+ENV_EXPORT_SIGNING_KEY = "MAILROOM_EXPORT_SIGNING_KEY_ARN"
+ENV_EXPORTS_PREFIX = "MAILROOM_EXPORTS_PREFIX"
+DEFAULT_EXPORTS_PREFIX = "exports/"
 
 # What staff upload: scans, office documents, pictures, text. A type outside the list is refused
 # before anything is signed (415), whatever the file's name says.
@@ -363,6 +371,9 @@ class ApiSettings:
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     link_seconds: int = MAX_LINK_SECONDS
+    extract_function: str | None = None  # issue 22: None: releases are not offered
+    export_function: str = ""  # issue 22: "" when exports are not deployed (the route says so)
+    exports_prefix: str = DEFAULT_EXPORTS_PREFIX
     audit_origin: str = "api"  # issue 22: "local" under `mailroom local`
 
     @classmethod
@@ -410,6 +421,57 @@ class ApiSettings:
         audit_origin = env.get(ENV_AUDIT_ORIGIN, "").strip().lower() or "api"
         if audit_origin not in AUDIT_ORIGINS:
             problems.append(f"{ENV_AUDIT_ORIGIN}={audit_origin!r} must be api or local")
+        export_function = env.get(ENV_EXPORT_FUNCTION, "").strip()
+        exports_prefix = _exports_prefix(env, problems)
         if problems or core is None:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
-        return cls(core, origin, cap, types, seconds, audit_origin)
+        extract = env.get(ENV_EXTRACT_FUNCTION, "").strip() or None
+        return cls(
+            core,
+            origin,
+            cap,
+            types,
+            seconds,
+            extract,
+            export_function,
+            exports_prefix,
+            audit_origin,
+        )
+
+
+def _exports_prefix(env: Mapping[str, str], problems: list[str]) -> str:
+    prefix = env.get(ENV_EXPORTS_PREFIX, "").strip() or DEFAULT_EXPORTS_PREFIX
+    if not _PREFIX_RE.match(prefix):
+        problems.append(f"{ENV_EXPORTS_PREFIX}={prefix!r} is not a prefix like 'exports/'")
+    return prefix
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSettings:
+    """The export function's (issue 22): the shared settings, the signing key, the prefix."""
+
+    core: Settings
+    signing_key_arn: str
+    exports_prefix: str = DEFAULT_EXPORTS_PREFIX
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ExportSettings:
+        problems: list[str] = []
+        try:
+            core: Settings | None = Settings.from_env(env)
+        except SettingsError as exc:
+            core = None
+            problems.append(str(exc).removeprefix("invalid mailroom configuration: "))
+        key = env.get(ENV_EXPORT_SIGNING_KEY, "").strip()
+        if not key:
+            problems.append(f"{ENV_EXPORT_SIGNING_KEY} is required (the export signing key)")
+        prefix = _exports_prefix(env, problems)
+        if core is not None and prefix in {
+            core.raw_prefix,
+            core.incoming_prefix,
+            core.quarantine_prefix,
+        }:
+            problems.append(f"{ENV_EXPORTS_PREFIX}={prefix!r} is another prefix's")
+        if problems or core is None:
+            raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
+        return cls(core, key, prefix)

@@ -9,12 +9,19 @@ import hashlib
 import json
 import re
 import smtplib
+import zipfile
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from mailroom.adapters.catalog import AuditTrail
+from mailroom.audit import Target
+from mailroom.cli.main import cli
 from mailroom.local.app import LocalMailroom, LocalStackError, MessageOutcome
 
 from .conftest import MAIL_DIR, SUBMIT, run_cli
@@ -375,3 +382,122 @@ def test_a_256_kb_body_of_blank_lines_ends_no_attachments(stack: LocalMailroom) 
 
     assert outcome.record is not None
     assert str(outcome.record.outcome) == "no_attachments"
+
+
+def _rewritten(source: Path, target: Path, change: str) -> None:
+    """A copy of the zip with one byte of member `change` flipped (its CRC recomputed)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == change:
+                data = bytes([data[0] ^ 0x01]) + data[1:]
+            new.writestr(info, data)
+
+
+def test_a_three_message_case_exports_verifies_and_fails_once_a_byte_changes(
+    stack: LocalMailroom, tmp_path: Path
+) -> None:
+    ids = [
+        send(stack, sample(name), recipient="submit+export-3@mailroom.test")
+        for name in ("collaborator-two-pdfs.eml", "staff-forward.eml", "collaborator-two-pdfs.eml")
+    ]
+    stack.wait_for_messages(ids, timeout=60)
+    listed = run_cli(stack, "list", "--case", "export-3", "--limit", "100")
+    out = tmp_path / "export-3.zip"
+
+    summary = run_cli(stack, "export", "--case", "export-3", str(out))
+
+    assert summary["documents"] == len(listed) >= 3
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        names = archive.namelist()
+        # Every listed document, byte-exact under a unique name, from the three messages.
+        assert {row["file_id"] for row in manifest["files"]} == {r["file_id"] for r in listed}
+        assert {row["message_id"] for row in manifest["files"]} == set(ids)
+        documents = [n for n in names if n.startswith("documents/")]
+        assert len(documents) == len(set(n.lower() for n in documents)) == len(listed)
+        for row in manifest["files"]:
+            assert hashlib.sha256(archive.read(row["name"])).hexdigest() == row["sha256"]
+        assert {"manifest.csv", "SHA256SUMS", "SHA256SUMS.sig", "signing-key.pem"} <= set(names)
+        sums = archive.read("SHA256SUMS").decode()
+        assert all(f"  {n}\n" in sums for n in names if not n.startswith("SHA256SUMS"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mailroom-export-")]
+
+    # A recipient pins the stack's public key (`mailroom config --public-key`).
+    env = {**stack.env(), "MAILROOM_STATE_DIR": str(stack.state_dir), "AWS_PROFILE": None}
+    assert stack.runner is not None
+    with stack.runner.exclusive():
+        shown = CliRunner().invoke(cli, ["config", "--public-key"], env=env)
+    assert shown.exit_code == 0, shown.output
+    pinned = tmp_path / "stack-key.pem"
+    pinned.write_text(shown.stdout)
+    assert summary["key_fingerprint"] in shown.stderr
+
+    checked = _verify(stack, out, "--key", str(pinned))
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["ok"] is True
+    assert json.loads(checked.stdout)["signed_by"] == summary["key_fingerprint"]
+
+    tampered = tmp_path / "tampered.zip"
+    victim = manifest["files"][1]["name"]
+    _rewritten(out, tampered, victim)
+    failed = _verify(stack, tampered)
+    assert failed.exit_code == 1
+    problems = json.loads(failed.stdout)["problems"]
+    assert problems and all(victim in p for p in problems)
+
+
+def _verify(stack: LocalMailroom, path: Path, *args: str) -> Any:
+    # No AWS at all: no endpoint, no names, no credentials.
+    env = {"AWS_ENDPOINT_URL": None, "MAILROOM_BUCKET": None, "AWS_PROFILE": None}
+    return CliRunner().invoke(cli, ["verify-export", str(path), *args, "--json"], env=env)
+
+
+def test_export_with_raw_runs_as_a_job_of_the_export_function_and_verifies(
+    stack: LocalMailroom, tmp_path: Path
+) -> None:
+    """Issue 22: `--with-raw` goes through the export function (raw/ is never read with staff
+    credentials): the local runner runs it on the invoke, the CLI follows the job item,
+    downloads exports/<job>.zip, verifies it, and the raw .eml inside is the stored one."""
+    [message_id] = [
+        send(stack, sample("staff-forward.eml"), recipient="submit+raw-1@mailroom.test")
+    ]
+    stack.wait_for_messages([message_id], timeout=60)
+    out = tmp_path / "raw-1.zip"
+
+    summary = run_cli(stack, "export", "--case", "raw-1", "--with-raw", str(out))
+
+    assert summary["raw_messages"] == 1 and summary["documents"] >= 1
+    assert summary["path"] == str(out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mailroom-export-")]
+    s3 = stack.endpoint.client("s3")  # type: ignore[union-attr]
+    stored = s3.get_object(Bucket=stack.config.bucket, Key=f"raw/{message_id}")["Body"].read()
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        [raw] = manifest["raw"]
+        assert raw["message_id"] == message_id
+        assert archive.read(raw["name"]) == stored
+        assert raw["sha256"] == hashlib.sha256(stored).hexdigest()
+    checked = _verify(stack, out)
+    assert checked.exit_code == 0, checked.output
+    # The zip stays under exports/ (the lifecycle rule expires it); the job says who asked.
+    job = summary["job"]
+    assert s3.head_object(Bucket=stack.config.bucket, Key=f"exports/{job}.zip")
+    item = stack.endpoint.client("dynamodb").get_item(  # type: ignore[union-attr]
+        TableName=stack.config.table, Key={"pk": {"S": f"EXPORT#{job}"}, "sk": {"S": "JOB"}}
+    )["Item"]
+    assert (item["status"]["S"], item["requested_via"]["S"]) == ("done", "cli")
+
+    # Issue 22's audit trail: the function's entry (server) for this export; a plain CLI
+    # export of the same case adds the CLI's own entry (reported by the client).
+    trail = AuditTrail(stack.endpoint.client("dynamodb"), stack.config.table, 365)  # type: ignore[union-attr]
+    [server] = trail.entries_of([Target.case("raw-1")])
+    assert (server.reported_by, server.origin, server.details["job"]) == ("server", "function", job)
+    assert server.details["with_raw"] is True and server.actor == item["requested_by"]["S"]
+    run_cli(stack, "export", "--case", "raw-1", str(tmp_path / "plain.zip"))
+    entries = list(trail.entries_of([Target.case("raw-1")]))
+    assert sorted((e.reported_by, e.origin) for e in entries) == [
+        ("client", "cli"),
+        ("server", "function"),
+    ]
+    assert all(e.action == "export" and e.actor for e in entries)

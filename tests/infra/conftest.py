@@ -159,7 +159,17 @@ class Stack:
     notes: list[str] = field(default_factory=list)
 
     def output(self, name: str) -> Any:
+        self.check_applied()
         return self.outputs[name]["value"]
+
+    def check_applied(self) -> None:
+        """Fail a test that reads the stack after a test destroyed it: the emulator is empty
+        then, and its checks would fail (or, worse, pass) for the wrong reason."""
+        if self.destroyed:
+            pytest.fail(
+                "the stack was destroyed by an earlier test (test_destroy_leaves_nothing_behind):"
+                " a test of the applied stack must come before it"
+            )
 
     def resources(self) -> list[dict[str, Any]]:
         """Every resource and data source in the state, child modules included."""
@@ -175,14 +185,13 @@ class Stack:
         """`terraform destroy`; returns how long it took."""
         if self.destroyed:
             return 0.0
+        rule_set = self.output("rule_set")
         self.destroyed = True
         started = time.monotonic()
         # The documented teardown: SES refuses to delete the active set, and Terraform never
         # deactivates one; when (and only when) ours is active, deactivate it first.
         ses = self.emulator.client("ses")
-        if (ses.describe_active_receipt_rule_set().get("Metadata") or {}).get("Name") == (
-            self.output("rule_set")
-        ):
+        if (ses.describe_active_receipt_rule_set().get("Metadata") or {}).get("Name") == rule_set:
             ses.set_active_receipt_rule_set()
         # Then lift prevent_destroy with the override file.
         shutil.copy2(TEARDOWN_OVERRIDE, self.workdir / TEARDOWN_OVERRIDE.name)
@@ -322,3 +331,11 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield applied
     finally:
         applied.destroy()
+
+
+@pytest.fixture(autouse=True)
+def _stack_still_applied(request: pytest.FixtureRequest) -> None:
+    """Any test that asks for the applied stack fails, naming why, once a test destroyed it."""
+    if "stack" in request.fixturenames:
+        stack_ = request.getfixturevalue("stack")
+        stack_.check_applied()

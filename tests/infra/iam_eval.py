@@ -10,7 +10,8 @@ A condition whose key the request does not carry is not met.
 
 Supported: Action/NotAction and Resource with `*` and `?` wildcards, and the condition
 operators the stack's policies use (StringEquals, StringLike, ArnEquals, ArnLike, Bool, and
-ForAllValues:StringEquals over a multi-valued key such as dynamodb:Attributes). Anything else
+ForAllValues:StringEquals and ForAllValues:StringLike over a multi-valued key such as
+dynamodb:Attributes or dynamodb:LeadingKeys). Anything else
 raises, so a new operator is noticed.
 """
 
@@ -71,8 +72,8 @@ def _condition_met(
     actual = context[key]
     if operator == "ForAllValues:StringEquals":  # every value the request carries is listed
         return set(_as_list(actual)) <= set(wanted)
-    if operator == "ForAllValues:StringLike":  # every value matches one listed
-        return all(_matches(wanted, v) for v in _as_list(actual))
+    if operator == "ForAllValues:StringLike":  # every value matches one of the patterns
+        return all(_matches(wanted, value) for value in _as_list(actual))
     if operator == "ForAnyValue:StringLike":  # at least one value matches one listed
         return any(_matches(wanted, v) for v in _as_list(actual))
     if operator in ("StringEquals", "ArnEquals"):

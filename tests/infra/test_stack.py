@@ -28,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
+from mailroom import exports
 from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.s3 import S3Store
 from mailroom.audit import Target
@@ -47,6 +48,7 @@ from mailroom.settings import (
     ENV_BUCKET,
     ENV_TABLE,
     ApiSettings,
+    ExportSettings,
     Settings,
 )
 from tests.api.conftest import STAFF as API_STAFF
@@ -80,6 +82,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.infra]
 HANDLERS = {
     "extract_function": "mailroom.handlers.extract_attachments.handler",
     "record_function": "mailroom.handlers.record_metadata.handler",
+    "export_function": "mailroom.handlers.export_case.handler",  # issue 22
+}
+# Each function's output -> its key in infra/main.tf's functions map.
+FUNCTION_KEYS = {
+    "extract_function": "extract_attachments",
+    "record_function": "record_metadata",
+    "export_function": "export_case",
 }
 POWERTOOLS_ENV = (
     "POWERTOOLS_SERVICE_NAME",
@@ -343,7 +352,7 @@ def test_function_runs_the_package_with_tracing_and_its_own_layer(
 
 @pytest.mark.parametrize("output", sorted(HANDLERS))
 def test_failed_invocations_go_to_an_encrypted_dead_letter_queue(stack: Stack, output: str) -> None:
-    function = "extract_attachments" if output == "extract_function" else "record_metadata"
+    function = FUNCTION_KEYS[output]
     sqs = stack.emulator.client("sqs")
     dlq_url = stack.output("dead_letter_queues")[function]
     dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
@@ -420,7 +429,10 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         by_metric.setdefault((alarm["Namespace"], alarm["MetricName"]), []).append(dimensions)
     functions = [{"FunctionName": stack.output(o)} for o in sorted(HANDLERS)]
     api_function = {"FunctionName": stack.output("api_function_name")}
-    queues = [{"QueueName": url.rsplit("/", 1)[-1]} for url in sorted(dead_letter_urls(stack))]
+    queues = [
+        {"QueueName": url.rsplit("/", 1)[-1]}
+        for url in sorted(stack.output("dead_letter_queues").values())
+    ]
     sort = lambda found: sorted(found, key=json.dumps)  # noqa: E731
     for metric in (
         "Errors",
@@ -441,6 +453,8 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
     # Issue 22: audit entries the api could not write (EMF from handlers/api.py)
     audit_failures = [{"service": "mailroom", "function": "api"}]
     assert by_metric.pop(("mailroom", "AuditWriteFailures")) == audit_failures
+    # Outcome events the extract function could not publish (EMF, the same dimension).
+    assert by_metric.pop(("mailroom", "EventPublishFailures")) == [{"service": "mailroom"}]
     # HTTP APIs report `5xx` and `Latency` by ApiId and Stage (REST APIs: 5XXError, ApiName).
     stage = {"ApiId": staff_api(stack)["ApiId"], "Stage": "$default"}
     for metric in ("5xx", "Latency"):
@@ -480,10 +494,10 @@ def runbook_suffixes() -> list[str]:
 def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
     suffixes = runbook_suffixes()
     names = [a["AlarmName"] for a in stack_alarms(stack)]
-    # 5 per asynchronous function, 2 per queue, 2 for the rule, 2 for the api function and
-    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary, 1 for the api's audit write
-    # failures (issue 22)
-    assert len(names) == 22
+    # 5 per asynchronous function (3 with export_case, issue 22), 2 per queue, 2 for the rule,
+    # 2 for the api function and 2 for the HTTP API (5xx, p99 latency), 1 for the canary, 1 for
+    # unpublished outcome events, 1 for the api's audit write failures (issue 22)
+    assert len(names) == 30
     used = set()
     for name in names:
         matching = [s for s in suffixes if name.endswith(s)]
@@ -1164,6 +1178,15 @@ def role_grants(stack: Stack, function: str) -> dict[str, set[str]]:
     return grants
 
 
+def role_document(stack: Stack, function: str) -> dict[str, Any]:
+    [policy] = [
+        r["values"]["policy"]
+        for r in stack.resources()
+        if r["type"] == "aws_iam_role_policy" and r.get("index") == function
+    ]
+    return dict(json.loads(policy))
+
+
 def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) -> None:
     bucket_arn = f"arn:aws:s3:::{stack.output('bucket')}"
     table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{stack.output('table')}"
@@ -1191,7 +1214,39 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert record.pop("dynamodb:UpdateItem") == {table_arn}  # and one recorded again
     assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
 
-    for output, grants in (("extract_function", extract), ("record_function", record)):
+    # Issue 22: the case's records (the by_case index, each message, its job item), the
+    # documents' recorded versions and, for --with-raw, raw messages; the zip under exports/
+    # in parts; the job item updated (created by UpdateItem when the CLI started the job).
+    exporter = role_grants(stack, "export_case")
+    table_and_indexes = {table_arn, f"{table_arn}/index/*"}
+    assert exporter.pop("dynamodb:GetItem") == table_and_indexes
+    assert exporter.pop("dynamodb:Query") == table_and_indexes
+    assert exporter.pop("dynamodb:UpdateItem") == {table_arn}  # its job items (below)
+    assert exporter.pop("dynamodb:PutItem") == {table_arn}  # audit entries (below)
+    export_doc = role_document(stack, "export_case")
+    for action, lead, other in (
+        ("dynamodb:UpdateItem", "EXPORT#0123abcd", "MSG#m1"),
+        ("dynamodb:PutItem", "AUDIT#case#matter-7", "CLIENTAUDIT#case#matter-7"),
+    ):
+        allowed = Request(action, table_arn, {"dynamodb:LeadingKeys": [lead]})
+        refused = Request(action, table_arn, {"dynamodb:LeadingKeys": [other]})
+        assert evaluate([export_doc], allowed) == Decision.ALLOWED, allowed
+        assert evaluate([export_doc], refused) == Decision.IMPLICIT_DENY, refused
+    read = {f"{bucket_arn}/incoming/*", f"{bucket_arn}/raw/*"}
+    assert exporter.pop("s3:GetObject") == read
+    assert exporter.pop("s3:GetObjectVersion") == read
+    assert exporter.pop("s3:ListBucket") == {bucket_arn}
+    assert exporter.pop("s3:PutObject") == {f"{bucket_arn}/exports/*"}
+    assert exporter.pop("s3:AbortMultipartUpload") == {f"{bucket_arn}/exports/*"}
+    signing = {stack.output("export_signing_key_arn")}
+    assert exporter.pop("kms:Sign") == signing
+    assert exporter.pop("kms:GetPublicKey") == signing
+
+    for output, grants in (
+        ("extract_function", extract),
+        ("record_function", record),
+        ("export_function", exporter),
+    ):
         name = stack.output(output)
         assert grants.pop("kms:Decrypt") == key
         assert grants.pop("kms:GenerateDataKey") == key
@@ -1220,7 +1275,10 @@ API_ROUTES = {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
-    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
+    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21), .../release (issue 22)
+    "GET /api/quarantine",  # issue 22
+    "POST /api/cases/{case}/export",  # issue 22: start an export job
+    "GET /api/exports/{job}",  # issue 22: follow it
     "GET /api/audit",  # the audit trail (issue 22)
 }
 
@@ -1252,7 +1310,8 @@ def console_value(stack: Stack, expression: str) -> Any:
         input_text=f"jsonencode({expression})\n",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(json.loads(result.stdout.strip()))
+    # The value is the last line: a slow lock first prints "Acquiring state lock..." to stdout.
+    return json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def test_api_function_runs_the_package_with_the_api_settings(stack: Stack) -> None:
@@ -1648,6 +1707,20 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
     assert evaluate([document], decrypt_environment) == Decision.ALLOWED
 
     object_arn = f"arn:aws:s3:::{bucket}/"
+    # Issue 22: an export job goes to the export function (asynchronous invoke), and the
+    # browser's presigned GET of its zip is authorised as this role.
+    exporter = function_config(stack, "export_function")["FunctionArn"]
+    for allowed in (
+        Request("lambda:InvokeFunction", exporter),
+        Request("s3:GetObject", f"{object_arn}exports/0123abcd.zip"),
+    ):
+        assert evaluate([document], allowed) == Decision.ALLOWED, allowed
+    for refused in (
+        Request("lambda:InvokeFunction", function_config(stack, "record_function")["FunctionArn"]),
+        Request("s3:PutObject", f"{object_arn}exports/forged.zip"),
+        Request("s3:DeleteObject", f"{object_arn}exports/0123abcd.zip"),
+    ):
+        assert evaluate([document], refused) == Decision.IMPLICIT_DENY, refused
     for denied in (
         Request("s3:GetObject", f"{object_arn}raw/m1"),
         Request("s3:GetObjectVersion", f"{object_arn}raw/m1"),
@@ -1694,7 +1767,12 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "lambda:InvokeFunction",  # issue 22: releases (extract) and export jobs (export_case)
     }
+    extract_arn = function_config(stack, "extract_function")["FunctionArn"]
+    assert grants["lambda:InvokeFunction"] == {extract_arn, exporter}
+    assert evaluate([document], Request("lambda:InvokeFunction", extract_arn)) == Decision.ALLOWED
+    assert grants["s3:GetObject"] == {f"{object_arn}incoming/*", f"{object_arn}exports/*"}
     assert grants["s3:PutObject"] == {f"{object_arn}incoming/up-*"}
     assert grants["s3:DeleteObject"] == {f"{object_arn}incoming/*"}
     [logs] = grants["logs:PutLogEvents"]
@@ -1733,6 +1811,7 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
 
     env = function_config(stack, "api_function_name")["Environment"]["Variables"]
     settings = ApiSettings.from_env(env)
+    assert settings.extract_function == stack.output("extract_function")  # issue 22: releases
     core = settings.core
     app = api.build(
         settings,
@@ -1775,6 +1854,8 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
         status, message = call("GET", f"/messages/{delivered.message_id}")
         assert status == 200, message
         assert {f["file_id"] for f in message["files"]} == {kept, removed}
+        status, held = call("GET", "/quarantine")  # issue 22 (admins): a Query of the index
+        assert (status, held["messages"]) == (200, []), held
     finally:
         set_request_auth(stack, on=False)
         iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
@@ -1907,6 +1988,70 @@ def test_receipts_function_answers_the_bus_and_may_send_only_as_receipt_from(
 
 
 # Keep this last: it destroys the stack the tests above share.
+def test_export_signing_key_is_asymmetric_published_and_usable_by_readers(stack: Stack) -> None:
+    """Issue 22: `mailroom export` signs with its own P-256 key; readers (so admins) may Sign
+    with it and read its public key, and nothing else; the output is that public key."""
+    key_arn = stack.output("export_signing_key_arn")
+    kms = stack.emulator.client("kms")
+    meta = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert (meta["KeyUsage"], meta["CustomerMasterKeySpec"]) == ("SIGN_VERIFY", "ECC_NIST_P256")
+    public = kms.get_public_key(KeyId=key_arn)["PublicKey"]
+    assert exports.fingerprint(stack.output("export_public_key").encode()) == exports.fingerprint(
+        exports.der_to_pem(public)
+    )
+    aliases = kms.list_aliases(KeyId=key_arn)["Aliases"]
+    assert [a["AliasName"] for a in aliases] == [f"alias/{NAME_PREFIX}-export-signing"]
+    for resource in ("staff_reader", "staff_admin"):
+        document = staff_document(stack, resource)
+        for action in ("kms:Sign", "kms:GetPublicKey"):
+            assert evaluate([document], Request(action, key_arn)) == Decision.ALLOWED
+            # The stack's data key only ever through S3 and DynamoDB, never to sign.
+            assert evaluate([document], Request(action, stack_key_arn(stack))) == (
+                Decision.IMPLICIT_DENY
+            )
+
+
+def test_export_jobs_run_in_their_own_function_for_admins_and_their_zips_expire_in_a_day(
+    stack: Stack,
+) -> None:
+    """Issue 22: the export function's settings, timeout and memory; the api hands jobs to
+    it; admins (only) may start one from the CLI and read the zips; exports/ expires."""
+    config = function_config(stack, "export_function")
+    assert (config["Timeout"], config["MemorySize"]) == (900, 1024)
+    settings = ExportSettings.from_env(config["Environment"]["Variables"])
+    assert settings.signing_key_arn == stack.output("export_signing_key_arn")
+    assert settings.exports_prefix == "exports/"
+    assert stack.output("export_function") == config["FunctionName"]
+    api_env = function_config(stack, "api_function_name")["Environment"]["Variables"]
+    assert ApiSettings.from_env(api_env).export_function == config["FunctionName"]
+
+    rules = {
+        r["ID"]: r
+        for r in stack.emulator.client("s3").get_bucket_lifecycle_configuration(
+            Bucket=stack.output("bucket")
+        )["Rules"]
+    }
+    rule = rules["expire-exports"]
+    assert (rule["Status"], rule["Filter"]) == ("Enabled", {"Prefix": "exports/"})
+    assert rule["Expiration"] == {"Days": 1}
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+    zip_arn = f"arn:aws:s3:::{stack.output('bucket')}/exports/0123abcd.zip"
+    invoke = Request("lambda:InvokeFunction", config["FunctionArn"])
+    read = Request("s3:GetObject", zip_arn)
+    admin = staff_document(stack, "staff_admin")
+    assert evaluate([admin], invoke) == Decision.ALLOWED  # `mailroom export --with-raw`
+    assert evaluate([admin], read) == Decision.ALLOWED  # ... downloads what it built
+    assert evaluate([admin], Request("s3:PutObject", zip_arn)) == Decision.IMPLICIT_DENY
+    for resource in ("staff_reader", "staff_uploader"):
+        document = staff_document(stack, resource)
+        for request in (invoke, read):
+            assert evaluate([document], request) == Decision.IMPLICIT_DENY, (resource, request)
+
+
+# Last: it destroys the stack every test above shares (the `stack` fixture refuses any test
+# that asks for it afterwards).
 def test_destroy_leaves_nothing_behind(stack: Stack) -> None:
     """...and never touches another team's active rule set: it is active before and after."""
     key_arn = stack_key_arn(stack)

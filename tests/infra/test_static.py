@@ -160,7 +160,8 @@ def test_no_reserved_concurrency_unless_asked(initialised: Path) -> None:
         " [var.lambda_reserved_concurrency.api])",
         *[f"-var={k}={v}" for k, v in REQUIRED.items()],
     )
-    assert code == 0 and out.count("null") == 3, out
+    # extract_attachments, record_metadata, export_case (issue 22), and the api
+    assert code == 0 and out.count("null") == 4, out
     assert invalid_variables(initialised, {"lambda_reserved_concurrency": "{api = 0}"}) == {
         "lambda_reserved_concurrency"
     }
@@ -535,7 +536,10 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "POST /uploads",
         "GET /messages",
         "GET /messages/{proxy+}",
-        "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21)
+        "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21), .../release (issue 22)
+        "GET /quarantine",  # issue 22
+        "POST /cases/{case}/export",  # issue 22: start an export job
+        "GET /exports/{job}",  # issue 22: follow it
         "GET /audit",  # the audit trail (issue 22)
     }
 

@@ -173,6 +173,11 @@ def test_the_event_has_every_field_of_the_sample_http_api_event() -> None:
         ("GET", "/uploads", None),
         ("POST", "/files", None),
         ("GET", "/files/", None),
+        ("POST", "/cases/matter-1/export", "POST /cases/{case}/export"),  # issue 22
+        ("GET", "/cases/matter-1/export", None),
+        ("POST", "/cases/a/b/export", None),
+        ("GET", "/exports/0123abcd", "GET /exports/{job}"),
+        ("GET", "/exports/a/b", None),
     ],
 )
 def test_routes_as_the_http_api_declares_them(
@@ -186,7 +191,15 @@ def test_routes_as_the_http_api_declares_them(
 def test_site_paths_never_collide_with_api_paths() -> None:
     for path in ("/", "/index.html", "/app.js", "/style.css", CONFIG_PATH, "/filesystem.js"):
         assert not is_api_path(path)
-    assert {r.template.split("/")[1] for r in ROUTES} == {"files", "uploads", "messages", "audit"}
+    assert {r.template.split("/")[1] for r in ROUTES} == {
+        "files",
+        "uploads",
+        "messages",
+        "quarantine",
+        "cases",  # issue 22: POST /cases/{case}/export
+        "exports",  # issue 22: GET /exports/{job}
+        "audit",  # issue 22: GET /audit
+    }
 
 
 def test_the_function_result_becomes_the_http_response() -> None:

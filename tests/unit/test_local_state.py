@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailroom.cli.config import OPS_NAMES
+from mailroom.cli.config import EXPORT_NAMES, OPS_NAMES
 from mailroom.local.state import (
     OPS_FIELDS,
     LocalState,
@@ -100,6 +100,8 @@ def test_the_fields_other_commands_need_round_trip(state_dir: Path) -> None:
         rule_set="mailroom",
         dead_letter_file="/tmp/dead-letters.jsonl",
         data_dir="/tmp/data",
+        export_signing_key_arn="arn:aws:kms:eu-west-1:123456789012:key/export",
+        export_function="mailroom-local-export-case",
     )
     write_state(written)
     assert read_state() == written
@@ -113,10 +115,13 @@ def test_the_fields_other_commands_need_round_trip(state_dir: Path) -> None:
         "record_dlq_url": written.record_dlq_url,
         "receipt_rule_set_name": "mailroom",
         "dead_letter_file": "/tmp/dead-letters.jsonl",
+        "export_signing_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/export",
+        "export_function": "mailroom-local-export-case",
     }
     assert outputs == names
     assert ops_env(written) == {f"MAILROOM_{k.upper()}": v for k, v in names.items()}
-    assert set(OPS_FIELDS) == set(OPS_NAMES) - {"alarm_topic_arn"}  # the CLI's names, all
+    # the CLI's names, all (and the export signing key, issue 22)
+    assert set(OPS_FIELDS) == set(OPS_NAMES + EXPORT_NAMES) - {"alarm_topic_arn"}
 
 
 def test_an_older_state_file_without_the_new_fields_still_reads(state_dir: Path) -> None:

@@ -83,6 +83,25 @@ export class Api {
   // Issue 22: a file's audit trail (admins): its entries and its message's, newest first.
   fileHistory(fileId, limit = 20) {
     return this.request("GET", "/audit", { query: { file: fileId, limit } });
+  // Issue 22 (admins): held messages, and their release (the extract function does it).
+  listQuarantine() {
+    return this.request("GET", "/quarantine");
+  }
+
+  releaseMessage(messageId, reason, allowVirus) {
+    const body = { reason };
+    if (allowVirus) body.allow_virus = true;
+    return this.request("POST", `/messages/${encodeURIComponent(messageId)}/release`, { body });
+  }
+
+  // Issue 22 (admins): start a case export job; the API answers at once with the job.
+  startExport(caseId) {
+    return this.request("POST", `/cases/${encodeURIComponent(caseId)}/export`, { body: {} });
+  }
+
+  // Its progress; once done, a presigned link to the zip (`url`, valid `expires_in` seconds).
+  exportStatus(jobId) {
+    return this.request("GET", `/exports/${encodeURIComponent(jobId)}`);
   }
 
   signUpload(file, contentType, caseTag) {

@@ -5,7 +5,7 @@
 const RANKS = { readers: 1, uploaders: 2, admins: 3 };
 const NAMES = { 1: "reader", 2: "uploader", 3: "admin" };
 // audit: a file's History (who opened, downloaded, re-filed or deleted it) is for admins.
-const NEEDED = { read: 1, upload: 2, file: 2, delete: 3, audit: 3 };
+const NEEDED = { read: 1, upload: 2, file: 2, delete: 3, release: 3, export: 3, audit: 3 };
 
 /** The highest role of a token's claims ("reader", "uploader", "admin"), or null. */
 export function roleOf(claims) {
@@ -15,7 +15,7 @@ export function roleOf(claims) {
   return NAMES[rank] || null;
 }
 
-/** Whether `role` may do `action` ("read", "upload", "file", "delete", "audit"). */
+/** Whether `role` may do `action` ("read", "upload", "file", "delete", "release", "export", "audit"). */
 export function can(role, action) {
   const rank = Object.entries(NAMES).find(([, name]) => name === role);
   return Boolean(rank) && Number(rank[0]) >= NEEDED[action];

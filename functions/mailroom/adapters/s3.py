@@ -9,7 +9,7 @@ upload starts because it travels in the object's metadata.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import quote
 
@@ -146,6 +146,23 @@ class S3Store:
             if _missing(exc):
                 raise ObjectNotFound(key) from exc
             raise
+
+    def iter_object(
+        self, key: str, version_id: str | None = None, chunk_size: int = 1024 * 1024
+    ) -> Iterator[bytes]:
+        """The object's bytes in order, `chunk_size` at a time, from one GET (one thread)."""
+        try:
+            if version_id:
+                answer = self._s3.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+            else:
+                answer = self._s3.get_object(Bucket=self.bucket, Key=key)
+            body = answer["Body"]
+        except ClientError as exc:
+            if _missing(exc):
+                raise ObjectNotFound(key) from exc
+            raise
+        with body:
+            yield from body.iter_chunks(chunk_size)
 
     def presigned_get(
         self, key: str, expires_in: int, version_id: str | None = None, filename: str | None = None
@@ -334,6 +351,9 @@ class S3AttachmentSink:
             parent=attachment.parent,
             probe=ctx.probe,
             expires_at=ctx.expires_at,
+            released_by=ctx.release[0] if ctx.release else None,
+            released_at=ctx.release[1] if ctx.release else None,
+            release_reason=ctx.release[2] if ctx.release else None,
         )
         # A retried or duplicated event finds the same bytes there: rewriting would add a
         # version and a second ObjectCreated event (a second file record write) for them.

@@ -83,6 +83,9 @@ class Config:
     profile: Setting
     infra_dir: Setting
     notes: tuple[str, ...] = ()  # why a layer was skipped (terraform missing, failed, ...)
+    # What `terraform output` said, when it was run: later lookups (ops names, the export key)
+    # reuse it rather than run terraform again.
+    terraform_outputs: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +170,7 @@ def resolve(
 
     infra_dir = _infra_dir(flags, env)
     layers: list[_Layer] = []
+    read_outputs: tuple[tuple[str, str], ...] = ()
     if not (bucket and table):
         state = read_local_state()
         if state is not None:
@@ -179,6 +183,7 @@ def resolve(
         except TerraformUnavailable as exc:
             notes.append(str(exc))
         else:
+            read_outputs = tuple(sorted(outputs.items()))
             layers.append(
                 _Layer(
                     TERRAFORM,
@@ -212,6 +217,7 @@ def resolve(
         profile=profile or Setting(None, DEFAULT),
         infra_dir=infra_dir,
         notes=tuple(notes),
+        terraform_outputs=read_outputs,
     )
 
 
@@ -349,7 +355,9 @@ OPS_NAMES = (
     "alarm_topic_arn",
     "dead_letter_file",  # local mode's only (no Terraform output): the runner's dead letters
 )
-OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES}
+# Issue 22: the KMS key `mailroom export` signs with (resolved like the ops names, on its own).
+EXPORT_NAMES = ("export_signing_key_arn", "export_function")  # export_function: --with-raw
+OPS_ENV = {name: f"MAILROOM_{name.upper()}" for name in OPS_NAMES + EXPORT_NAMES}
 # Outputs an older infra/ exported under other names.
 _OPS_OUTPUT_ALIASES = {
     "extract_function_name": "extract_function",
@@ -365,8 +373,9 @@ def resolve_ops(
     *,
     read_local_extras: Callable[[], dict[str, Any]] | None = None,
     terraform_outputs: Callable[[Path], dict[str, str]] | None = None,
+    names: tuple[str, ...] = OPS_NAMES,
 ) -> dict[str, Setting]:
-    """Each of OPS_NAMES from its flag, its MAILROOM_* variable, or the layer that named the bucket.
+    """Each of `names` from its flag, its MAILROOM_* variable, or the layer that named the bucket.
 
     Names are taken from the local stack or Terraform only when that layer also supplied the
     bucket (or the infra dir was given explicitly), so one stack's bucket is never paired with
@@ -374,14 +383,14 @@ def resolve_ops(
     """
     env = os.environ if env is None else env
     found: dict[str, Setting] = {}
-    for name in OPS_NAMES:
+    for name in names:
         flag_value = flags.get(name)
         env_value = env.get(OPS_ENV[name], "").strip()
         if flag_value:
             found[name] = Setting(flag_value, f"{FLAG} --{name.replace('_', '-')}")
         elif env_value:
             found[name] = Setting(env_value, f"{ENV} {OPS_ENV[name]}")
-    missing = [n for n in OPS_NAMES if n not in found]
+    missing = [n for n in names if n not in found]
     layer: dict[str, Any] = {}
     source = ""
     if missing and config.bucket.source == LOCAL:
@@ -399,7 +408,9 @@ def resolve_ops(
         and (config.bucket.source == TERRAFORM or not config.infra_dir.source.startswith(DEFAULT))
     ):
         try:
-            layer = (terraform_outputs or run_terraform_output)(Path(config.infra_dir.value))
+            layer = dict(config.terraform_outputs) or (terraform_outputs or run_terraform_output)(
+                Path(config.infra_dir.value)
+            )
             source = TERRAFORM
         except TerraformUnavailable:
             layer = {}

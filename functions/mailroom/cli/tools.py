@@ -13,15 +13,26 @@ SHELLS = ("bash", "zsh", "fish")
 
 
 @click.command("config")
+@click.option(
+    "--public-key",
+    is_flag=True,
+    help="Print the export signing key's public key (PEM, from KMS) for recipients to pin.",
+)
 @format_option()
 @pass_app
-def show_config(app: App, fmt: str) -> None:
+def show_config(app: App, fmt: str, public_key: bool) -> None:
     """Show the bucket, table, region and endpoint in use, and where each came from."""
+    from mailroom.cli.config import EXPORT_NAMES, resolve_ops  # noqa: PLC0415
+
     config = app.config
+    if public_key:
+        _print_public_key(app)
+        return
+    export_key = resolve_ops(config, {}, names=EXPORT_NAMES)["export_signing_key_arn"]
     if fmt == "json":
         from mailroom.cli.output import to_json  # noqa: PLC0415
 
-        click.echo(to_json(config.as_dict()))
+        click.echo(to_json({**config.as_dict(), "export_signing_key_arn": export_key.as_dict()}))
     else:
         rows = [
             [name, setting.value or "-", setting.source]
@@ -32,6 +43,7 @@ def show_config(app: App, fmt: str) -> None:
                 ("endpoint_url", config.endpoint_url),
                 ("profile", config.profile),
                 ("infra_dir", config.infra_dir),
+                ("export_signing_key_arn", export_key),
             )
         ]
         show_rows(("setting", "value", "source"), rows, fmt, "")
@@ -39,6 +51,18 @@ def show_config(app: App, fmt: str) -> None:
         config.require()
     except ConfigError as exc:
         note(f"mailroom: {exc}")
+
+
+def _print_public_key(app: App) -> None:
+    """The PEM on stdout, its fingerprint (what verify-export prints) on stderr."""
+    from mailroom.adapters.kms import KmsSigner  # noqa: PLC0415
+    from mailroom.cli.config import client  # noqa: PLC0415
+    from mailroom.cli.export import signing_key  # noqa: PLC0415
+    from mailroom.exports import fingerprint  # noqa: PLC0415
+
+    pem = KmsSigner(client(app.config, "kms"), signing_key(app, None)).public_key_pem()
+    click.echo(pem.decode("ascii"), nl=False)
+    note(f"fingerprint {fingerprint(pem)}")
 
 
 @click.command()

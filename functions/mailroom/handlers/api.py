@@ -17,6 +17,11 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
     GET    /messages/{id}
     POST   /messages/{id}/file          {"case": "case-42"}: re-file it and its files (issue 21)
     GET    /messages?needs_filing=true  those the routing rules could not file
+    GET    /quarantine?since=&limit=&cursor=   held messages, with why (admins, issue 22)
+    POST   /messages/{id}/release       {"reason": "...", "allow_virus": false} (admins): an
+                                        asynchronous invoke of the extract function
+    POST   /cases/{case}/export         issue 22 (admins): start an export job; 202 at once
+    GET    /exports/{job}               its progress; once done, a presigned GET (at most 300 s)
     GET    /audit?who=&file=&since=&until=&action=&limit=   the audit trail (admins; issue 22)
 
 Every call it serves appends a server-reported audit entry naming the person (issue 22,
@@ -41,9 +46,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.handlers.runtime import Runtime, runtime
+from mailroom.handlers.runtime import Runtime, export_ports, lambda_invoker, runtime
 from mailroom.settings import ApiSettings
-from mailroom.usecases import audit, deletes, downloads, files, filing, messages, roles, uploads
+from mailroom.usecases import (
+    audit,
+    deletes,
+    downloads,
+    export_jobs,
+    files,
+    filing,
+    messages,
+    release,
+    roles,
+    uploads,
+)
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -285,6 +301,73 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
         entries = audit.audit_trail(rt.audit, query, retention_days=core.audit_retention_days)
         trail(person, "list", audit.Target.listing("audit"), {"filters": filters()})
         return json_response({"entries": [e.to_dict() for e in entries]})
+
+    @app.get("/quarantine")
+    def quarantine() -> Response[str]:
+        person = who(release.quarantine, "reviewing the quarantine")
+        page = release.quarantine(rt.catalog, **release.quarantine_params(params()))
+        trail(person, "list", audit.Target.listing("quarantine"), {"filters": filters()})
+        return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
+
+    @app.post("/messages/<message_id>/release")
+    def release_message(message_id: str) -> Response[str]:
+        person = who(release.release_message, "releasing a message")
+        function = settings.extract_function
+        if not function:
+            raise ApiError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "not_configured",
+                "releases are not configured (no extract function in the api's settings)",
+            )
+        reason, allow_virus = release.release_from_body(app.current_event.decoded_body)
+        queued = release.release_message(
+            rt.catalog,
+            lambda_invoker(),
+            function,
+            unquote(message_id),
+            by=person,
+            reason=reason,
+            allow_virus=allow_virus,
+        )
+        logger.info(
+            "release queued",
+            extra={"message_id": queued.message_id, "by": person, "allow_virus": allow_virus},
+        )
+        return json_response({"release": queued.as_dict()}, HTTPStatus.ACCEPTED)
+
+    # Issue 22: case export jobs (usecases/export_jobs.py), built by the export function.
+    @app.post("/cases/<case>/export")
+    def start_export(case: str) -> Response[str]:
+        person = who(export_jobs.start_export, "exporting a case")
+        request = export_jobs.ExportRequest.from_body(unquote(case), app.current_event.body)
+        job = export_jobs.new_job(
+            request.case,
+            request.since,
+            request.until,
+            with_raw=request.with_raw,
+            by=person,
+            via="api",
+            exports_prefix=settings.exports_prefix,
+        )
+        ports = export_ports()
+        export_jobs.start_export(ports.jobs, ports.invoker, settings.export_function, job)
+        logger.info(
+            "export started",
+            extra={"job": job.job_id, "case": job.case, "with_raw": job.with_raw, "by": person},
+        )
+        return json_response({"job": job.view()}, HTTPStatus.ACCEPTED)
+
+    @app.get("/exports/<job_id>")
+    def export_status(job_id: str) -> Response[str]:
+        person = who(export_jobs.job_status, "following an export")
+        ports = export_ports()
+        job = export_jobs.job_status(ports.jobs, job_id)
+        body: dict[str, Any] = {"job": job.view()}
+        if job.status == export_jobs.DONE:
+            body["url"] = export_jobs.job_link(ports.objects, job, settings.link_seconds)
+            body["expires_in"] = settings.link_seconds
+            logger.info("export link issued", extra={"job": job.job_id, "by": person})
+        return json_response(body)
 
     def api_error(exc: ApiError) -> Response[str]:
         return error_response(exc.status, exc.code, str(exc))

@@ -13,6 +13,9 @@ from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
+from mailroom.adapters.export_jobs import ExportBucket, ExportJobTable
+from mailroom.adapters.kms import KmsSigner
+from mailroom.adapters.lambda_invoke import LambdaInvoker
 from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
@@ -52,6 +55,25 @@ def runtime() -> Runtime:
     )
 
 
+# The audit core's default (usecases/audit.DEFAULT_RETENTION_DAYS; the runtime imports no use
+# case) until a setting carries `audit_retention_days`.
+AUDIT_RETENTION_DAYS = 365
+
+
+def audit_trail() -> AuditTrail:
+    """The audit trail (issue 22) in the stack's table, over the runtime's DynamoDB client: the
+    extract function writes a release's entry there."""
+    rt = runtime()
+    return AuditTrail(rt.catalog.client, rt.settings.table, AUDIT_RETENTION_DAYS)
+
+
+@cache
+def lambda_invoker() -> LambdaInvoker:
+    """Lambda, for the api's asynchronous invoke of a release (issue 22); built at the first
+    release only, so the other routes never pay for the client."""
+    return LambdaInvoker(boto3.client("lambda"))
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptRuntime:
     """The send_receipt function's (issue 21): its settings, the claim ledger, SES."""
@@ -79,3 +101,32 @@ def canary_ports() -> tuple[TableCanaryState, SesV2Sender]:
     return TableCanaryState(boto3.client("dynamodb"), settings.table), SesV2Sender(
         boto3.client("sesv2")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPorts:
+    """Issue 22: export jobs' items, the zips under exports/, (the api) the invoker, and the
+    audit trail the export function writes its `export` entry to."""
+
+    jobs: ExportJobTable
+    objects: ExportBucket
+    invoker: LambdaInvoker
+    audit: AuditTrail | None = None
+
+
+@cache
+def export_ports() -> ExportPorts:
+    rt = runtime()
+    ddb = boto3.client("dynamodb")
+    return ExportPorts(
+        jobs=ExportJobTable(ddb, rt.settings.table),
+        objects=ExportBucket(rt.store),
+        invoker=LambdaInvoker(boto3.client("lambda")),
+        audit=AuditTrail(ddb, rt.settings.table, AUDIT_RETENTION_DAYS),
+    )
+
+
+@cache
+def export_signer(key_arn: str) -> KmsSigner:
+    """The export function's signing key (ExportSettings.signing_key_arn)."""
+    return KmsSigner(boto3.client("kms"), key_arn)

@@ -57,6 +57,7 @@ from mailroom.local.runner import (
 )
 from mailroom.local.stack import (
     API,
+    EXPORT,
     EXTRACT,
     RECORD,
     Provisioned,
@@ -394,6 +395,8 @@ class LocalMailroom:
             api_token=self.api.token if self.api else "",
             api_user=self.api.staff_address if self.api else "",
             api_role=self.api.role if self.api else "",
+            export_signing_key_arn=provisioned.export_key if provisioned else "",
+            export_function=functions.get(EXPORT, ""),
         )
 
     def env(self) -> dict[str, str]:

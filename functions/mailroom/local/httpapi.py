@@ -135,10 +135,13 @@ ROUTES = (
     Route("POST", "/uploads"),
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
-    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
+    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file; 22: .../release
+    Route("GET", "/quarantine"),  # issue 22
+    Route("POST", "/cases/{case}/export"),  # issue 22: start an export job
+    Route("GET", "/exports/{job}"),  # issue 22: its progress and link
     Route("GET", "/audit"),  # issue 22: the audit trail (admins)
 )
-API_PREFIXES = ("/files", "/uploads", "/messages", "/audit")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine", "/cases", "/exports", "/audit")
 
 
 def is_api_path(path: str) -> bool:

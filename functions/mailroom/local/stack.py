@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 from mailroom.local.emulator import Endpoint
 from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import TTL_ATTRIBUTE, table_definition
+from mailroom.policy import SpamPolicy, VirusPolicy
 from mailroom.receipts import ReceiptSettings
 from mailroom.routing import RoutingRules
-from mailroom.settings import ENV_AUDIT_ORIGIN, ENV_DASHBOARD_ORIGIN, Settings
+from mailroom.settings import (
+    ENV_AUDIT_ORIGIN,
+    ENV_DASHBOARD_ORIGIN,
+    ENV_EXPORT_FUNCTION,
+    ENV_EXPORT_SIGNING_KEY,
+    ENV_EXTRACT_FUNCTION,
+    Settings,
+)
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
 RECORD_HANDLER = "mailroom.handlers.record_metadata.handler"
 API_HANDLER = "mailroom.handlers.api.handler"
+EXPORT_HANDLER = "mailroom.handlers.export_case.handler"  # issue 22
 RUNTIME = "python3.12"
 RULE_SET = "mailroom"
 RULE_NAME = "mailroom-intake"
@@ -29,6 +38,8 @@ EXTRACT = "extract-attachments"
 RECORD = "record-metadata"
 API = "api"
 API_TIMEOUT_S = 30  # an HTTP API waits at most 30 s for its integration
+EXPORT = "export-case"  # issue 22: builds export jobs (infra/: functions["export_case"])
+EXPORT_TIMEOUT_S = 900  # as infra/: Lambda's longest
 
 _ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -59,6 +70,9 @@ class StackConfig:
     memory_mb: int = 512
     routing: RoutingRules = field(default_factory=RoutingRules)  # `mailroom local --rules`
     receipts: ReceiptSettings = field(default_factory=ReceiptSettings)  # --receipt-policy
+    # `mailroom local --spam-policy/--virus-policy` (the Terraform variables of the same names)
+    spam_policy: SpamPolicy = SpamPolicy.TAG
+    virus_policy: VirusPolicy = VirusPolicy.STRICT
 
     def function_name(self, short: str) -> str:
         return f"{self.name_prefix}-{short}"
@@ -77,6 +91,8 @@ class StackConfig:
             trusted_forwarders=self.trusted_forwarders,
             dkim_test_records=self.dkim_test_records,
             mail_domain=self.mail_domain,
+            spam_policy=self.spam_policy,
+            virus_policy=self.virus_policy,
         )
 
     @property
@@ -112,6 +128,7 @@ class Provisioned:
     dlq_urls: dict[str, str]  # short name -> queue URL
     rule_set: str = RULE_SET
     outbox_url: str = ""  # issue 21: the queue the bus delivers to (local/outbox.py)
+    export_key: str = ""  # issue 22: the export signing key's ARN (infra/kms.tf)
 
     def dlq_by_function(self) -> dict[str, str]:
         return {self.functions[short]: url for short, url in self.dlq_urls.items()}
@@ -149,7 +166,12 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
     arns: dict[str, str] = {}
     names: dict[str, str] = {}
     dlq_urls: dict[str, str] = {}
-    for short, handler in ((EXTRACT, EXTRACT_HANDLER), (RECORD, RECORD_HANDLER)):
+    export_key = provision_export_key(endpoint, config.name_prefix)
+    for short, handler in (
+        (EXTRACT, EXTRACT_HANDLER),
+        (RECORD, RECORD_HANDLER),
+        (EXPORT, EXPORT_HANDLER),
+    ):
         # As infra/lambda.tf: a dead-letter queue per function (the body is the failed event).
         dlq_urls[short] = sqs.create_queue(
             QueueName=config.dlq_name(short),
@@ -164,9 +186,14 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
             Role=role,
             Handler=handler,
             Code={"ZipFile": code},
-            Timeout=config.timeout_s,
+            Timeout=EXPORT_TIMEOUT_S if short == EXPORT else config.timeout_s,
             MemorySize=config.memory_mb,
-            Environment={"Variables": config.function_env()},
+            Environment={
+                "Variables": {
+                    **config.function_env(),
+                    **({ENV_EXPORT_SIGNING_KEY: export_key} if short == EXPORT else {}),
+                }
+            },
             DeadLetterConfig={"TargetArn": dlq_arn},
         )
         arns[short] = created["FunctionArn"]
@@ -219,7 +246,24 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
         },
     )
     outbox_url = provision_events(endpoint, config.name_prefix)  # issue 21
-    return Provisioned(functions=names, dlq_urls=dlq_urls, outbox_url=outbox_url)
+    return Provisioned(
+        functions=names,
+        dlq_urls=dlq_urls,
+        outbox_url=outbox_url,
+        export_key=export_key,
+    )
+
+
+def provision_export_key(endpoint: Endpoint, name_prefix: str) -> str:
+    """As infra/kms.tf: the asymmetric key case exports are signed with (issue 22)."""
+    kms = endpoint.client("kms")
+    arn = kms.create_key(
+        Description=f"mailroom {name_prefix}: signs case exports (SHA256SUMS)",
+        KeySpec="ECC_NIST_P256",
+        KeyUsage="SIGN_VERIFY",
+    )["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName=f"alias/{name_prefix}-export-signing", TargetKeyId=arn)
+    return str(arn)
 
 
 def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str) -> str:
@@ -242,6 +286,10 @@ def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str
             "Variables": {
                 **config.function_env(),
                 ENV_DASHBOARD_ORIGIN: dashboard_origin,
+                # Issue 22: releases go to the extract function (an Invoke the local runner
+                # takes, as Lambda would: the local stand-in for iam_api.tf's grant).
+                ENV_EXTRACT_FUNCTION: config.function_name(EXTRACT),
+                ENV_EXPORT_FUNCTION: config.function_name(EXPORT),  # issue 22
                 ENV_AUDIT_ORIGIN: "local",  # issue 22: its audit entries say where they came from
             }
         },

@@ -39,6 +39,8 @@ class LocalState:
     api_token: str = ""  # the bearer token the local API accepts (random per start)
     api_user: str = ""  # the staff address that token signs in as
     api_role: str = ""  # and its role (`mailroom local --role`: reader, uploader, admin)
+    export_signing_key_arn: str = ""  # issue 22: the key `mailroom export` signs with
+    export_function: str = ""  # issue 22: builds export jobs (dashboard, `export --with-raw`)
 
     @property
     def endpoint_port(self) -> int:
@@ -54,6 +56,8 @@ OPS_FIELDS = {
     "record_dlq_url": "record_dlq_url",
     "receipt_rule_set_name": "rule_set",
     "dead_letter_file": "dead_letter_file",
+    "export_signing_key_arn": "export_signing_key_arn",
+    "export_function": "export_function",
 }
 
 
