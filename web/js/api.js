@@ -83,6 +83,8 @@ export class Api {
   // Issue 22: a file's audit trail (admins): its entries and its message's, newest first.
   fileHistory(fileId, limit = 20) {
     return this.request("GET", "/audit", { query: { file: fileId, limit } });
+  }
+
   // Issue 22 (admins): held messages, and their release (the extract function does it).
   listQuarantine() {
     return this.request("GET", "/quarantine");
