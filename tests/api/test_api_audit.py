@@ -113,3 +113,10 @@ def test_a_trail_that_cannot_be_written_never_fails_the_call(
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]
     assert [(m["AuditWriteFailures"], m["function"]) for m in emitted] == [([1.0], "api")]
+
+
+def test_the_quarantine_listing_is_on_the_trail(seeded: Stack, call: Call) -> None:
+    assert call("GET", "/quarantine", query={"limit": "5"}).status == 200
+    trail = AuditTrail(seeded.ddb, TABLE, retention_days=365)
+    [listed] = [e for e in trail.entries_by("Staff@Firm.example") if e.action == Action.LIST]
+    assert (listed.target.id, listed.details) == ("quarantine", {})  # no filter: no details
