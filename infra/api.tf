@@ -30,6 +30,7 @@ locals {
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
     "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file
+    "POST /api/cases/{case}/hold", # issue 22: legal hold
   ])
 }
 

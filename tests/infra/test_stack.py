@@ -1145,6 +1145,7 @@ API_ROUTES = {
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
     "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
+    "POST /api/cases/{case}/hold",  # legal hold (issue 22)
 }
 
 

@@ -534,6 +534,7 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "GET /messages",
         "GET /messages/{proxy+}",
         "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21)
+        "POST /cases/{case}/hold",  # legal hold (issue 22)
     }
 
 

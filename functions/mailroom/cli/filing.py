@@ -38,7 +38,15 @@ def file_command(app: App, message_id: str, case: str, by: str | None, fmt: str)
     """
     from mailroom.usecases import filing
 
-    done = filing.file_message(app.catalog, message_id, case, by=by or _default_actor())
+    catalog = app.catalog
+    done = filing.file_message(
+        catalog,
+        message_id,
+        case,
+        by=by or _default_actor(),
+        holds=catalog,  # into a case under legal hold: held too (issue 22)
+        locks=app.store(),
+    )
     if fmt == "json":
         click.echo(
             to_json(

@@ -17,6 +17,7 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
     GET    /messages/{id}
     POST   /messages/{id}/file          {"case": "case-42"}: re-file it and its files (issue 21)
     GET    /messages?needs_filing=true  those the routing rules could not file
+    POST   /cases/{case}/hold           {"release": false, "reason": "..."}: legal hold (issue 22)
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
-from mailroom.usecases import deletes, downloads, files, filing, messages, roles, uploads
+from mailroom.usecases import deletes, downloads, files, filing, holds, messages, roles, uploads
+from mailroom.usecases.params import json_object, known
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -232,10 +234,43 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     def file_message(message_id: str) -> Response[str]:
         person = who(filing.file_message, "filing a message")
         case = filing.case_from_body(app.current_event.decoded_body)
-        done = filing.file_message(rt.catalog, unquote(message_id), case, by=person)
+        done = filing.file_message(
+            rt.catalog, unquote(message_id), case, by=person, holds=rt.catalog, locks=rt.store
+        )
         logger.info("message filed", extra={"case": case, "by": person})
         return json_response(
             {"message": asdict(done.message), "files": [asdict(f) for f in done.files]}
+        )
+
+    @app.post("/cases/<case>/hold")
+    def hold_case(case: str) -> Response[str]:
+        person = who(holds.hold_case, "placing or releasing a legal hold")
+        body = json_object(app.current_event.decoded_body)
+        known(body, ("release", "reason"), "field")
+        release = body.get("release", False)
+        if not isinstance(release, bool):
+            raise InvalidInput("release", "release is true or false")
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput("reason", "reason is a string")
+        done = holds.hold_case(
+            rt.catalog, rt.store, unquote(case), by=person, reason=reason, release=release
+        )
+        logger.info(
+            "case hold released" if release else "case held",
+            extra={"case": done.case, "by": person, "files": len(done.files)},
+        )
+        return json_response(
+            {
+                "case": done.case,
+                "released": done.released,
+                "by": done.by,
+                "at": done.at,
+                "reason": done.reason,
+                "files": done.files,
+                "raw_objects": len(done.raw_objects),
+                "versions": done.versions,
+            }
         )
 
     def api_error(exc: ApiError) -> Response[str]:
@@ -249,6 +284,10 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             )
         if isinstance(exc, NotFound):
             status, code = HTTPStatus.NOT_FOUND, "not_found"
+        elif isinstance(exc, holds.Held):  # the file is under legal hold: the message names it
+            status, code = HTTPStatus.CONFLICT, "held"
+        elif isinstance(exc, holds.NoObjectLock):
+            status, code = HTTPStatus.CONFLICT, "no_object_lock"
         elif isinstance(exc, TooLarge):
             status, code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large"
         elif isinstance(exc, UnsupportedType):

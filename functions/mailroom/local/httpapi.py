@@ -136,8 +136,9 @@ ROUTES = (
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
     Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
+    Route("POST", "/cases/{case}/hold"),  # issue 22: legal hold
 )
-API_PREFIXES = ("/files", "/uploads", "/messages")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/cases")
 
 
 def is_api_path(path: str) -> bool:
