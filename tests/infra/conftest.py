@@ -201,6 +201,9 @@ def emulator_deletes_receipt_rules() -> bool:
     return hasattr(EmailResponse, "delete_receipt_rule")
 
 
+DOCUMENT_RETENTION_DAYS = 3650  # issue 22: documents expire (lifecycle), held versions never
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     """moto server on a free loopback port, in its own process (see tests/infra/emulator.py)."""
@@ -287,6 +290,9 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # Staff whose authenticated forwards vouch for the original sender (a domain and an
         # address): test_stack checks they reach the functions' Settings.
         "trusted_forwarders": TRUSTED_FORWARDERS,
+        # Issue 22: Object Lock (no default retention) for legal holds, and document expiry.
+        "object_lock": True,
+        "document_retention_days": DOCUMENT_RETENTION_DAYS,
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from mailroom.ports import FileHeld
 from mailroom.model import (
     FILE_SK_PREFIX,
     INDEXES,
@@ -38,6 +37,7 @@ from mailroom.model import (
     message_sort_key,
     time_shard_keys,
 )
+from mailroom.ports import FileHeld
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -254,9 +254,7 @@ class Catalog:
 
     # -- legal hold (issue 22): the hold's attributes only, on file records and the case item --
 
-    def mark_held(
-        self, file_id: str, by: str, at: str, reason: str | None
-    ) -> FileRecord | None:
+    def mark_held(self, file_id: str, by: str, at: str, reason: str | None) -> FileRecord | None:
         """Mark a file record held (who, when, why); None when there is no such record. A
         record already held keeps its first mark (a retry, or a second hold of its case)."""
         values: dict[str, Any] = {":t": True, ":f": False, ":by": by, ":at": at}

@@ -22,7 +22,7 @@ from mailroom.cli.output import note, to_json
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
 def hold_command(
-    app: App, case: str, release: bool, reason: str | None, by: str | None, as_json: bool
+    app: App, *, case: str, release: bool, reason: str | None, by: str | None, as_json: bool
 ) -> None:
     """Put every file of CASE under legal hold (or --release it).
 

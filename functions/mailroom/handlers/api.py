@@ -38,7 +38,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
 from mailroom.usecases import deletes, downloads, files, filing, holds, messages, roles, uploads
-from mailroom.usecases.params import json_object, known
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -46,6 +45,7 @@ from mailroom.usecases.errors import (
     UnsupportedType,
     UseCaseError,
 )
+from mailroom.usecases.params import json_object, known
 
 logger = Logger()
 

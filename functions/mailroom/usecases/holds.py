@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 
 from mailroom.model import CaseHold, FileRecord
 from mailroom.ports import CaseHolds, HoldCatalog, LegalHolds
-from mailroom.usecases.errors import InvalidInput, UseCaseError
 from mailroom.routing import CASE_RE
+from mailroom.usecases.errors import InvalidInput, UseCaseError
 from mailroom.usecases.messages import iso_z
 from mailroom.usecases.roles import Role, needs
 
@@ -148,9 +148,7 @@ def hold_case(
     return result
 
 
-def follow_case_hold(
-    holds: CaseHolds, store: LegalHolds, record: FileRecord
-) -> FileRecord | None:
+def follow_case_hold(holds: CaseHolds, store: LegalHolds, record: FileRecord) -> FileRecord | None:
     """A file recorded (or re-filed) into a held case is held as its case is: the object's
     versions and its message's raw object locked, the record marked. None when the file has
     no case or its case is not held. Run by the pipeline's own role (record_metadata)."""
