@@ -1,4 +1,4 @@
-# The one table of functions/mailroom/model.py (table_definition): keys pk/sk and seven sparse
+# The one table of functions/mailroom/model.py (table_definition): keys pk/sk and nine sparse
 # indexes, each ranged on sort_key and projecting everything. tests/infra compares the applied
 # table with that definition, so change both together.
 locals {
@@ -13,6 +13,8 @@ locals {
     by_filing          = "filing_key"
     # --include-claimed: files whose original sender is only claimed (issue 16)
     by_claimed_sender = "claimed_sender_key"
+    # issue 22: audit entries by person (functions/mailroom/audit.py)
+    by_actor = "actor_key"
   }
   table_attributes = concat(["pk", "sk", local.table_sort_key], values(local.table_indexes))
 }

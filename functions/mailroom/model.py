@@ -1,10 +1,12 @@
-"""The DynamoDB data model: one table, item collections per message, eight sparse indexes.
+"""The DynamoDB data model: one table, item collections per message, nine sparse indexes.
 
     item          pk                 sk              index keys
     message       MSG#<message-id>   MESSAGE         outcome_key, filing_key (needs filing only)
     file          MSG#<message-id>   FILE#<file-id>  sender_key, original_sender_key (verified or
                                                      vouched) or claimed_sender_key, time_key,
                                                      sha256_key, case_key
+    audit entry   AUDIT#<kind>#<id>  <at>#<entry-id> time_key AUDIT#<YYYY-MM>, actor_key
+                  (CLIENTAUDIT#... when reported by the CLI; mailroom.audit)
     upload        MSG#<upload-id>    UPLOAD#<file-id>  (none: the api's record of who signed an
                                                      upload form, read by record_metadata)
 
@@ -47,6 +49,8 @@ INDEXES: dict[str, str] = {
     "by_filing": "filing_key",  # issue 21: messages that need filing (only those carry it)
     # pattern 2 with --include-claimed: files whose original sender is only claimed (issue 16)
     "by_claimed_sender": "claimed_sender_key",
+    # issue 22: audit entries by person (only they carry actor_key; mailroom.audit)
+    "by_actor": "actor_key",
 }
 NEEDS_FILING = "needs_filing"  # the one `filing_key` value
 

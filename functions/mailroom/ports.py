@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, BinaryIO, Protocol
 
+from mailroom.audit import AuditEntry, Target
 from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
 from mailroom.model import Bounds, CaseHold, FileRecord, Filing, MessageRecord
 from mailroom.provenance import MessageContext
@@ -492,3 +493,31 @@ class CanaryState(Protocol):
 
     def last(self) -> tuple[str, str] | None: ...  # (tag, sent_at ISO 8601 UTC)
     def save(self, tag: str, sent_at: str) -> None: ...
+
+
+# -- the audit trail (issue 22; mailroom.audit, usecases/audit.py) ---------------------------
+
+
+class AuditLog(Protocol):
+    """The trail: entries appended once (never updated or deleted), read back by Query only,
+    each listing newest first and lazy (a caller that takes N entries pays for about N)."""
+
+    def append(self, entry: AuditEntry) -> bool:
+        """Write `entry` unless one with its key exists; False when one did (deduplicated)."""
+        ...
+
+    def entries_of(
+        self, targets: Sequence[Target], bounds: Bounds | None = None
+    ) -> Iterator[AuditEntry]:
+        """Entries about any of `targets` (server and client partitions), merged."""
+        ...
+
+    def entries_by(self, actor: str, bounds: Bounds | None = None) -> Iterator[AuditEntry]:
+        """Entries naming `actor` as who acted (the `by_actor` index)."""
+        ...
+
+    def entries_in(
+        self, months: Sequence[str], bounds: Bounds | None = None
+    ) -> Iterator[AuditEntry]:
+        """Entries of the month partitions `months` (newest month first), within `bounds`."""
+        ...

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,42 @@ from mailroom.local.stack import StackConfig
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_DIR = ROOT / "events" / "mail"
 SUBMIT = "submit@mailroom.test"
+# The local SMTP door's stand-in for SES's verdict headers (mailroom.local.frontdoor).
+AUTHENTICATED = "spf=PASS; dkim=PASS; dmarc=PASS"
+PDF_ONLY = (("scan.pdf", "application/pdf", "attachment"),)
+
+
+def mail(
+    subject: str,
+    *,
+    sender: str = "ann@acme.example",
+    verdicts: str | None = AUTHENTICATED,
+    headers: dict[str, str] | None = None,
+    body: str = "Please find the documents attached.",
+    attachments: Sequence[tuple[str, str, str]] = PDF_ONLY,
+) -> bytes:
+    """A client's message to the submission address, as the local door receives it.
+
+    Each attachment is (filename, content type, disposition); a PDF's bytes carry the subject,
+    so each message's documents differ. `verdicts=None` sends no verdict header (nothing passed).
+    """
+    message = EmailMessage()
+    message["From"] = f"Ann <{sender}>"
+    message["To"] = SUBMIT
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{time.time_ns()}@acme.example>"
+    if verdicts:
+        message["X-Mailroom-Local-Verdicts"] = verdicts
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    for filename, content_type, disposition in attachments:
+        maintype, subtype = content_type.split("/")
+        data = b"%PDF-1.7 " + subject.encode() if subtype == "pdf" else b"\x89PNG\r\n\x1a\n logo"
+        message.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=filename, disposition=disposition
+        )
+    return message.as_bytes()
 
 
 @pytest.fixture(scope="module")

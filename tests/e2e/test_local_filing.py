@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,9 @@ from mailroom.local.outbox import read_outbox
 from mailroom.local.stack import StackConfig
 from mailroom.routing import load_rules
 
-from .conftest import SUBMIT, run_cli
+from .conftest import AUTHENTICATED, SUBMIT, mail, run_cli
 from .test_smtp_to_cli import send
 
-AUTHENTICATED = "spf=PASS; dkim=PASS; dmarc=PASS"
 RULES = '{"rules": [{"name": "acme", "sender": "@acme.example", "labels": ["client"]}]}'
 EVENT_KEYS = {
     "event_id",
@@ -54,29 +52,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMailroom]:
         config = StackConfig(submission_addresses=(SUBMIT,), routing=load_rules(RULES))
         with LocalMailroom(config, smtp_port=0, state_dir=state_dir) as running:
             yield running
-
-
-def mail(
-    subject: str,
-    *,
-    sender: str = "ann@acme.example",
-    verdicts: str = AUTHENTICATED,
-    headers: dict[str, str] | None = None,
-) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Ann <{sender}>"
-    message["To"] = SUBMIT
-    message["Subject"] = subject
-    message["Message-ID"] = f"<{abs(hash(subject))}@acme.example>"
-    if verdicts:
-        message["X-Mailroom-Local-Verdicts"] = verdicts
-    for name, value in (headers or {}).items():
-        message[name] = value
-    message.set_content("Please find the documents attached.")
-    message.add_attachment(
-        b"%PDF-1.7 " + subject.encode(), maintype="application", subtype="pdf", filename="scan.pdf"
-    )
-    return message.as_bytes()
 
 
 def events_for(stack: LocalMailroom, message_id: str, timeout: float = 20) -> list[dict[str, Any]]:

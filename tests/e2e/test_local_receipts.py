@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from email import message_from_string
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -19,11 +18,14 @@ from mailroom.local.app import LocalMailroom
 from mailroom.local.outbox import read_outbox
 from mailroom.local.stack import StackConfig
 
-from .conftest import SUBMIT, run_cli
+from .conftest import AUTHENTICATED, SUBMIT, mail, run_cli
 from .test_smtp_to_cli import send
 
-AUTHENTICATED = "spf=PASS; dkim=PASS; dmarc=PASS"
 RATE = 2
+STATEMENT_AND_LOGO = (
+    ("statement.pdf", "application/pdf", "attachment"),
+    ("logo.png", "image/png", "inline"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,38 +37,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMailroom]:
         config = StackConfig(submission_addresses=(SUBMIT,), receipts=receipts)
         with LocalMailroom(config, smtp_port=0, state_dir=state_dir) as running:
             yield running
-
-
-def mail(
-    subject: str,
-    sender: str = "ann@acme.example",
-    verdicts: str | None = AUTHENTICATED,
-    headers: dict[str, str] | None = None,
-) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Ann <{sender}>"
-    message["To"] = SUBMIT
-    message["Subject"] = subject
-    message["Message-ID"] = f"<{time.time_ns()}@acme.example>"
-    if verdicts:
-        message["X-Mailroom-Local-Verdicts"] = verdicts
-    for name, value in (headers or {}).items():
-        message[name] = value
-    message.set_content("The documents, as promised.")
-    message.add_attachment(
-        b"%PDF-1.7 " + subject.encode(),
-        maintype="application",
-        subtype="pdf",
-        filename="statement.pdf",
-    )
-    message.add_attachment(
-        b"\x89PNG\r\n\x1a\n logo",
-        maintype="image",
-        subtype="png",
-        filename="logo.png",
-        disposition="inline",
-    )
-    return message.as_bytes()
 
 
 def outbox(stack: LocalMailroom, kind: str, message_id: str) -> list[dict[str, Any]]:
@@ -92,7 +62,14 @@ def settle(stack: LocalMailroom, message_id: str, timeout: float = 20) -> dict[s
 def test_an_authenticated_sender_gets_exactly_one_receipt_even_when_delivered_twice(
     stack: LocalMailroom,
 ) -> None:
-    message_id = send(stack, mail("Statements [case-42]"))
+    message_id = send(
+        stack,
+        mail(
+            "Statements [case-42]",
+            body="The documents, as promised.",
+            attachments=STATEMENT_AND_LOGO,
+        ),
+    )
     record = settle(stack, message_id)
     (receipt,) = outbox(stack, "receipt", message_id)
     assert receipt["to"] == "ann@acme.example"
@@ -140,14 +117,17 @@ def test_an_authenticated_sender_gets_exactly_one_receipt_even_when_delivered_tw
 def test_no_receipt_to_automatic_or_unauthenticated_mail(
     stack: LocalMailroom, headers: dict[str, str], verdicts: str | None, why: str
 ) -> None:
-    message_id = send(stack, mail(f"no receipt {why}", "bob@beta.example", verdicts, headers))
+    message_id = send(
+        stack,
+        mail(f"no receipt {why}", sender="bob@beta.example", verdicts=verdicts, headers=headers),
+    )
     record = settle(stack, message_id)
     assert outbox(stack, "receipt", message_id) == []
     assert record["receipt"].startswith(f"none: {why}")
 
 
 def test_the_rate_limit_holds(stack: LocalMailroom) -> None:
-    ids = [send(stack, mail(f"batch {n}", "carl@gamma.example")) for n in range(RATE + 1)]
+    ids = [send(stack, mail(f"batch {n}", sender="carl@gamma.example")) for n in range(RATE + 1)]
     records = [settle(stack, message_id) for message_id in ids]
     receipts = [r for m in ids for r in outbox(stack, "receipt", m)]
     assert len(receipts) == RATE

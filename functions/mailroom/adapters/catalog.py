@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from mailroom import audit
 from mailroom.model import (
     FILE_SK_PREFIX,
     INDEXES,
@@ -40,6 +41,8 @@ from mailroom.model import (
 from mailroom.ports import FileHeld
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _serializer = TypeSerializer()
@@ -596,3 +599,72 @@ UPLOAD_SK_PREFIX = "UPLOAD#"
 def _upload_key(file_id: str, incoming_prefix: str) -> dict[str, str]:
     """The upload item sits in the upload's own item collection, beside its file records."""
     return {"pk": file_pk_sk(file_id, incoming_prefix)["pk"], "sk": UPLOAD_SK_PREFIX + file_id}
+
+
+class AuditTrail:
+    """The audit trail's items (mailroom.audit): PutItem with attribute_not_exists, and Query.
+
+    Nothing here updates or deletes an entry: a repeat of a deduplicated entry (same key) is
+    refused by the condition and reported as False; DynamoDB's TTL (`expires_at`) removes an
+    entry after the retention period.
+    """
+
+    def __init__(self, client: DynamoDBClient, table: str, retention_days: int) -> None:
+        self._ddb = client
+        self.client = client
+        self.table = table
+        self.retention_days = retention_days
+
+    def append(self, entry: audit.AuditEntry) -> bool:
+        try:
+            self._ddb.put_item(
+                TableName=self.table,
+                Item=to_ddb(audit.to_item(entry, self.retention_days)),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def entries_of(
+        self, targets: Sequence[audit.Target], bounds: Bounds | None = None
+    ) -> Iterator[audit.AuditEntry]:
+        streams = [
+            self._entries(None, "pk", partition, bounds or Bounds())
+            for target in targets
+            for partition in audit.partitions_of(target)
+        ]
+        return heapq.merge(*streams, key=lambda e: e.sort_key, reverse=True)
+
+    def entries_by(self, actor: str, bounds: Bounds | None = None) -> Iterator[audit.AuditEntry]:
+        return self._entries(audit.ACTOR_INDEX, audit.ACTOR_KEY, actor, bounds or Bounds())
+
+    def entries_in(
+        self, months: Sequence[str], bounds: Bounds | None = None
+    ) -> Iterator[audit.AuditEntry]:
+        for month in months:  # newest first: the months follow each other, no merge needed
+            yield from self._entries("by_time", "time_key", month, bounds or Bounds())
+
+    def _entries(
+        self, index: str | None, hash_key: str, value: str, bounds: Bounds
+    ) -> Iterator[audit.AuditEntry]:
+        range_key = SORT_KEY if index else "sk"
+        condition = f"{hash_key} = :v"
+        values: dict[str, Any] = {":v": value}
+        if bounds.low is not None or bounds.high is not None:
+            condition += f" AND {range_key} BETWEEN :low AND :high"
+            values.update({":low": bounds.low or "0000", ":high": bounds.high or "9999"})
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_ddb(values),
+            "ScanIndexForward": False,
+        }
+        if index:
+            args["IndexName"] = index
+        for item in query_items(self._ddb, args):
+            if item.get("type") != audit.ITEM_TYPE:
+                continue  # the by_time index also holds files under other keys; never these
+            if bounds.exclusive_high and item[range_key] >= (bounds.high or ""):
+                continue
+            yield audit.from_item(item)
