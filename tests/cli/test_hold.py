@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from mailroom.adapters.catalog import AuditTrail
 from mailroom.adapters.s3 import S3Store
+from mailroom.audit import Target
 from mailroom.model import FileRecord
 from mailroom.provenance import Provenance
 from mailroom.usecases import filing, holds
@@ -98,6 +100,16 @@ def test_hold_and_release_lock_every_version_raw_included(stack: Stack) -> None:
         assert set(legal_holds(stack, key)) == {"OFF"}, key
     assert stack.catalog.case_hold(CASE) is None
     assert stack.catalog.get_file(files[0].file_id).held is False  # type: ignore[union-attr]
+    # One audit entry per command, reported by the client (the CLI's own work).
+    trail = AuditTrail(stack.ddb, stack.catalog.table, 30)
+    entries = list(trail.entries_of([Target.case(CASE)]))
+    assert [(e.action, e.origin, e.reported_by) for e in entries] == [
+        ("unhold", "cli", "client"),
+        ("hold", "cli", "client"),
+        ("hold", "cli", "client"),
+    ]
+    assert entries[-1].actor == "ann" and entries[-1].details["reason"] == "Smith v. Jones"
+    assert entries[-1].details["files"] == 3 and entries[-1].details["raw_objects"] == 2
     deleted = run("delete", files[0].file_id, "--yes", "--json")
     assert deleted.exit_code == 0, deleted.output
     oldest = versions(stack, files[0].file_id)[-1]

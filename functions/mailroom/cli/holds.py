@@ -31,18 +31,27 @@ def hold_command(
     Files recorded in the case later are held too. Needs the admin policy, and a bucket with
     Object Lock (the `object_lock` variable; local mode has it). Safe to run again.
     """
+    from mailroom.adapters.catalog import AuditTrail
+    from mailroom.audit import Reporter
     from mailroom.usecases import holds
+    from mailroom.usecases.audit import DEFAULT_RETENTION_DAYS
 
+    catalog = app.catalog
+    # The CLI's own entry, reported by the client (the S3 and DynamoDB calls are its own).
+    trail = AuditTrail(catalog.client, catalog.table, DEFAULT_RETENTION_DAYS)
     label = "release: objects" if release else "hold: objects"
     with progress_bar(label) as update:
         done = holds.hold_case(
-            app.catalog,
+            catalog,
             app.store(),
             case,
             by=by or _default_actor(),
             reason=reason,
             release=release,
             progress=update,
+            audit=trail,
+            origin="cli",
+            reported_by=Reporter.CLIENT,
         )
     if as_json:
         click.echo(

@@ -35,9 +35,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailroom.adapters.catalog import AuditTrail
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
 from mailroom.usecases import deletes, downloads, files, filing, holds, messages, roles, uploads
+from mailroom.usecases.audit import DEFAULT_RETENTION_DAYS
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -254,7 +256,14 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
         if reason is not None and not isinstance(reason, str):
             raise InvalidInput("reason", "reason is a string")
         done = holds.hold_case(
-            rt.catalog, rt.store, unquote(case), by=person, reason=reason, release=release
+            rt.catalog,
+            rt.store,
+            unquote(case),
+            by=person,
+            reason=reason,
+            release=release,
+            audit=AuditTrail(rt.catalog.client, rt.catalog.table, DEFAULT_RETENTION_DAYS),
+            origin="api",
         )
         logger.info(
             "case hold released" if release else "case held",

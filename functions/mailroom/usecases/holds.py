@@ -25,9 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from mailroom.audit import Action, Reporter, Target
 from mailroom.model import CaseHold, FileRecord
-from mailroom.ports import CaseHolds, HoldCatalog, LegalHolds
+from mailroom.ports import AuditLog, CaseHolds, HoldCatalog, LegalHolds
 from mailroom.routing import CASE_RE
+from mailroom.usecases.audit import record_action
 from mailroom.usecases.errors import InvalidInput, UseCaseError
 from mailroom.usecases.messages import iso_z
 from mailroom.usecases.roles import Role, needs
@@ -96,8 +98,15 @@ def hold_case(
     release: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
+    audit: AuditLog | None = None,
+    origin: str = "api",
+    reported_by: Reporter = Reporter.SERVER,
 ) -> HoldResult:
-    """Hold (or with `release`, release) every version of every object of `case`."""
+    """Hold (or with `release`, release) every version of every object of `case`.
+
+    With `audit`, one `hold` (or `unhold`) entry names the case, who, why and the counts,
+    once the work is done (`origin` and `reported_by` say where from: the CLI reports its own
+    direct work as the client; the api function writes the server's)."""
     actor = by.strip()
     if not actor or len(actor) > MAX_ACTOR_CHARS:
         raise InvalidInput("by", "a hold must say who placed it")
@@ -145,6 +154,21 @@ def hold_case(
         done += 1
         if progress:
             progress(done, total)
+    record_action(
+        audit,
+        actor=by.strip(),
+        action=Action.UNHOLD if release else Action.HOLD,
+        target=Target.case(case),
+        origin=origin,
+        reported_by=reported_by,
+        details={
+            "reason": reason or "",
+            "files": len(result.files),
+            "raw_objects": len(result.raw_objects),
+            "versions": result.versions,
+        },
+        now=now,
+    )
     return result
 
 
