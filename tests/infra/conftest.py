@@ -190,11 +190,17 @@ class Stack:
             # moto has no DeleteReceiptRule (the provider would retry it until it times out):
             # forget the rule, and deleting its rule set below removes it with the set.
             terraform(["state", "rm", "-no-color", RECEIPT_RULE], self.workdir, self.env)
+        # Issue 22: destroying the Object Lock configuration is a PutObjectLockConfiguration
+        # (Object Lock cannot be turned off), which moto refuses on a bucket holding objects
+        # (AWS accepts it: ARCHITECTURE.md, Legal hold and retention). Nothing real is undone by
+        # it, so it is forgotten, and the bucket goes with force_destroy.
+        terraform(["state", "rm", "-no-color", OBJECT_LOCK], self.workdir, self.env)
         terraform(["destroy", "-auto-approve", "-input=false", "-no-color"], self.workdir, self.env)
         return time.monotonic() - started
 
 
 RECEIPT_RULE = "aws_ses_receipt_rule.store_and_extract"
+OBJECT_LOCK = "aws_s3_bucket_object_lock_configuration.documents[0]"
 
 
 def emulator_deletes_receipt_rules() -> bool:

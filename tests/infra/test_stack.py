@@ -1047,21 +1047,22 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
             ExpressionAttributeValues={":s": {"S": "forged@example.com"}},
         )
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    # Issue 22: the admin's policy is enough to hold a case (the file's versions and its raw
-    # message's), the delete is then refused naming the hold, and the hold is released.
+    set_request_auth(stack, on=False)
+    # Issue 22: `hold` as the admin, its calls recorded and judged against the admin's document
+    # below (the emulator authorises PutObjectLegalHold as s3:PutObject and
+    # GetObjectLockConfiguration as s3:ListBucket, not as AWS does: its own IAM check is off
+    # here, ARCHITECTURE.md "Legal hold and retention"). The delete is then refused naming the
+    # hold, the versions refuse S3 whoever asks, and the hold is released.
     held = cli_as.run("hold", "--case", "matter-9", "--reason", "dispute", "--json")
     assert held.exit_code == 0, held.output
     assert (json.loads(held.output)["files"], json.loads(held.output)["raw_objects"]) == (1, 1)
     refused_delete = cli_as.run("delete", held_id, "--yes")
     assert refused_delete.exit_code != 0 and "legal hold" in refused_delete.output
-    set_request_auth(stack, on=False)
     with pytest.raises(ClientError) as locked:  # the lock, whoever asks
         root_s3.delete_object(Bucket=bucket, Key=held_id, VersionId=held_version["VersionId"])
     assert locked.value.response["Error"]["Code"] == "AccessDenied"
-    set_request_auth(stack, on=True)
     released = cli_as.run("hold", "--case", "matter-9", "--release", "--json")
     assert released.exit_code == 0, released.output
-    set_request_auth(stack, on=False)
     raw_versions = root_s3.list_object_versions(
         Bucket=bucket, Prefix=f"raw/{delivered.message_id}"
     )["Versions"]
@@ -1079,6 +1080,11 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
 
     admin = staff_document(stack, "staff_admin")
     iam = IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack))
+    # The audit entry `hold` writes (a PutItem on its CLIENTAUDIT# partition) is the audit
+    # trail's grant, judged with the trail's policy; every other call of `hold` is judged here.
+    cli_as.calls["hold"] = [
+        c for c in cli_as.calls["hold"] if (c.service, c.operation) != ("dynamodb", "PutItem")
+    ]
     for command in ("list", "upload", "delete", "hold"):
         assert cli_as.calls[command], command
         assert_allowed(admin, cli_as.calls[command], iam)
