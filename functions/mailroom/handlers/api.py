@@ -35,11 +35,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.adapters.catalog import AuditTrail
 from mailroom.handlers.runtime import Runtime, runtime
 from mailroom.settings import ApiSettings
 from mailroom.usecases import deletes, downloads, files, filing, holds, messages, roles, uploads
-from mailroom.usecases.audit import DEFAULT_RETENTION_DAYS
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -262,7 +260,7 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             by=person,
             reason=reason,
             release=release,
-            audit=AuditTrail(rt.catalog.client, rt.catalog.table, DEFAULT_RETENTION_DAYS),
+            audit=rt.audit,
             origin="api",
         )
         logger.info(

@@ -270,7 +270,8 @@ def _wrap_backend() -> None:
         # moto walks (and deep-copies) every version of the whole bucket, whatever the prefix:
         # a legal hold lists one key's versions at a time (issue 22), so hand it a view of the
         # bucket holding only the keys under the prefix.
-        return list_object_versions(_PrefixBackend(self, prefix), bucket_name, **kwargs)
+        view: Any = _PrefixBackend(self, prefix)
+        return list_object_versions(view, bucket_name, **kwargs)
 
     put_object_legal_hold = S3Backend.put_object_legal_hold
 

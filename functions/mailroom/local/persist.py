@@ -11,8 +11,9 @@ folder holds one sub-folder per *kind* of state (`Kind`), and a lock:
     DIR/dead-letters.jsonl       the runner's dead letters (`DataDir.file`)
 
 - objects are kept *as versions*: every version with its own id, LastModified, ETag,
-  metadata and Object Lock legal hold (issue 22), delete markers included, so a file record's `version_id` still names its bytes
-  after any number of restarts. Every write and delete reaches `on_write` through moto's hook
+  metadata and Object Lock legal hold (issue 22), delete markers included, so a file record's
+  `version_id` still names its bytes after any number of restarts. Every write and delete
+  (a legal hold's change too) reaches `on_write` through moto's hook
   (`hooks.ObjectWritten`) on the writing request's own thread, before S3 answers: an object
   the SMTP door acknowledged is on disk. The key's version list is then synced: bodies of new
   versions are streamed from moto's own buffer (under the key's lock, no deep copy), the
