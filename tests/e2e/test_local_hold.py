@@ -114,8 +114,16 @@ def test_a_held_file_survives_cli_api_and_s3_deletes_and_a_restart(tmp_path: Pat
         assert refused.exit_code != 0 and "legal hold" in refused.output
         assert api_delete(stack, held.file_id).status_code == 409
         # AND once released, the delete goes through (the versions stay, unlocked)
-        released = mailroom(stack, home, "hold", "--case", CASE, "--release")
-        assert released.exit_code == 0, released.output
+        # (through the local API this time: POST /cases/{case}/hold)
+        assert stack.api is not None
+        released = requests.post(
+            f"{stack.api.url}/cases/{CASE}/hold",
+            headers={"Authorization": f"Bearer {stack.api.issue_token('admin')}"},
+            json={"release": True},
+            timeout=60,
+        )
+        assert released.status_code == 200, released.text
+        assert released.json()["released"] is True and held.file_id in released.json()["files"]
         assert legal_holds(stack, config.bucket, held.file_id) == {"OFF"}
         assert api_delete(stack, held.file_id).status_code == 200
         assert mailroom(stack, home, "delete", late.file_id, "--yes").exit_code == 0
