@@ -192,3 +192,22 @@ resource "aws_cloudwatch_metric_alarm" "dlq_age" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = local.alarm_ok_actions
 }
+
+# Outcome events that could not be published after the publisher's retries (EventPublishFailures,
+# embedded metric format from the extract function): the messages keep their records, but the
+# notification, webhook and receipt for them never went out.
+resource "aws_cloudwatch_metric_alarm" "event_publish_failures" {
+  alarm_name          = "${var.name_prefix}-event-publish-failures"
+  alarm_description   = "Outcome events to ${aws_cloudwatch_event_bus.outcomes.name} could not be published: notifications, webhooks and receipts for those messages were not sent (runbook: docs/DEPLOY.md, Alarms)"
+  namespace           = var.metrics_namespace
+  metric_name         = "EventPublishFailures"
+  dimensions          = { service = "mailroom" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = local.alarm_ok_actions
+}

@@ -392,6 +392,8 @@ def test_alarms_watch_ses_functions_and_dead_letters_and_reach_a_person(stack: S
         assert by_metric.pop(("AWS/SES", metric)) == [{"RuleName": stack.output("rule")}]
     # The canary's one alarm, on the metric its function publishes (EMF: service dimension).
     assert by_metric.pop(("mailroom", "CanaryDelivered")) == [{"service": "mailroom"}]
+    # Outcome events the extract function could not publish (EMF, the same dimension).
+    assert by_metric.pop(("mailroom", "EventPublishFailures")) == [{"service": "mailroom"}]
     # HTTP APIs report `5xx` and `Latency` by ApiId and Stage (REST APIs: 5XXError, ApiName).
     stage = {"ApiId": staff_api(stack)["ApiId"], "Stage": "$default"}
     for metric in ("5xx", "Latency"):
@@ -432,8 +434,8 @@ def test_every_alarm_has_a_runbook_line(stack: Stack) -> None:
     suffixes = runbook_suffixes()
     names = [a["AlarmName"] for a in stack_alarms(stack)]
     # 5 per asynchronous function, 2 per queue, 2 for the rule, 2 for the api function and
-    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary
-    assert len(names) == 21
+    # 2 for the HTTP API (5xx, p99 latency), 1 for the canary, 1 for unpublished outcome events
+    assert len(names) == 22
     used = set()
     for name in names:
         matching = [s for s in suffixes if name.endswith(s)]

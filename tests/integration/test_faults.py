@@ -251,3 +251,29 @@ def test_a_failing_final_write_is_retried_then_left_processing(
     message, _ = stack.catalog.get_message(MESSAGE_ID)
     assert message is not None and message.outcome == "extracted"
     assert_each_file_recorded_once(stack, writes, keys)
+
+
+def test_an_outcome_event_the_bus_refuses_is_counted_and_never_fails_the_message(
+    stack: Stack,
+    context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The bus the function was configured with does not exist: every PutEvents is refused.
+    monkeypatch.setenv("MAILROOM_EVENT_BUS", "no-such-bus")
+    stack.s3.put_object(Bucket=BUCKET, Key=f"raw/{MESSAGE_ID}", Body=mail_with_attachments(2))
+
+    extract_attachments.handler(ses_event(), context)  # does not raise: nothing to retry
+
+    message, _ = stack.catalog.get_message(MESSAGE_ID)
+    assert message is not None and message.outcome == "extracted"
+    # What the -event-publish-failures alarm (infra/monitoring.tf) watches: EMF, service dimension.
+    metrics = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"') and "EventPublishFailures" in line
+    ]
+    assert [m["EventPublishFailures"] for m in metrics] == [[1.0]]
+    [directive] = metrics[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "mailroom" and directive["Dimensions"] == [["service"]]
+    assert metrics[0]["service"] == "mailroom"
