@@ -218,3 +218,25 @@ def test_held_names_the_hold_and_reasons_are_bounded() -> None:
     assert holds.reason_from("") is None
     with pytest.raises(holds.InvalidInput):
         holds.reason_from("x" * 501)
+
+
+def test_re_filing_into_a_held_case_without_the_right_to_hold_says_how_to_finish(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An uploader's credentials re-file, but S3 refuses them the legal hold (fault injected:
+    moto does not enforce IAM here; the infra tier checks the uploader's policy)."""
+    assert run("hold", "--case", CASE, "--by", "ann").exit_code == 0
+    t = hours_ago(2)
+    stack.add_message("m11", received_at=t)
+    stack.add_file("m11", "x.pdf", received_at=t)
+
+    def refused(self: S3Store, key: str) -> list[str]:
+        error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+        raise ClientError(error, "ListObjectVersions")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(S3Store, "versions_of", refused)
+    result = run("file", "m11", "--case", CASE)
+    assert result.exit_code != 0
+    assert "under legal hold" in result.output and f"mailroom hold --case {CASE}" in result.output
+    message, _ = stack.catalog.get_message("m11")
+    assert message is not None and message.case == CASE  # filed; the hold is left to an admin
