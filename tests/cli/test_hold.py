@@ -240,3 +240,22 @@ def test_re_filing_into_a_held_case_without_the_right_to_hold_says_how_to_finish
     assert "under legal hold" in result.output and f"mailroom hold --case {CASE}" in result.output
     message, _ = stack.catalog.get_message("m11")
     assert message is not None and message.case == CASE  # filed; the hold is left to an admin
+
+
+def test_releasing_one_case_keeps_the_raw_message_of_a_file_held_by_another(stack: Stack) -> None:
+    """A message whose files were re-filed into two cases: releasing one case's hold leaves
+    the raw message locked while the other case still holds one of its files."""
+    t = hours_ago(3)
+    stack.add_message("m12", received_at=t, case=CASE)
+    stack.s3.put_object(Bucket=BUCKET, Key="raw/m12", Body=b"From: a\r\n\r\nx")
+    first = stack.add_file("m12", "one.pdf", received_at=t, case=CASE)
+    second = stack.add_file("m12", "two.pdf", index=2, received_at=t, case="case-8")
+    assert run("hold", "--case", CASE).exit_code == 0
+    assert run("hold", "--case", "case-8").exit_code == 0
+    released = run("hold", "--case", CASE, "--release", "--json")
+    assert json.loads(released.output)["raw_objects"] == 0
+    assert set(legal_holds(stack, "raw/m12")) == {"ON"}
+    assert set(legal_holds(stack, first.file_id)) == {"OFF"}
+    assert set(legal_holds(stack, second.file_id)) == {"ON"}
+    assert run("hold", "--case", "case-8", "--release").exit_code == 0
+    assert set(legal_holds(stack, "raw/m12")) == {"OFF"}

@@ -126,7 +126,7 @@ def hold_case(
     # Every file of the case, documents and set-aside ones, deleted ones too (their versions
     # are what a dispute may need): one Query per partition, paged.
     records = list(catalog.files_of_case(case, include_all=True))
-    raw_keys: list[str] = []
+    raw_keys: list[tuple[str, str]] = []  # (message id, raw key)
     seen: set[str] = set()
     for record in records:
         if record.source == "upload" or record.message_id in seen:
@@ -134,7 +134,7 @@ def hold_case(
         seen.add(record.message_id)
         raw = catalog.message_raw_key(record.message_id)
         if raw:
-            raw_keys.append(raw)
+            raw_keys.append((record.message_id, raw))
     result = HoldResult(case, release, actor, at, reason)
     total, done = len(records) + len(raw_keys), 0
     for record in sorted(records, key=lambda r: r.file_id):
@@ -148,7 +148,9 @@ def hold_case(
         done += 1
         if progress:
             progress(done, total)
-    for raw in raw_keys:
+    for message_id, raw in raw_keys:
+        if release and _still_held(catalog, message_id):
+            continue  # another file of the message is held by another case: so is its raw
         result.versions += _lock(store, raw, on=not release)
         result.raw_objects.append(raw)
         done += 1
@@ -191,6 +193,13 @@ def follow_case_hold(holds: CaseHolds, store: LegalHolds, record: FileRecord) ->
         record.held, record.held_by = marked.held, marked.held_by
         record.held_at, record.hold_reason = marked.held_at, marked.hold_reason
     return marked
+
+
+def _still_held(catalog: HoldCatalog, message_id: str) -> bool:
+    """Whether a file of the message is still marked held (this case's marks are cleared by
+    then): a message whose files were re-filed into two held cases keeps its raw locked."""
+    _, files = catalog.get_message(message_id)
+    return any(f.held for f in files)
 
 
 def _lock(store: LegalHolds, key: str, *, on: bool) -> int:
