@@ -13,6 +13,8 @@ locals {
     MAILROOM_UPLOAD_MAX_BYTES = tostring(var.upload_max_bytes)
     MAILROOM_UPLOAD_TYPES     = join(",", var.upload_types)
     MAILROOM_LINK_SECONDS     = tostring(var.download_link_seconds)
+    # Issue 22: POST /messages/{id}/release hands the release to this function (iam_api.tf).
+    MAILROOM_EXTRACT_FUNCTION = local.functions.extract_attachments.name
   })
 
   # GET/POST/DELETE matched to the actions. An HTTP API hands the function `rawPath` decoded,
@@ -29,7 +31,8 @@ locals {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
-    "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file
+    "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file; issue 22: .../release
+    "GET /api/quarantine",         # issue 22: held messages (admins)
     "POST /api/cases/{case}/hold", # issue 22: legal hold
   ])
 }

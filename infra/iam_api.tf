@@ -94,6 +94,15 @@ data "aws_iam_policy_document" "api" {
     }
   }
 
+  # Issue 22: POST /messages/{id}/release hands an asynchronous event to the extract function
+  # (usecases/release.py through adapters/lambda_invoke.py), which releases the message with its
+  # own role; this role never writes objects or the pipeline's fields itself.
+  statement {
+    sid       = "InvokeExtractForReleases"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.this["extract_attachments"].arn]
+  }
+
   statement {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]

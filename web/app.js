@@ -109,12 +109,14 @@ async function start() {
   $("user-role").textContent = state.role || "no role";
   $("user-role").hidden = false;
   $("upload-section").hidden = !can(state.role, "upload");
+  $("quarantine-section").hidden = !can(state.role, "release"); // issue 22: admins only
   $("account").hidden = false;
   $("mode-badge").hidden = session.mode !== "local";
   $("sign-out").hidden = session.mode === "local";
   $("signed-out").hidden = true;
   $("app").hidden = false;
   await loadFiles();
+  if (can(state.role, "release")) await loadQuarantine();
 }
 
 function showSignIn(text) {
@@ -364,6 +366,11 @@ function renderDetails(record) {
   field(list, "Source", sourceLabel(record));
   if (record.suspected_spam) field(list, "Spam", "Suspected (spam verdict FAIL)");
   if (record.deleted) field(list, "Deleted", `by ${record.deleted_by} at ${formatTime(record.deleted_at)}`);
+  if (record.released_by) {
+    // Issue 22: delivered from the quarantine by an admin's release.
+    const why = record.release_reason ? `: ${record.release_reason}` : "";
+    field(list, "Released", `by ${record.released_by} at ${formatTime(record.released_at)}${why}`);
+  }
   field(list, "SHA-256", record.sha256, "mono");
   field(list, "File id", record.file_id, "mono");
   field(list, "Message id", record.message_id, "mono");
@@ -593,6 +600,144 @@ async function deleteFile(record) {
   if (!$("files-body").contains(document.activeElement)) $("files-heading").focus();
 }
 
+// -- quarantine (issue 22, admins): held messages, and their release --
+
+const VERDICT_NAMES = ["spam", "virus", "spf", "dkim", "dmarc"];
+// After a release, the extract function delivers the files in seconds: look again a few times.
+const RELEASE_POLLS = 40;
+const RELEASE_PAUSE_MS = 750;
+
+async function loadQuarantine() {
+  try {
+    const page = await state.api.listQuarantine();
+    renderQuarantine(page.messages || []);
+    return page.messages || [];
+  } catch (error) {
+    showError(error);
+    return null;
+  }
+}
+
+function renderQuarantine(messages) {
+  const list = $("quarantine-list");
+  if (!messages.length) {
+    list.replaceChildren(el("li", { className: "empty muted", text: "No message is held." }));
+    return;
+  }
+  list.replaceChildren(...messages.map(quarantineItem));
+}
+
+function quarantineItem(message) {
+  const sender = message.from_address || message.envelope_sender || "unknown sender";
+  const subject = message.subject || "(no subject)";
+  const verdicts = el("span", { className: "verdicts" });
+  for (const name of VERDICT_NAMES) {
+    const value = (message.verdicts || {})[name] || "GRAY";
+    verdicts.append(el("span", { className: `verdict verdict-${value.toLowerCase()}`, text: `${name} ${value}` }));
+  }
+  const files = message.file_count || 0;
+  return el(
+    "li",
+    { className: "quarantine-item" },
+    el(
+      "div",
+      { className: "quarantine-main" },
+      el("span", { className: "quarantine-subject", text: subject }),
+      el("span", { className: "muted breakable", text: `from ${sender}` }),
+      el("span", { className: "muted nowrap", text: `${formatTime(message.received_at)} · ${files} file${files === 1 ? "" : "s"}` }),
+      el("span", { className: "quarantine-reason", text: `Held: ${message.reason || "by policy"}` }),
+      verdicts,
+    ),
+    el("button", {
+      type: "button",
+      className: "button",
+      text: "Release…",
+      "aria-label": `Release ${subject} from ${sender}`,
+      onclick: (event) => confirmRelease(message, event.currentTarget),
+    }),
+  );
+}
+
+function confirmRelease(message, origin) {
+  const dialog = $("confirm-release");
+  const virusFailed = ((message.verdicts || {}).virus || "").toUpperCase() === "FAIL";
+  $("release-title").textContent = `Release ${message.subject || "this message"}?`;
+  $("release-text").textContent =
+    `From ${message.from_address || "unknown sender"}, held: ${message.reason || "by policy"}.`;
+  $("release-reason").value = "";
+  $("release-allow-virus").checked = false;
+  $("release-virus-field").hidden = !virusFailed;
+  $("release-error").textContent = "";
+  $("release-reason").oninput = () => {
+    $("release-error").textContent = "";
+  };
+  $("release-ok").disabled = false;
+  const form = $("release-form");
+  const submit = async (event) => {
+    event.preventDefault();
+    const reason = $("release-reason").value.trim();
+    if (!reason) {
+      $("release-error").textContent = "Say why the message is released.";
+      $("release-reason").focus();
+      return;
+    }
+    $("release-ok").disabled = true;
+    $("release-error").textContent = "Releasing…";
+    try {
+      await state.api.releaseMessage(message.message_id, reason, $("release-allow-virus").checked);
+    } catch (error) {
+      $("release-error").textContent = error.message;
+      $("release-ok").disabled = false;
+      return;
+    }
+    dialog.close("released");
+  };
+  const cancel = () => dialog.close("cancel");
+  form.addEventListener("submit", submit);
+  $("release-cancel").addEventListener("click", cancel);
+  dialog.addEventListener(
+    "close",
+    async () => {
+      form.removeEventListener("submit", submit);
+      $("release-cancel").removeEventListener("click", cancel);
+      if (origin && origin.isConnected) origin.focus();
+      if (dialog.returnValue === "released") await afterRelease(message);
+    },
+    { once: true },
+  );
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("release-reason").focus();
+}
+
+async function afterRelease(message) {
+  say(`Release of ${message.subject || message.message_id} queued: its files appear in a moment.`);
+  // Released once the message says so and each of its files has its record (record_metadata
+  // writes them just after the extract function delivered them).
+  let done = false;
+  for (let attempt = 0; attempt < RELEASE_POLLS && !done; attempt += 1) {
+    await new Promise((resolve) => window.setTimeout(resolve, RELEASE_PAUSE_MS));
+    try {
+      const view = await state.api.getMessage(message.message_id);
+      const record = view.message || {};
+      done = record.outcome === "released" && (view.files || []).length >= (record.file_count || 0);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 404) {
+        showError(error);
+        break;
+      }
+    }
+  }
+  await loadQuarantine();
+  await loadFiles();
+  say(
+    done
+      ? `Released ${message.subject || message.message_id}: its files are in the list.`
+      : `Release of ${message.subject || message.message_id} queued; not finished yet. Refresh in a moment.`,
+  );
+  if (!$("quarantine-section").contains(document.activeElement)) $("quarantine-heading").focus();
+}
+
 // -- upload --
 
 function uploadItem(file) {
@@ -732,6 +877,11 @@ function wireEvents() {
     await loadFiles();
     say(`Page ${state.previous.length + 1}.`);
     if ($("prev-page").disabled) $("next-page").focus();
+  });
+  $("refresh-quarantine").addEventListener("click", async () => {
+    clearError();
+    await loadQuarantine();
+    say("Quarantine refreshed.");
   });
   $("close-details").addEventListener("click", closeDetails);
   $("details").addEventListener("keydown", (event) => {

@@ -248,9 +248,16 @@ class MessageRecord:
     # None for real mail; a probe's records expire (TTL_ATTRIBUTE, epoch seconds).
     probe: str | None = None
     expires_at: int | None = None
+    # Issue 22: released from quarantine by staff (mailroom.release), by whom, when and why.
+    released_by: str | None = None
+    released_at: str | None = None
+    release_reason: str | None = None
+    release_allow_virus: bool = False
 
     def to_item(self) -> dict[str, Any]:
         item = _compact(asdict(self))
+        if not self.release_allow_virus:
+            item.pop("release_allow_virus", None)
         if self.needs_filing:
             item["filing_key"] = NEEDS_FILING
         for name, value in item.items():
@@ -359,6 +366,10 @@ class FileRecord:
     # Issue 18: as on the message record (role "probe", set aside; the record expires).
     probe: str | None = None
     expires_at: int | None = None
+    # Issue 22: a file of a message released from quarantine (from its object's provenance).
+    released_by: str | None = None
+    released_at: str | None = None
+    release_reason: str | None = None
     # Issue 22: under legal hold (`mailroom hold --case`): every version of the object carries
     # an S3 Object Lock legal hold, and a delete is refused while `held` is true (staff own it).
     held: bool = False

@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     QUARANTINED = "quarantined"
     REJECTED = "rejected"
     FAILED = "failed"
+    RELEASED = "released"  # quarantined, then released by staff (mailroom.release)
 
 
 class Disposition(StrEnum):

@@ -37,7 +37,13 @@ _BUDGET = {
     "parent": 6,  # the index of the container (zip, .msg) within the message
     "probe": 6,  # issue 18: smoke or canary (mailroom.probes)
     "expires-at": 12,  # a probe's records expire then (epoch seconds)
+    # Issue 22: a released message's files (mailroom.release); the reason is cut further if
+    # the other values leave less room (the message record keeps it whole).
+    "released-at": 24,
+    "released-by": 128,
+    "release-reason": 384,
 }
+_CUT_LAST = "release-reason"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ class MessageContext:
     mailbox: str | None = None
     probe: str | None = None  # issue 18: the stack's own smoke or canary mail
     expires_at: int | None = None  # a probe's records expire then (epoch seconds)
+    release: tuple[str, str, str] | None = None  # issue 22: (by, at, reason) of a release
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,9 @@ class Provenance:
     parent: int | None = None  # index of the archive or .msg this file was taken from
     probe: str | None = None  # issue 18: smoke or canary; its file records get role "probe"
     expires_at: int | None = None  # epoch seconds
+    released_by: str | None = None  # issue 22: the message was released from quarantine
+    released_at: str | None = None
+    release_reason: str | None = None
 
     def to_metadata(self) -> dict[str, str]:
         values = {
@@ -108,8 +118,14 @@ class Provenance:
             "parent": None if self.parent is None else str(self.parent),
             "probe": self.probe,
             "expires-at": None if self.expires_at is None else str(self.expires_at),
+            "released-at": self.released_at,
+            "released-by": self.released_by,
+            "release-reason": self.release_reason,
         }
         meta = {k: _encode(v, _BUDGET[k]) for k, v in values.items() if v}
+        if _CUT_LAST in meta and metadata_size(meta) > MAX_METADATA_BYTES:
+            room = MAX_METADATA_BYTES - metadata_size(meta) + len(meta[_CUT_LAST])
+            meta[_CUT_LAST] = _encode(str(values[_CUT_LAST]), max(len(_TRUNCATED), room))
         assert metadata_size(meta) <= MAX_METADATA_BYTES  # guaranteed by the budgets
         return meta
 
@@ -150,6 +166,9 @@ class Provenance:
             expires_at=(
                 int(lowered["expires-at"]) if lowered.get("expires-at", "").isdigit() else None
             ),
+            released_by=get("released-by"),
+            released_at=get("released-at"),
+            release_reason=get("release-reason"),
         )
 
 

@@ -78,6 +78,8 @@ ALL_ENV = (
 # The api function's own variables (issue 11), all optional. Kept out of ALL_ENV: that tuple is
 # what every function must be given; these only the api function reads (`ApiSettings`).
 ENV_DASHBOARD_ORIGIN = "MAILROOM_DASHBOARD_ORIGIN"
+# Issue 22: the extract function the api hands a release to (asynchronous invoke; "": none).
+ENV_EXTRACT_FUNCTION = "MAILROOM_EXTRACT_FUNCTION"
 ENV_UPLOAD_MAX_BYTES = "MAILROOM_UPLOAD_MAX_BYTES"
 ENV_UPLOAD_TYPES = "MAILROOM_UPLOAD_TYPES"
 ENV_LINK_SECONDS = "MAILROOM_LINK_SECONDS"
@@ -330,6 +332,7 @@ class ApiSettings:
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     upload_types: frozenset[str] = DEFAULT_UPLOAD_TYPES
     link_seconds: int = MAX_LINK_SECONDS
+    extract_function: str | None = None  # issue 22: None: releases are not offered
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -375,4 +378,5 @@ class ApiSettings:
         )
         if problems or core is None:
             raise SettingsError("invalid mailroom configuration: " + "; ".join(problems))
-        return cls(core, origin, cap, types, seconds)
+        extract = env.get(ENV_EXTRACT_FUNCTION, "").strip() or None
+        return cls(core, origin, cap, types, seconds, extract)

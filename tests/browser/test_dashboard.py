@@ -560,6 +560,7 @@ def test_a_reader_sees_no_upload_and_no_delete(
     expect(page.locator("#user-role")).to_be_visible()
     expect(page.locator("#upload-section")).to_be_hidden()
     expect(page.locator("#drop-zone")).to_be_hidden()
+    expect(page.locator("#quarantine-section")).to_be_hidden()  # issue 22: admins only
     rows = page.locator("#files-body tr:not(.empty)")
     assert rows.count() >= 2
     expect(page.locator("#files-body").get_by_role("button", name="Open")).not_to_have_count(0)
@@ -583,6 +584,7 @@ def test_an_uploader_may_upload_but_sees_no_delete(
     expect(page.locator("#user-role")).to_have_text("uploader")
     expect(page.locator("#upload-section")).to_be_visible()
     expect(page.locator("#files-body button", has_text="Delete")).to_have_count(0)
+    expect(page.locator("#quarantine-section")).to_be_hidden()  # issue 22: admins only
     screenshot(page, "1280-12-uploader")
     page.context.close()
 
@@ -670,6 +672,76 @@ def wait_for_file(stack: LocalMailroom, message_id: str, timeout_s: float = 60) 
     raise AssertionError(f"no file record for {message_id} after {timeout_s} s")
 
 
+def send_held(stack: LocalMailroom, filename: str, virus: str) -> str:
+    """A message the stack's strict virus policy holds (the SMTP door's verdicts header)."""
+    mail = EmailMessage()
+    mail["From"] = "Client <client@client-mail.example>"
+    mail["To"] = SUBMIT
+    mail["Subject"] = f"Held {filename}"
+    mail["X-Mailroom-Local-Verdicts"] = f"virus={virus}"
+    mail.set_content("Held by the virus policy.\n")
+    mail.add_attachment(b"%PDF-1.4 held\n", "application", "pdf", filename=filename)
+    assert stack.frontdoor is not None
+    with smtplib.SMTP(stack.frontdoor.host, stack.frontdoor.port, timeout=30) as smtp:
+        smtp.ehlo("client.test")
+        smtp.mail("client@client-mail.example")
+        code, reply = smtp.rcpt(SUBMIT)
+        assert code == 250, reply
+        code, reply = smtp.data(mail.as_bytes(policy=SMTP_POLICY))
+        assert code == 250, reply
+    return reply.decode().split()[-1]
+
+
+def release_from_the_quarantine(page: Page, stack: LocalMailroom, width: int) -> None:
+    """Issue 22, as an admin: a held message is listed with why and its verdicts; a virus FAIL
+    offers the extra checkbox; a release needs a reason; the released file is then listed."""
+    name = f"held-{width}.pdf"
+    failed = f"infected-{width}.pdf"
+    ids = [send_held(stack, name, "GRAY"), send_held(stack, failed, "FAIL")]
+    stack.wait_for_messages(ids, timeout=60)
+    section = page.locator("#quarantine-section")
+    section.get_by_role("button", name="Refresh the quarantine").click()
+    item = section.locator("li.quarantine-item", has_text=f"Held {name}")
+    expect(item).to_contain_text("virus verdict GRAY (strict)")
+    expect(item.locator(".verdict", has_text="virus GRAY")).to_be_visible()
+    held_virus = section.locator("li.quarantine-item", has_text=f"Held {failed}")
+    expect(held_virus.locator(".verdict-fail", has_text="virus FAIL")).to_be_visible()
+    item.scroll_into_view_if_needed()
+    assert_fits(page, width)
+    screenshot(page, f"{width}-15-quarantine")
+
+    held_virus.get_by_role("button", name="Release").click()
+    expect(page.locator("#release-virus-field")).to_be_visible()
+    page.locator("#release-cancel").click()
+    expect(page.locator("#confirm-release")).to_be_hidden()
+
+    item.get_by_role("button", name="Release").click()
+    dialog = page.locator("#confirm-release")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#release-virus-field")).to_be_hidden()
+    dialog.get_by_role("button", name="Release").click()
+    expect(page.locator("#release-error")).to_have_text("Say why the message is released.")
+    dialog.get_by_label("Why is it released?").fill("Checked with the client by phone")
+    screenshot(page, f"{width}-16-release-dialog")
+    dialog.get_by_role("button", name="Release").click()
+    expect(page.locator("#status")).to_have_text(
+        f"Released Held {name}: its files are in the list.", timeout=60_000
+    )
+    expect(item).to_have_count(0)
+    expect(row_of(page, name)).to_be_visible()
+    view = api_get(stack, f"/messages/{ids[0]}")
+    assert view["message"]["outcome"] == "released"
+    assert view["message"]["released_by"] == stack.api.staff_address  # type: ignore[union-attr]
+    assert [f["release_reason"] for f in view["files"]] == ["Checked with the client by phone"]
+    assert api_get(stack, f"/messages/{ids[1]}")["message"]["outcome"] == "quarantined"
+    row_of(page, name).get_by_role("button", name=f"Details of {name}", exact=True).click()
+    released = page.locator("#details-fields dd", has_text="Checked with the client by phone")
+    expect(released).to_contain_text(f"by {stack.api.staff_address} at ")  # type: ignore[union-attr]
+    assert_fits(page, width)
+    screenshot(page, f"{width}-17-released")
+    page.locator("#close-details").click()
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_a_message_that_needs_filing_is_filed_from_its_details(
     browser: Browser, dashboard: LocalMailroom, width: int
@@ -710,6 +782,8 @@ def test_a_message_that_needs_filing_is_filed_from_its_details(
     refile.scroll_into_view_if_needed()
     assert_fits(page, width)
     screenshot(page, f"{width}-14-filed")
+    page.locator("#close-details").click()
+    release_from_the_quarantine(page, dashboard, width)  # issue 22, the same admin
     assert page.errors == []  # type: ignore[attr-defined]
     page.context.close()
 

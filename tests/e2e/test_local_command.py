@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from click.testing import CliRunner
 
@@ -49,7 +50,21 @@ def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped
 def local_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], LocalState, Path]]:
     env = clean_env(tmp_path)
     process = subprocess.Popen(
-        [*MAILROOM, "local", "--port", "0", "--endpoint-port", "0", "--api-port", "0"],
+        [
+            *MAILROOM,
+            "local",
+            "--port",
+            "0",
+            "--endpoint-port",
+            "0",
+            "--api-port",
+            "0",
+            # issue 22: the verdict policies flow option -> StackConfig -> Settings -> env
+            "--spam-policy",
+            "quarantine",
+            "--virus-policy",
+            "fail_only",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -106,6 +121,17 @@ def test_mailroom_local_serves_another_shell_and_stops_on_sigterm(
 
     records = wait_until(listed, 60, "two file records")
     assert {r["sender"] for r in records} == {"elodie.martin@partner-avocats.example"}
+    # The functions run with the policies the command was given (issue 22).
+    lam = boto3.client(
+        "lambda",
+        endpoint_url=state.endpoint_url,
+        region_name=state.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    env = lam.get_function_configuration(FunctionName=state.extract_function)["Environment"]
+    assert env["Variables"]["MAILROOM_SPAM_POLICY"] == "quarantine"
+    assert env["Variables"]["MAILROOM_VIRUS_POLICY"] == "fail_only"
 
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)

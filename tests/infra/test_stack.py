@@ -1207,7 +1207,8 @@ API_ROUTES = {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
-    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21)
+    "POST /api/messages/{proxy+}",  # /messages/{id}/file (issue 21), .../release (issue 22)
+    "GET /api/quarantine",  # issue 22
     "POST /api/cases/{case}/hold",  # legal hold (issue 22)
 }
 
@@ -1685,7 +1686,17 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "lambda:InvokeFunction",  # issue 22: releases, handed to the extract function
     }
+    [extract_arn] = grants["lambda:InvokeFunction"]
+    assert extract_arn.endswith(f":function:{stack.output('extract_function')}"), extract_arn
+    record_arn = extract_arn.replace(
+        stack.output("extract_function"), stack.output("record_function")
+    )
+    assert evaluate([document], Request("lambda:InvokeFunction", extract_arn)) == Decision.ALLOWED
+    assert evaluate([document], Request("lambda:InvokeFunction", record_arn)) == (
+        Decision.IMPLICIT_DENY
+    )
     assert grants["s3:PutObject"] == {f"{object_arn}incoming/up-*"}
     assert grants["s3:DeleteObject"] == {f"{object_arn}incoming/*"}
     [logs] = grants["logs:PutLogEvents"]
@@ -1724,6 +1735,7 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
 
     env = function_config(stack, "api_function_name")["Environment"]["Variables"]
     settings = ApiSettings.from_env(env)
+    assert settings.extract_function == stack.output("extract_function")  # issue 22: releases
     core = settings.core
     app = api.build(
         settings,
@@ -1765,6 +1777,8 @@ def test_api_role_is_enough_for_every_route_against_the_applied_stack(
         status, message = call("GET", f"/messages/{delivered.message_id}")
         assert status == 200, message
         assert {f["file_id"] for f in message["files"]} == {kept, removed}
+        status, held = call("GET", "/quarantine")  # issue 22 (admins): a Query of the index
+        assert (status, held["messages"]) == (200, []), held
     finally:
         set_request_auth(stack, on=False)
         iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])

@@ -533,7 +533,8 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "POST /uploads",
         "GET /messages",
         "GET /messages/{proxy+}",
-        "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21)
+        "POST /messages/{proxy+}",  # /messages/{id}/file (issue 21), .../release (issue 22)
+        "GET /quarantine",  # issue 22
         "POST /cases/{case}/hold",  # legal hold (issue 22)
     }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "mailroom"
-DOMAIN = ("model", "policy", "naming", "provenance", "settings", "limits", "ports")
+DOMAIN = ("model", "policy", "naming", "provenance", "settings", "limits", "ports", "release")
 
 
 def _mailroom_imports(path: Path) -> set[str]:

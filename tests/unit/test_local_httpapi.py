@@ -189,7 +189,13 @@ def test_routes_as_the_http_api_declares_them(
 def test_site_paths_never_collide_with_api_paths() -> None:
     for path in ("/", "/index.html", "/app.js", "/style.css", CONFIG_PATH, "/filesystem.js"):
         assert not is_api_path(path)
-    assert {r.template.split("/")[1] for r in ROUTES} == {"files", "uploads", "messages", "cases"}
+    assert {r.template.split("/")[1] for r in ROUTES} == {
+        "files",
+        "uploads",
+        "messages",
+        "quarantine",
+        "cases",
+    }
 
 
 def test_the_function_result_becomes_the_http_response() -> None:

@@ -80,6 +80,17 @@ export class Api {
     return this.request("POST", `/messages/${encodeURIComponent(messageId)}/file`, { body: { case: caseId } });
   }
 
+  // Issue 22 (admins): held messages, and their release (the extract function does it).
+  listQuarantine() {
+    return this.request("GET", "/quarantine");
+  }
+
+  releaseMessage(messageId, reason, allowVirus) {
+    const body = { reason };
+    if (allowVirus) body.allow_virus = true;
+    return this.request("POST", `/messages/${encodeURIComponent(messageId)}/release`, { body });
+  }
+
   signUpload(file, contentType, caseTag) {
     const body = { filename: file.name, size: file.size, content_type: contentType };
     if (caseTag) body.case = caseTag;

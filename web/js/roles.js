@@ -4,7 +4,7 @@
 
 const RANKS = { readers: 1, uploaders: 2, admins: 3 };
 const NAMES = { 1: "reader", 2: "uploader", 3: "admin" };
-const NEEDED = { read: 1, upload: 2, file: 2, delete: 3 };
+const NEEDED = { read: 1, upload: 2, file: 2, delete: 3, release: 3 };
 
 /** The highest role of a token's claims ("reader", "uploader", "admin"), or null. */
 export function roleOf(claims) {
@@ -14,7 +14,7 @@ export function roleOf(claims) {
   return NAMES[rank] || null;
 }
 
-/** Whether `role` may do `action` ("read", "upload", "file", "delete"). */
+/** Whether `role` may do `action` ("read", "upload", "file", "delete", "release"). */
 export function can(role, action) {
   const rank = Object.entries(NAMES).find(([, name]) => name === role);
   return Boolean(rank) && Number(rank[0]) >= NEEDED[action];

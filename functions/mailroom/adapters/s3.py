@@ -366,6 +366,9 @@ class S3AttachmentSink:
             parent=attachment.parent,
             probe=ctx.probe,
             expires_at=ctx.expires_at,
+            released_by=ctx.release[0] if ctx.release else None,
+            released_at=ctx.release[1] if ctx.release else None,
+            release_reason=ctx.release[2] if ctx.release else None,
         )
         # A retried or duplicated event finds the same bytes there: rewriting would add a
         # version and a second ObjectCreated event (a second file record write) for them.

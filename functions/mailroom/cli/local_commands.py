@@ -173,6 +173,22 @@ def _forwarders(value: str) -> frozenset[str]:
     help="TEST ONLY: a JSON file of DNS TXT records ({name: text}) the DKIM checks of "
     "forwarded mail read instead of DNS.",
 )
+@click.option(
+    "--spam-policy",
+    type=click.Choice(["record", "tag", "quarantine"]),
+    default="tag",
+    show_default=True,
+    help="What a spam FAIL does (the spam_policy variable): record it, tag the files, or "
+    "quarantine the message (`mailroom quarantine`, `mailroom release`).",
+)
+@click.option(
+    "--virus-policy",
+    type=click.Choice(["strict", "fail_only"]),
+    default="strict",
+    show_default=True,
+    help="What reaches incoming/ (the virus_policy variable): strict, only a virus PASS; "
+    "fail_only, anything but a FAIL. The SMTP door's virus verdict is FAIL for EICAR.",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' logs and metrics.")
 def local(  # noqa: PLR0917 (click passes every option)
     port: int,
@@ -192,6 +208,8 @@ def local(  # noqa: PLR0917 (click passes every option)
     verbose: bool,
     trusted_forwarders: frozenset[str] = frozenset(),
     dkim_test_records: Path | None = None,
+    spam_policy: str = "tag",
+    virus_policy: str = "strict",
 ) -> None:
     """Run mailroom offline: AWS emulator, SES-like SMTP door, functions. Ctrl-C stops it.
 
@@ -202,6 +220,7 @@ def local(  # noqa: PLR0917 (click passes every option)
     """
     from mailroom.local.app import LocalMailroom, LocalStackError
     from mailroom.local.stack import StackConfig
+    from mailroom.policy import SpamPolicy, VirusPolicy
 
     _setup_logging(verbose)
     if attach_url and data_dir is not None:
@@ -231,6 +250,8 @@ def local(  # noqa: PLR0917 (click passes every option)
         receipts=local_receipts(receipt_policy, addresses or (DEFAULT_ADDRESS,)),
         trusted_forwarders=trusted_forwarders,
         dkim_test_records=str(dkim_test_records.resolve()) if dkim_test_records else None,
+        spam_policy=SpamPolicy(spam_policy),
+        virus_policy=VirusPolicy(virus_policy),
     )
     stack = (
         LocalMailroom.attach(

@@ -389,6 +389,7 @@ def file_fields(record: FileRecord, local: bool = False) -> list[tuple[str, str]
         ("file id", record.file_id),
         ("filename", record.filename),
         ("deleted", _deleted(record, local)),
+        ("released", _released(record.released_by, record.released_at, record.release_reason)),
         ("size", f"{human_size(record.size)} ({record.size} bytes)"),
         ("type", _both(record.content_type, record.detected_type)),
         ("role", role_text(record)),
@@ -419,6 +420,11 @@ def _deleted(record: FileRecord, local: bool) -> str:
     return " ".join(["yes,", *([when] if when else []), f"by {record.deleted_by or 'unknown'}"])
 
 
+def _released(by: str | None, at: str | None, reason: str | None) -> str:
+    """Issue 22: 'by admin at 2026-12-05T18:00:00.000Z: checked by phone'."""
+    return f"by {by} at {at}: {reason or ''}" if by else ""
+
+
 def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str, str]]:
     sender = record.from_address or ""
     if record.from_name:
@@ -442,6 +448,7 @@ def message_fields(record: MessageRecord, local: bool = False) -> list[tuple[str
         ("labels", ", ".join(record.labels)),  # issue 21: filing and receipts
         ("filed", f"by {record.filed_by} at {record.filed_at}" if record.filed_by else ""),
         ("filing", record.filing_reason or ""),
+        ("released", _released(record.released_by, record.released_at, record.release_reason)),
         ("automatic mail", record.automatic or ""),
         ("receipt", record.receipt or ""),
         ("subject", record.subject or ""),

@@ -17,6 +17,9 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
     GET    /messages/{id}
     POST   /messages/{id}/file          {"case": "case-42"}: re-file it and its files (issue 21)
     GET    /messages?needs_filing=true  those the routing rules could not file
+    GET    /quarantine?since=&limit=&cursor=   held messages, with why (admins, issue 22)
+    POST   /messages/{id}/release       {"reason": "...", "allow_virus": false} (admins): an
+                                        asynchronous invoke of the extract function
     POST   /cases/{case}/hold           {"release": false, "reason": "..."}: legal hold (issue 22)
 """
 
@@ -35,9 +38,19 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.handlers.runtime import Runtime, runtime
+from mailroom.handlers.runtime import Runtime, lambda_invoker, runtime
 from mailroom.settings import ApiSettings
-from mailroom.usecases import deletes, downloads, files, filing, holds, messages, roles, uploads
+from mailroom.usecases import (
+    deletes,
+    downloads,
+    files,
+    filing,
+    holds,
+    messages,
+    release,
+    roles,
+    uploads,
+)
 from mailroom.usecases.errors import (
     InvalidInput,
     NotFound,
@@ -242,13 +255,45 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             {"message": asdict(done.message), "files": [asdict(f) for f in done.files]}
         )
 
+    @app.get("/quarantine")
+    def quarantine() -> Response[str]:
+        who(release.quarantine, "reviewing the quarantine")
+        page = release.quarantine(rt.catalog, **release.quarantine_params(params()))
+        return json_response({"messages": [asdict(m) for m in page.messages], "next": page.next})
+
+    @app.post("/messages/<message_id>/release")
+    def release_message(message_id: str) -> Response[str]:
+        person = who(release.release_message, "releasing a message")
+        function = settings.extract_function
+        if not function:
+            raise ApiError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "not_configured",
+                "releases are not configured (no extract function in the api's settings)",
+            )
+        reason, allow_virus = release.release_from_body(app.current_event.decoded_body)
+        queued = release.release_message(
+            rt.catalog,
+            lambda_invoker(),
+            function,
+            unquote(message_id),
+            by=person,
+            reason=reason,
+            allow_virus=allow_virus,
+        )
+        logger.info(
+            "release queued",
+            extra={"message_id": queued.message_id, "by": person, "allow_virus": allow_virus},
+        )
+        return json_response({"release": queued.as_dict()}, HTTPStatus.ACCEPTED)
+
     @app.post("/cases/<case>/hold")
     def hold_case(case: str) -> Response[str]:
         person = who(holds.hold_case, "placing or releasing a legal hold")
         body = json_object(app.current_event.decoded_body)
         known(body, ("release", "reason"), "field")
-        release = body.get("release", False)
-        if not isinstance(release, bool):
+        lift = body.get("release", False)
+        if not isinstance(lift, bool):
             raise InvalidInput("release", "release is true or false")
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
@@ -259,12 +304,12 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             unquote(case),
             by=person,
             reason=reason,
-            release=release,
+            release=lift,
             audit=rt.audit,
             origin="api",
         )
         logger.info(
-            "case hold released" if release else "case held",
+            "case hold released" if lift else "case held",
             extra={"case": done.case, "by": person, "files": len(done.files)},
         )
         return json_response(

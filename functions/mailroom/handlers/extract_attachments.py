@@ -9,9 +9,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SESEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailroom.handlers.runtime import runtime
+from mailroom.handlers.runtime import audit_trail, runtime
 from mailroom.model import MessageRecord
-from mailroom.usecases.intake import DeadlineReached, ReceivedMail, process_message
+from mailroom.usecases.intake import (
+    DeadlineReached,
+    ReceivedMail,
+    ReleaseRefused,
+    process_message,
+)
 from mailroom.usecases.outcomes import OutcomePublisher
 
 # Traced by Lambda's active tracing (infra/lambda.tf), without the X-Ray SDK: keeping the SDK off
@@ -26,7 +31,11 @@ metrics = Metrics()
 def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
     for record in event.records:
-        mail = ReceivedMail.from_ses(record.ses.mail.raw_event, record.ses.receipt.raw_event)
+        try:
+            mail = ReceivedMail.from_ses(record.ses.mail.raw_event, record.ses.receipt.raw_event)
+        except ReleaseRefused as refused:
+            _refused(refused)
+            continue
         logger.append_keys(message_id=mail.message_id)
         if mail.is_setup_notification:
             logger.info("SES setup notification skipped")
@@ -41,7 +50,12 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 remaining_ms=context.get_remaining_time_in_millis,
                 outcomes=outcomes,
                 txt_lookup=rt.txt_lookup,
+                audit=audit_trail() if mail.release is not None else None,
+                on_audit_failure=_audit_failed,
             )
+        except ReleaseRefused as refused:  # a retry would decide the same: nothing to retry
+            _refused(refused)
+            continue
         except Exception as exc:
             _failed(exc)
             raise  # so Lambda retries, then dead-letters the event
@@ -54,6 +68,17 @@ def handler(event: SESEvent, context: LambdaContext) -> dict[str, Any]:
                 )
         _report(result)
     return {"disposition": "CONTINUE"}  # what SES reads if the action is ever made synchronous
+
+
+def _audit_failed(exc: Exception) -> None:
+    # The release happened; its audit entry did not get written (logged by record_action).
+    metrics.add_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1)
+
+
+def _refused(refused: ReleaseRefused) -> None:
+    # Issue 22: a release this function will not carry out; the message stays quarantined.
+    metrics.add_metric(name="ReleasesRefused", unit=MetricUnit.Count, value=1)
+    logger.error("release refused; message left as it was", extra={"reason": str(refused)})
 
 
 def _failed(exc: Exception) -> None:

@@ -13,6 +13,7 @@ from mailroom.adapters.canary_state import TableCanaryState
 from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.dns import dns_txt_lookup, txt_lookup
 from mailroom.adapters.events import EventBridgeBus
+from mailroom.adapters.lambda_invoke import LambdaInvoker
 from mailroom.adapters.receipts import ReceiptBook, SesMailer
 from mailroom.adapters.s3 import S3Store
 from mailroom.adapters.smoke import SesV2Sender
@@ -54,6 +55,25 @@ def runtime() -> Runtime:
             else None
         ),
     )
+
+
+# The audit core's default (usecases/audit.DEFAULT_RETENTION_DAYS; the runtime imports no use
+# case) until a setting carries `audit_retention_days`.
+AUDIT_RETENTION_DAYS = 365
+
+
+def audit_trail() -> AuditTrail:
+    """The audit trail (issue 22) in the stack's table, over the runtime's DynamoDB client: the
+    extract function writes a release's entry there."""
+    rt = runtime()
+    return AuditTrail(rt.catalog.client, rt.settings.table, AUDIT_RETENTION_DAYS)
+
+
+@cache
+def lambda_invoker() -> LambdaInvoker:
+    """Lambda, for the api's asynchronous invoke of a release (issue 22); built at the first
+    release only, so the other routes never pay for the client."""
+    return LambdaInvoker(boto3.client("lambda"))
 
 
 @dataclass(frozen=True, slots=True)

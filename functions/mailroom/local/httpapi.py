@@ -135,10 +135,11 @@ ROUTES = (
     Route("POST", "/uploads"),
     Route("GET", "/messages"),
     Route("GET", "/messages/{proxy+}"),
-    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file
+    Route("POST", "/messages/{proxy+}"),  # issue 21: /messages/{id}/file; 22: .../release
+    Route("GET", "/quarantine"),  # issue 22
     Route("POST", "/cases/{case}/hold"),  # issue 22: legal hold
 )
-API_PREFIXES = ("/files", "/uploads", "/messages", "/cases")
+API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine", "/cases")
 
 
 def is_api_path(path: str) -> bool:

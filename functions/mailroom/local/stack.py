@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from mailroom.local.emulator import Endpoint
 from mailroom.local.outbox import bus_name, provision_events
 from mailroom.model import TTL_ATTRIBUTE, table_definition
+from mailroom.policy import SpamPolicy, VirusPolicy
 from mailroom.receipts import ReceiptSettings
 from mailroom.routing import RoutingRules
-from mailroom.settings import ENV_DASHBOARD_ORIGIN, Settings
+from mailroom.settings import ENV_DASHBOARD_ORIGIN, ENV_EXTRACT_FUNCTION, Settings
 
 EXTRACT_HANDLER = "mailroom.handlers.extract_attachments.handler"
 RECORD_HANDLER = "mailroom.handlers.record_metadata.handler"
@@ -59,6 +60,9 @@ class StackConfig:
     memory_mb: int = 512
     routing: RoutingRules = field(default_factory=RoutingRules)  # `mailroom local --rules`
     receipts: ReceiptSettings = field(default_factory=ReceiptSettings)  # --receipt-policy
+    # `mailroom local --spam-policy/--virus-policy` (the Terraform variables of the same names)
+    spam_policy: SpamPolicy = SpamPolicy.TAG
+    virus_policy: VirusPolicy = VirusPolicy.STRICT
 
     def function_name(self, short: str) -> str:
         return f"{self.name_prefix}-{short}"
@@ -77,6 +81,8 @@ class StackConfig:
             trusted_forwarders=self.trusted_forwarders,
             dkim_test_records=self.dkim_test_records,
             mail_domain=self.mail_domain,
+            spam_policy=self.spam_policy,
+            virus_policy=self.virus_policy,
         )
 
     @property
@@ -243,7 +249,13 @@ def provision_api(endpoint: Endpoint, config: StackConfig, dashboard_origin: str
         Timeout=API_TIMEOUT_S,
         MemorySize=config.memory_mb,
         Environment={
-            "Variables": {**config.function_env(), ENV_DASHBOARD_ORIGIN: dashboard_origin}
+            "Variables": {
+                **config.function_env(),
+                ENV_DASHBOARD_ORIGIN: dashboard_origin,
+                # Issue 22: releases go to the extract function (an Invoke the local runner
+                # takes, as Lambda would: the local stand-in for iam_api.tf's grant).
+                ENV_EXTRACT_FUNCTION: config.function_name(EXTRACT),
+            }
         },
     )
     name: str = created["FunctionName"]

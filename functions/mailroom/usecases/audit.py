@@ -57,8 +57,12 @@ def record_action(
     details: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     on_failure: FailureHook | None = None,
+    entry_id: str | None = None,
 ) -> None:
     """Append one entry for an action that was served; never raises.
+
+    `entry_id` (with `now`) makes the entry's key deterministic, for an action carried out by
+    an event that may arrive twice (a release): the repeat's conditional put is refused.
 
     `log` None (an entry point without a trail configured) records nothing. Any failure
     (an invalid entry, DynamoDB refusing or unreachable) is logged and passed to `on_failure`.
@@ -74,7 +78,7 @@ def record_action(
             at=now or datetime.now(UTC),
             reported_by=reported_by,
             details=details,
-            nonce=uuid.uuid4().hex,
+            nonce=entry_id or uuid.uuid4().hex,
         )
         if not log.append(entry):
             logger.debug("audit entry deduplicated", extra={"entry_id": entry.entry_id})

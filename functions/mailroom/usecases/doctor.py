@@ -32,7 +32,15 @@ from mailroom.usecases.roles import Role, needs
 
 SHOWN = 20  # ids printed per finding; the count is always whole
 S3_EVENT_BATCH = 25  # object keys per synthetic S3 event handed to record_metadata
-KNOWN_OUTCOMES = ("processing", "extracted", "no_attachments", "quarantined", "rejected", "failed")
+KNOWN_OUTCOMES = (
+    "processing",
+    "extracted",
+    "no_attachments",
+    "quarantined",
+    "rejected",
+    "failed",
+    "released",
+)
 
 OK, PROBLEM, SKIPPED, INFO = "ok", "problem", "skipped", "info"
 PENDING = "pending"  # not judged yet: younger than the grace

@@ -50,7 +50,7 @@ MAX_LINE = 1024 * 1024  # longer lines are read in pieces
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 HEADER_LIMIT = 256 * 1024  # a header block longer than this is cut for parsing only
 MAX_RECIPIENTS = 200
-FINAL_OUTCOMES = frozenset({"extracted", "no_attachments", "quarantined", "rejected"})
+FINAL_OUTCOMES = frozenset({"extracted", "no_attachments", "quarantined", "rejected", "released"})
 COPY_CHUNK = 1024 * 1024
 
 _QUOTED_FROM = re.compile(rb"^>+From ")

@@ -20,16 +20,19 @@ the I/O. The lifecycle of a message record:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 from typing import Any, BinaryIO, cast
 
 from mailroom import probes
+from mailroom.audit import Action, Target
 from mailroom.dkimcheck import TxtLookup, no_lookup
 from mailroom.extract import extract
 from mailroom.extract.types import AttachmentWriter, PartInfo
@@ -46,14 +49,21 @@ from mailroom.policy import (
     dkim_signing_domains,
     outcome_for,
 )
-from mailroom.ports import AttachmentSink, MailStore, MessageWriter, OutcomeSink
+from mailroom.ports import AttachmentSink, AuditLog, MailStore, MessageWriter, OutcomeSink
 from mailroom.provenance import MessageContext
 from mailroom.receipts import automatic_reason
+from mailroom.release import EVENT_KEY as RELEASE_KEY
+from mailroom.release import Release, released
+from mailroom.release import ReleaseRefused as _ReleaseRefused
 from mailroom.routing import Envelope, authenticated_sender, route
 from mailroom.settings import Settings
+from mailroom.usecases.audit import FailureHook, record_action
 from mailroom.usecases.forwards import ForwardTrust, TrustContext
 
 logger = logging.getLogger(__name__)
+
+# Issue 22: a release the function will not carry out (the handler logs it, no retry).
+ReleaseRefused = _ReleaseRefused
 
 # SES writes this object when a receipt rule's S3 action is created; it is not mail.
 SETUP_NOTIFICATION_ID = "AMAZON_SES_SETUP_NOTIFICATION"
@@ -82,6 +92,9 @@ class ReceivedMail:
     # None when SES truncated that list (no marker can be read).
     probe_markers: Sequence[str] | None = ()
     automatic: str | None = None  # issue 21: why this is automatic mail (RFC 3834), else None
+    # Issue 22: staff released it from quarantine (`mailroom release`); only an invoke by staff
+    # or the api function carries one, never SES. Checked again in process_message.
+    release: Release | None = None
 
     @classmethod
     def from_ses(cls, mail: Mapping[str, Any], receipt: Mapping[str, Any]) -> ReceivedMail:
@@ -111,6 +124,7 @@ class ReceivedMail:
             automatic=automatic_reason(
                 (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or ()
             ),
+            release=Release.from_event(mail.get(RELEASE_KEY)),  # ReleaseRefused if malformed
         )
 
     @property
@@ -183,6 +197,8 @@ def process_message(
     sleep: Callable[[float], None] = time.sleep,
     outcomes: OutcomeSink | None = None,
     txt_lookup: TxtLookup = no_lookup,
+    audit: AuditLog | None = None,
+    on_audit_failure: FailureHook | None = None,
 ) -> MessageRecord:
     """Extract one message's attachments by policy; its record goes `processing` -> final.
 
@@ -224,6 +240,11 @@ def process_message(
         virus_policy=VirusPolicy.FAIL_ONLY if mail.origin == IMPORT else settings.virus_policy,
         spam_policy=settings.spam_policy,
     )
+    release = mail.release
+    if release is not None:
+        # ReleaseRefused (a rejection; a virus FAIL without allow_virus) before anything is
+        # written: the quarantined record and objects stay as they were.
+        decision = released(decision, mail.verdicts, release)
     record = MessageRecord(
         message_id=mail.message_id,
         received_at=mail.timestamp,
@@ -253,6 +274,10 @@ def process_message(
         needs_filing=filing.needs_filing and not mail.case,
         filing_reason="given by the caller" if mail.case else filing.reason,
         automatic=mail.automatic,
+        released_by=release.by if release else None,
+        released_at=release.at if release else None,
+        release_reason=release.reason if release else None,
+        release_allow_virus=bool(release and release.allow_virus),
     )
     if probe.probe is not None:
         # The raw message expires with the records (the lifecycle rule reads this tag). Not
@@ -294,6 +319,7 @@ def process_message(
         mailbox=mail.mailbox,
         probe=record.probe,
         expires_at=record.expires_at,
+        release=(release.by, release.at, release.reason) if release else None,
     )
     sink = store.attachment_sink(prefix, context)
     watch = _Deadline(remaining_ms, margin_ms)
@@ -324,7 +350,11 @@ def process_message(
                 outcomes.final(record, ())
         raise
 
-    record.outcome = outcome_for(decision.disposition, len(extraction.attachments))
+    record.outcome = (
+        Outcome.RELEASED
+        if release is not None
+        else outcome_for(decision.disposition, len(extraction.attachments))
+    )
     record.attachment_count = len(extraction.attachments)
     record.file_ids = list(sink.keys)
     record.file_count = len(sink.keys)
@@ -345,7 +375,39 @@ def process_message(
     _write_final(catalog, record, sleep)
     if outcomes is not None:
         outcomes.final(record, extraction.attachments)
+    if release is not None:
+        _audit_release(audit, record, release, on_audit_failure)
     return record
+
+
+def _audit_release(
+    audit: AuditLog | None,
+    record: MessageRecord,
+    release: Release,
+    on_failure: FailureHook | None,
+) -> None:
+    """Issue 22: one `release` entry, written by this function (server side: proof), naming
+    who released it and why. Its key follows from the decision (time and message), so a
+    duplicated event writes no second entry; a failure is logged and counted, never raised."""
+    at = datetime.fromisoformat(release.at.replace("Z", "+00:00"))
+    record_action(
+        audit,
+        actor=release.by,
+        action=Action.RELEASE,
+        target=Target.message(record.message_id),
+        origin="function",
+        details={
+            "reason": release.reason,
+            "allow_virus": release.allow_virus,
+            "held_for": record.reason,
+            "virus": record.verdicts.get("virus"),
+            "spam": record.verdicts.get("spam"),
+            "files": record.file_count,
+        },
+        now=at,
+        entry_id=hashlib.sha256(f"{record.message_id}\n{release.at}".encode()).hexdigest()[:32],
+        on_failure=on_failure,
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -163,6 +163,9 @@ def record_object(
         parent_index=provenance.parent,
         probe=provenance.probe,
         expires_at=provenance.expires_at,
+        released_by=provenance.released_by,
+        released_at=provenance.released_at,
+        release_reason=provenance.release_reason,
     )
     if record.probe is not None:
         # Issue 18: the stack's own smoke or canary mail, set aside from every default listing

@@ -19,6 +19,8 @@ from typing import Any
 
 from mailroom import probes
 from mailroom.ports import Invoker, RawObjects, Records
+from mailroom.release import EVENT_KEY as RELEASE_KEY
+from mailroom.release import Release
 from mailroom.usecases.intake import SETUP_NOTIFICATION_ID
 from mailroom.usecases.roles import Role, needs
 
@@ -123,6 +125,9 @@ def event_from_record(item: Mapping[str, Any]) -> dict[str, Any]:
     if item.get("source") and item.get("source") != "email":
         # Not SES mail (an import): the function keeps saying where it came from.
         mail["mailroomOrigin"] = {"source": item["source"], "mailbox": item.get("mailbox")}
+    release = Release.from_record(item)
+    if release is not None:  # issue 22: a released message stays released, as it was
+        mail[RELEASE_KEY] = release.to_event()
     return _ses_record(mail, _receipt(timestamp, recipients, item.get("verdicts") or {}))
 
 
@@ -206,7 +211,14 @@ def targets_for_outcome(
 
 # What `reprocess --all` takes: every message that went (or was going) through extraction.
 # Rejected mail was never extracted, on purpose: it stays as it is.
-EXTRACTED_OUTCOMES = ("extracted", "no_attachments", "quarantined", "failed", "processing")
+EXTRACTED_OUTCOMES = (
+    "extracted",
+    "no_attachments",
+    "quarantined",
+    "released",
+    "failed",
+    "processing",
+)
 
 
 def targets_since(records: Records, raw_prefix: str, since: date | None) -> list[Target]:
