@@ -34,10 +34,11 @@ locals {
     "POST /api/uploads",
     "GET /api/messages",
     "GET /api/messages/{proxy+}",
-    "POST /api/messages/{proxy+}", # issue 21: /api/messages/{id}/file; issue 22: .../release
-    "GET /api/quarantine",         # issue 22: held messages (admins)
+    "POST /api/messages/{proxy+}",   # issue 21: /api/messages/{id}/file; issue 22: .../release
+    "GET /api/quarantine",           # issue 22: held messages (admins)
     "POST /api/cases/{case}/export", # issue 22: start a case export job (admins)
     "GET /api/exports/{job}",        # issue 22: its progress, and its link once done
+    "POST /api/cases/{case}/hold",   # issue 22: legal hold
   ])
 }
 

@@ -538,6 +538,7 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "GET /quarantine",  # issue 22
         "POST /cases/{case}/export",  # issue 22: start an export job
         "GET /exports/{job}",  # issue 22: follow it
+        "POST /cases/{case}/hold",  # legal hold (issue 22)
     }
 
 

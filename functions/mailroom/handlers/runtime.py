@@ -23,6 +23,10 @@ from mailroom.dkimcheck import TxtLookup
 from mailroom.receipts import ReceiptSettings
 from mailroom.settings import ENV_TABLE, Settings
 
+# Days an audit entry is kept (its TTL): usecases.audit.DEFAULT_RETENTION_DAYS, until the
+# trail's `audit_retention_days` setting reaches the functions.
+AUDIT_RETENTION_DAYS = 365
+
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
@@ -31,18 +35,21 @@ class Runtime:
     catalog: Catalog
     events: EventBridgeBus | None = None  # issue 21: None when no bus is configured
     txt_lookup: TxtLookup = dns_txt_lookup  # DNS for DKIM checks of forwarded messages
+    audit: AuditTrail | None = None  # issue 22: the audit trail (same table)
 
 
 @cache
 def runtime() -> Runtime:
     """Settings are read once; a wiring mistake raises SettingsError naming every problem."""
     settings = Settings.from_env(os.environ)
+    ddb = boto3.client("dynamodb")
     return Runtime(
         settings=settings,
         # SigV4 for presigned links and forms (the api function): botocore may otherwise sign
         # with SigV2, which S3 is retiring and whose expiry is not bounded by the 7-day rule.
         store=S3Store(boto3.client("s3", config=Config(signature_version="s3v4")), settings.bucket),
-        catalog=Catalog(boto3.client("dynamodb"), settings.table, settings.incoming_prefix),
+        catalog=Catalog(ddb, settings.table, settings.incoming_prefix),
+        audit=AuditTrail(ddb, settings.table, AUDIT_RETENTION_DAYS),
         txt_lookup=txt_lookup(settings.dkim_test_records),
         events=(
             EventBridgeBus(boto3.client("events"), settings.event_bus)
@@ -50,11 +57,6 @@ def runtime() -> Runtime:
             else None
         ),
     )
-
-
-# The audit core's default (usecases/audit.DEFAULT_RETENTION_DAYS; the runtime imports no use
-# case) until a setting carries `audit_retention_days`.
-AUDIT_RETENTION_DAYS = 365
 
 
 def audit_trail() -> AuditTrail:

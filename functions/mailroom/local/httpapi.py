@@ -139,6 +139,7 @@ ROUTES = (
     Route("GET", "/quarantine"),  # issue 22
     Route("POST", "/cases/{case}/export"),  # issue 22: start an export job
     Route("GET", "/exports/{job}"),  # issue 22: its progress and link
+    Route("POST", "/cases/{case}/hold"),  # issue 22: legal hold
 )
 API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine", "/cases", "/exports")
 
