@@ -39,6 +39,7 @@ locals {
     "POST /api/cases/{case}/export", # issue 22: start a case export job (admins)
     "GET /api/exports/{job}",        # issue 22: its progress, and its link once done
     "GET /api/audit",                # issue 22: the audit trail (admins)
+    "POST /api/cases/{case}/hold",   # issue 22: legal hold
   ])
 }
 

@@ -149,6 +149,29 @@ data "aws_iam_policy_document" "record_metadata" {
     actions   = ["dynamodb:UpdateItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.documents.arn]
   }
+
+  # Issue 22: a file recorded (or re-filed) into a case under legal hold is held too: every
+  # version of its object and of its message's raw object (usecases/holds.follow_case_hold).
+  statement {
+    sid     = "HoldFilesOfHeldCases"
+    actions = ["s3:PutObjectLegalHold"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+    ]
+  }
+
+  statement {
+    sid       = "ListVersionsToHold"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.documents.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.incoming_prefix}*", "${local.raw_prefix}*"]
+    }
+  }
 }
 
 # export_case (issue 22): reads the case's records (the by_case index, each message's item

@@ -1,5 +1,5 @@
 # The api function's role: exactly what handlers/api.py and its use cases call
-# (usecases/files.py, messages.py, downloads.py, uploads.py, deletes.py through
+# (usecases/files.py, messages.py, downloads.py, uploads.py, deletes.py, holds.py through
 # adapters/catalog.py and adapters/s3.py). Presigned links and forms are signed with this
 # role's credentials, so S3 authorises the browser's GET or POST as this role: the role needs
 # s3:GetObject(Version) and s3:PutObject although the function itself never moves a byte.
@@ -163,16 +163,51 @@ data "aws_iam_policy_document" "api" {
     resources = ["*"]
   }
 
-  # Whole messages (raw/) and what policy kept from people (quarantine/) are never signed
-  # for, whatever else the role is ever granted.
+  # POST /cases/{case}/hold (usecases/holds.py, issue 22): the legal hold of every version of
+  # a case's objects and of its messages' raw objects, listed one key at a time; the hold's
+  # attributes are written by the MarkDeleted statement's UpdateItem.
   statement {
-    sid     = "NeverRawOrQuarantine"
-    effect  = "Deny"
-    actions = ["s3:*"]
+    sid     = "HoldVersions"
+    actions = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold"]
     resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
       "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
-      "${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*",
     ]
+  }
+
+  statement {
+    sid       = "ListVersionsToHold"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.documents.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.incoming_prefix}*", "${local.raw_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadObjectLockConfiguration"
+    actions   = ["s3:GetBucketObjectLockConfiguration"]
+    resources = [aws_s3_bucket.documents.arn]
+  }
+
+  # Whole messages (raw/) and what policy kept from people (quarantine/) are never signed
+  # for, whatever else the role is ever granted. On raw/, only the two legal-hold actions are
+  # excepted (NotAction in a Deny): a hold reads no byte of a message and changes none.
+  statement {
+    sid         = "NeverRawOrQuarantine"
+    effect      = "Deny"
+    not_actions = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold"]
+    resources   = ["${aws_s3_bucket.documents.arn}/${local.raw_prefix}*"]
+  }
+
+  statement {
+    sid       = "NeverQuarantine"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*"]
   }
 }
 

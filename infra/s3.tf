@@ -6,8 +6,9 @@ resource "aws_s3_bucket" "documents" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a per-firm disaster-recovery choice; versioning already covers overwrites and deletes
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
-  # No object lock: SES cannot write to a bucket with object lock enabled.
-  object_lock_enabled = false
+  # Object Lock is not set here: `object_lock_enabled` on this resource forces a new bucket when
+  # it changes (ForceNew in the provider), which prevent_destroy refuses. It is enabled on the
+  # existing bucket by aws_s3_bucket_object_lock_configuration below (var.object_lock).
 
   # Without this, `destroy` of a bucket holding documents removes its policy, public access
   # block, encryption, lifecycle and versioning first, and only then stops on BucketNotEmpty.
@@ -41,6 +42,22 @@ resource "aws_s3_bucket_versioning" "documents" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+# Issue 22: S3 Object Lock for legal holds (`mailroom hold`), opt-in and irreversible. No rule:
+# no default retention (SES does not write to a bucket whose Object Lock has a default
+# retention period: https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html),
+# so nothing is locked until a hold is placed. PutObjectLockConfiguration enables it on an
+# existing, versioned bucket (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
+# Destroying this resource does not (cannot) turn Object Lock off.
+resource "aws_s3_bucket_object_lock_configuration" "documents" {
+  count = var.object_lock ? 1 : 0
+
+  bucket              = aws_s3_bucket.documents.id
+  object_lock_enabled = "Enabled"
+
+  # Object Lock needs versioning on.
+  depends_on = [aws_s3_bucket_versioning.documents]
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "documents" {
@@ -78,6 +95,33 @@ resource "aws_s3_bucket_lifecycle_configuration" "documents" {
       for_each = var.raw_retention_days == null ? [] : [var.raw_retention_days]
       content {
         days = expiration.value
+      }
+    }
+  }
+
+  # Issue 22: documents expire after document_retention_days (off by default). Expiry only
+  # puts a delete marker over the current version; the version itself goes with the noncurrent
+  # rule below, and never while it carries a legal hold: "a locked version of an object cannot
+  # be deleted by a lifecycle expiration policy"
+  # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html, "Using S3
+  # Lifecycle with S3 Object Lock").
+  dynamic "rule" {
+    for_each = var.document_retention_days == null ? [] : [var.document_retention_days]
+    content {
+      id     = "expire-documents"
+      status = "Enabled"
+
+      filter {
+        prefix = local.incoming_prefix
+      }
+
+      expiration {
+        days = rule.value
+      }
+
+      # As the tidy rule below (checkov CKV_AWS_300 reads each rule on its own).
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 7
       }
     }
   }

@@ -12,8 +12,15 @@
 #   an admin's work with their own role (reprocess and redrive hand events to extract_attachments
 #   and record_metadata). Whatever must write raw/, quarantine/ or the pipeline's fields of a
 #   record runs in a function, never with broad rights on a person's credentials.
+#   Plus `mailroom hold` (issue 22): the legal hold of object versions under incoming/ and raw/
+#   (s3:PutObjectLegalHold, GetObjectLegalHold, and ListBucketVersions for those two prefixes),
+#   whether the bucket has Object Lock, and UpdateItem limited to the hold's attributes. The
+#   admin runs it with their own credentials (it must report what it did, synchronously, and a
+#   hold binds every person: an admin's act).
 # All three are explicitly denied raw/ (whole messages, bodies included) and quarantine/ (what
-# policy kept away from people), whatever else a person may be granted.
+# policy kept away from people), whatever else a person may be granted. For the admin, the raw/
+# deny excepts exactly the two legal-hold actions (NotAction in a Deny: every other action on
+# raw/, reading above all, stays denied); a legal hold reads no byte and changes none.
 #
 # tests/infra/test_stack.py runs those CLI commands with nothing but the reader policy against
 # the applied stack (moto enforces IAM for S3 and, with the tests' emulator, DynamoDB), and
@@ -181,8 +188,28 @@ data "aws_iam_policy_document" "staff_uploader" {
   }
 }
 
+# The admin's raw/ deny: the reader's NeverRawOrQuarantine (same sid, replaced through
+# override_policy_documents) with the two legal-hold actions excepted on raw/; quarantine/
+# stays denied whole.
+data "aws_iam_policy_document" "staff_admin_denies" {
+  statement {
+    sid         = "NeverRawOrQuarantine"
+    effect      = "Deny"
+    not_actions = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold"]
+    resources   = ["${aws_s3_bucket.documents.arn}/${local.raw_prefix}*"]
+  }
+
+  statement {
+    sid       = "NeverQuarantine"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = ["${aws_s3_bucket.documents.arn}/${local.quarantine_prefix}*"]
+  }
+}
+
 data "aws_iam_policy_document" "staff_admin" {
-  source_policy_documents = [data.aws_iam_policy_document.staff_uploader.json]
+  source_policy_documents   = [data.aws_iam_policy_document.staff_uploader.json]
+  override_policy_documents = [data.aws_iam_policy_document.staff_admin_denies.json]
 
   # `mailroom delete`: the current version of a file's object (versioning keeps the bytes, and
   # s3:DeleteObjectVersion, which would destroy them, is not granted).
@@ -195,6 +222,7 @@ data "aws_iam_policy_document" "staff_admin" {
   # ... and the record's delete mark. Every attribute the request names (key, condition,
   # update) must be one of these, so a person cannot rewrite what the pipeline recorded
   # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+  # `held` is read by the mark's condition: a file under legal hold is never marked deleted.
   statement {
     sid       = "MarkDeleted"
     actions   = ["dynamodb:UpdateItem"]
@@ -203,7 +231,52 @@ data "aws_iam_policy_document" "staff_admin" {
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:Attributes"
-      values   = ["pk", "sk", "deleted", "deleted_by", "deleted_at"]
+      values   = ["pk", "sk", "deleted", "deleted_by", "deleted_at", "held"]
+    }
+  }
+
+  # `mailroom hold` (issue 22): the legal hold of every version of a case's objects and of its
+  # messages' raw objects. No s3:PutObjectRetention, no s3:BypassGovernanceRetention.
+  statement {
+    sid     = "HoldVersions"
+    actions = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold"]
+    resources = [
+      "${aws_s3_bucket.documents.arn}/${local.incoming_prefix}*",
+      "${aws_s3_bucket.documents.arn}/${local.raw_prefix}*",
+    ]
+  }
+
+  # ListObjectVersions with one object's key as the prefix, under those two prefixes only.
+  statement {
+    sid       = "ListVersionsToHold"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.documents.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.incoming_prefix}*", "${local.raw_prefix}*"]
+    }
+  }
+
+  # `hold` first checks that the bucket has Object Lock (GetObjectLockConfiguration).
+  statement {
+    sid       = "ReadObjectLockConfiguration"
+    actions   = ["s3:GetBucketObjectLockConfiguration"]
+    resources = [aws_s3_bucket.documents.arn]
+  }
+
+  # The hold's mark on file records and on the case's hold item (CASE#<case> / HOLD), as
+  # MarkDeleted: no other attribute.
+  statement {
+    sid       = "MarkHeld"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.documents.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["pk", "sk", "held", "held_by", "held_at", "hold_reason"]
     }
   }
 
@@ -242,6 +315,6 @@ resource "aws_iam_policy" "staff_uploader" {
 
 resource "aws_iam_policy" "staff_admin" {
   name        = "${var.name_prefix}-${var.region}-admin"
-  description = "mailroom ${var.name_prefix}: the uploader's permissions, plus deletes (current version and delete mark only) and invoking the pipeline's functions"
+  description = "mailroom ${var.name_prefix}: the uploader's permissions, plus deletes (current version and delete mark only), legal holds, and invoking the pipeline's functions"
   policy      = data.aws_iam_policy_document.staff_admin.json
 }

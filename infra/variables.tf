@@ -167,6 +167,23 @@ variable "raw_retention_days" {
   }
 }
 
+variable "object_lock" {
+  description = "Enable S3 Object Lock on the document bucket, with no default retention (SES refuses a bucket whose Object Lock has a default retention), so `mailroom hold --case` can put legal holds on a case's object versions (issue 22). IRREVERSIBLE: once enabled, Object Lock can never be turned off and versioning never suspended; setting this back to false only forgets the setting. Works on an existing bucket holding objects (docs/DEPLOY.md, Legal hold)."
+  type        = bool
+  default     = false
+}
+
+variable "document_retention_days" {
+  description = "Days after which a document under incoming/ expires (a lifecycle rule: its current version becomes noncurrent behind a delete marker, then goes after noncurrent_version_retention_days). null (the default) keeps documents. A version under legal hold is never removed: S3 does not let lifecycle delete a locked version (docs/DEPLOY.md, Legal hold and retention)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.document_retention_days == null || try(var.document_retention_days >= 1 && var.document_retention_days <= 36500 && floor(var.document_retention_days) == var.document_retention_days, false)
+    error_message = "document_retention_days must be null (keep) or a whole number of days from 1 to 36500."
+  }
+}
+
 variable "probe_expiry_days" {
   description = "Days a probe (the stack's own `mailroom smoke` and canary mail, recognised only from mail_domain with DKIM and DMARC PASS) is kept: its objects carry the tag mailroom-probe=true, which a lifecycle rule expires after as many days, and its records a DynamoDB TTL (expires_at) two days later (so `mailroom doctor` never meets an object without its record). Reaches the functions as MAILROOM_PROBE_EXPIRY_DAYS."
   type        = number

@@ -370,6 +370,12 @@ class FileRecord:
     released_by: str | None = None
     released_at: str | None = None
     release_reason: str | None = None
+    # Issue 22: under legal hold (`mailroom hold --case`): every version of the object carries
+    # an S3 Object Lock legal hold, and a delete is refused while `held` is true (staff own it).
+    held: bool = False
+    held_by: str | None = None
+    held_at: str | None = None
+    hold_reason: str | None = None
 
     def to_item(self, incoming_prefix: str = PREFIXES.incoming) -> dict[str, Any]:
         item = _compact(asdict(self))
@@ -434,9 +440,32 @@ def _known(cls: type, item: dict[str, Any]) -> dict[str, Any]:
 SCHEMA_VERSION = 3
 SCHEMA_ITEM_KEY = {"pk": "MAILROOM#SCHEMA", "sk": "VERSION"}
 
+# Issue 22: a legal hold's mark on a file record, and the attributes a hold may write.
+HOLD_FIELDS = ("held", "held_by", "held_at", "hold_reason")
+
+# A case under legal hold: one item, outside every index, read when a file of the case is
+# recorded (so files that arrive later are held too). `CASE#<case>` / `HOLD`.
+CASE_HOLD_PREFIX = "CASE#"
+CASE_HOLD_SK = "HOLD"
+
+
+def case_hold_key(case: str) -> dict[str, str]:
+    return {"pk": CASE_HOLD_PREFIX + case.lower(), "sk": CASE_HOLD_SK}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseHold:
+    """Who put a case under legal hold, when and why."""
+
+    case: str
+    by: str
+    at: str
+    reason: str | None = None
+
+
 # A file record has owners (DESIGN, third round): staff own the delete mark; the pipeline owns
 # everything it derives, index keys included. Re-recording writes only the pipeline's fields.
-STAFF_FIELDS = frozenset({"deleted", "deleted_by", "deleted_at"})
+STAFF_FIELDS = frozenset({"deleted", "deleted_by", "deleted_at", *HOLD_FIELDS})
 PIPELINE_FIELDS = (
     frozenset(f.name for f in fields(FileRecord)) | frozenset(INDEXES.values()) | {"type", SORT_KEY}
 ) - STAFF_FIELDS

@@ -16,7 +16,7 @@ from typing import IO, Any, BinaryIO, Protocol
 
 from mailroom.audit import AuditEntry, Target
 from mailroom.extract.types import Attachment, AttachmentWriter, PartInfo
-from mailroom.model import Bounds, FileRecord, Filing, MessageRecord
+from mailroom.model import Bounds, CaseHold, FileRecord, Filing, MessageRecord
 from mailroom.provenance import MessageContext
 
 MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages
@@ -212,6 +212,70 @@ class ObjectRemover(Protocol):
     """The bucket, as a delete uses it: the current version goes, older versions stay."""
 
     def delete_current(self, key: str) -> None: ...
+
+
+# -- legal hold (issue 22) ----------------------------------------------------------------------
+
+
+class FileHeld(Exception):
+    """A delete refused by the catalogue: the file record is under legal hold (`record` names
+    the hold: who, when, why)."""
+
+    def __init__(self, record: FileRecord) -> None:
+        super().__init__(record.file_id)
+        self.record = record
+
+
+class HoldCatalog(Protocol):
+    """What a legal hold needs of the catalogue: the case's files (by_case, Query only), the
+    messages' raw objects, the case's hold item, and the hold's attributes on file records."""
+
+    def files_of_case(
+        self,
+        case: str,
+        bounds: Bounds | None = None,
+        *,
+        page_size: int | None = None,
+        include_all: bool = False,
+    ) -> Iterator[FileRecord]: ...
+
+    def message_raw_key(self, message_id: str) -> str | None: ...
+
+    def get_message(self, message_id: str) -> tuple[MessageRecord | None, list[FileRecord]]: ...
+
+    def case_hold(self, case: str) -> CaseHold | None: ...
+
+    def put_case_hold(self, hold: CaseHold) -> CaseHold: ...
+
+    def release_case_hold(self, case: str) -> None: ...
+
+    def mark_held(
+        self, file_id: str, by: str, at: str, reason: str | None
+    ) -> FileRecord | None: ...
+
+    def unmark_held(self, file_id: str) -> FileRecord | None: ...
+
+
+class CaseHolds(Protocol):
+    """What recording a file needs to follow a case's hold."""
+
+    def case_hold(self, case: str) -> CaseHold | None: ...
+
+    def message_raw_key(self, message_id: str) -> str | None: ...
+
+    def mark_held(
+        self, file_id: str, by: str, at: str, reason: str | None
+    ) -> FileRecord | None: ...
+
+
+class LegalHolds(Protocol):
+    """S3 Object Lock legal holds, version by version."""
+
+    def versions_of(self, key: str) -> list[str]: ...  # every version id of exactly `key`
+
+    def lock_enabled(self) -> bool: ...  # the bucket has S3 Object Lock
+
+    def set_legal_hold(self, key: str, version_id: str, on: bool) -> None: ...
 
 
 class UploadSigner(Protocol):

@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from mailroom.adapters.catalog import Catalog
+from mailroom.adapters.catalog import AuditTrail, Catalog
 from mailroom.adapters.s3 import S3Store
+from mailroom.audit import Target
 from mailroom.handlers import api
 from mailroom.policy import Outcome
 from mailroom.usecases.recording import ObjectCreated, record_object
@@ -31,6 +32,7 @@ ROUTES = [
     ("POST", "/uploads"),
     ("GET", "/messages"),
     ("GET", "/messages/m1"),
+    ("POST", "/cases/case-7/hold"),
 ]
 
 
@@ -424,9 +426,11 @@ NEEDS = {
     ("GET", "/messages/m1"): "readers",
     ("POST", "/uploads"): "uploaders",
     ("DELETE", "/files/incoming%2Fm1%2F01-a.pdf"): "admins",
+    ("POST", "/cases/case-7/hold"): "admins",
 }
 RANK = {"readers": 1, "uploaders": 2, "admins": 3}
 UPLOAD = {"filename": "a.pdf", "size": 10, "content_type": "application/pdf"}
+BODIES = {"/cases/case-7/hold": {"release": True}}  # a release: the DELETE after it still runs
 
 
 @pytest.mark.parametrize("groups", ["[readers]", "[uploaders]", "[admins]", "[]", "[staff]"])
@@ -440,7 +444,8 @@ def test_each_route_needs_its_role_and_a_403_names_the_missing_one(
     for method, path in sorted(NEEDS, key=lambda route: route[0] == "DELETE"):
         needed = NEEDS[(method, path)]
         claims = {**STAFF, "cognito:groups": groups}
-        reply = call(method, path, claims=claims, body=UPLOAD if method == "POST" else None)
+        body = BODIES.get(path, UPLOAD) if method == "POST" else None
+        reply = call(method, path, claims=claims, body=body)
         if held >= RANK[needed]:
             assert reply.status in (200, 201), (groups, method, path, reply.body)
         else:
@@ -573,3 +578,34 @@ def test_a_refusal_is_logged_with_who_and_the_missing_role(
     claims = {**STAFF, "cognito:groups": "[uploaders]"}
     assert call("DELETE", file_path("incoming/m1/01-a.pdf"), claims=claims).status == 403
     assert ("refused", {"by": "Staff@Firm.example", "needs": "admins"}) in logged
+
+
+def test_a_held_file_is_refused_by_delete_naming_the_hold_and_an_admin_releases_it(
+    call: Call, stack: Stack
+) -> None:
+    """Issue 22 through the API (the bucket has Object Lock: tests/cli/conftest.py)."""
+    seed(stack)
+    admin = {**STAFF, "cognito:groups": "[admins]"}
+    target = file_path("incoming/m1/01-a.pdf")
+    held = call("POST", "/cases/case-7/hold", claims=admin, body={"reason": "dispute"})
+    assert held.status == 200, held.body
+    assert held.body["files"] == ["incoming/m1/01-a.pdf"] and held.body["reason"] == "dispute"
+    assert held.body["by"] == "Staff@Firm.example"
+    refused = call("DELETE", target, claims=admin)
+    assert (refused.status, refused.error) == (409, "held")
+    message = refused.body["error"]["message"]
+    assert "legal hold" in message and "Staff@Firm.example" in message and "dispute" in message
+    assert not stack.s3.list_object_versions(Bucket=BUCKET, Prefix="incoming/m1/01-a.pdf").get(
+        "DeleteMarkers"
+    )
+    bad = call("POST", "/cases/case-7/hold", claims=admin, body={"release": "yes"})
+    assert (bad.status, bad.error) == (400, "bad_request")
+    released = call("POST", "/cases/case-7/hold", claims=admin, body={"release": True})
+    assert released.status == 200 and released.body["released"] is True
+    assert call("DELETE", target, claims=admin).status == 200
+    # The api function writes the entries (server), one per call that did the work.
+    entries = list(AuditTrail(stack.ddb, TABLE, 30).entries_of([Target.case("case-7")]))
+    assert [(e.action, e.origin, e.reported_by) for e in entries] == [
+        ("unhold", "api", "server"),
+        ("hold", "api", "server"),
+    ]

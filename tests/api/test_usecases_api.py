@@ -122,13 +122,14 @@ class Store:
         self.log.append(f"delete {key}")
 
 
-def test_delete_removes_the_object_then_marks_the_record_once() -> None:
+def test_delete_marks_the_record_then_removes_the_object_once() -> None:
+    """The record first: its conditional update is the legal hold's gate (issue 22)."""
     catalog = Catalog(RECORD)
     store = Store(catalog.log)
     done = deletes.delete_file(
         catalog, store, RECORD.file_id, by=" ann ", now=NOW, incoming_prefix="incoming/"
     )
-    assert catalog.log == [f"delete {RECORD.file_id}", f"mark {RECORD.file_id}"]
+    assert catalog.log == [f"mark {RECORD.file_id}", f"delete {RECORD.file_id}"]
     assert (done.deleted, done.deleted_by, done.deleted_at) == (
         True,
         "ann",

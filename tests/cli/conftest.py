@@ -132,7 +132,13 @@ def stack(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setenv("MAILROOM_TABLE", TABLE)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        # With S3 Object Lock and no default retention, as local mode (and `object_lock`)
+        # has it: legal holds (issue 22) are tried for real, nothing else changes.
+        s3.create_bucket(
+            Bucket=BUCKET,
+            CreateBucketConfiguration={"LocationConstraint": REGION},
+            ObjectLockEnabledForBucket=True,
+        )
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         ddb = boto3.client("dynamodb", region_name=REGION)
         ddb.create_table(**table_definition(TABLE))

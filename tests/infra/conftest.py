@@ -199,15 +199,24 @@ class Stack:
             # moto has no DeleteReceiptRule (the provider would retry it until it times out):
             # forget the rule, and deleting its rule set below removes it with the set.
             terraform(["state", "rm", "-no-color", RECEIPT_RULE], self.workdir, self.env)
+        # Issue 22: destroying the Object Lock configuration is a PutObjectLockConfiguration
+        # (Object Lock cannot be turned off), which moto refuses on a bucket holding objects
+        # (AWS accepts it: ARCHITECTURE.md, Legal hold and retention). Nothing real is undone by
+        # it, so it is forgotten, and the bucket goes with force_destroy.
+        terraform(["state", "rm", "-no-color", OBJECT_LOCK], self.workdir, self.env)
         terraform(["destroy", "-auto-approve", "-input=false", "-no-color"], self.workdir, self.env)
         return time.monotonic() - started
 
 
 RECEIPT_RULE = "aws_ses_receipt_rule.store_and_extract"
+OBJECT_LOCK = "aws_s3_bucket_object_lock_configuration.documents[0]"
 
 
 def emulator_deletes_receipt_rules() -> bool:
     return hasattr(EmailResponse, "delete_receipt_rule")
+
+
+DOCUMENT_RETENTION_DAYS = 3650  # issue 22: documents expire (lifecycle), held versions never
 
 
 @pytest.fixture(scope="session")
@@ -301,6 +310,9 @@ def stack(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # is not applied: the emulator answers the provider's CreateTrail 404 (moto 5.2), so
         # test_stack checks it in a plan instead.
         "audit_retention_days": AUDIT_RETENTION_DAYS,
+        # Issue 22: Object Lock (no default retention) for legal holds, and document expiry.
+        "object_lock": True,
+        "document_retention_days": DOCUMENT_RETENTION_DAYS,
     }
     (workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
     env = dict(emulator.env)

@@ -215,6 +215,17 @@ def requests_for(call: Call, stack: Stack) -> list[Request]:
             ]
         if call.operation in ("ListObjectsV2", "ListObjects"):
             return [Request("s3:ListBucket", f"arn:{stack.partition}:s3:::{p['Bucket']}", why=why)]
+        # Issue 22: legal holds (per version), the versions of one key, the bucket's lock.
+        if call.operation in ("PutObjectLegalHold", "GetObjectLegalHold"):
+            resource = stack.object_arn(p["Bucket"], p["Key"])
+            return [Request(f"s3:{call.operation}", resource, why=why)]
+        if call.operation == "ListObjectVersions":
+            bucket = f"arn:{stack.partition}:s3:::{p['Bucket']}"
+            context = {"s3:prefix": p.get("Prefix", "")}
+            return [Request("s3:ListBucketVersions", bucket, context, why=why)]
+        if call.operation == "GetObjectLockConfiguration":
+            bucket = f"arn:{stack.partition}:s3:::{p['Bucket']}"
+            return [Request("s3:GetBucketObjectLockConfiguration", bucket, why=why)]
     if (call.service, call.operation) == ("sts", "GetCallerIdentity"):
         return []  # needs no permission
     raise KeyError(f"no IAM mapping for {call}: add it to tests/infra/iam_eval.py")

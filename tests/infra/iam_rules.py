@@ -52,7 +52,10 @@ def problems(document: Document) -> list[str]:
     )
     for statement in statements:
         sid = statement.get("Sid", "?")
-        if "NotAction" in statement or "NotResource" in statement:
+        # NotAction in a Deny denies everything but what it names (the legal-hold exception on
+        # raw/, issue 22): only in an Allow does it grant more than it names.
+        is_deny = statement.get("Effect") == "Deny"
+        if ("NotAction" in statement and not is_deny) or "NotResource" in statement:
             found.append(f"{sid}: NotAction/NotResource grants more than it names")
         actions = as_list(statement.get("Action", []))
         resources = as_list(statement.get("Resource", []))

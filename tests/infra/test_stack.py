@@ -56,6 +56,7 @@ from tests.api.conftest import event as api_event
 from tests.api.conftest import file_path as api_file_path
 from tests.infra.conftest import (
     AUDIT_RETENTION_DAYS,
+    DOCUMENT_RETENTION_DAYS,
     MAIL_DOMAIN,
     NAME_PREFIX,
     REGION,
@@ -166,6 +167,16 @@ def test_bucket_is_private_versioned_and_encrypted_with_the_stack_key(stack: Sta
     tidy = rules["tidy-versions-and-uploads"]
     assert tidy["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
     assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    # Issue 22: documents expire when document_retention_days is set; a held version is never
+    # removed by it (S3 refuses lifecycle deletes of locked versions: ARCHITECTURE.md, Legal
+    # hold and retention; the emulator runs no lifecycle).
+    documents = rules["expire-documents"]
+    assert documents["Filter"] == {"Prefix": "incoming/"}
+    assert documents["Expiration"] == {"Days": DOCUMENT_RETENTION_DAYS}
+    # Object Lock on (object_lock = true), with no default retention: SES refuses a bucket
+    # whose Object Lock has one, and nothing is locked until a legal hold is placed.
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert lock == {"ObjectLockEnabled": "Enabled"}
     logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
     assert logging["TargetBucket"] == stack.output("log_bucket")
 
@@ -1086,6 +1097,13 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
     [version] = root_s3.list_object_versions(Bucket=bucket, Prefix=file_id)["Versions"]
     document = tmp_path / "filing.txt"
     document.write_bytes(b"a filing\n")
+    # Issue 22: a file of a case to hold, from the delivered message (whose raw/ is held too).
+    held_id = f"incoming/admin-{delivered.message_id}/02-held.pdf"
+    root_s3.put_object(Bucket=bucket, Key=held_id, Body=b"%PDF-1.4 held\n")
+    Catalog(stack.emulator.client("dynamodb"), table).put_file(
+        dataclasses.replace(source, file_id=held_id, filename="held.pdf", case="matter-9")
+    )
+    [held_version] = root_s3.list_object_versions(Bucket=bucket, Prefix=held_id)["Versions"]
 
     set_request_auth(stack, on=True)  # from here on, the emulator's own credentials are refused
     listed = cli_as.run("list", "--json", "--since", datetime.now(UTC).strftime("%Y-%m-%d"))
@@ -1120,6 +1138,29 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
         )
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     set_request_auth(stack, on=False)
+    # Issue 22: `hold` as the admin, its calls recorded and judged against the admin's document
+    # below (the emulator authorises PutObjectLegalHold as s3:PutObject and
+    # GetObjectLockConfiguration as s3:ListBucket, not as AWS does: its own IAM check is off
+    # here, ARCHITECTURE.md "Legal hold and retention"). The delete is then refused naming the
+    # hold, the versions refuse S3 whoever asks, and the hold is released.
+    held = cli_as.run("hold", "--case", "matter-9", "--reason", "dispute", "--json")
+    assert held.exit_code == 0, held.output
+    assert (json.loads(held.output)["files"], json.loads(held.output)["raw_objects"]) == (1, 1)
+    refused_delete = cli_as.run("delete", held_id, "--yes")
+    assert refused_delete.exit_code != 0 and "legal hold" in refused_delete.output
+    with pytest.raises(ClientError) as locked:  # the lock, whoever asks
+        root_s3.delete_object(Bucket=bucket, Key=held_id, VersionId=held_version["VersionId"])
+    assert locked.value.response["Error"]["Code"] == "AccessDenied"
+    released = cli_as.run("hold", "--case", "matter-9", "--release", "--json")
+    assert released.exit_code == 0, released.output
+    raw_versions = root_s3.list_object_versions(
+        Bucket=bucket, Prefix=f"raw/{delivered.message_id}"
+    )["Versions"]
+    for key, version_id in [(held_id, held_version["VersionId"])] + [
+        (v["Key"], v["VersionId"]) for v in raw_versions
+    ]:
+        status = root_s3.get_object_legal_hold(Bucket=bucket, Key=key, VersionId=version_id)
+        assert status["LegalHold"]["Status"] == "OFF", key  # released: teardown may delete it
 
     # The bytes are kept (a delete marker over the version) and the record says who.
     assert root_s3.list_object_versions(Bucket=bucket, Prefix=file_id)["DeleteMarkers"]
@@ -1129,15 +1170,29 @@ def test_admin_policy_is_enough_for_delete_and_still_refuses_raw_and_protected_f
 
     admin = staff_document(stack, "staff_admin")
     iam = IamStack(region=REGION, account=ACCOUNT, key_arn=stack_key_arn(stack))
-    for command in ("list", "upload", "delete"):
+    # The audit entry `hold` writes (a PutItem on its CLIENTAUDIT# partition) is the audit
+    # trail's grant, judged with the trail's policy; every other call of `hold` is judged here.
+    cli_as.calls["hold"] = [
+        c for c in cli_as.calls["hold"] if (c.service, c.operation) != ("dynamodb", "PutItem")
+    ]
+    for command in ("list", "upload", "delete", "hold"):
         assert cli_as.calls[command], command
         assert_allowed(admin, cli_as.calls[command], iam)
     object_arn = f"arn:aws:s3:::{bucket}/"
     for denied in (
         Request("s3:GetObject", f"{object_arn}raw/{delivered.message_id}"),
         Request("s3:DeleteObject", f"{object_arn}quarantine/m/01-x.pdf"),
+        # Issue 22: on raw/ the legal hold is excepted from the deny, nothing else is.
+        Request("s3:GetObjectVersion", f"{object_arn}raw/{delivered.message_id}"),
+        Request("s3:PutObjectRetention", f"{object_arn}raw/{delivered.message_id}"),
+        Request("s3:PutObjectLegalHold", f"{object_arn}quarantine/m/01-x.pdf"),
     ):
         assert evaluate([admin], denied) == Decision.EXPLICIT_DENY, denied
+    raw_hold = Request("s3:PutObjectLegalHold", f"{object_arn}raw/{delivered.message_id}")
+    assert evaluate([admin], raw_hold) == Decision.ALLOWED
+    # A reader and an uploader keep the whole deny on raw/ (the admin's alone is narrowed).
+    for name in ("staff_reader", "staff_uploader"):
+        assert evaluate([staff_document(stack, name)], raw_hold) == Decision.EXPLICIT_DENY
     forged = {"dynamodb:Attributes": ["pk", "sk", "sender"]}
     for not_granted in (
         Request("s3:DeleteObjectVersion", f"{object_arn}{file_id}"),
@@ -1213,6 +1268,12 @@ def test_each_function_may_do_what_its_handler_does_and_no_more(stack: Stack) ->
     assert record.pop("dynamodb:PutItem") == {table_arn}  # Catalog.put_file: a new record
     assert record.pop("dynamodb:UpdateItem") == {table_arn}  # and one recorded again
     assert record.pop("dynamodb:Query") == {table_arn}  # signature sightings, base table only
+    # Issue 22: a file recorded into a held case is held, and its raw message too.
+    assert record.pop("s3:PutObjectLegalHold") == {
+        f"{bucket_arn}/incoming/*",
+        f"{bucket_arn}/raw/*",
+    }
+    assert record.pop("s3:ListBucketVersions") == {bucket_arn}
 
     # Issue 22: the case's records (the by_case index, each message, its job item), the
     # documents' recorded versions and, for --with-raw, raw messages; the zip under exports/
@@ -1280,6 +1341,7 @@ API_ROUTES = {
     "POST /api/cases/{case}/export",  # issue 22: start an export job
     "GET /api/exports/{job}",  # issue 22: follow it
     "GET /api/audit",  # the audit trail (issue 22)
+    "POST /api/cases/{case}/hold",  # legal hold (issue 22)
 }
 
 
@@ -1726,8 +1788,14 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         Request("s3:GetObjectVersion", f"{object_arn}raw/m1"),
         Request("s3:GetObject", f"{object_arn}quarantine/m1/01-x.exe"),
         Request("s3:PutObject", f"{object_arn}raw/forged"),
+        Request("s3:PutObjectRetention", f"{object_arn}raw/m1"),
+        Request("s3:PutObjectLegalHold", f"{object_arn}quarantine/m1/01-x.exe"),
     ):
         assert evaluate([document], denied) == Decision.EXPLICIT_DENY, denied
+    # Issue 22: a raw message's legal hold is the one thing the role may do on raw/.
+    assert evaluate([document], Request("s3:PutObjectLegalHold", f"{object_arn}raw/m1")) == (
+        Decision.ALLOWED
+    )
     for not_granted in (
         # incoming/<message id>/ is the extractor's: an upload cannot pose as mail.
         Request("s3:PutObject", f"{object_arn}incoming/m1/forged.pdf"),
@@ -1761,6 +1829,10 @@ def test_api_role_may_do_what_the_api_does_and_no_more(stack: Stack) -> None:
         "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:DeleteObject",
+        "s3:PutObjectLegalHold",  # POST /cases/{case}/hold (issue 22)
+        "s3:GetObjectLegalHold",
+        "s3:ListBucketVersions",
+        "s3:GetBucketObjectLockConfiguration",
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "logs:CreateLogStream",

@@ -541,6 +541,7 @@ def test_http_api_routes_are_those_the_handler_serves() -> None:
         "POST /cases/{case}/export",  # issue 22: start an export job
         "GET /exports/{job}",  # issue 22: follow it
         "GET /audit",  # the audit trail (issue 22)
+        "POST /cases/{case}/hold",  # legal hold (issue 22)
     }
 
 

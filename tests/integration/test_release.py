@@ -18,7 +18,7 @@ import pytest
 from mailroom.adapters.catalog import AuditTrail
 from mailroom.audit import Action, Target
 from mailroom.handlers import extract_attachments
-from mailroom.handlers.runtime import AUDIT_RETENTION_DAYS, runtime
+from mailroom.handlers.runtime import runtime
 from mailroom.release import EVENT_KEY
 from mailroom.usecases import release, reprocess
 from mailroom.usecases.audit import DEFAULT_RETENTION_DAYS
@@ -199,8 +199,12 @@ def test_a_virus_fail_is_refused_without_allow_virus_and_released_with_it(
     )
 
 
-def test_the_runtime_keeps_entries_as_long_as_the_audit_core_says() -> None:
-    assert AUDIT_RETENTION_DAYS == DEFAULT_RETENTION_DAYS
+def test_the_runtime_keeps_entries_as_long_as_the_settings_say(stack: Stack) -> None:
+    """audit_retention_days reaches the functions (MAILROOM_AUDIT_RETENTION_DAYS -> Settings);
+    unset, the audit core's default."""
+    assert runtime().settings.audit_retention_days == DEFAULT_RETENTION_DAYS
+    assert runtime().audit is not None
+    assert runtime().audit.retention_days == DEFAULT_RETENTION_DAYS
 
 
 @pytest.mark.parametrize(

@@ -170,6 +170,9 @@ def test_the_event_has_every_field_of_the_sample_http_api_event() -> None:
         ("GET", "/messages", "GET /messages"),
         ("GET", "/messages/0123abc", "GET /messages/{proxy+}"),
         ("GET", "/messages/a/b", "GET /messages/{proxy+}"),  # the handler answers 404
+        ("POST", "/cases/case-42/hold", "POST /cases/{case}/hold"),  # issue 22
+        ("POST", "/cases/case-42", None),
+        ("GET", "/cases/case-42/hold", None),
         ("GET", "/uploads", None),
         ("POST", "/files", None),
         ("GET", "/files/", None),

@@ -12,6 +12,7 @@ from mailroom.usecases import (
     doctor,
     downloads,
     files,
+    holds,
     imports,
     messages,
     redrive,
@@ -37,6 +38,7 @@ STATED: dict[Callable[..., Any], Role] = {
     uploads.upload_files: Role.UPLOADER,
     uploads.presign_upload: Role.UPLOADER,
     deletes.delete_file: Role.ADMIN,  # destructive
+    holds.hold_case: Role.ADMIN,  # custodial: binds every person's deletes (issue 22)
     reprocess.reprocess: Role.ADMIN,  # hands events to the pipeline
     redrive.redrive: Role.ADMIN,
     imports.import_paths: Role.ADMIN,  # writes into incoming/ as mail

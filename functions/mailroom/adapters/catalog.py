@@ -26,16 +26,19 @@ from mailroom.model import (
     SORT_KEY,
     STAFF_FIELDS,
     Bounds,
+    CaseHold,
     FileRecord,
     Filing,
     MessageRecord,
     aside,
+    case_hold_key,
     file_pk_sk,
     file_sort_key,
     message_pk_sk,
     message_sort_key,
     time_shard_keys,
 )
+from mailroom.ports import FileHeld
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -229,7 +232,9 @@ class Catalog:
         """Flag a file record deleted (who, when); None when there is no such record.
 
         An update, not a put: a record_metadata write racing with it cannot be lost, and the
-        condition keeps a delete from creating a record out of nothing.
+        condition keeps a delete from creating a record out of nothing. The condition also
+        refuses a record under legal hold (issue 22): `FileHeld` carries the stored record, so
+        the refusal names the hold; a hold placed a moment before the delete still wins.
         """
         key = file_pk_sk(file_id, self._incoming_prefix)
         try:
@@ -237,13 +242,118 @@ class Catalog:
                 TableName=self.table,
                 Key=to_ddb(key),
                 UpdateExpression="SET deleted = :t, deleted_by = :by, deleted_at = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_ddb({":t": True, ":by": by, ":at": at}),
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(held) "
+                "OR held = :f)",
+                ExpressionAttributeValues=to_ddb({":t": True, ":f": False, ":by": by, ":at": at}),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
+        except self._ddb.exceptions.ConditionalCheckFailedException as exc:
+            stored = exc.response.get("Item")
+            if stored:  # the record exists: the hold refused it
+                raise FileHeld(FileRecord.from_item(from_ddb(stored))) from None  # type: ignore[arg-type]
             return None
         return FileRecord.from_item(from_ddb(response["Attributes"]))
+
+    # -- legal hold (issue 22): the hold's attributes only, on file records and the case item --
+
+    def mark_held(self, file_id: str, by: str, at: str, reason: str | None) -> FileRecord | None:
+        """Mark a file record held (who, when, why); None when there is no such record. A
+        record already held keeps its first mark (a retry, or a second hold of its case)."""
+        values: dict[str, Any] = {":t": True, ":f": False, ":by": by, ":at": at}
+        expression = "SET held = :t, held_by = :by, held_at = :at"
+        if reason:
+            expression += ", hold_reason = :r"
+            values[":r"] = reason
+        else:
+            expression += " REMOVE hold_reason"
+        return self._hold_update(
+            file_id,
+            expression,
+            "attribute_exists(pk) AND (attribute_not_exists(held) OR held = :f)",
+            values,
+        )
+
+    def unmark_held(self, file_id: str) -> FileRecord | None:
+        """Clear a file record's hold; None when there is no such record."""
+        return self._hold_update(
+            file_id,
+            "SET held = :f REMOVE held_by, held_at, hold_reason",
+            "attribute_exists(pk)",
+            {":f": False},
+        )
+
+    def _hold_update(
+        self, file_id: str, expression: str, condition: str, values: dict[str, Any]
+    ) -> FileRecord | None:
+        try:
+            response = self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(file_pk_sk(file_id, self._incoming_prefix)),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_ddb(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException as exc:
+            stored = exc.response.get("Item")  # already held: as it is
+            return FileRecord.from_item(from_ddb(stored)) if stored else None  # type: ignore[arg-type]
+        return FileRecord.from_item(from_ddb(response["Attributes"]))
+
+    def case_hold(self, case: str) -> CaseHold | None:
+        """The legal hold on `case`, or None (a consistent read: record_metadata asks it)."""
+        item = self._ddb.get_item(
+            TableName=self.table, Key=to_ddb(case_hold_key(case)), ConsistentRead=True
+        ).get("Item")
+        plain = from_ddb(item) if item else {}
+        if not plain.get("held"):
+            return None
+        return CaseHold(
+            case.lower(),
+            str(plain.get("held_by") or ""),
+            str(plain.get("held_at") or ""),
+            str(plain["hold_reason"]) if plain.get("hold_reason") else None,
+        )
+
+    def put_case_hold(self, hold: CaseHold) -> CaseHold:
+        """Record the hold on a case (an UpdateItem: the admin's policy names the hold's
+        attributes only); a case already held keeps its first hold, which is returned."""
+        values: dict[str, Any] = {":t": True, ":f": False, ":by": hold.by, ":at": hold.at}
+        expression = "SET held = :t, held_by = :by, held_at = :at"
+        if hold.reason:
+            expression += ", hold_reason = :r"
+            values[":r"] = hold.reason
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=to_ddb(case_hold_key(hold.case)),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_not_exists(held) OR held = :f",
+                ExpressionAttributeValues=to_ddb(values),
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return self.case_hold(hold.case) or hold
+        return hold
+
+    def release_case_hold(self, case: str) -> None:
+        """The case is no longer held (the item stays, `held` false: nothing to delete)."""
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=to_ddb(case_hold_key(case)),
+            UpdateExpression="SET held = :f REMOVE held_by, held_at, hold_reason",
+            ExpressionAttributeValues=to_ddb({":f": False}),
+        )
+
+    def message_raw_key(self, message_id: str) -> str | None:
+        """The raw object a message record points at (None: no record, or none kept)."""
+        item = self._ddb.get_item(
+            TableName=self.table,
+            Key=to_ddb(message_pk_sk(message_id)),
+            ProjectionExpression="raw_key",
+        ).get("Item")
+        raw = from_ddb(item).get("raw_key") if item else None
+        return str(raw) if raw else None
 
     # -- filing (issue 21): only the fields staff own change; the pipeline's stay --
 

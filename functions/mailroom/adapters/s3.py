@@ -205,6 +205,38 @@ class S3Store:
         noncurrent behind a delete marker, kept until the lifecycle rule expires it."""
         self._s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def versions_of(self, key: str) -> list[str]:
+        """Every version id of exactly `key` (ListObjectVersions with the key as prefix, keys
+        that only start with it filtered out; delete markers have no bytes to hold)."""
+        paginator = self._s3.get_paginator("list_object_versions")
+        return [
+            str(version["VersionId"])
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
+            for version in page.get("Versions", [])
+            if version["Key"] == key and version.get("VersionId")
+        ]
+
+    def lock_enabled(self) -> bool:
+        """Whether the bucket has S3 Object Lock (GetObjectLockConfiguration)."""
+        try:
+            config = self._s3.get_object_lock_configuration(Bucket=self.bucket)
+        except ClientError as exc:
+            if _error_code(exc) == "ObjectLockConfigurationNotFoundError":
+                return False
+            raise
+        lock = config.get("ObjectLockConfiguration", {})
+        return lock.get("ObjectLockEnabled") == "Enabled"
+
+    def set_legal_hold(self, key: str, version_id: str, on: bool) -> None:
+        """Put (or remove) the Object Lock legal hold of one version (the bucket must have
+        Object Lock enabled: the `object_lock` variable, or local mode)."""
+        self._s3.put_object_legal_hold(
+            Bucket=self.bucket,
+            Key=key,
+            VersionId=version_id,
+            LegalHold={"Status": "ON" if on else "OFF"},
+        )
+
     def list_keys(self, prefix: str) -> list[str]:
         paginator = self._s3.get_paginator("list_objects_v2")
         return [

@@ -37,9 +37,30 @@ def file_command(app: App, message_id: str, case: str, by: str | None, fmt: str)
 
     The message records who filed it and when; its files' case changes too.
     """
+    from botocore.exceptions import ClientError
+
     from mailroom.usecases import filing
 
-    done = filing.file_message(app.catalog, message_id, case, by=by or _default_actor())
+    catalog = app.catalog
+    try:
+        done = filing.file_message(
+            catalog,
+            message_id,
+            case,
+            by=by or _default_actor(),
+            holds=catalog,  # into a case under legal hold: held too (issue 22)
+            locks=app.store(),
+        )
+    except ClientError as exc:
+        operation = getattr(exc, "operation_name", "")
+        if operation not in {"ListObjectVersions", "PutObjectLegalHold"}:
+            raise
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise CliError(
+            f"filed {message_id} under {case}, but that case is under legal hold and its files "
+            f"could not be held ({operation}: {code}; holding needs the admin policy): an admin "
+            f"runs `mailroom hold --case {case}` to finish"
+        ) from exc
     details = {"case": case, "by": done.message.filed_by, "counts": {"files": len(done.files)}}
     app.record("refile", Target.message(message_id), details)
     if fmt == "json":

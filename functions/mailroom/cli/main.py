@@ -31,6 +31,7 @@ from mailroom.cli import (
 )
 from mailroom.cli import export as export_commands
 from mailroom.cli import filing as filing_commands
+from mailroom.cli import holds as hold_commands
 from mailroom.cli import release as release_commands
 from mailroom.cli.app import App, MailroomGroup
 from mailroom.cli.config import Overrides
@@ -117,6 +118,7 @@ cli.add_command(imports.import_mail)
 cli.add_command(filing_commands.file_command, "file")  # issue 21
 cli.add_command(filing_commands.rules_group, "rules")
 cli.add_command(audit_commands.audit_command, "audit")  # issue 22
+cli.add_command(hold_commands.hold_command, "hold")  # issue 22
 cli.add_command(outbox.outbox_command, "outbox")
 cli.add_command(release_commands.quarantine_command, "quarantine")  # issue 22
 cli.add_command(release_commands.release_command, "release")

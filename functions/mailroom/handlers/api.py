@@ -22,6 +22,7 @@ Every route is also served under `/api` (the prefix the dashboard's distribution
                                         asynchronous invoke of the extract function
     POST   /cases/{case}/export         issue 22 (admins): start an export job; 202 at once
     GET    /exports/{job}               its progress; once done, a presigned GET (at most 300 s)
+    POST   /cases/{case}/hold           {"release": false, "reason": "..."}: legal hold (issue 22)
     GET    /audit?who=&file=&since=&until=&action=&limit=   the audit trail (admins; issue 22)
 
 Every call it serves appends a server-reported audit entry naming the person (issue 22,
@@ -55,6 +56,7 @@ from mailroom.usecases import (
     export_jobs,
     files,
     filing,
+    holds,
     messages,
     release,
     roles,
@@ -67,6 +69,7 @@ from mailroom.usecases.errors import (
     UnsupportedType,
     UseCaseError,
 )
+from mailroom.usecases.params import json_object, known
 
 logger = Logger()
 
@@ -284,7 +287,9 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
     def file_message(message_id: str) -> Response[str]:
         person = who(filing.file_message, "filing a message")
         case = filing.case_from_body(app.current_event.decoded_body)
-        done = filing.file_message(rt.catalog, unquote(message_id), case, by=person)
+        done = filing.file_message(
+            rt.catalog, unquote(message_id), case, by=person, holds=rt.catalog, locks=rt.store
+        )
         logger.info("message filed", extra={"case": case, "by": person})
         details = {"case": case, "counts": {"files": len(done.files)}}
         trail(person, "refile", audit.Target.message(done.message.message_id), details)
@@ -369,6 +374,44 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             logger.info("export link issued", extra={"job": job.job_id, "by": person})
         return json_response(body)
 
+    @app.post("/cases/<case>/hold")
+    def hold_case(case: str) -> Response[str]:
+        person = who(holds.hold_case, "placing or releasing a legal hold")
+        body = json_object(app.current_event.decoded_body)
+        known(body, ("release", "reason"), "field")
+        lift = body.get("release", False)
+        if not isinstance(lift, bool):
+            raise InvalidInput("release", "release is true or false")
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput("reason", "reason is a string")
+        done = holds.hold_case(
+            rt.catalog,
+            rt.store,
+            unquote(case),
+            by=person,
+            reason=reason,
+            release=lift,
+            audit=rt.audit,
+            origin="api",
+        )
+        logger.info(
+            "case hold released" if lift else "case held",
+            extra={"case": done.case, "by": person, "files": len(done.files)},
+        )
+        return json_response(
+            {
+                "case": done.case,
+                "released": done.released,
+                "by": done.by,
+                "at": done.at,
+                "reason": done.reason,
+                "files": done.files,
+                "raw_objects": len(done.raw_objects),
+                "versions": done.versions,
+            }
+        )
+
     def api_error(exc: ApiError) -> Response[str]:
         return error_response(exc.status, exc.code, str(exc))
 
@@ -380,6 +423,10 @@ def build(settings: ApiSettings, rt: Runtime) -> APIGatewayHttpResolver:
             )
         if isinstance(exc, NotFound):
             status, code = HTTPStatus.NOT_FOUND, "not_found"
+        elif isinstance(exc, holds.Held):  # the file is under legal hold: the message names it
+            status, code = HTTPStatus.CONFLICT, "held"
+        elif isinstance(exc, holds.NoObjectLock):
+            status, code = HTTPStatus.CONFLICT, "no_object_lock"
         elif isinstance(exc, TooLarge):
             status, code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large"
         elif isinstance(exc, UnsupportedType):

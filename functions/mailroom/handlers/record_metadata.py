@@ -41,6 +41,8 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             sightings=rt.catalog,
             signature_repeats=rt.settings.limits.signature_repeats,
             filings=rt.catalog,
+            holds=rt.catalog,
+            locks=rt.store,
         )
         if result is not None:
             recorded += 1

@@ -55,16 +55,11 @@ def runtime() -> Runtime:
     )
 
 
-# The audit core's default (usecases/audit.DEFAULT_RETENTION_DAYS; the runtime imports no use
-# case) until a setting carries `audit_retention_days`.
-AUDIT_RETENTION_DAYS = 365
-
-
 def audit_trail() -> AuditTrail:
     """The audit trail (issue 22) in the stack's table, over the runtime's DynamoDB client: the
     extract function writes a release's entry there."""
     rt = runtime()
-    return AuditTrail(rt.catalog.client, rt.settings.table, AUDIT_RETENTION_DAYS)
+    return AuditTrail(rt.catalog.client, rt.settings.table, rt.settings.audit_retention_days)
 
 
 @cache
@@ -122,7 +117,7 @@ def export_ports() -> ExportPorts:
         jobs=ExportJobTable(ddb, rt.settings.table),
         objects=ExportBucket(rt.store),
         invoker=LambdaInvoker(boto3.client("lambda")),
-        audit=AuditTrail(ddb, rt.settings.table, AUDIT_RETENTION_DAYS),
+        audit=AuditTrail(ddb, rt.settings.table, rt.settings.audit_retention_days),
     )
 
 

@@ -262,9 +262,25 @@ def _wrap_backend() -> None:
         _written(bucket_name, key_name, deleted=True)
         return result
 
-    def versions(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
-        Counters.bump("list_object_versions")  # deep-copies every version in the bucket
-        return list_object_versions(self, *args, **kwargs)
+    def versions(self: S3Backend, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        Counters.bump("list_object_versions")  # deep-copies every version it walks
+        prefix = kwargs.get("prefix") or ""
+        if not prefix or args:
+            return list_object_versions(self, bucket_name, *args, **kwargs)
+        # moto walks (and deep-copies) every version of the whole bucket, whatever the prefix:
+        # a legal hold lists one key's versions at a time (issue 22), so hand it a view of the
+        # bucket holding only the keys under the prefix.
+        view: Any = _PrefixBackend(self, prefix)
+        return list_object_versions(view, bucket_name, **kwargs)
+
+    put_object_legal_hold = S3Backend.put_object_legal_hold
+
+    def legal_hold(
+        self: S3Backend, bucket_name: str, key_name: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        result = put_object_legal_hold(self, bucket_name, key_name, *args, **kwargs)
+        _written(bucket_name, key_name, deleted=False)  # --data keeps the hold (persist.py)
+        return result
 
     def copied(self: FakeKey) -> dict[str, Any]:
         Counters.bump("object_copies")  # deepcopy/pickle of a stored object: its whole body
@@ -286,7 +302,42 @@ def _wrap_backend() -> None:
     S3Backend.put_object = put  # type: ignore[method-assign]
     S3Backend.delete_object = delete  # type: ignore[method-assign]
     S3Backend.list_object_versions = versions  # type: ignore[method-assign]
+    S3Backend.put_object_legal_hold = legal_hold  # type: ignore[method-assign]
     FakeKey.__getstate__ = copied  # type: ignore[method-assign]
+
+
+class _PrefixKeys:
+    """A bucket's keys as `list_object_versions` reads them, limited to one prefix."""
+
+    def __init__(self, keys: Any, prefix: str) -> None:
+        self._keys, self._prefix = keys, prefix
+
+    def iterlists(self) -> Any:
+        return ((k, v) for k, v in self._keys.iterlists() if k.startswith(self._prefix))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._keys, name)
+
+
+class _PrefixBucket:
+    def __init__(self, bucket: Any, prefix: str) -> None:
+        self._bucket, self.keys = bucket, _PrefixKeys(bucket.keys, prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bucket, name)
+
+
+class _PrefixBackend:
+    """The S3 backend as `list_object_versions` uses it: `get_bucket` gives a prefix view."""
+
+    def __init__(self, backend: S3Backend, prefix: str) -> None:
+        self._backend, self._prefix = backend, prefix
+
+    def get_bucket(self, bucket_name: str) -> Any:
+        return _PrefixBucket(self._backend.get_bucket(bucket_name), self._prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
 
 
 def _written(bucket: str, key: str, *, deleted: bool) -> None:

@@ -140,6 +140,7 @@ ROUTES = (
     Route("POST", "/cases/{case}/export"),  # issue 22: start an export job
     Route("GET", "/exports/{job}"),  # issue 22: its progress and link
     Route("GET", "/audit"),  # issue 22: the audit trail (admins)
+    Route("POST", "/cases/{case}/hold"),  # issue 22: legal hold
 )
 API_PREFIXES = ("/files", "/uploads", "/messages", "/quarantine", "/cases", "/exports", "/audit")
 

@@ -10,9 +10,10 @@ folder holds one sub-folder per *kind* of state (`Kind`), and a lock:
     DIR/sqs/<queue>.jsonl        every message of every queue (the dead-letter queues)
     DIR/dead-letters.jsonl       the runner's dead letters (`DataDir.file`)
 
-- objects are kept *as versions*: every version with its own id, LastModified, ETag and
-  metadata, delete markers included, so a file record's `version_id` still names its bytes
-  after any number of restarts. Every write and delete reaches `on_write` through moto's hook
+- objects are kept *as versions*: every version with its own id, LastModified, ETag,
+  metadata and Object Lock legal hold (issue 22), delete markers included, so a file record's
+  `version_id` still names its bytes after any number of restarts. Every write and delete
+  (a legal hold's change too) reaches `on_write` through moto's hook
   (`hooks.ObjectWritten`) on the writing request's own thread, before S3 answers: an object
   the SMTP door acknowledged is on disk. The key's version list is then synced: bodies of new
   versions are streamed from moto's own buffer (under the key's lock, no deep copy), the
@@ -285,6 +286,7 @@ class Objects:
                 checksum_value=version.get("checksum_value"),
             )
             key.checksum_algorithm = version.get("checksum_algorithm")
+            key.lock_legal_status = version.get("legal_hold")  # issue 22: a hold survives
             key.set_metadata(dict(version.get("metadata") or {}))
             key.last_modified = _datetime(version["last_modified"])
             versions.append(key)
@@ -329,6 +331,7 @@ class Objects:
                         "storage_class": version.storage_class,
                         "checksum_value": version.checksum_value,
                         "checksum_algorithm": version.checksum_algorithm,
+                        "legal_hold": version.lock_legal_status,
                     }
                 )
             if kept:

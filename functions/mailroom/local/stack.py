@@ -138,9 +138,13 @@ def provision(endpoint: Endpoint, config: StackConfig) -> Provisioned:
     """Create bucket, table, role, DLQs, functions, receipt rule (active), bucket notification."""
     settings = config.settings
     s3 = endpoint.client("s3")
+    # With S3 Object Lock (issue 22: legal holds tried end to end), no default retention, as
+    # `object_lock = true` in Terraform. At creation: the emulator refuses to enable it on a
+    # bucket that holds objects, and `--data` restores objects after this.
     s3.create_bucket(
         Bucket=config.bucket,
         CreateBucketConfiguration={"LocationConstraint": config.region},
+        ObjectLockEnabledForBucket=True,
     )
     s3.put_bucket_versioning(Bucket=config.bucket, VersioningConfiguration={"Status": "Enabled"})
 

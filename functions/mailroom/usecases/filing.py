@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from mailroom.model import Bounds, FileRecord, MessageRecord, message_sort_key
-from mailroom.ports import MessageFiler, NeedsFilingReader
+from mailroom.ports import CaseHolds, LegalHolds, MessageFiler, NeedsFilingReader
 from mailroom.routing import CASE_RE
 from mailroom.usecases.errors import InvalidInput, NotFound
 from mailroom.usecases.files import check_limit, check_range
+from mailroom.usecases.holds import follow_case_hold
 from mailroom.usecases.messages import MessagePage, MessageQuery, iso_z
 from mailroom.usecases.params import json_object, known
 from mailroom.usecases.roles import Role, needs
@@ -71,6 +72,8 @@ def file_message(
     *,
     by: str,
     now: datetime | None = None,
+    holds: CaseHolds | None = None,
+    locks: LegalHolds | None = None,
 ) -> Filed:
     """File `message_id` and all its files under `case`; idempotent (a retry sets the same).
 
@@ -79,6 +82,10 @@ def file_message(
     file recorded by then, listed after the message changed. A file whose record lands later
     (record_metadata runs a moment after the extraction) reads the filing after its write and
     follows it (`recording._follow_filing`), so no file keeps the old case.
+
+    With `holds` and `locks`: a file re-filed into a case under legal hold is held as the case
+    is (issue 22, `holds.follow_case_hold`): its versions locked, its record marked. A hold
+    only moves in: a held file re-filed out of its case stays held until its hold is released.
     """
     actor = by.strip()
     if not actor or len(actor) > MAX_ACTOR_CHARS:
@@ -97,4 +104,7 @@ def file_message(
         if catalog.set_file_case(file.file_id, case):
             file.case = case
             updated.append(file)
+    if holds is not None and locks is not None:
+        for file in updated:
+            follow_case_hold(holds, locks, file)
     return Filed(filed, updated, previous)

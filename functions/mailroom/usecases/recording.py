@@ -18,14 +18,17 @@ from mailroom.extract.images import image_size
 from mailroom.extract.roles import DOCUMENT, INLINE_IMAGE, is_image, signature_role
 from mailroom.model import FileRecord, Filing, file_sort_key, group_of
 from mailroom.ports import (
+    CaseHolds,
     FileWriter,
     IntakeObjects,
+    LegalHolds,
     MessageFilings,
     ObjectNotFound,
     SignatureSightings,
 )
 from mailroom.probes import ROLE as PROBE_ROLE
 from mailroom.provenance import Provenance
+from mailroom.usecases.holds import follow_case_hold
 from mailroom.usecases.upload_recording import UploadedObject, is_upload_key, record_upload
 
 logger = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ def record_object(
     sightings: SignatureSightings | None = None,
     signature_repeats: int = 1,
     filings: MessageFilings | None = None,
+    holds: CaseHolds | None = None,
+    locks: LegalHolds | None = None,
 ) -> FileRecord | None:
     """Write the file record of one object; None if it is gone or outside `incoming/`.
 
@@ -75,6 +80,8 @@ def record_object(
     `signature_repeats` times from the sender's domain is recorded as a `signature`.
     With `filings` (the catalogue), a file of a message staff re-filed gets their case, not the
     one in the object's metadata (`_follow_filing`).
+    With `holds` and `locks` (the catalogue and the bucket), a file whose case is under legal
+    hold is held too (issue 22, `holds.follow_case_hold`), after its case is final.
     """
     if not event.key.startswith(incoming_prefix) or event.key.endswith("/"):
         logger.warning("object outside the intake prefix skipped", extra={"key": event.key})
@@ -88,7 +95,7 @@ def record_object(
 
     if is_upload_key(event.key, incoming_prefix):
         # Provenance from what the uploader cannot write (usecases/upload_recording.py).
-        return record_upload(
+        uploaded = record_upload(
             UploadedObject(
                 key=event.key,
                 size=head.size,
@@ -109,6 +116,9 @@ def record_object(
             current_version=lambda: store.head(event.key).version_id,
             iso_z=_iso_z,
         )
+        if uploaded is not None and holds is not None and locks is not None:
+            follow_case_hold(holds, locks, uploaded)
+        return uploaded
     provenance = Provenance.from_metadata(head.metadata)
     name = event.key.rsplit("/", 1)[-1]
     if provenance is None:
@@ -174,6 +184,8 @@ def record_object(
     # (model.STAFF_FIELDS; Catalog.put_file writes with UpdateItem).
     catalog.put_file(record)
     _follow_filing(filings, record, filed)
+    if holds is not None and locks is not None:
+        follow_case_hold(holds, locks, record)
     return record
 
 
