@@ -16,12 +16,16 @@ resource "aws_cloudtrail" "data_events" {
   #checkov:skip=CKV2_AWS_10:Data events are kept as evidence in S3 (validated digests); streaming every object read into CloudWatch Logs would double their cost and protect nothing
   count = var.cloudtrail_data_events ? 1 : 0
 
-  name                          = local.trail_name
-  s3_bucket_name                = aws_s3_bucket.logs.id
-  s3_key_prefix                 = local.trail_prefix
-  kms_key_id                    = aws_kms_key.this.arn
-  enable_log_file_validation    = true
-  include_global_service_events = false
+  name                       = local.trail_name
+  s3_bucket_name             = aws_s3_bucket.logs.id
+  s3_key_prefix              = local.trail_prefix
+  kms_key_id                 = aws_kms_key.this.arn
+  enable_log_file_validation = true
+  # A multi-Region trail must include global service events: CreateTrail refuses the pair
+  # (InvalidParameterCombinationException; "Enabling and disabling global service event
+  # logging", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-create-and-update-a-trail-by-using-the-aws-cli-update-trail.html).
+  # The selector below logs data events only, so no management event is recorded either way.
+  include_global_service_events = true
   is_multi_region_trail         = true
 
   # Data events only, for the document bucket's objects: every GetObject, PutObject,

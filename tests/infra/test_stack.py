@@ -286,8 +286,9 @@ def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> N
     """Issue 22 (cloudtrail_data_events): a trail of the document bucket's object-level events,
     delivered under cloudtrail/ of the log bucket for this trail only, encrypted with the stack
     key, with validated digests. The emulator answers the provider's CreateTrail with a 404
-    (moto 5.2 through the Terraform provider), so this is the plan of turning it on over the
-    applied stack: what Terraform would create and which policies would change, and how."""
+    (moto 5.2 through the Terraform provider; boto3's CreateTrail against moto works), so this
+    is the plan of turning it on over the applied stack: what Terraform would create and which
+    policies would change, and how."""
     assert stack.outputs.get("cloudtrail_trail_arn", {}).get("value") is None  # off by default
     result = tf.run(
         ["plan", "-refresh=false", "-input=false", "-no-color", "-out=cloudtrail.tfplan",
@@ -312,6 +313,10 @@ def test_cloudtrail_records_the_document_bucket_s_data_events(stack: Stack) -> N
     logs, bucket = stack.output("log_bucket"), stack.output("bucket")
     assert (trail["s3_bucket_name"], trail["s3_key_prefix"]) == (logs, "cloudtrail")
     assert trail["enable_log_file_validation"] is True and trail["enable_logging"] is True
+    # AWS's CreateTrail refuses a multi-Region trail without global service events (moto does
+    # too, in-process: InvalidParameterCombinationException); see infra/cloudtrail.tf.
+    assert trail["is_multi_region_trail"] is True
+    assert trail["include_global_service_events"] is True
     assert trail["kms_key_id"] == stack_key_arn(stack)
     [selector] = trail["advanced_event_selector"]
     fields = {f["field"]: f for f in selector["field_selector"]}
