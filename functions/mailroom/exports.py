@@ -119,12 +119,15 @@ def manifest_row(
     }
 
 
-# What makes a spreadsheet read a cell as a formula (as cli/output.csv_cell, which the Lambda
-# zip does not carry): https://owasp.org/www-community/attacks/CSV_Injection
+# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (or start one after
+# a tab or CR it strips): https://owasp.org/www-community/attacks/CSV_Injection. The one
+# formula-safe CSV of the project: the CLI's --format csv and the export function's
+# manifest.csv both write through csv_cell/csv_text.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
+    """One cell, safe to open in a spreadsheet; numbers and booleans stay as they are."""
     if value is None:
         return ""
     if isinstance(value, list | dict):
@@ -142,14 +145,15 @@ def _csv_cell(value: Any) -> Any:
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> str:
-    """manifest.csv as the CLI writes it (`cli.output.to_csv`), for the export function."""
+    """Rows as CSV, every cell through `csv_cell` (controls and bidi overrides replaced, formulas
+    neutralised with a leading quote, tested on the raw and on the trimmed text)."""
     out = io.StringIO()
     writer = csv.DictWriter(
         out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -12,9 +12,7 @@ cell goes through `csv_cell`, which replaces controls and bidi overrides as the 
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import shutil
 import sys
@@ -24,6 +22,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from mailroom import exports
 from mailroom.cli import render
 from mailroom.cli.app import current_app
 from mailroom.model import FileRecord, MessageRecord
@@ -78,36 +77,9 @@ def to_json(value: Any, *, pretty: bool = True) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (or start one after
-# a tab or CR it strips): https://owasp.org/www-community/attacks/CSV_Injection
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """One cell, safe to open in a spreadsheet; numbers and booleans stay as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        value = json.dumps(value)  # ASCII: no control or bidi character survives
-    if not isinstance(value, str):
-        return value
-    # Tested on the raw text (a tab or CR first) and on what is printed (spaces first: some
-    # programs trim them before they look for a formula).
-    cleaned = render.printable(value)
-    if value.startswith(_FORMULA_STARTS) or cleaned.lstrip().startswith(_FORMULA_STARTS):
-        return "'" + cleaned
-    return cleaned
-
-
-def to_csv(rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: csv_cell(v) for k, v in row.items()})
-    return out.getvalue()
+# The one formula-safe CSV (mailroom.exports), shared with the export function's manifest.
+csv_cell = exports.csv_cell
+to_csv = exports.csv_text
 
 
 def stdout_is_terminal() -> bool:
